@@ -1,0 +1,39 @@
+"""GET /api/v1/health: is the service able to take captures right now."""
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from server.extensions import db
+from server.redis_client import get_redis
+from server.services import health
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")
+
+
+class CheckSchema(Schema):
+    ok = fields.Boolean(required=True)
+    ms = fields.Float()
+    error = fields.String()
+    dialect = fields.String()
+    outbox_backlog = fields.Integer()
+    queues = fields.Dict(keys=fields.String(), values=fields.Integer())
+    free_bytes = fields.Integer()
+    total_bytes = fields.Integer()
+    low = fields.Boolean()
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "degraded", "down"]})
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema))
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
+    def get(self):
+        """Report database, Redis, queue depth, outbox backlog and free disk."""
+        result = health.report(db.session, get_redis, current_app.config["DANGAN_DATA_DIR"],
+                               current_app.config.get("MIN_FREE_DISK_BYTES", 512 * 1024 * 1024))
+        return result, (503 if result["status"] == "down" else 200)

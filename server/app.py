@@ -1,0 +1,79 @@
+"""The application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from server import config as config_module
+from server import http_errors, logging_setup
+from flask_smorest import Api
+
+from server.auth import load_principal
+from server.extensions import csrf, db, login_manager, migrate
+from server.ports import Ports
+from server.ports.blobstore import LocalBlobStore
+from server.ports.clock import SystemClock
+from server.redis_client import RedisConnection
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL, enforced foreign keys and a busy timeout for every SQLite connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _load_config(app: Flask, config) -> None:
+    base = config_module.TestConfig() if isinstance(config, dict) and config.get("TESTING") \
+        else config_module.Config()
+    app.config.from_object(base)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Path(app.config["DANGAN_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _ports(app: Flask, given: Ports | None) -> Ports:
+    if given is not None:
+        return given
+    blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
+    return Ports(clock=SystemClock(), blobs=blobs)
+
+
+def build_app(config=None) -> Flask:
+    """Build the app: config, logging, extensions, ports, blueprints, error handlers, CLI."""
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    config = dict(config) if isinstance(config, dict) else config
+    ports = config.pop("PORTS", None) if isinstance(config, dict) else None
+    _load_config(app, config)
+    logging_setup.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    api = Api(app)
+    RedisConnection(app)
+    app.extensions["dangan.ports"] = _ports(app, ports)
+
+    from server import api as api_package
+    from server import cli, web
+
+    app.before_request(load_principal)
+    api_package.register(app, api)
+    web.register(app)
+    cli.register(app)
+    http_errors.register(app)
+    return app

@@ -1,0 +1,82 @@
+"""Request authentication (session users, bearer devices) and the ``require`` decorator.
+
+Pages and API routes both use ``require(permission)``; the policy table in ``server.policy``
+decides. API calls with a bearer token skip CSRF (no cookie is involved); API calls that ride
+on a session cookie must carry the CSRF token like any form.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, redirect, request, url_for
+from flask_login import current_user
+
+from server import errors, policy
+from server.actor import Actor
+from server.extensions import csrf, db
+from server.ports_access import ports
+from server.services import devices
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def bearer_token() -> str | None:
+    """Return the bearer token of the request, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or ""
+
+
+def load_principal() -> None:
+    """Set ``g.device`` / ``g.user`` and ``g.role`` for this request (before_request hook)."""
+    g.device = None
+    g.user = None
+    g.role = None
+    if request.endpoint == "static":
+        return
+    token = bearer_token()
+    if token is not None:
+        g.device = devices.authenticate_token(db.session, token, ports().clock.now())
+        g.role = "device"
+        return
+    if current_user.is_authenticated:
+        g.user = current_user._get_current_object()
+        g.role = g.user.role
+        if _is_api() and request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+
+
+def current_actor() -> Actor:
+    """The audit-log actor of this request."""
+    ip = request.remote_addr
+    if getattr(g, "device", None) is not None:
+        return Actor("device", g.device.id, ip, "device")
+    if getattr(g, "user", None) is not None:
+        return Actor("user", str(g.user.id), ip, g.user.role)
+    return Actor("anonymous", None, ip)
+
+
+def require(permission: str):
+    """Decorate a view so only principals whose role holds ``permission`` get in."""
+    policy.PERMISSIONS[permission]  # fail at import time on a typo
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            role = getattr(g, "role", None)
+            if role is None:
+                if _is_api():
+                    raise errors.DomainError(errors.AUTH_REQUIRED)
+                return redirect(url_for("web.login", next=request.full_path))
+            if not policy.can(role, permission):
+                raise errors.DomainError(errors.FORBIDDEN, details={"permission": permission})
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission
+        return wrapper
+
+    return decorator

@@ -1,0 +1,42 @@
+"""``devices register`` / ``devices revoke``: tablets and their bearer tokens."""
+import click
+from flask.cli import AppGroup
+
+from server import errors
+from server.actor import CLI
+from server.cli.output import emit, fail
+from server.extensions import db
+from server.ports_access import ports
+from server.services import devices as device_service
+
+devices = AppGroup("devices", help="Register and revoke inspector tablets.")
+
+
+@devices.command("register")
+@click.option("--inspector", required=True, help="User name of the inspector who carries the tablet.")
+@click.option("--name", default="", help="A label for the tablet (e.g. asset number).")
+def register(inspector, name):
+    """Register a tablet; prints {"device_id", "token"} once (the token is not stored in clear)."""
+    try:
+        device, token = device_service.register_device(db.session, CLI, inspector, name)
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        fail(exc)
+    emit({"device_id": device.id, "token": token})
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+def revoke(device_id):
+    """Revoke the token of tablet DEVICE_ID."""
+    try:
+        device = device_service.revoke_device(db.session, CLI, device_id, ports().clock.now())
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        fail(exc)
+    emit({"device_id": device.id, "revoked_at": device.revoked_at.isoformat()})
+
+
+commands = [devices]

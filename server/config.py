@@ -1,0 +1,88 @@
+"""Configuration classes, read from the environment.
+
+The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY and
+TSA_URL; everything else has a sane default and may be overridden by a mapping passed to
+``create_app(config=...)``.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+def data_dir_from_env() -> Path:
+    """Return the data directory (``DANGAN_DATA_DIR``, default ``./var``) as an absolute path."""
+    return Path(os.environ.get("DANGAN_DATA_DIR", "var")).resolve()
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Return SECRET_KEY, or a random key persisted under the data dir so sessions survive restarts."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """Return the default SQLite database URL under the data dir."""
+    return f"sqlite:///{data_dir / 'dangan.sqlite3'}"
+
+
+class Config:
+    """Settings for running the product (``make run``, gunicorn, the worker, the CLI)."""
+
+    TESTING = False
+
+    def __init__(self):
+        data_dir = data_dir_from_env()
+        self.DANGAN_DATA_DIR = str(data_dir)
+        self.SECRET_KEY = _secret_key(data_dir)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or sqlite_url(data_dir)
+        # Unset means: start (or reuse) the embedded Redis under the data dir.
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.TSA_URL = os.environ.get("TSA_URL") or None
+        self.SESSION_COOKIE_SECURE = os.environ.get("DANGAN_INSECURE_COOKIES") != "1"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Login lockout: after this many consecutive failures the account is locked for a while.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_SECONDS = 15 * 60
+
+    # Import limits: a marketing-system export larger than this is refused before parsing.
+    IMPORT_MAX_BYTES = 50 * 1024 * 1024
+
+    # Request bodies outside the upload endpoint are small JSON documents.
+    MAX_JSON_BYTES = 2 * 1024 * 1024
+
+    API_TITLE = "Dangan API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    LOG_FORMAT = os.environ.get("DANGAN_LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("DANGAN_LOG_LEVEL", "INFO")
+
+
+class TestConfig(Config):
+    """Settings for the test suite: the fixtures pass the database and Redis URLs explicitly."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "WARNING"
+
+    def __init__(self):
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = False

@@ -1,0 +1,1 @@
+"""Use cases: each public function is one operation that HTTP handlers and the CLI call."""

@@ -1,0 +1,66 @@
+"""Login and logout pages."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from server import errors
+from server.auth import current_actor
+from server.extensions import db
+from server.ports_access import ports
+from server.services import accounts, audit
+
+bp = Blueprint("web", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired(), Length(max=256)])
+
+
+def _safe_next(target: str | None) -> str:
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; on POST check the password (with lockout) and start a session."""
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        cfg = current_app.config
+        try:
+            user = accounts.authenticate(db.session, current_actor(), form.username.data,
+                                         form.password.data, ports().clock.now(),
+                                         cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCKOUT_SECONDS"])
+        except errors.DomainError as exc:
+            db.session.commit()  # keep the failure count and the audit entry
+            flash({errors.ACCOUNT_LOCKED.code: "连续登录失败次数过多，账户已临时锁定，请 15 分钟后再试。",
+                   errors.ACCOUNT_DISABLED.code: "该账户已停用，请联系系统管理员。"}
+                  .get(exc.code, "用户名或密码错误。"), "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the session (POST with CSRF token, so no link can log someone out)."""
+    actor = current_actor()
+    if actor.kind == "user":
+        audit.record(db.session, actor, "logout", "user", actor.id)
+        db.session.commit()
+    logout_user()
+    flash("已退出登录。", "info")
+    return redirect(url_for("web.login"))

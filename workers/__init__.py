@@ -1,0 +1,1 @@
+"""Background jobs on RQ: small pure functions plus thin job wrappers that take ids."""
