@@ -1,8 +1,8 @@
-"""Foundation: users, devices, customers, dossiers, captures, photos, blobs, audit log, outbox.
+"""Foundation: users, devices, customers, dossiers, captures, photos, blobs, audit log, outbox, sync feed.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 08:35:20.775832
+Create Date: 2026-11-29 08:39:06.234444
 
 """
 from alembic import op
@@ -99,6 +99,19 @@ def upgrade():
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_dispatched_at'), ['dispatched_at'], unique=False)
+
+    op.create_table('sync_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('scope', sa.String(length=40), nullable=False),
+    sa.Column('entity', sa.String(length=32), nullable=False),
+    sa.Column('entity_id', sa.String(length=64), nullable=False),
+    sa.Column('op', sa.String(length=8), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_changes'))
+    )
+    with op.batch_alter_table('sync_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_changes_scope'), ['scope'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -309,6 +322,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_role'))
 
     op.drop_table('users')
+    with op.batch_alter_table('sync_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_changes_scope'))
+
+    op.drop_table('sync_changes')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_dispatched_at'))
 

@@ -27,7 +27,7 @@ def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_aga
     with app.app_context():
         from server.extensions import db
 
-        upgrade()
+        upgrade(revision="heads")
         tables = set(sa.inspect(db.engine).get_table_names())
         assert EXPECTED <= tables
         counter = db.session.execute(sa.text("SELECT value FROM counters WHERE name='archive_no'")).scalar()
@@ -35,7 +35,7 @@ def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_aga
         db.session.remove()
         downgrade(revision="base")
         assert not (EXPECTED & set(sa.inspect(db.engine).get_table_names()))
-        upgrade()
+        upgrade(revision="heads")
         assert EXPECTED <= set(sa.inspect(db.engine).get_table_names())
         db.session.remove()
         db.engine.dispose()

@@ -1,0 +1,1 @@
+"""Versioned marshmallow schemas of the inspection forms and their photo metadata."""

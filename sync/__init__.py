@@ -1,0 +1,1 @@
+"""The sync protocol: exactly-once push, cursor pull, resumable uploads. No Flask in here."""
