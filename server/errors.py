@@ -63,6 +63,7 @@ BODY_TOO_LARGE = problem("request.too_large", 413, "The request body is too larg
 NOT_FOUND = problem("request.not_found", 404, "No such resource.")
 METHOD_NOT_ALLOWED = problem("request.method_not_allowed", 405, "Method not allowed here.")
 UNSUPPORTED_MEDIA_TYPE = problem("request.unsupported_media_type", 415, "Unsupported content type.")
+RATE_LIMITED = problem("request.rate_limited", 429, "Too many requests; slow down and retry later.")
 CSRF_FAILED = problem("auth.csrf_failed", 400, "The form's CSRF token is missing or wrong.")
 INTERNAL = problem("server.internal", 500, "Internal error; it has been logged.")
 UNAVAILABLE = problem("server.unavailable", 503, "A backing service is unavailable; retry later.")

@@ -16,7 +16,7 @@ log = logging.getLogger("dangan.http")
 
 _BY_STATUS = {
     400: errors.BAD_REQUEST, 404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED,
-    413: errors.BODY_TOO_LARGE, 415: errors.UNSUPPORTED_MEDIA_TYPE, 422: errors.VALIDATION_FAILED,
+    413: errors.BODY_TOO_LARGE, 415: errors.UNSUPPORTED_MEDIA_TYPE, 422: errors.VALIDATION_FAILED, 429: errors.RATE_LIMITED,
     401: errors.AUTH_REQUIRED, 403: errors.FORBIDDEN, 500: errors.INTERNAL, 503: errors.UNAVAILABLE,
 }
 

@@ -3,6 +3,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from server.extensions import csrf
+from server.security import limit_refused_tokens
 
 # Each module exposes ``blp``; new API areas add their module name here.
 MODULES = ("health", "identity")
@@ -19,4 +20,5 @@ def register(app: Flask, api: Api) -> None:
     for name in MODULES:
         module = importlib.import_module(f"server.api.{name}")
         csrf.exempt(module.blp)
+        limit_refused_tokens(module.blp)
         api.register_blueprint(module.blp)

@@ -11,6 +11,7 @@ from server import errors
 from server.auth import current_actor
 from server.extensions import db
 from server.ports_access import ports
+from server.security import LOGIN_LIMIT, limiter
 from server.services import accounts, audit
 
 bp = Blueprint("web", __name__)
@@ -29,6 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
     """Show the login form; on POST check the password (with lockout) and start a session."""
     form = LoginForm()

@@ -1,0 +1,63 @@
+"""Security headers on every response and rate limits on login and token authentication."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from server import embedded_redis
+
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+
+# Pages: only our own scripts, styles and images; no inline script can run, nothing can frame us.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+LOGIN_LIMIT = "20 per minute"
+BAD_TOKEN_LIMIT = "30 per minute"
+
+
+def limiter_storage_uri(app: Flask) -> str:
+    """The limits storage: the app's Redis (shared by all web processes)."""
+    url = app.config.get("REDIS_URL") or embedded_redis.url_for(app.config["DANGAN_DATA_DIR"])
+    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
+
+
+def init_app(app: Flask) -> None:
+    """Wire the limiter and the security headers into the app."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
+    # A Redis outage must not lock everybody out: count in memory until it is back.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    @app.after_request
+    def secure_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Content-Security-Policy",
+                           API_CSP if request.path.startswith("/api/") else PAGE_CSP)
+        if request.path.startswith("/api/") or response.mimetype == "text/html":
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+_limited_blueprints: set[str] = set()
+
+
+def _refused(response) -> bool:
+    return response.status_code == 401
+
+
+def limit_refused_tokens(blueprint) -> None:
+    """Limit requests to a blueprint whose credentials were refused (guessing device tokens).
+
+    Blueprints are module singletons shared by every app built in one process, so the limit is
+    attached once.
+    """
+    if blueprint.name not in _limited_blueprints:
+        limiter.limit(BAD_TOKEN_LIMIT, deduct_when=_refused)(blueprint)
+        _limited_blueprints.add(blueprint.name)
