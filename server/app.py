@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from server import config as config_module
-from server import http_errors, logging_setup, security
+from server import http_errors, logging_setup, masking, security
 from flask_smorest import Api
 
 from server.auth import load_principal
@@ -67,6 +67,7 @@ def build_app(config=None) -> Flask:
     api = Api(app)
     RedisConnection(app)
     security.init_app(app)
+    masking.init_app(app)
     app.extensions["dangan.ports"] = _ports(app, ports)
 
     from server import api as api_package
