@@ -17,6 +17,7 @@ from server.extensions import csrf, db, login_manager, migrate
 from server.ports import Ports
 from server.ports.blobstore import LocalBlobStore
 from server.ports.clock import SystemClock
+from server.ports import tsa as tsa_port
 from server.redis_client import RedisConnection
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -49,7 +50,9 @@ def _ports(app: Flask, given: Ports | None) -> Ports:
     if given is not None:
         return given
     blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
-    return Ports(clock=SystemClock(), blobs=blobs)
+    tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"),
+                               app.config.get("TSA_CA_FILE"))
+    return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa)
 
 
 def build_app(config=None) -> Flask:
@@ -69,6 +72,10 @@ def build_app(config=None) -> Flask:
     security.init_app(app)
     masking.init_app(app)
     app.extensions["dangan.ports"] = _ports(app, ports)
+    # new photo.received outbox rows are enqueued right after their commit (best effort)
+    from workers.dispatch import install_commit_hook
+
+    install_commit_hook()
 
     from server import api as api_package
     from server import cli, web

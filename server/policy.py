@@ -21,10 +21,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "lifecycle.manage": frozenset({"archivist", "manager"}),
     "lifecycle.approve": frozenset({"manager"}),
     "quality.read": frozenset({"manager", "admin"}),
+    # legal holds block destruction: legal staff place them, archivists and managers too
+    "lifecycle.hold": frozenset({"legal", "archivist", "manager"}),
     "users.manage": frozenset({"admin"}),
     "devices.manage": frozenset({"admin", "manager"}),
     "system.jobs": frozenset({"admin", "manager"}),
+    "evidence_log.read": frozenset({"archivist", "legal", "manager", "admin"}),
     "audit.read": frozenset({"admin", "manager"}),
+    # archivist review: every capture (and its evidence) for office roles; inspectors use
+    # captures.read_own and see only their own
+    "captures.read": frozenset({"archivist", "legal", "manager", "admin"}),
+    "captures.list": frozenset({"inspector", "archivist", "legal", "manager", "admin"}),
+    "filing_scope.read": frozenset({"archivist", "legal", "manager", "admin"}),
+    # legal retrieval: exports of originals beyond the configured size need a manager's approval;
+    # the use register (档案利用登记) is read by those who answer for the archive
+    "evidence.export_approve": frozenset({"manager"}),
+    "evidence.uses_read": frozenset({"legal", "manager", "admin"}),
 }
 
 

@@ -21,6 +21,16 @@ class CheckSchema(Schema):
     free_bytes = fields.Integer()
     total_bytes = fields.Integer()
     low = fields.Boolean()
+    # stamping pipeline (failed runs need an operator; see /admin/jobs)
+    failed = fields.Integer()
+    retry_wait = fields.Integer()
+    running = fields.Integer()
+    queued = fields.Integer()
+    done = fields.Integer()
+    outbox_oldest_s = fields.Float(allow_none=True)
+    timestamp_pending = fields.Integer()
+    timestamp_failed = fields.Integer()
+    last_checkpoint_age_s = fields.Float(allow_none=True)
 
 
 class HealthSchema(Schema):

@@ -28,6 +28,9 @@ class Capture(Base):
     current_revision: Mapped[int] = mapped_column(Integer, default=1)
     has_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every review decision; a decision names the version it saw, so of two
+    # archivists acting at once exactly one wins (the other gets review.conflict).
+    review_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     device_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -52,6 +55,8 @@ class CaptureRevision(Base):
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     device_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # device clock minus server clock (ms) measured on the push that delivered this revision
+    device_clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     capture: Mapped[Capture] = relationship(back_populates="revisions")
 
@@ -92,6 +97,8 @@ class Photo(Base):
     blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # device clock minus server clock (ms) measured on the push that declared this photo
+    device_clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     capture: Mapped[Capture | None] = relationship(back_populates="photos")
     blob: Mapped[Blob | None] = relationship()

@@ -83,6 +83,21 @@ def load(session: Session, actor: Actor, now: datetime) -> dict:
     for values in CUSTOMERS:
         outcome = upsert_customer(session, actor, clean_row(dict(zip(FIELDS, values))), now)
         outcomes[outcome] += 1
+    assigned = assign_by_district(session, actor, now)
     session.commit()
     return {"users": [u[0] for u in USERS], "created_users": created_users, "password": DEMO_PASSWORD,
-            "devices": tokens, "customers": outcomes}
+            "devices": tokens, "customers": outcomes, "assignments": assigned}
+
+
+def assign_by_district(session: Session, actor: Actor, now: datetime) -> dict:
+    """Give each demo inspector the demo customers of their district (tablets pull them)."""
+    from server.services import sync_assignments
+
+    session.flush()
+    out = {}
+    for username, role, _display, district in USERS:
+        if role != "inspector":
+            continue
+        account_nos = [c[0] for c in CUSTOMERS if c[4] == district]
+        out[username] = sync_assignments.assign(session, actor, username, account_nos, now)["assigned"]
+    return out

@@ -39,10 +39,21 @@ def report(session: Session, redis_client_factory, data_dir: str, min_free_bytes
         return {"free_bytes": usage.free, "total_bytes": usage.total,
                 "low": usage.free < min_free_bytes}
 
-    checks = {"database": _timed(database), "redis": _timed(redis_check), "disk": _timed(disk)}
+    def stamping():
+        from datetime import datetime, timezone
+
+        from server.services.stamping_jobs import counts
+
+        figures = counts(session, datetime.now(timezone.utc))
+        # failed stamping runs need an operator (admin jobs page); waiting ones retry by themselves
+        return {**figures, "ok": figures["failed"] == 0}
+
+    checks = {"database": _timed(database), "redis": _timed(redis_check), "disk": _timed(disk),
+              "stamping": _timed(stamping)}
     if not checks["database"]["ok"]:
         status = "down"
-    elif not checks["redis"]["ok"] or checks["disk"].get("low") or not checks["disk"]["ok"]:
+    elif not checks["redis"]["ok"] or checks["disk"].get("low") or not checks["disk"]["ok"] \
+            or not checks["stamping"]["ok"]:
         status = "degraded"
     else:
         status = "ok"

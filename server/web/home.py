@@ -12,6 +12,7 @@ AREAS = (
     ("dossiers.search", "客户档案", "dossier.read"),
     ("legal.search", "证据检索", "evidence.search"),
     ("lifecycle.deadlines", "归档期限", "lifecycle.manage"),
+    ("lifecycle.holds", "法律保全", "lifecycle.hold"),
     ("lifecycle.quality", "质量指标", "quality.read"),
     ("admin.jobs", "后台任务", "system.jobs"),
 )

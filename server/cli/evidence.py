@@ -1,0 +1,100 @@
+"""``evidence export`` (an evidence bundle, with a progress bar) and ``evidence verify BUNDLE.zip`` (offline)."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from server import errors
+from server.actor import CLI
+from server.cli.output import emit, fail
+from server.extensions import db
+from server.models import User
+from server.services import evidence_export, export_approval
+from verifier.check import verify_bundle
+from workers.context import env_for
+
+evidence = AppGroup("evidence", help="Evidence bundles for legal use.")
+EXIT_AWAITING_APPROVAL = 3
+
+
+def _date(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use YYYY-MM-DD") from exc
+
+
+def _user(username: str | None) -> User | None:
+    if not username:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        fail(errors.DomainError(errors.UNKNOWN_USER, details={"username": username}))
+    return user
+
+
+def _build_with_progress(export_id: int, out: str) -> None:
+    env = env_for(current_app._get_current_object())
+    export = evidence_export.get_export(db.session, export_id)
+    seen = {"bytes": 0}
+    with click.progressbar(length=max(export.total_bytes, 1), label=f"导出 {export.item_count} 张照片",
+                           file=sys.stderr, show_pos=False) as bar:
+        def progress(current):
+            bar.update(max(0, current.done_bytes - seen["bytes"]))
+            seen["bytes"] = current.done_bytes
+
+        export = evidence_export.build_bundle(db.session, env, export_id, out, on_progress=progress)
+    emit(evidence_export.export_dict(export) | {"bundle": export.bundle_path})
+
+
+@evidence.command("export")
+@click.option("--customer", "account_no", help="户号 of the customer whose photos are exported.")
+@click.option("--from", "date_from", callback=_date, help="First day (capture time, Beijing), YYYY-MM-DD.")
+@click.option("--to", "date_to", callback=_date, help="Last day (capture time, Beijing), YYYY-MM-DD.")
+@click.option("--ids", help="Comma-separated photo ids (alone, or narrowing --customer).")
+@click.option("--purpose", help="Why the evidence is exported (case, dispute); registered in the use register.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP to write.")
+@click.option("--user", "username", help="The user on whose behalf the export is made (registered as requester).")
+@click.option("--request", "request_id", type=int, help="Build an already approved export request instead.")
+def export_command(account_no, date_from, date_to, ids, purpose, out, username, request_id):
+    """Export photos as an evidence bundle; exits 3 when the export first needs a manager's approval."""
+    try:
+        if request_id is None:
+            criteria = evidence_export.Criteria(account_no=account_no, date_from=date_from, date_to=date_to,
+                                                photo_ids=tuple(i.strip() for i in (ids or "").split(",") if i.strip()))
+            limits = export_approval.limits_from(current_app.config)
+            export = evidence_export.request_export(db.session, CLI, _user(username), criteria, purpose,
+                                                    env_for(current_app._get_current_object()).clock.now(), limits)
+            if export.state == "awaiting_approval":
+                emit(evidence_export.export_dict(export))
+                click.echo(f"export {export.id} needs a manager's approval ({export.item_count} photos, "
+                           f"{export.total_bytes} bytes); once approved run: evidence export --request "
+                           f"{export.id} --out {out}", err=True)
+                sys.exit(EXIT_AWAITING_APPROVAL)
+            request_id = export.id
+        _build_with_progress(request_id, out)
+    except errors.DomainError as exc:
+        fail(exc)
+
+
+@evidence.command("verify")
+@click.argument("bundle", type=click.Path(exists=True))
+def verify_command(bundle):
+    """Check every hash, token, proof and signature offline; print a verdict per item; exit 1 on any failure."""
+    report = verify_bundle(bundle)
+    for line in report.lines():
+        click.echo(line)
+    for failure in report.all_failures:
+        click.echo(f"FAILED {failure}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+commands = [evidence]

@@ -1,0 +1,36 @@
+"""``log verify`` and ``log checkpoint``: the evidence log from the command line."""
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from server.cli.output import emit
+from server.extensions import db
+from workers import translog
+from workers.context import env_for
+
+log_group = AppGroup("log", help="The tamper-evident evidence log.")
+
+
+@log_group.command("verify")
+def verify_command():
+    """Recompute every leaf and tree head, check every checkpoint signature and timestamp; exit 1 on a problem."""
+    env = env_for(current_app._get_current_object())
+    report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name, env.tsa)
+    emit(report)
+    for problem in report["problems"]:
+        click.echo(f"problem: {problem}", err=True)
+    if not report["ok"]:
+        raise SystemExit(1)
+
+
+@log_group.command("checkpoint")
+def checkpoint_command():
+    """Sign (and timestamp) a checkpoint of the log now, if it grew since the last one."""
+    env = env_for(current_app._get_current_object())
+    checkpoint = translog.make_checkpoint(db.session, env.signer, env.clock.now(), env.tsa)
+    db.session.commit()
+    emit({"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "tsa_status": checkpoint.tsa_status}
+         if checkpoint else {"tree_size": translog.tree_size(db.session), "note": "no new leaves"})
+
+
+commands = [log_group]

@@ -1,0 +1,20 @@
+"""``uploads sweep``: expire stale uploads, complete interrupted finishes, remove unclaimed blobs."""
+from flask import current_app
+from flask.cli import AppGroup
+
+from server.cli.output import emit
+from server.extensions import db
+from server.ports_access import ports
+from sync.uploads import settings_from
+from workers.sweeps import sweep_uploads
+
+uploads = AppGroup("uploads", help="Resumable photo uploads (tus).")
+
+
+@uploads.command("sweep")
+def sweep():
+    """Run the upload sweep once (idempotent; safe next to the web server); prints the counts as JSON."""
+    emit(sweep_uploads(db.session, ports().blobs, ports().clock.now(), settings_from(current_app.config)))
+
+
+commands = [uploads]

@@ -1,0 +1,335 @@
+"""The timestamp authority port (RFC 3161): a built-in local TSA, an HTTP client, and a fake.
+
+Requests are built over a SHA-256 digest the caller already has (the photo's, or a checkpoint
+body's), with a fresh nonce and ``certReq`` set. Every token is verified before it is kept.
+The local TSA signs with ``openssl ts -reply`` using its own CA and TSA certificate made on first
+start under the data dir; it is labelled ``local`` everywhere, because it proves only this
+server's clock, not a trusted third party's.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+# A UUID-derived OID (ITU-T X.667 arc 2.25) naming the local TSA's policy.
+LOCAL_POLICY_OID = "2.25.190925348245312963312414718427436745170"
+LOCAL_TSA_NAME = "Dangan LOCAL TSA (this server's clock, not a trusted third party)"
+
+
+class TsaUnavailable(Exception):
+    """The TSA could not be reached or refused; the caller marks the timestamp pending and retries."""
+
+
+class TokenInvalid(Exception):
+    """A token does not verify for the digest it is supposed to cover."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A verified RFC 3161 response and what it says."""
+
+    response: bytes  # DER TimeStampResp (verify with ``openssl ts -verify -in``)
+    gen_time: datetime
+    serial: str
+    kind: str  # local | external
+    tsa_name: str
+    chain_checked: bool = True
+
+
+def build_request(digest: bytes) -> tuple[bytes, int]:
+    """DER TimeStampReq over a SHA-256 digest with a random nonce; returns (bytes, nonce)."""
+    from asn1crypto import tsp
+
+    if len(digest) != 32:
+        raise ValueError("a SHA-256 digest has 32 bytes")
+    nonce = secrets.randbits(63)
+    request = tsp.TimeStampReq({
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
+        "nonce": nonce,
+        "cert_req": True,
+    })
+    return request.dump(), nonce
+
+
+def _decode(response: bytes):
+    from rfc3161_client import decode_timestamp_response
+
+    try:
+        return decode_timestamp_response(response)
+    except Exception as exc:  # the Rust parser raises its own error types
+        raise TokenInvalid(f"not an RFC 3161 response: {exc}") from exc
+
+
+def verify_response(response: bytes, digest: bytes, roots_pem: bytes | None,
+                    nonce: int | None = None) -> tuple[datetime, str, bool]:
+    """Verify status, imprint, nonce and (given roots) the signature chain; return (genTime, serial, chain_checked)."""
+    from cryptography import x509
+    from rfc3161_client import VerifierBuilder
+    from rfc3161_client.errors import VerificationError
+
+    decoded = _decode(response)
+    info = decoded.tst_info
+    if decoded.status not in (0, 1):
+        raise TokenInvalid(f"TSA refused: status {decoded.status} {decoded.status_string}")
+    if info.message_imprint.message != digest:
+        raise TokenInvalid("token covers a different digest")
+    if nonce is not None and info.nonce != nonce:
+        raise TokenInvalid("nonce mismatch")
+    chain_checked = False
+    if roots_pem:
+        builder = VerifierBuilder()
+        for cert in x509.load_pem_x509_certificates(roots_pem):
+            builder = builder.add_root_certificate(cert)
+        try:
+            builder.build().verify(decoded, digest)
+        except VerificationError as exc:
+            raise TokenInvalid(f"token signature does not verify: {exc}") from exc
+        chain_checked = True
+    gen_time = info.gen_time
+    gen_time = gen_time.replace(tzinfo=timezone.utc) if gen_time.tzinfo is None else gen_time.astimezone(timezone.utc)
+    return gen_time, format(info.serial_number, "x"), chain_checked
+
+
+class TimestampAuthority:
+    """Interface of a TSA."""
+
+    kind = "local"
+    name = ""
+
+    def stamp(self, digest: bytes) -> Token:  # pragma: no cover - interface
+        """Get a verified token over a SHA-256 digest; raise TsaUnavailable when the TSA fails."""
+        raise NotImplementedError
+
+    def verify(self, response: bytes, digest: bytes) -> Token:  # pragma: no cover - interface
+        """Verify a stored response against a digest; raise TokenInvalid."""
+        raise NotImplementedError
+
+    def roots_pem(self) -> bytes | None:  # pragma: no cover - interface
+        """The trust anchors a verifier needs (bundled into evidence exports)."""
+        raise NotImplementedError
+
+
+# --- the built-in local TSA ----------------------------------------------------------------
+
+_OPENSSL_CONFIG = """\
+[ tsa ]
+default_tsa = tsa_config1
+
+[ tsa_config1 ]
+serial = {dir}/serial
+crypto_device = builtin
+signer_cert = {dir}/tsa.pem
+signer_key = {dir}/tsa.key
+signer_digest = sha256
+default_policy = {policy}
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = no
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+"""
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def create_local_authority(directory: Path, now: datetime | None = None) -> None:
+    """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = now or datetime.now(timezone.utc)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA root (self-signed)")])
+    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA")])
+    start, end = now - timedelta(days=1), now + timedelta(days=365 * 30)
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(end)
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+               .add_extension(ca_ski, critical=False)
+               .sign(ca_key, hashes.SHA256()))
+    tsa_cert = (x509.CertificateBuilder().subject_name(tsa_name).issuer_name(ca_name)
+                .public_key(tsa_key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(start).not_valid_after(end)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    no_password = serialization.NoEncryption()
+    _write_private(directory / "ca.key", ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_password))
+    _write_private(directory / "tsa.key", tsa_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_password))
+    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (directory / "tsa.pem").write_bytes(tsa_cert.public_bytes(pem))
+    (directory / "serial").write_text("01\n")
+    (directory / "openssl.cnf").write_text(_OPENSSL_CONFIG.format(dir=directory, policy=LOCAL_POLICY_OID))
+
+
+class LocalTsa(TimestampAuthority):
+    """The built-in TSA: ``openssl ts -reply`` with a key and certificate under the data dir."""
+
+    kind = "local"
+    name = LOCAL_TSA_NAME
+
+    def __init__(self, directory: str | os.PathLike, openssl: str | None = None):
+        self.directory = Path(directory)
+        self.openssl = openssl or shutil.which("openssl")
+
+    def _ready(self) -> None:
+        if (self.directory / "openssl.cnf").exists():
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once create one authority
+            if not (self.directory / "openssl.cnf").exists():
+                building = Path(tempfile.mkdtemp(dir=self.directory, prefix=".new-"))
+                create_local_authority(building)
+                for name in ("ca.key", "tsa.key", "ca.pem", "tsa.pem", "serial"):
+                    os.replace(building / name, self.directory / name)
+                (self.directory / "openssl.cnf").write_text(
+                    _OPENSSL_CONFIG.format(dir=self.directory, policy=LOCAL_POLICY_OID))
+                shutil.rmtree(building, ignore_errors=True)
+
+    def roots_pem(self) -> bytes:
+        """The local root certificate."""
+        self._ready()
+        return (self.directory / "ca.pem").read_bytes()
+
+    def certificate_pem(self) -> bytes:
+        """The TSA signing certificate (``-untrusted`` for ``openssl ts -verify``)."""
+        self._ready()
+        return (self.directory / "tsa.pem").read_bytes()
+
+    def stamp(self, digest: bytes) -> Token:
+        """Sign a token over the digest with ``openssl ts -reply``."""
+        if not self.openssl:
+            raise TsaUnavailable("openssl is not installed; the local TSA cannot sign")
+        self._ready()
+        request, nonce = build_request(digest)
+        with tempfile.TemporaryDirectory(prefix="tsq-") as work, open(self.directory / ".lock", "w") as lock:
+            query, reply = Path(work) / "q.tsq", Path(work) / "r.tsr"
+            query.write_bytes(request)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the serial file is read-modify-write
+            done = subprocess.run([self.openssl, "ts", "-reply", "-config", str(self.directory / "openssl.cnf"),
+                                   "-queryfile", str(query), "-out", str(reply)],
+                                  capture_output=True, text=True, timeout=30)
+            if done.returncode != 0 or not reply.exists():
+                raise TsaUnavailable(f"openssl ts -reply failed: {done.stderr.strip()[:300]}")
+            response = reply.read_bytes()
+        gen_time, serial, checked = verify_response(response, digest, self.roots_pem(), nonce)
+        return Token(response, gen_time, serial, self.kind, self.name, checked)
+
+    def verify(self, response: bytes, digest: bytes) -> Token:
+        """Verify a token this TSA issued."""
+        gen_time, serial, checked = verify_response(response, digest, self.roots_pem())
+        return Token(response, gen_time, serial, self.kind, self.name, checked)
+
+
+# --- an external TSA over HTTP ---------------------------------------------------------------
+
+class HttpTsa(TimestampAuthority):
+    """An RFC 3161 TSA at ``url`` (HTTP POST of ``application/timestamp-query``)."""
+
+    kind = "external"
+
+    def __init__(self, url: str, roots_pem: bytes | None = None, timeout: float = 10.0):
+        self.url = url
+        self.name = url
+        self._roots = roots_pem
+        self.timeout = timeout
+
+    def roots_pem(self) -> bytes | None:
+        """The configured trust anchors (``TSA_CA_FILE``), if any."""
+        return self._roots
+
+    def stamp(self, digest: bytes) -> Token:
+        """POST a request; network errors, HTTP errors and refusals raise TsaUnavailable."""
+        request, nonce = build_request(digest)
+        http = urllib.request.Request(self.url, data=request, method="POST",
+                                      headers={"Content-Type": "application/timestamp-query",
+                                               "Accept": "application/timestamp-reply"})
+        try:
+            with urllib.request.urlopen(http, timeout=self.timeout) as answer:
+                response = answer.read(1024 * 1024)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            raise TsaUnavailable(f"TSA at {self.url} unreachable: {exc}") from exc
+        try:
+            gen_time, serial, checked = verify_response(response, digest, self._roots, nonce)
+        except TokenInvalid as exc:
+            raise TsaUnavailable(f"TSA at {self.url} answered with an unusable token: {exc}") from exc
+        return Token(response, gen_time, serial, self.kind, self.name, checked)
+
+    def verify(self, response: bytes, digest: bytes) -> Token:
+        """Verify a token from this TSA (chain checked only when trust anchors are configured)."""
+        gen_time, serial, checked = verify_response(response, digest, self._roots)
+        return Token(response, gen_time, serial, self.kind, self.name, checked)
+
+
+# --- a fake for unit tests ------------------------------------------------------------------
+
+class FakeTsa(TimestampAuthority):
+    """An in-memory TSA; set ``down`` to simulate an unreachable one."""
+
+    kind = "local"
+    name = "fake TSA (tests)"
+
+    def __init__(self, clock=None):
+        self.clock = clock
+        self.down = False
+        self.requests = 0
+
+    def roots_pem(self) -> None:
+        """A fake has no certificates."""
+        return None
+
+    def stamp(self, digest: bytes) -> Token:
+        """Return a fake token unless ``down``."""
+        self.requests += 1
+        if self.down:
+            raise TsaUnavailable("fake TSA is down")
+        now = self.clock.now() if self.clock else datetime.now(timezone.utc)
+        return Token(b"FAKE-TSR:" + digest, now, format(self.requests, "x"), self.kind, self.name, False)
+
+    def verify(self, response: bytes, digest: bytes) -> Token:
+        """Check the fake token covers the digest."""
+        if response != b"FAKE-TSR:" + digest:
+            raise TokenInvalid("fake token covers a different digest")
+        return Token(response, datetime.now(timezone.utc), "0", self.kind, self.name, False)
+
+
+def from_config(data_dir: str, tsa_url: str | None, ca_file: str | None = None) -> TimestampAuthority:
+    """The TSA the configuration asks for: ``TSA_URL`` if set, else the built-in local TSA."""
+    if tsa_url:
+        roots = Path(ca_file).read_bytes() if ca_file else None
+        return HttpTsa(tsa_url, roots)
+    return LocalTsa(Path(data_dir) / "tsa")
+
+
+def digest_of(data: bytes) -> bytes:
+    """SHA-256 digest helper for callers stamping bytes they hold."""
+    return hashlib.sha256(data).digest()

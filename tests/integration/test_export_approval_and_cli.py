@@ -1,0 +1,112 @@
+"""Exports beyond the limits wait for a manager; the requester sees the status; the CLI exports and verifies."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import EvidenceUse
+from tests.helpers.factories import PASSWORD, make_user
+from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos, run_jobs
+from verifier import layout
+
+
+def logged_in(client, username, role):
+    make_user(username, role)
+    api = UserApi(client)
+    api.login(username, PASSWORD)
+    return api
+
+
+def test_a_large_export_waits_for_a_manager_and_then_builds(app, client, tmp_path):
+    photos = push_photos(app, client, tmp_path, count=3)
+    app.config["EXPORT_APPROVAL_MAX_ITEMS"] = 2
+    lawyer = logged_in(client, "lawyer", "legal")
+    asked = lawyer.post("/api/v1/legal/exports", json={"account_no": ACCOUNT, "purpose": "合同纠纷应诉"})
+    assert asked.status_code == 201, asked.get_json()
+    export = asked.get_json()
+    assert export["state"] == "awaiting_approval" and export["needs_approval"] and export["item_count"] == 3
+    assert lawyer.get(f"/api/v1/legal/exports/{export['id']}").get_json()["state_label"] == "待审批"
+    refused = lawyer.post(f"/api/v1/legal/exports/{export['id']}/decision", json={"approve": True})
+    assert refused.status_code == 403  # legal staff hold no approval permission
+    assert lawyer.get(f"/api/v1/legal/exports/{export['id']}/bundle").get_json()["code"] == "export.not_finished"
+
+    manager = logged_in(app.test_client(), "boss", "manager")
+    page = manager.page("/legal/approvals").get_data(as_text=True)
+    assert "合同纠纷应诉" in page
+    approved = manager.post(f"/api/v1/legal/exports/{export['id']}/decision", json={"approve": True, "note": "同意"})
+    assert approved.status_code == 200 and approved.get_json()["state"] == "queued"
+    again = manager.post(f"/api/v1/legal/exports/{export['id']}/decision", json={"approve": False})
+    assert again.status_code == 409 and again.get_json()["code"] == "export.invalid_transition"
+    run_jobs(app, "exports")
+    status = lawyer.get(f"/api/v1/legal/exports/{export['id']}").get_json()
+    assert status["state"] == "done" and status["done_items"] == 3 and status["percent"] == 100
+    bundle = lawyer.get(f"/api/v1/legal/exports/{export['id']}/bundle")
+    assert bundle.status_code == 200
+    path = tmp_path / "downloaded.zip"
+    path.write_bytes(bundle.get_data())
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read(layout.MANIFEST))
+    assert manifest["export"]["approved_by"].startswith("boss") and len(manifest["items"]) == len(photos)
+    actions = db.session.scalars(select(EvidenceUse.action).where(EvidenceUse.export_id == export["id"])
+                                 .order_by(EvidenceUse.id)).all()
+    assert actions == ["export_request", "export", "bundle_download"]
+
+
+def test_a_manager_cannot_approve_an_export_they_asked_for_and_rejection_is_final(app, client, tmp_path):
+    push_photos(app, client, tmp_path, count=2)
+    app.config["EXPORT_APPROVAL_MAX_BYTES"] = 10
+    boss = logged_in(client, "boss", "manager")
+    export = boss.post("/api/v1/legal/exports", json={"account_no": ACCOUNT, "purpose": "内部审计"}).get_json()
+    assert export["state"] == "awaiting_approval"
+    own = boss.post(f"/api/v1/legal/exports/{export['id']}/decision", json={"approve": True})
+    assert own.status_code == 403 and own.get_json()["code"] == "export.self_approval"
+    other = logged_in(app.test_client(), "boss2", "manager")
+    rejected = other.post(f"/api/v1/legal/exports/{export['id']}/decision", json={"approve": False, "note": "范围过大"})
+    assert rejected.get_json()["state"] == "rejected" and rejected.get_json()["decision_note"] == "范围过大"
+
+
+def test_export_requests_without_purpose_or_photos_are_refused(app, client, tmp_path):
+    push_photos(app, client, tmp_path, count=1)
+    lawyer = logged_in(client, "lawyer", "legal")
+    no_purpose = lawyer.post("/api/v1/legal/exports", json={"account_no": ACCOUNT, "purpose": ""})
+    assert no_purpose.status_code == 400 and no_purpose.get_json()["code"] == "legal.purpose_required"
+    unknown = lawyer.post("/api/v1/legal/exports", json={"photo_ids": ["nope"], "purpose": "诉讼"})
+    assert unknown.status_code == 400 and unknown.get_json()["code"] == "export.unknown_photo"
+    nobody = lawyer.post("/api/v1/legal/exports", json={"account_no": "3199999999", "purpose": "诉讼"})
+    assert nobody.status_code == 404 and nobody.get_json()["code"] == "customer.unknown"
+
+
+def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner, tmp_path):
+    push_photos(app, client, tmp_path, count=2)
+    out = tmp_path / "case.zip"
+    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--from", "2026-03-02", "--to",
+                               "2026-03-02", "--purpose", "窃电案取证", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    summary = json.loads([line for line in done.output.splitlines() if line.startswith("{")][-1])
+    assert summary["state"] == "done" and summary["item_count"] == 2 and out.exists()
+    checked = runner.invoke(args=["evidence", "verify", str(out)])
+    assert checked.exit_code == 0 and "ALL CHECKS PASSED" in checked.output
+    members = {}
+    with zipfile.ZipFile(out) as zf:
+        members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    original = next(name for name in members if name.startswith("originals/"))
+    members[original] = members[original][:-1] + bytes([members[original][-1] ^ 1])
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(tampered, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    failed = runner.invoke(args=["evidence", "verify", str(tampered)])
+    assert failed.exit_code == 1 and f"FAILED {original}" in failed.output
+    missing = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--out", str(tmp_path / "x.zip")])
+    assert missing.exit_code == 1 and "legal.purpose_required" in missing.output
+
+
+def test_the_cli_stops_at_an_export_that_needs_approval(app, client, runner, tmp_path):
+    push_photos(app, client, tmp_path, count=2)
+    app.config["EXPORT_APPROVAL_MAX_ITEMS"] = 1
+    out = tmp_path / "case.zip"
+    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)])
+    assert done.exit_code == 3 and "needs a manager's approval" in done.output and not out.exists()

@@ -1,0 +1,21 @@
+"""The worker keeps the periodic jobs scheduled exactly once, whoever asks and how often."""
+from datetime import datetime, timedelta, timezone
+
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+
+from workers.housekeeping import schedule_periodic
+
+
+def test_periodic_jobs_are_scheduled_once_per_period(app):
+    redis = app.extensions["dangan.redis"].client(app)
+    now = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    first = schedule_periodic(redis, now)
+    again = schedule_periodic(redis, now + timedelta(minutes=5))
+    assert first["uploads_sweep"] is True and again["uploads_sweep"] is False
+    assert first["lifecycle_daily"] == again["lifecycle_daily"]
+    default = Queue("default", connection=redis)
+    assert default.job_ids == [f"uploads-sweep-{now:%Y%m%d%H}"]
+    assert first["lifecycle_daily"] in ScheduledJobRegistry(queue=default).get_job_ids()
+    later = schedule_periodic(redis, now + timedelta(hours=1))
+    assert later["uploads_sweep"] is True and len(default.job_ids) == 2

@@ -1,0 +1,542 @@
+"""tus uploads through the Flask app: protocol, integrity, locking, expiry, termination, sweeps."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEntry, Blob, OutboxEvent, Photo, Upload
+from server.ports_access import ports
+from sync import uploads as tus
+from tests.helpers.factories import make_device
+from workers.sweeps import sweep_uploads
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = "application/offset+octet-stream"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class TusClient:
+    """Speaks tus to the test app with a device token."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.token = token
+
+    def headers(self, extra: dict | None = None) -> dict:
+        return {"Authorization": f"Bearer {self.token}", **TUS, **(extra or {})}
+
+    def create(self, data: bytes | None = None, *, length: int | None = None, photo_id: str | None = None,
+               sha256: str | None = None, filename: str = "meter.jpg", body: bytes | None = None,
+               headers: dict | None = None):
+        photo_id = photo_id or str(uuid.uuid4())
+        sha256 = sha256 or hashlib.sha256(data or b"").hexdigest()
+        meta = f"photo_id {b64(photo_id)},sha256 {b64(sha256)},filename {b64(filename)},filetype {b64('image/jpeg')}"
+        extra = {"Upload-Metadata": meta, **(headers or {})}
+        if "Upload-Defer-Length" not in extra:
+            extra.setdefault("Upload-Length", str(len(data) if length is None else length))
+        if body is not None:
+            extra["Content-Type"] = OCTETS
+        return self.client.post("/api/v1/uploads", data=body, headers=self.headers(extra))
+
+    def patch(self, location: str, offset: int, chunk: bytes, headers: dict | None = None):
+        extra = {"Upload-Offset": str(offset), "Content-Type": OCTETS, **(headers or {})}
+        return self.client.open(location, method="PATCH", data=chunk, headers=self.headers(extra))
+
+    def head(self, location: str):
+        return self.client.head(location, headers=self.headers())
+
+    def delete(self, location: str):
+        return self.client.delete(location, headers=self.headers())
+
+    def upload(self, data: bytes, chunk: int, **create) -> str:
+        created = self.create(data, **create)
+        assert created.status_code == 201, created.get_json()
+        location = created.headers["Location"]
+        offset = 0
+        while offset < len(data):
+            response = self.patch(location, offset, data[offset:offset + chunk])
+            assert response.status_code == 204, response.get_json()
+            offset = int(response.headers["Upload-Offset"])
+        return location
+
+
+@pytest.fixture
+def device(app):
+    return make_device()
+
+
+@pytest.fixture
+def tus_client(client, device):
+    return TusClient(client, device[1])
+
+
+def photo_bytes(size: int = 300_000) -> bytes:
+    return os.urandom(size)
+
+
+def declare_photo(device, data: bytes, photo_id: str | None = None) -> Photo:
+    """A photo as a push declares it (awaiting its bytes)."""
+    photo = Photo(id=photo_id or str(uuid.uuid4()), device_id=device.id, category="site",
+                  declared_sha256=hashlib.sha256(data).hexdigest(), declared_size=len(data))
+    db.session.add(photo)
+    db.session.commit()
+    return photo
+
+
+def upload_row(location: str) -> Upload:
+    return db.session.get(Upload, location.rsplit("/", 1)[1], populate_existing=True)
+
+
+def audit_actions(upload_id: str) -> list[str]:
+    return [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_id == upload_id)
+                                                 .order_by(AuditEntry.id))]
+
+
+# --- discovery, CORS ---------------------------------------------------------------------------------
+
+def test_options_advertises_version_extensions_max_size_and_checksum_algorithms(client):
+    response = client.options("/api/v1/uploads")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert set(response.headers["Tus-Extension"].split(",")) == {
+        "creation", "creation-with-upload", "creation-defer-length", "expiration", "checksum", "termination"}
+    assert int(response.headers["Tus-Max-Size"]) == tus.UploadSettings().max_size
+    assert set(response.headers["Tus-Checksum-Algorithm"].split(",")) == {"sha1", "md5", "sha256"}
+
+
+def test_browser_preflight_and_answers_expose_the_tus_headers(client, tus_client):
+    preflight = client.options("/api/v1/uploads/" + "a" * 32, headers={
+        "Origin": "https://tablet.example", "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "upload-offset, tus-resumable, authorization"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    allowed = {h.strip().lower() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"upload-offset", "tus-resumable", "authorization", "upload-metadata", "upload-checksum"} <= allowed
+    data = photo_bytes(10)
+    created = tus_client.create(data, headers={"Origin": "https://tablet.example"})
+    exposed = {h.strip() for h in created.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable"} <= exposed
+
+
+# --- the happy paths ---------------------------------------------------------------------------------
+
+def test_chunked_upload_of_a_declared_photo_stores_verified_bytes_and_marks_the_photo_received(
+        tus_client, device, app):
+    data = photo_bytes()
+    photo = declare_photo(device[0], data)
+    location = tus_client.upload(data, chunk=64 * 1024, photo_id=photo.id)
+    sha = hashlib.sha256(data).hexdigest()
+    with ports().blobs.open(sha) as fh:
+        assert fh.read() == data
+    blob = db.session.get(Blob, sha)
+    assert blob.size == len(data) and blob.sm3 == hashlib.new("sm3", data).hexdigest()
+    photo = db.session.get(Photo, photo.id, populate_existing=True)
+    assert photo.state == "received" and photo.blob_sha256 == sha
+    assert db.session.scalar(select(OutboxEvent).where(OutboxEvent.subject_id == photo.id)).event == "photo.received"
+    upload = upload_row(location)
+    assert upload.state == "finished" and upload.offset == len(data) and upload.sm3 == blob.sm3
+    assert audit_actions(upload.id) == ["upload.created", "upload.finished"]
+    head = tus_client.head(location)
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
+    assert head.headers["Cache-Control"] == "no-store" and head.headers["Tus-Resumable"] == "1.0.0"
+    assert not list((ports().blobs.staging_dir() / "uploads").iterdir())
+
+
+def test_creation_with_upload_stores_a_whole_photo_in_one_request(tus_client):
+    data = photo_bytes(50_000)
+    created = tus_client.create(data, body=data)
+    assert created.status_code == 201
+    assert created.headers["Upload-Offset"] == str(len(data))
+    assert upload_row(created.headers["Location"]).state == "finished"
+    assert ports().blobs.exists(hashlib.sha256(data).hexdigest())
+
+
+def test_deferred_length_is_set_by_a_later_patch(tus_client):
+    data = photo_bytes(30_000)
+    created = tus_client.create(data, headers={"Upload-Defer-Length": "1"})
+    location = created.headers["Location"]
+    assert tus_client.head(location).headers["Upload-Defer-Length"] == "1"
+    first = tus_client.patch(location, 0, data[:10_000])
+    assert first.status_code == 204
+    last = tus_client.patch(location, 10_000, data[10_000:], {"Upload-Length": str(len(data))})
+    assert last.status_code == 204 and last.headers["Upload-Length"] == str(len(data))
+    assert upload_row(location).state == "finished"
+
+
+def test_upload_first_then_the_push_claims_the_stored_blob(tus_client, device):
+    data = photo_bytes(20_000)
+    location = tus_client.upload(data, chunk=len(data))
+    sha = hashlib.sha256(data).hexdigest()
+    assert db.session.get(Blob, sha) is not None
+    assert db.session.scalars(select(Photo).where(Photo.declared_sha256 == sha)).all() == []
+    assert upload_row(location).state == "finished"
+
+
+def test_digests_are_rebuilt_from_the_staged_file_when_no_running_state_is_cached(tus_client):
+    data = photo_bytes(200_000)
+    created = tus_client.create(data)
+    location = created.headers["Location"]
+    assert tus_client.patch(location, 0, data[:100_000]).status_code == 204
+    tus.DIGESTS.forget(location.rsplit("/", 1)[1])  # as if another process or a restart took over
+    assert tus_client.patch(location, 100_000, data[100_000:]).status_code == 204
+    upload = upload_row(location)
+    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert upload.sm3 == hashlib.new("sm3", data).hexdigest()
+
+
+def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(tus_client, app, database_url,
+                                                                        redis_url, tmp_path, clock, device):
+    from server import create_app
+    from server.ports import Ports
+    from server.ports.blobstore import LocalBlobStore
+
+    data = photo_bytes(120_000)
+    location = tus_client.create(data).headers["Location"]
+    assert tus_client.patch(location, 0, data[:70_000]).status_code == 204
+    tus.DIGESTS.forget(location.rsplit("/", 1)[1])
+    second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
+                         "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret",
+                         "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))})
+    with second.app_context():
+        other = TusClient(second.test_client(), device[1])
+        assert other.head(location).headers["Upload-Offset"] == "70000"
+        assert other.patch(location, 70_000, data[70_000:]).status_code == 204
+        db.session.remove()
+    assert upload_row(location).state == "finished"
+
+
+def test_an_empty_photo_finishes_at_creation(tus_client):
+    created = tus_client.create(b"")
+    assert created.status_code == 201 and created.headers["Upload-Offset"] == "0"
+    assert upload_row(created.headers["Location"]).state == "finished"
+
+
+# --- integrity ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["sha1", "md5", "sha256"])
+def test_checksummed_chunks_are_verified_and_a_mismatch_is_460_with_the_chunk_discarded(tus_client, algorithm):
+    data = photo_bytes(40_000)
+    location = tus_client.create(data).headers["Location"]
+    good = f"{algorithm} {base64.b64encode(hashlib.new(algorithm, data[:20_000]).digest()).decode()}"
+    assert tus_client.patch(location, 0, data[:20_000], {"Upload-Checksum": good}).status_code == 204
+    wrong = f"{algorithm} {base64.b64encode(hashlib.new(algorithm, b'other').digest()).decode()}"
+    refused = tus_client.patch(location, 20_000, data[20_000:], {"Upload-Checksum": wrong})
+    assert refused.status_code == 460 and refused.get_json()["code"] == "upload.checksum_mismatch"
+    assert tus_client.head(location).headers["Upload-Offset"] == "20000"
+    assert os.path.getsize(tus.staging_path(ports().blobs, location.rsplit("/", 1)[1])) == 20_000
+    assert tus_client.patch(location, 20_000, data[20_000:]).status_code == 204
+    assert upload_row(location).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_file_that_does_not_match_its_declared_sha256_is_rejected_and_never_stored(tus_client, device):
+    data = photo_bytes(30_000)
+    declared = hashlib.sha256(b"what the tablet hashed").hexdigest()
+    photo = declare_photo(device[0], b"what the tablet hashed")
+    location = tus_client.create(data, sha256=declared, photo_id=photo.id).headers["Location"]
+    refused = tus_client.patch(location, 0, data)
+    assert refused.status_code == 422
+    body = refused.get_json()
+    assert body["code"] == "upload.sha256_mismatch"
+    assert body["details"] == {"declared": declared, "received": hashlib.sha256(data).hexdigest()}
+    assert not ports().blobs.exists(hashlib.sha256(data).hexdigest())
+    assert db.session.get(Photo, photo.id, populate_existing=True).state == "awaiting_upload"
+    assert tus_client.head(location).status_code == 410
+    again = tus_client.patch(location, 0, data)
+    assert again.status_code == 410 and again.get_json()["code"] == "upload.rejected"
+    assert audit_actions(upload_row(location).id) == ["upload.created", "upload.rejected"]
+
+
+def test_a_retried_last_patch_is_answered_again_and_the_finish_fires_once(tus_client, device):
+    data = photo_bytes(50_000)
+    photo = declare_photo(device[0], data)
+    location = tus_client.create(data, photo_id=photo.id).headers["Location"]
+    assert tus_client.patch(location, 0, data[:25_000]).status_code == 204
+    for _ in range(2):
+        last = tus_client.patch(location, 25_000, data[25_000:])
+        assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
+    assert audit_actions(upload_row(location).id).count("upload.finished") == 1
+    events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.subject_id == photo.id)).all()
+    assert len(events) == 1
+
+
+def test_the_same_bytes_uploaded_twice_share_one_write_once_blob(tus_client):
+    data = photo_bytes(10_000)
+    first = tus_client.upload(data, chunk=len(data))
+    second = tus_client.upload(data, chunk=4_000)
+    assert upload_row(first).state == upload_row(second).state == "finished"
+    assert db.session.scalars(select(Blob).where(Blob.sha256 == hashlib.sha256(data).hexdigest())).all()
+
+
+def test_an_interrupted_finish_is_completed_by_the_next_head(tus_client, device, clock):
+    data = photo_bytes(10_000)
+    photo = declare_photo(device[0], data)
+    location = tus_client.create(data, photo_id=photo.id).headers["Location"]
+    upload = upload_row(location)
+    # as if the server died after recording the digests, before moving the bytes
+    path = tus.staging_path(ports().blobs, upload.id)
+    path.write_bytes(data)
+    upload.offset, upload.state = len(data), "finishing"
+    upload.sha256, upload.sm3 = hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
+    upload.lock_token, upload.lock_owner, upload.lock_expires_at = "f" * 32, "elsewhere:1", clock.now()
+    db.session.commit()
+    clock.advance(seconds=1)
+    head = tus_client.head(location)
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
+    assert upload_row(location).state == "finished"
+    assert db.session.get(Photo, photo.id, populate_existing=True).state == "received"
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+def test_wrong_offsets_are_409_and_name_the_stored_offset(tus_client):
+    data = photo_bytes(10_000)
+    location = tus_client.create(data).headers["Location"]
+    assert tus_client.patch(location, 0, data[:4_000]).status_code == 204
+    for offset in (0, 5_000):
+        response = tus_client.patch(location, offset, data[offset:offset + 10])
+        assert response.status_code == 409
+        assert response.get_json()["code"] == "upload.offset_mismatch"
+        assert response.get_json()["details"]["offset"] == 4_000
+
+
+@pytest.mark.parametrize("headers, status, code", [
+    ({"Upload-Offset": "-1"}, 400, "upload.offset_invalid"),
+    ({"Upload-Offset": "ten"}, 400, "upload.offset_invalid"),
+    ({"Content-Type": "application/octet-stream"}, 415, "upload.content_type"),
+    ({"Tus-Resumable": "0.2.2"}, 412, "upload.tus_version"),
+    ({"Upload-Checksum": "crc32 AAAAAA=="}, 400, "upload.checksum_unsupported"),
+])
+def test_malformed_patches_get_their_status_and_code(tus_client, headers, status, code):
+    location = tus_client.create(b"x" * 100).headers["Location"]
+    response = tus_client.patch(location, 0, b"x" * 10, headers)
+    assert response.status_code == status
+    assert response.get_json()["code"] == code
+    assert response.headers["Tus-Resumable"] == "1.0.0"
+    if status == 412:
+        assert response.headers["Tus-Version"] == "1.0.0"
+
+
+def test_a_missing_tus_resumable_header_is_412(client, device):
+    response = client.post("/api/v1/uploads", headers={"Authorization": f"Bearer {device[1]}", "Upload-Length": "1"})
+    assert response.status_code == 412 and response.get_json()["code"] == "upload.tus_version"
+
+
+@pytest.mark.parametrize("extra, status, code", [
+    ({"Upload-Length": "-5"}, 400, "upload.length_invalid"),
+    ({"Upload-Length": str((1 << 30) + 1)}, 413, "upload.too_large"),
+    ({"Upload-Length": "10", "Upload-Defer-Length": "1"}, 400, "upload.length_invalid"),
+    ({"Upload-Metadata": "photo_id %%%"}, 400, "upload.metadata_invalid"),
+    ({"Upload-Metadata": "filename " + b64("a.jpg")}, 400, "upload.metadata_invalid"),
+])
+def test_bad_creations_get_their_status_and_code(tus_client, extra, status, code):
+    headers = tus_client.headers({"Upload-Length": "10", "Upload-Metadata":
+                                  f"photo_id {b64(str(uuid.uuid4()))},sha256 {b64('0' * 64)}", **extra})
+    response = tus_client.client.post("/api/v1/uploads", headers=headers)
+    assert response.status_code == status
+    assert response.get_json()["code"] == code
+    assert db.session.query(Upload).count() == 0
+
+
+def test_filenames_that_look_like_paths_are_refused(tus_client):
+    response = tus_client.create(b"x", filename="../../blobs/objects/evil.jpg")
+    assert response.status_code == 400 and response.get_json()["code"] == "upload.filename_invalid"
+
+
+def test_a_body_longer_than_declared_is_413_and_nothing_is_kept(tus_client):
+    location = tus_client.create(b"x" * 100).headers["Location"]
+    response = tus_client.patch(location, 0, b"x" * 150)
+    assert response.status_code == 413 and response.get_json()["code"] == "upload.exceeds_length"
+    assert tus_client.head(location).headers["Upload-Offset"] == "0"
+
+
+def test_an_upload_for_a_photo_declared_with_another_hash_is_409(tus_client, device):
+    photo = declare_photo(device[0], b"the real photo")
+    response = tus_client.create(b"something else", photo_id=photo.id)
+    assert response.status_code == 409 and response.get_json()["code"] == "upload.photo_conflict"
+
+
+def test_unknown_and_malformed_upload_ids_are_404(tus_client):
+    for upload_id in (uuid.uuid4().hex, "..%2f..%2fetc", "ABC"):
+        response = tus_client.head(f"/api/v1/uploads/{upload_id}")
+        assert response.status_code == 404
+    response = tus_client.patch(f"/api/v1/uploads/{uuid.uuid4().hex}", 0, b"x")
+    assert response.get_json()["code"] == "upload.unknown"
+
+
+def test_another_devices_upload_is_403_and_untouched(client, tus_client):
+    location = tus_client.create(b"x" * 10).headers["Location"]
+    _, other_token = make_device("inspector2")
+    other = TusClient(client, other_token)
+    assert other.head(location).status_code == 403
+    for response in (other.patch(location, 0, b"x" * 10), other.delete(location)):
+        assert response.status_code == 403 and response.get_json()["code"] == "upload.not_owner"
+    assert upload_row(location).state == "receiving" and upload_row(location).offset == 0
+
+
+def test_a_revoked_token_cannot_continue_its_upload(runner, client, device):
+    tus_client = TusClient(client, device[1])
+    location = tus_client.create(b"x" * 10).headers["Location"]
+    assert runner.invoke(args=["devices", "revoke", device[0].id]).exit_code == 0
+    response = tus_client.patch(location, 0, b"x" * 10)
+    assert response.status_code == 401 and response.get_json()["code"] == "auth.token_revoked"
+
+
+def test_office_users_may_not_upload(client):
+    from tests.helpers.api_client import ApiClient
+    from tests.helpers.factories import PASSWORD, make_user
+
+    make_user("archivist", "archivist")
+    archivist = ApiClient(client)
+    archivist.login("archivist", PASSWORD)
+    response = archivist.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "1"})
+    assert response.status_code == 403 and response.get_json()["code"] == "auth.forbidden"
+
+
+# --- locking -----------------------------------------------------------------------------------------
+
+def test_a_patch_while_another_holds_the_lock_is_423_and_changes_nothing(tus_client, clock):
+    data = photo_bytes(1_000)
+    location = tus_client.create(data).headers["Location"]
+    upload = upload_row(location)
+    assert tus.claim_lock(db.session, upload, clock.now(), timedelta(seconds=30))
+    db.session.commit()
+    response = tus_client.patch(location, 0, data)
+    assert response.status_code == 423 and response.get_json()["code"] == "upload.locked"
+    assert response.headers["Retry-After"]
+    assert tus_client.head(location).headers["Upload-Offset"] == "0"
+    clock.advance(seconds=31)  # the holder died without releasing: its lease runs out
+    assert tus_client.patch(location, 0, data).status_code == 204
+
+
+def test_the_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(tus_client, clock):
+    import socket
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    data = photo_bytes(1_000)
+    location = tus_client.create(data).headers["Location"]
+    upload = upload_row(location)
+    upload.lock_token, upload.lock_owner = "d" * 32, f"{socket.gethostname()}:{dead_pid}"
+    upload.lock_expires_at = clock.now() + timedelta(minutes=5)
+    db.session.commit()
+    assert tus_client.patch(location, 0, data).status_code == 204
+
+
+def test_only_one_of_two_lock_claims_wins(tus_client, clock):
+    location = tus_client.create(b"x" * 10).headers["Location"]
+    upload = upload_row(location)
+    first = tus.claim_lock(db.session, upload, clock.now(), timedelta(seconds=30))
+    db.session.commit()
+    second = tus.claim_lock(db.session, upload_row(location), clock.now(), timedelta(seconds=30))
+    db.session.commit()
+    assert first and second is None
+
+
+# --- expiry, termination, sweeps ---------------------------------------------------------------------
+
+def test_an_expired_upload_answers_410_and_the_sweep_removes_its_bytes(tus_client, clock):
+    data = photo_bytes(10_000)
+    created = tus_client.create(data)
+    location = created.headers["Location"]
+    assert "GMT" in created.headers["Upload-Expires"]
+    patched = tus_client.patch(location, 0, data[:5_000])
+    expires = patched.headers["Upload-Expires"]
+    assert expires.endswith("GMT")
+    clock.advance(hours=25)
+    response = tus_client.patch(location, 5_000, data[5_000:])
+    assert response.status_code == 410 and response.get_json()["code"] == "upload.expired"
+    path = tus.staging_path(ports().blobs, upload_row(location).id)
+    assert path.exists()
+    assert sweep_uploads(db.session, ports().blobs, clock.now())["expired"] == 1
+    assert not path.exists() and upload_row(location).state == "expired"
+    assert tus_client.head(location).status_code == 410
+    assert sweep_uploads(db.session, ports().blobs, clock.now())["expired"] == 0
+
+
+def test_activity_pushes_the_expiry_forward(tus_client, clock):
+    data = photo_bytes(10_000)
+    location = tus_client.create(data).headers["Location"]
+    clock.advance(hours=20)
+    assert tus_client.patch(location, 0, data[:5_000]).status_code == 204
+    clock.advance(hours=20)
+    assert tus_client.patch(location, 5_000, data[5_000:]).status_code == 204
+
+
+def test_termination_drops_the_bytes_and_later_requests_get_410(tus_client):
+    data = photo_bytes(10_000)
+    location = tus_client.create(data).headers["Location"]
+    tus_client.patch(location, 0, data[:5_000])
+    path = tus.staging_path(ports().blobs, upload_row(location).id)
+    assert tus_client.delete(location).status_code == 204
+    assert not path.exists()
+    assert tus_client.head(location).status_code == 410
+    for response in (tus_client.patch(location, 5_000, data[5_000:]), tus_client.delete(location)):
+        assert response.status_code == 410 and response.get_json()["code"] == "upload.terminated"
+    assert audit_actions(upload_row(location).id) == ["upload.created", "upload.terminated"]
+
+
+def test_a_finished_upload_cannot_be_terminated(tus_client):
+    location = tus_client.upload(b"kept", chunk=4)
+    response = tus_client.delete(location)
+    assert response.status_code == 409 and response.get_json()["code"] == "upload.finished"
+
+
+def test_method_override_lets_post_carry_patch_and_delete(tus_client):
+    data = b"y" * 100
+    location = tus_client.create(data).headers["Location"]
+    response = tus_client.client.post(location, data=data, headers=tus_client.headers({
+        "X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0", "Content-Type": OCTETS}))
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == "100"
+
+
+def test_unclaimed_blobs_are_swept_after_the_grace_period_but_claimed_ones_never(tus_client, device, clock):
+    claimed_data, unclaimed_data, late_data = photo_bytes(5_000), photo_bytes(5_000), photo_bytes(5_000)
+    photo = declare_photo(device[0], claimed_data)
+    tus_client.upload(claimed_data, chunk=5_000, photo_id=photo.id)
+    unclaimed = tus_client.upload(unclaimed_data, chunk=5_000)
+    late = tus_client.upload(late_data, chunk=5_000)
+    blobs = ports().blobs
+    shas = [hashlib.sha256(d).hexdigest() for d in (claimed_data, unclaimed_data, late_data)]
+    clock.advance(days=6)
+    assert sweep_uploads(db.session, blobs, clock.now())["unclaimed"] == 0
+    declare_photo(device[0], late_data)  # the push arrives late, within the grace period
+    clock.advance(days=2)
+    assert sweep_uploads(db.session, blobs, clock.now())["unclaimed"] == 1
+    assert blobs.exists(shas[0]) and blobs.exists(shas[2])
+    assert not blobs.exists(shas[1]) and db.session.get(Blob, shas[1]) is None
+    assert upload_row(unclaimed).state == "swept" and upload_row(late).state == "finished"
+    assert "upload.swept" in audit_actions(upload_row(unclaimed).id)
+    assert sweep_uploads(db.session, blobs, clock.now()) == {"expired": 0, "finished": 0, "unclaimed": 0}
+
+
+def test_the_sweep_command_prints_what_it_did(runner, tus_client, clock):
+    location = tus_client.create(b"z" * 100).headers["Location"]
+    clock.advance(days=2)
+    result = runner.invoke(args=["uploads", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"expired": 1, "finished": 0, "unclaimed": 0}
+    assert upload_row(location).state == "expired"
+
+
+def test_a_creation_whose_first_chunk_fails_still_says_where_the_upload_is(tus_client):
+    data = photo_bytes(1_000)
+    wrong = "md5 " + base64.b64encode(hashlib.md5(b"not it").digest()).decode()
+    response = tus_client.create(data, body=data, headers={"Upload-Checksum": wrong})
+    assert response.status_code == 460
+    location = response.headers["Location"]
+    assert tus_client.head(location).headers["Upload-Offset"] == "0"
+    assert tus_client.patch(location, 0, data).status_code == 204

@@ -1,0 +1,81 @@
+"""Pure helpers of the review pages: queue cursors and filters, the site plan, labelled forms."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from server import errors
+from server.services import review_forms, site_plan
+from server.services.review_cursor import decode_cursor, encode_cursor
+from server.services.review_queue import local_day_start, parse_filters
+
+WHEN = datetime(2026, 3, 2, 1, 2, 3, 456000, tzinfo=timezone.utc)
+
+
+def test_a_cursor_round_trips_and_refuses_tampering_or_another_sort():
+    token = encode_cursor("received_asc", WHEN, "abc")
+    assert decode_cursor(token, "received_asc") == (WHEN, "abc")
+    for bad in (token[:-3], "!!!", "", encode_cursor("received_asc", WHEN, "x" * 40)):
+        with pytest.raises(errors.DomainError) as caught:
+            decode_cursor(bad, "received_asc")
+        assert caught.value.code == "review.bad_cursor"
+    with pytest.raises(errors.DomainError):
+        decode_cursor(token, "received_desc")
+
+
+def test_filters_parse_to_typed_values_and_empty_means_any():
+    filters = parse_filters({"state": "has_issues", "flag": "clock_skew", "inspector_id": "4",
+                             "date_from": "2026-03-01", "voltage_class": "", "limit": "100"})
+    assert (filters.state, filters.flag, filters.inspector_id, filters.limit) == ("has_issues", "clock_skew", 4, 100)
+    assert filters.date_from == date(2026, 3, 1) and filters.voltage_class is None
+    assert filters.as_args() == {"state": "has_issues", "flag": "clock_skew", "inspector_id": "4",
+                                 "date_from": "2026-03-01", "limit": "100"}
+    with pytest.raises(errors.DomainError) as caught:
+        parse_filters({"inspector_id": "four"})
+    assert caught.value.details == {"filter": "inspector_id"}
+
+
+def test_a_beijing_day_starts_at_16_utc_the_day_before():
+    assert local_day_start(date(2026, 3, 2)) == datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc)
+
+
+def test_the_site_plan_places_fixes_by_bearing_and_flags_the_far_ones():
+    north = site_plan.Fix("1", 30.2110, 120.2100, 5)   # ~100 m north
+    east = site_plan.Fix("2", 30.2100, 120.2300, None)  # ~1.9 km east
+    plan = site_plan.make_plan(30.2100, 120.2100, [north, east], far_threshold_m=500)
+    near, far = plan.fixes
+    assert plan.scale_m == 2000 and plan.scale_text == "2.0 公里"
+    assert near.x == pytest.approx(plan.centre, abs=0.5) and near.y < plan.centre
+    assert far.x > plan.centre and far.y == pytest.approx(plan.centre, abs=1)
+    assert 100 < near.distance_m < 115 and not near.far and far.far
+    assert near.distance_text.endswith("米") and far.bearing == 90
+    assert plan.threshold_px == pytest.approx((plan.centre - site_plan.MARGIN) * 500 / 2000, abs=0.1)
+    close = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 30.21013, 120.2100)])
+    assert close.scale_m == 50 and close.threshold_px is None  # near photos stay apart on a small scale
+    assert site_plan.distance_m(0, 0, 0, 1) == pytest.approx(111_195, rel=1e-3)
+
+
+def test_forms_are_shown_with_their_schema_labels_and_choice_names():
+    data = {"inspected_at": "2026-03-02T09:30:00+08:00", "meter_number": "3300", "seal_status": "broken",
+            "meter_readings": {"total": 12.5, "peak": None}, "customer_present": True, "extra": "x"}
+    rows = {row.path: row for row in review_forms.labelled_rows("usage_inspection", 2, data)}
+    assert rows["seal_status"].label == "封印状态" and rows["seal_status"].value == "破损"
+    assert rows["customer_present"].value == "是"
+    assert rows["meter_readings.total"].label == "总" and rows["meter_readings.total"].depth == 1
+    assert rows["meter_readings.peak"].value == "—"
+    assert rows["extra"].label == "extra"  # unknown to the schema: shown, not hidden
+    assert review_forms.kind_label("usage_inspection") == "用电检查记录"
+    assert review_forms.labelled_rows("no_such_kind", 1, {"a": 1})[0].label == "a"
+
+
+def test_revisions_side_by_side_mark_the_fields_that_differ():
+    class Rev:
+        def __init__(self, number, payload, conflict=False):
+            self.number, self.payload, self.conflict = number, payload, conflict
+            self.schema_version, self.received_at, self.device_time, self.payload_sha256 = 2, WHEN, None, "h"
+
+    columns, table = review_forms.side_by_side(
+        "usage_inspection", [Rev(1, {"meter_number": "1", "findings": "正常"}),
+                             Rev(2, {"meter_number": "1", "findings": "柜门锁损坏"}, conflict=True)], 2)
+    assert [c.current for c in columns] == [False, True] and columns[1].conflict
+    differs = {row["path"]: row["differs"] for row in table}
+    assert differs == {"meter_number": False, "findings": True}

@@ -1,0 +1,125 @@
+"""RFC 3161 tokens: the built-in local TSA, the HTTP client, and verification by ``openssl ts -verify``."""
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from server.ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
+
+DATA = "现场照片 bytes".encode()
+DIGEST = hashlib.sha256(DATA).digest()
+
+
+def _openssl() -> str:
+    path = shutil.which("openssl")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("openssl is required in CI")
+        pytest.skip("openssl is not installed")
+    return path
+
+
+@pytest.fixture
+def local_tsa(tmp_path):
+    _openssl()
+    return LocalTsa(tmp_path / "tsa")
+
+
+def test_local_tokens_verify_with_openssl_ts_verify_as_a_separate_process(local_tsa, tmp_path):
+    token = local_tsa.stamp(DIGEST)
+    assert token.kind == "local" and "LOCAL" in token.tsa_name and token.chain_checked
+    (tmp_path / "photo.jpg").write_bytes(DATA)
+    (tmp_path / "token.tsr").write_bytes(token.response)
+    done = subprocess.run([_openssl(), "ts", "-verify", "-data", str(tmp_path / "photo.jpg"),
+                           "-in", str(tmp_path / "token.tsr"), "-CAfile", str(local_tsa.directory / "ca.pem"),
+                           "-untrusted", str(local_tsa.directory / "tsa.pem")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Verification: OK" in done.stdout
+    (tmp_path / "other.jpg").write_bytes(DATA + b"x")
+    tampered = subprocess.run([_openssl(), "ts", "-verify", "-data", str(tmp_path / "other.jpg"),
+                               "-in", str(tmp_path / "token.tsr"), "-CAfile", str(local_tsa.directory / "ca.pem"),
+                               "-untrusted", str(local_tsa.directory / "tsa.pem")], capture_output=True, text=True)
+    assert tampered.returncode != 0
+
+
+def test_local_authority_is_created_once_and_serials_increase(local_tsa):
+    first, second = local_tsa.stamp(DIGEST), local_tsa.stamp(DIGEST)
+    assert int(second.serial, 16) == int(first.serial, 16) + 1
+    assert local_tsa.verify(first.response, DIGEST).serial == first.serial
+    with pytest.raises(TokenInvalid):
+        local_tsa.verify(first.response, hashlib.sha256(b"other").digest())
+
+
+def test_tsa_certificate_has_the_single_critical_timestamping_usage(local_tsa):
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    local_tsa.stamp(DIGEST)
+    cert = x509.load_pem_x509_certificate(local_tsa.certificate_pem())
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+
+
+class _Relay(BaseHTTPRequestHandler):
+    tsa = None
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        from asn1crypto import tsp
+
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = tsp.TimeStampReq.load(body)
+        digest = request["message_imprint"]["hashed_message"].native
+        # sign with the local authority, but for the nonce the client sent
+        import subprocess as sp
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as work:
+            Path(work, "q.tsq").write_bytes(body)
+            sp.run(["openssl", "ts", "-reply", "-config", str(self.tsa.directory / "openssl.cnf"),
+                    "-queryfile", str(Path(work, "q.tsq")), "-out", str(Path(work, "r.tsr"))], check=True,
+                   capture_output=True)
+            answer = Path(work, "r.tsr").read_bytes()
+        assert len(digest) == 32
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_client_gets_and_verifies_a_token_from_an_rfc3161_server(local_tsa):
+    local_tsa.stamp(DIGEST)  # creates the authority the relay signs with
+    _Relay.tsa = local_tsa
+    server = HTTPServer(("127.0.0.1", 0), _Relay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = HttpTsa(f"http://127.0.0.1:{server.server_port}/tsa", roots_pem=local_tsa.roots_pem())
+        token = client.stamp(DIGEST)
+        assert token.kind == "external" and token.chain_checked
+        assert client.verify(token.response, DIGEST).gen_time == token.gen_time
+    finally:
+        server.shutdown()
+
+
+def test_unreachable_tsa_raises_tsa_unavailable():
+    with pytest.raises(TsaUnavailable):
+        HttpTsa("http://127.0.0.1:9/unreachable", timeout=1).stamp(DIGEST)
+
+
+def test_requests_carry_the_sha256_imprint_a_nonce_and_cert_req():
+    from asn1crypto import tsp
+
+    body, nonce = build_request(DIGEST)
+    request = tsp.TimeStampReq.load(body)
+    assert request["message_imprint"]["hashed_message"].native == DIGEST
+    assert request["message_imprint"]["hash_algorithm"]["algorithm"].native == "sha256"
+    assert request["nonce"].native == nonce and request["cert_req"].native is True
