@@ -103,7 +103,7 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
         app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"],
                           "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "bench", "DISPATCH_ON_COMMIT": False})
         with app.app_context():
-            upgrade(revision="heads")
+            upgrade()
             sys.path.insert(0, str(ROOT))
             from tests.helpers.received_photos import make_capture, received_photo
             from workers import dispatch

@@ -48,7 +48,7 @@ def prepare(data_dir: Path, url: str, devices: int, dossiers: int, scope: int) -
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(data_dir),
                       "REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "bench"})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         now = ports().clock.now()
         numbers = [f"7{i:09d}" for i in range(dossiers)]
         for start in range(0, dossiers, 2000):

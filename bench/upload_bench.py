@@ -113,7 +113,7 @@ class OurServer:
                           "REDIS_URL": self.redis_url, "DANGAN_DATA_DIR": str(self.data_dir),
                           "SECRET_KEY": "bench"})
         with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+            upgrade(directory=str(ROOT / "migrations"))
             accounts.create_user(db.session, CLI, "bench-inspector", "inspector", "bench password 123")
             _, token = devices.register_device(db.session, CLI, "bench-inspector")
             db.session.commit()

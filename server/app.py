@@ -5,12 +5,13 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_smorest import Api
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from server import config as config_module
 from server import http_errors, logging_setup, masking, security
-from flask_smorest import Api
 
 from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
@@ -21,6 +22,24 @@ from server.ports import tsa as tsa_port
 from server.redis_client import RedisConnection
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in URLs, limited to the range of the database's integer keys.
+
+    A larger number can name no row; unbounded, it reaches the database driver and fails there
+    (integer overflow) instead of answering 404.
+    """
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class DanganApi(Api):
+    """flask-smorest whose default error responses in the OpenAPI document show the one error shape."""
+
+    from server.api.schemas import ErrorSchema as ERROR_SCHEMA
 
 
 @event.listens_for(Engine, "connect")
@@ -58,6 +77,7 @@ def _ports(app: Flask, given: Ports | None) -> Ports:
 def build_app(config=None) -> Flask:
     """Build the app: config, logging, extensions, ports, blueprints, error handlers, CLI."""
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.url_map.converters["int"] = BoundedInt
     config = dict(config) if isinstance(config, dict) else config
     ports = config.pop("PORTS", None) if isinstance(config, dict) else None
     _load_config(app, config)
@@ -67,7 +87,7 @@ def build_app(config=None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    api = Api(app)
+    api = DanganApi(app)
     RedisConnection(app)
     security.init_app(app)
     masking.init_app(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from server import errors, policy
@@ -31,23 +31,54 @@ def bearer_token() -> str | None:
     return token.strip() or ""
 
 
-def load_principal() -> None:
-    """Set ``g.device`` / ``g.user`` and ``g.role`` for this request (before_request hook)."""
+def load_principal():
+    """Set ``g.device`` / ``g.user`` and ``g.role`` for this request, then enforce the view's permission.
+
+    A before_request hook: it returns a redirect to the login page for anonymous page requests.
+    """
     g.device = None
     g.user = None
     g.role = None
     if request.endpoint == "static":
-        return
+        return None
     token = bearer_token()
     if token is not None:
         g.device = devices.authenticate_token(db.session, token, ports().clock.now())
         g.role = "device"
-        return
-    if current_user.is_authenticated:
+    elif current_user.is_authenticated:
         g.user = current_user._get_current_object()
         g.role = g.user.role
         if _is_api() and request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
+    # Check the view's permission before anything else reads the request (argument parsing,
+    # blueprint hooks): a caller without the right gets 401/403, never a validation answer.
+    permission = required_permission_of(request.endpoint, request.method)
+    if permission is not None:
+        return _refusal(permission)
+    return None
+
+
+def required_permission_of(endpoint: str | None, method: str) -> str | None:
+    """The permission that the view of ``endpoint`` demands for ``method`` (None: public)."""
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower(), None)
+        if view is None and method == "HEAD":
+            view = getattr(view_class, "get", None)
+    return getattr(view, "required_permission", None)
+
+
+def _refusal(permission: str):
+    """None when the current principal holds ``permission``; else a redirect to login or raise 401/403."""
+    role = getattr(g, "role", None)
+    if role is None:
+        if _is_api():
+            raise errors.DomainError(errors.AUTH_REQUIRED)
+        return redirect(url_for("web.login", next=request.full_path))
+    if not policy.can(role, permission):
+        raise errors.DomainError(errors.FORBIDDEN, details={"permission": permission})
+    return None
 
 
 def current_actor() -> Actor:
@@ -67,13 +98,9 @@ def require(permission: str):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            role = getattr(g, "role", None)
-            if role is None:
-                if _is_api():
-                    raise errors.DomainError(errors.AUTH_REQUIRED)
-                return redirect(url_for("web.login", next=request.full_path))
-            if not policy.can(role, permission):
-                raise errors.DomainError(errors.FORBIDDEN, details={"permission": permission})
+            refusal = _refusal(permission)
+            if refusal is not None:
+                return refusal
             return view(*args, **kwargs)
 
         wrapper.required_permission = permission

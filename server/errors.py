@@ -185,6 +185,8 @@ UPLOAD_REJECTED = problem("upload.rejected", 410,
                           "The upload was rejected (its bytes did not verify); start a new one.")
 UPLOAD_FINISHED = problem("upload.finished", 409,
                           "The upload is complete; its verified bytes are kept and cannot be terminated.")
+UPLOAD_STORAGE_FULL = problem("upload.storage_full", 507,
+                              "The server's storage is full; this chunk was not kept. Resume later from Upload-Offset.")
 
 # --- sync protocol (push, pull, assignments) ---------------------------------------------------
 SYNC_BATCH_TOO_LARGE = problem("sync.batch_too_large", 413,

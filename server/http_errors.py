@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import sqlalchemy.exc
 
@@ -35,7 +36,17 @@ def from_http_exception(exc: HTTPException) -> errors.DomainError:
         if exc.code == 400 or exc.code == 422:
             problem = errors.VALIDATION_FAILED
     message = data.get("message") if isinstance(data.get("message"), str) else problem.message
-    return errors.DomainError(problem, message, details)
+    headers = {"Retry-After": _rate_limit_retry_after()} if exc.code == 429 else None
+    return errors.DomainError(problem, message, details, headers)
+
+
+def _rate_limit_retry_after() -> str:
+    """Seconds until the breached rate-limit window lets the caller in again (at least 1)."""
+    from server.security import limiter
+
+    current = limiter.current_limit
+    seconds = int(current.reset_at - time.time()) if current is not None else 60
+    return str(max(1, seconds))
 
 
 def render(error: errors.DomainError):
@@ -69,6 +80,25 @@ def register(app: Flask) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
         db.session.rollback()
         return render(errors.DomainError(errors.UNAVAILABLE, headers={"Retry-After": "5"}))
+
+    @app.errorhandler(sqlalchemy.exc.DataError)
+    @app.errorhandler(OverflowError)
+    def on_value_out_of_range(exc):
+        # a number (or text) from the request beyond what its database column holds (SQLite raises
+        # OverflowError while binding, PostgreSQL a DataError): the caller's mistake, not a crash
+        log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+        db.session.rollback()
+        return render(errors.DomainError(errors.VALIDATION_FAILED, "A value in the request is out of range.",
+                                         {"reason": "out_of_range"}))
+
+    @app.errorhandler(RecursionError)
+    def on_too_deep(exc: RecursionError):
+        # a JSON body nested deeper than any parser recurses (a hostile request): bad JSON, not a crash
+        if request.is_json:
+            log.warning("JSON body nested too deeply on %s %s", request.method, request.path)
+            return render(errors.DomainError(errors.INVALID_JSON, "The request body is nested too deeply."))
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render(errors.DomainError(errors.INTERNAL))
 
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception):

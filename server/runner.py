@@ -52,7 +52,7 @@ def main() -> int:
             env["REDIS_URL"] = embedded_redis.url_for(data_dir)
             print(f"embedded Redis at {env['REDIS_URL']}", file=sys.stderr)
         print("migrating the database …", file=sys.stderr)
-        _flask(env, "db", "upgrade", "heads")
+        _flask(env, "db", "upgrade")
         if env.get("DANGAN_DEMO", "1") != "0":
             _flask(env, "demo", capture=True)
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",

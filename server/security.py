@@ -29,7 +29,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
     # A Redis outage must not lock everybody out: count in memory until it is back.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # No X-RateLimit-*/Retry-After on every answer: the limiter would overwrite the Retry-After of
+    # 503/423/507 answers with its window; a 429 gets its own Retry-After (server.http_errors).
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
 
     @app.after_request

@@ -196,9 +196,11 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
                           device_created_at=item["device_time"], received_at=now)
         session.add(capture)
     conflict = amendment and base.number != capture.current_revision
+    if not amendment or capture.account_no != item["account_no"]:
+        # An amendment naming the same 户号 keeps the link an archivist may have chosen by hand.
+        capture.customer_id = customer.id if customer else None
+        capture.link_state = "linked" if customer else "unlinked"
     capture.account_no = item["account_no"]
-    capture.customer_id = customer.id if customer else None
-    capture.link_state = "linked" if customer else "unlinked"
     capture.schema_version = item["schema_version"]
     capture.current_revision += 1
     capture.has_conflict = capture.has_conflict or conflict

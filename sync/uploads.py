@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import os
 import re
@@ -492,8 +493,12 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
                 raise errors.DomainError(errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.",
                                          headers={"Retry-After": "1"})
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError as exc:
+                _out_of_space(exc, fd, offset)
+                raise
             if chunk_hash is not None:
                 chunk_hash.update(data)
             if digests is not None:
@@ -504,10 +509,33 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
             if interrupted:
                 return ChunkResult(0, True)
             raise errors.DomainError(errors.UPLOAD_CHECKSUM_MISMATCH, details={"algorithm": checksum[0]})
-        os.fsync(fd)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            _out_of_space(exc, fd, offset)
+            raise
         return ChunkResult(written, interrupted)
     finally:
         os.close(fd)
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _out_of_space(exc: OSError, fd: int, offset: int) -> None:
+    """A full disk: cut the staged file back to the stored offset and raise a clean 507.
+
+    Nothing of the chunk counts as received (the offset is not advanced by the caller); the
+    client resumes from Upload-Offset once there is room again. Other OS errors are left alone.
+    """
+    if exc.errno not in _NO_SPACE:
+        return
+    try:
+        os.ftruncate(fd, offset)
+    except OSError:
+        pass  # the next write truncates to the stored offset anyway
+    raise errors.DomainError(errors.UPLOAD_STORAGE_FULL, details={"offset": offset},
+                             headers={"Retry-After": "60", "Upload-Offset": str(offset)}) from None
 
 
 def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:

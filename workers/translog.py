@@ -23,8 +23,8 @@ DEFAULT_NAME = "dangan-evidence-log"
 LEAF_VERSION = 1
 
 
-def _plain(value):
-    """JSON-ready copy of a payload: datetimes as UTC ISO strings, bytes as hex, tuples as lists."""
+def jsonable(value):
+    """JSON-ready copy of a value: aware datetimes as UTC ISO strings with Z, bytes as hex, tuples as lists."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime in a log payload")
@@ -34,16 +34,16 @@ def _plain(value):
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def entry_bytes(event_type: str, subject_id: str, payload: dict, now: datetime) -> bytes:
     """The canonical JSON of one log entry (what the leaf hash covers)."""
     return merkle.canonical_json({"v": LEAF_VERSION, "type": event_type, "subject": str(subject_id),
-                                  "at": _plain(now), "payload": _plain(payload)})
+                                  "at": jsonable(now), "payload": jsonable(payload)})
 
 
 def _next_index(session: Session) -> int:

@@ -2,14 +2,14 @@
 destruction records and paper-box positions.
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

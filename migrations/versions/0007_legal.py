@@ -1,7 +1,7 @@
 """Legal retrieval: evidence exports, the use register, and the indexes of the legal search.
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 Create Date: 2026-11-29 10:00:00
 
 """
@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0001'
+down_revision = '0006'
 branch_labels = None
-depends_on = ('0004',)
+depends_on = None
 
 
 def upgrade():

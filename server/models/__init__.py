@@ -9,10 +9,10 @@ from server.models.lifecycle import (BoxSlot, DestructionRecord, DisposalEntry, 
                                      FilingObligation, LegalHold, PaperBox, RetentionState,
                                      UseRequest, UseRequestItem)
 from server.models.outbox import OutboxEvent
-from server.models.review import CaptureLink, ReviewComment, ReviewDecision
 from server.models.people import ROLES, Device, User
-from server.models.sync_feed import SyncChange
+from server.models.review import CaptureLink, ReviewComment, ReviewDecision
 from server.models.sync import Assignment, SyncMutation, SyncSession
+from server.models.sync_feed import SyncChange
 from server.models.uploads import Upload
 
 __all__ = [
@@ -28,4 +28,6 @@ __all__ = [
     "LogCheckpoint", "LogLeaf", "PhotoEvidence", "PipelineRun",
     # legal retrieval
     "EvidenceExport", "EvidenceUse",
+    # sync
+    "Assignment", "SyncMutation", "SyncSession",
 ]

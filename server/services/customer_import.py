@@ -43,18 +43,20 @@ class ImportReport:
                 "failed": len(self.errors), "errors": self.errors}
 
 
-def _map_header(header: list[str]) -> dict[int, str]:
-    aliases = {alias.strip().lower(): name for name, names in COLUMNS.items() for alias in names}
+def map_header(header: list[str], columns: dict[str, tuple[str, ...]] = COLUMNS,
+               required: tuple[str, ...] = REQUIRED) -> dict[int, str]:
+    """Map column positions to field names by their accepted headers; refuse missing required ones."""
+    aliases = {alias.strip().lower(): name for name, names in columns.items() for alias in names}
     mapping: dict[int, str] = {}
     for index, title in enumerate(header):
         name = aliases.get(str(title or "").strip().lstrip("\ufeff").lower())
         if name and name not in mapping.values():
             mapping[index] = name
-    missing = [f for f in REQUIRED if f not in mapping.values()]
+    missing = [f for f in required if f not in mapping.values()]
     if missing:
         raise errors.DomainError(
             errors.IMPORT_MISSING_COLUMNS,
-            "Missing required columns: " + ", ".join(f"{COLUMNS[f][0]} ({f})" for f in missing),
+            "Missing required columns: " + ", ".join(f"{columns[f][0]} ({f})" for f in missing),
             details={"missing": missing, "found": [str(h) for h in header]})
     return mapping
 
@@ -148,7 +150,7 @@ def import_customers(session: Session, actor: Actor, path: str, now: datetime, m
     header = next(rows, None)
     if header is None:
         raise errors.DomainError(errors.IMPORT_UNREADABLE, "The file has no header row.")
-    mapping = _map_header(header)
+    mapping = map_header(header)
     seen: dict[str, int] = {}
     pending = 0
     for line_no, cells in enumerate(rows, start=2):

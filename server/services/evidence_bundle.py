@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -17,25 +16,11 @@ from server.models import (AuditEntry, Capture, Customer, Device, LogLeaf, Photo
                            ReviewDecision, User)
 from verifier import layout
 from workers import merkle
+from workers.translog import jsonable
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/webp": ".webp",
                    "image/tiff": ".tif", "application/pdf": ".pdf"}
 _SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
-
-
-def jsonable(value):
-    """A JSON-ready copy: datetimes as UTC ISO strings with Z, bytes as hex, tuples as lists."""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def json_bytes(value) -> bytes:

@@ -48,10 +48,12 @@ def needs_approval(item_count: int, total_bytes: int, limits: ApprovalLimits) ->
 
 def _awaiting(session: Session, export_id: int) -> EvidenceExport:
     export = session.get(EvidenceExport, export_id, with_for_update=True)
-    if export is None:
-        raise errors.DomainError(errors.UNKNOWN_EXPORT)
-    if export.state != "awaiting_approval":
-        raise errors.DomainError(errors.EXPORT_BAD_STATE, details={"state": export.state})
+    if export is None or export.state != "awaiting_approval":
+        state = export.state if export is not None else None
+        session.rollback()  # let go of the row lock at once, not when the request ends
+        if state is None:
+            raise errors.DomainError(errors.UNKNOWN_EXPORT)
+        raise errors.DomainError(errors.EXPORT_BAD_STATE, details={"state": state})
     return export
 
 
@@ -60,6 +62,7 @@ def decide(session: Session, actor: Actor, manager: User, export_id: int, approv
     """Approve (the export is queued) or reject a waiting export; the requester sees the outcome."""
     export = _awaiting(session, export_id)
     if export.requester_id is not None and export.requester_id == manager.id:
+        session.rollback()
         raise errors.DomainError(errors.EXPORT_SELF_APPROVAL)
     export.state = "queued" if approve else "rejected"
     export.decided_by_id, export.decided_at = manager.id, now

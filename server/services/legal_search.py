@@ -26,6 +26,12 @@ SORTS = ("received", "captured")
 MAX_LIMIT = 100
 EARTH_RADIUS_M = 6_371_000.0
 DEFAULT_SITE_RADIUS_M = 300.0
+MAX_NAME_MATCHES = 200
+
+
+def _like(text: str) -> str:
+    """A name fragment with LIKE wildcards escaped."""
+    return text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,11 @@ def _query(session: Session, filters: Filters, centre, after: tuple[datetime, st
         query = query.where(Capture.customer_id == customer_id) if customer_id is not None \
             else query.where(Capture.account_no == filters.account_no)
     if filters.name:
-        ids = select(Customer.id).where(Customer.name.like(f"%{filters.name.strip()}%"))
-        query = query.where(Capture.customer_id.in_(ids))
+        # resolved first, so the planner walks the few matching customers' captures, not all photos
+        ids = list(session.scalars(select(Customer.id).where(Customer.name.like(f"%{_like(filters.name)}%",
+                                                                                escape="\\"))
+                                   .limit(MAX_NAME_MATCHES)))
+        query = query.where(Capture.customer_id.in_(ids or [-1]))
     if filters.captured_from:
         query = query.where(PhotoEvidence.estimated_capture_at >= filters.captured_from)
     if filters.captured_to:

@@ -43,19 +43,24 @@ def too_large(limits: PushLimits) -> errors.DomainError:
                               f"{limits.max_items} items.", limits.details())
 
 
+def _echo(value):
+    """A value of the request to quote back in an error, kept JSON-safe (no Infinity, no deep trees)."""
+    return value if isinstance(value, (int, str)) or value is None else repr(value)[:40]
+
+
 def parse_request(body: bytes, limits: PushLimits) -> dict:
     """Decode and check the push envelope; items are checked one by one later."""
     if len(body) > limits.max_bytes:
         raise too_large(limits)
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting depth
         raise errors.DomainError(errors.INVALID_JSON) from None
     if not isinstance(document, dict):
         raise errors.DomainError(errors.VALIDATION_FAILED, details={"fields": {"_body": ["Not an object."]}})
     if document.get("protocol", 1) not in PROTOCOL_VERSIONS:
         raise errors.DomainError(errors.SYNC_PROTOCOL_UNSUPPORTED,
-                                 details={"protocol": document.get("protocol"),
+                                 details={"protocol": _echo(document.get("protocol")),
                                           "supported": list(PROTOCOL_VERSIONS)})
     try:
         envelope = PushRequestSchema().load(document)

@@ -75,7 +75,13 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = 
         if proc is not None and proc.poll() is not None:
             raise AssertionError(f"worker exited early: {proc.stderr.read()[-2000:]}")
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    runs = db.session.scalars(select(PipelineRun)).all()
+    state = [(r.subject_id, r.status, r.attempt, r.last_error) for r in runs]
+    tail = ""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        tail = proc.communicate(timeout=15)[1][-3000:]
+    raise AssertionError(f"timed out waiting for {what}; runs: {state}; worker log: {tail}")
 
 
 @pytest.mark.timeout(180)

@@ -177,6 +177,20 @@ while uploader.offset < uploader.get_file_size():
 """
 
 
+def settled_offset(live, url: str, quiet_reads: int = 5, timeout: float = 15.0) -> int:
+    """The stored offset once it stops moving: a killed client's last PATCH may still be committing."""
+    deadline = time.monotonic() + timeout
+    last, same = None, 0
+    while time.monotonic() < deadline:
+        offset = int(head_offset(live, url).headers["Upload-Offset"])
+        same = same + 1 if offset == last else 0
+        if same >= quiet_reads:
+            return offset
+        last = offset
+        time.sleep(0.2)
+    raise AssertionError(f"the offset of {url} kept moving")
+
+
 def test_tuspy_resumes_where_it_stopped_after_the_client_was_killed(live, engine, tmp_path):
     path, data = photo_file(tmp_path, 3 * 1024 * 1024)
     store, meta = str(tmp_path / "tus-urls.json"), json.dumps(metadata_for(data))
@@ -190,7 +204,7 @@ def test_tuspy_resumes_where_it_stopped_after_the_client_was_killed(live, engine
     first.kill()
     first.wait()
     url = progress["url"]
-    stored_offset = int(head_offset(live, url).headers["Upload-Offset"])
+    stored_offset = settled_offset(live, url)
     assert progress["offset"] <= stored_offset < len(data)
     second = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr

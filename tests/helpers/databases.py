@@ -24,7 +24,7 @@ def migrate(url: str, data_dir: str) -> None:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": data_dir,
                       "REDIS_URL": "redis://unused"})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         from server.extensions import db
 
         db.engine.dispose()

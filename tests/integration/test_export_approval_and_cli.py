@@ -110,3 +110,25 @@ def test_the_cli_stops_at_an_export_that_needs_approval(app, client, runner, tmp
     out = tmp_path / "case.zip"
     done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)])
     assert done.exit_code == 3 and "needs a manager's approval" in done.output and not out.exists()
+
+
+def test_the_export_pages_ask_for_a_purpose_and_show_progress_until_the_download(app, client, tmp_path):
+    from tests.helpers.api_client import csrf_token_of
+
+    photos = push_photos(app, client, tmp_path, count=1)
+    lawyer = logged_in(client, "lawyer", "legal")
+    page = lawyer.page("/legal/exports")
+    token = csrf_token_of(page.get_data(as_text=True))
+    lawyer._fresh()
+    refused = client.post("/legal/exports", data={"csrf_token": token, "account_no": ACCOUNT, "purpose": ""})
+    assert refused.status_code == 303 and refused.headers["Location"].endswith("/legal/exports")
+    lawyer._fresh()
+    asked = client.post("/legal/exports", data={"csrf_token": token, "photo_id": photos[0], "purpose": "仲裁取证"})
+    assert asked.status_code == 303 and "/legal/exports/" in asked.headers["Location"]
+    status = lawyer.page(asked.headers["Location"]).get_data(as_text=True)
+    assert "排队中" in status and 'http-equiv="refresh"' in status
+    run_jobs(app, "exports")
+    status = lawyer.page(asked.headers["Location"]).get_data(as_text=True)
+    assert "已完成" in status and 'id="download-bundle"' in status and 'http-equiv="refresh"' not in status
+    progress = lawyer.page(asked.headers["Location"] + "/progress.json").get_json()
+    assert progress["state"] == "done" and progress["done_items"] == 1 and progress["percent"] == 100

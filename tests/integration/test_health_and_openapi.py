@@ -45,3 +45,16 @@ def test_unknown_page_gets_a_chinese_error_page(client):
     response = client.get("/nothing-here")
     assert response.status_code == 404
     assert "找不到页面" in response.get_data(as_text=True)
+
+
+def test_ids_beyond_the_database_range_are_a_clear_4xx_not_a_server_error(client):
+    from tests.helpers.api_client import ApiClient
+    from tests.helpers.factories import PASSWORD, make_user
+
+    make_user("legal", "legal")
+    api = ApiClient(client)
+    api.login("legal", PASSWORD)
+    path = api.get(f"/api/v1/legal/exports/{2**63}")
+    assert path.status_code == 404 and path.json["code"] == "request.not_found"
+    query = api.get(f"/api/v1/legal/uses?export_id={2**70}")
+    assert query.status_code == 422 and query.json["details"] == {"reason": "out_of_range"}

@@ -27,7 +27,7 @@ def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_aga
     with app.app_context():
         from server.extensions import db
 
-        upgrade(revision="heads")
+        upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
         assert EXPECTED <= tables
         counter = db.session.execute(sa.text("SELECT value FROM counters WHERE name='archive_no'")).scalar()
@@ -35,7 +35,7 @@ def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_aga
         db.session.remove()
         downgrade(revision="base")
         assert not (EXPECTED & set(sa.inspect(db.engine).get_table_names()))
-        upgrade(revision="heads")
+        upgrade()
         assert EXPECTED <= set(sa.inspect(db.engine).get_table_names())
         db.session.remove()
         db.engine.dispose()
@@ -54,3 +54,18 @@ def test_models_and_migrations_agree(app):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_migrations_form_one_line_of_history():
+    """One head, each revision building on the previous one: every database upgrades the same way."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from server.app import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1
+    chain = [rev.revision for rev in script.walk_revisions()]
+    assert chain == sorted(chain, reverse=True)

@@ -131,6 +131,8 @@ class World:
             self.devices[i].push()
         except TransportError:
             pass
+        finally:
+            self.transports[i].faults.clear()  # a fault belongs to this action only (a push may send nothing)
 
     def do_server_crash(self, i, after):
         with server_crashes_after(after):
@@ -157,6 +159,8 @@ class World:
             self.devices[i].pull(page_size=3)
         except TransportError:
             pass
+        finally:
+            self.transports[i].faults.clear()
 
     def do_assign(self, owner, account):
         sync_assignments.assign(db.session, CLI, self.inspectors[owner], [account], ports().clock.now())

@@ -290,3 +290,26 @@ def test_an_old_schema_version_stays_accepted_and_upgrades_for_display(tablet_ap
     version, shown = capture_schema.upgrade("usage_inspection", 1, revision.payload)
     assert version == 2 and shown["seal_status"] == "intact" and shown["wiring_status"] == "wrong"
     assert shown["meter_readings"]["total"] == body["data"]["meter_reading"]
+
+
+def test_an_amendment_keeps_a_link_an_archivist_chose_by_hand(tablet_api, tmp_path, clock):
+    from server.actor import Actor
+    from server.models import Customer
+    from server.services import linking
+    from tests.helpers.factories import make_user
+
+    api, _ = tablet_api
+    body, _ = item(tmp_path, account_no="3100099999")  # a typo: no such customer
+    push(api, [body])
+    capture = db.session.get(Capture, body["capture_id"])
+    assert capture.link_state == "unlinked"
+    customer = db.session.scalar(select(Customer).where(Customer.account_no == "3100012345"))
+    archivist = make_user("archivist", "archivist")
+    linking.link_capture(db.session, Actor("user", str(archivist.id), role="archivist"), archivist.id,
+                         capture.id, customer.id, clock.now())
+    db.session.commit()
+    push(api, [amendment(body, findings="补充说明")])
+    db.session.expire_all()
+    capture = db.session.get(Capture, body["capture_id"])
+    assert capture.link_state == "linked" and capture.customer_id == customer.id
+    assert capture.current_revision == 2

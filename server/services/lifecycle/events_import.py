@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server import errors
 from server.actor import Actor
 from server.services import audit
-from server.services.customer_import import ImportReport, open_rows
+from server.services.customer_import import ImportReport, map_header, open_rows
 from server.services.lifecycle import obligations
 from server.services.lifecycle.settings import LifecycleSettings
 
@@ -27,22 +27,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "note": ("备注", "note"),
 }
 REQUIRED = ("account_no", "kind", "occurred_on")
-
-
-def _map_header(header: list[str]) -> dict[int, str]:
-    aliases = {alias.lower(): name for name, names in COLUMNS.items() for alias in names}
-    mapping: dict[int, str] = {}
-    for index, title in enumerate(header):
-        name = aliases.get(str(title or "").strip().lstrip("\ufeff").lower())
-        if name and name not in mapping.values():
-            mapping[index] = name
-    missing = [f for f in REQUIRED if f not in mapping.values()]
-    if missing:
-        raise errors.DomainError(
-            errors.IMPORT_MISSING_COLUMNS,
-            "Missing required columns: " + ", ".join(f"{COLUMNS[f][0]} ({f})" for f in missing),
-            details={"missing": missing, "found": [str(h) for h in header]})
-    return mapping
 
 
 def parse_date(value: str) -> date:
@@ -64,7 +48,7 @@ def import_events(session: Session, actor: Actor, path: str, *, today: date, now
     header = next(rows, None)
     if header is None:
         raise errors.DomainError(errors.IMPORT_UNREADABLE, "The file has no header row.")
-    mapping = _map_header(header)
+    mapping = map_header(header, COLUMNS, REQUIRED)
     for line_no, cells in enumerate(rows, start=2):
         if not any(str(c).strip() for c in cells):
             continue
