@@ -62,8 +62,10 @@ class Config:
     # Import limits: a marketing-system export larger than this is refused before parsing.
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
-    # Request bodies outside the upload endpoint are small JSON documents.
+    # Request bodies are small JSON documents and forms; the routes in
+    # server.security.BODY_LIMITS (tus uploads, sync push, file imports) set their own limits.
     MAX_JSON_BYTES = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = MAX_JSON_BYTES
 
     API_TITLE = "Dangan API"
     API_VERSION = "v1"

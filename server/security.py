@@ -14,6 +14,30 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
+def _upload_limit(config) -> int:
+    from sync.uploads import settings_from
+
+    return settings_from(config).max_size  # a PATCH never carries more than Tus-Max-Size
+
+
+def _push_limit(config) -> int:
+    from server.services.sync_push import PushLimits
+
+    # one byte more than the batch cap, so the push route itself answers 413 with its limit
+    return int(config.get("SYNC_MAX_PUSH_BYTES", PushLimits().max_bytes)) + 1
+
+
+def _import_limit(config) -> int:
+    return int(config["IMPORT_MAX_BYTES"]) + 64 * 1024  # the file plus its multipart envelope
+
+
+# Routes whose bodies may exceed MAX_CONTENT_LENGTH, by blueprint or endpoint, with their limit.
+BODY_LIMITS = {
+    "uploads": _upload_limit,
+    "sync": _push_limit,
+    "lifecycle.import_events": _import_limit,
+}
+
 LOGIN_LIMIT = "20 per minute"
 BAD_TOKEN_LIMIT = "30 per minute"
 
@@ -33,6 +57,13 @@ def init_app(app: Flask) -> None:
     # 503/423/507 answers with its window; a 429 gets its own Retry-After (server.http_errors).
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
+
+    @app.before_request
+    def route_body_limit():
+        for key in (request.endpoint, request.blueprint):
+            if key in BODY_LIMITS:
+                request.max_content_length = BODY_LIMITS[key](app.config)
+                return
 
     @app.after_request
     def secure_headers(response):

@@ -50,3 +50,42 @@ def test_guessing_device_tokens_is_rate_limited(client):
     assert statuses[-1] == 429
     limited = client.get("/api/v1/me", headers={"Authorization": "Bearer dgn_guess"})
     assert limited.json["code"] == "request.rate_limited"
+
+
+def test_oversized_json_bodies_are_refused_before_they_are_read(client, app):
+    make_user("admin", "admin")
+    from tests.helpers.api_client import ApiClient
+
+    admin = ApiClient(client)
+    admin.login("admin", "correct horse battery")
+    big = b"{" + b" " * (app.config["MAX_CONTENT_LENGTH"] + 1) + b"}"
+    response = admin.request("POST", "/api/v1/devices/x/revoke", data=big, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json["code"] == "request.too_large"
+
+
+def test_upload_and_sync_routes_keep_their_own_larger_limits(app):
+    from server.security import BODY_LIMITS
+
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    blueprints = {endpoint.split(".")[0] for endpoint in endpoints}
+    for key in BODY_LIMITS:
+        assert key in endpoints or key in blueprints, f"{key} names no route"
+
+
+def test_a_photo_larger_than_the_json_limit_still_uploads_in_one_request(client, app):
+    import base64
+    import hashlib
+    import uuid
+
+    from tests.helpers.factories import make_device
+
+    _, token = make_device()
+    data = b"\xff\xd8" + b"x" * (app.config["MAX_CONTENT_LENGTH"] * 2)
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    {"photo_id": str(uuid.uuid4()), "sha256": hashlib.sha256(data).hexdigest()}.items())
+    response = client.post("/api/v1/uploads", data=data, headers={
+        "Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": meta, "Content-Type": "application/offset+octet-stream"})
+    assert response.status_code == 201
+    assert response.headers["Upload-Offset"] == str(len(data))
