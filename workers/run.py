@@ -10,6 +10,7 @@ import logging
 import threading
 
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 
 from workers.context import env_for, get_app
 from workers.queues import QUEUE_NAMES, queue
@@ -17,17 +18,36 @@ from workers.queues import QUEUE_NAMES, queue
 log = logging.getLogger("dangan.worker")
 
 
+def scheduler_tick(scheduler: RQScheduler) -> None:
+    """Move due scheduled jobs (``enqueue_at``) into their queues, holding RQ's scheduler lock."""
+    if scheduler.should_reacquire_locks:
+        scheduler.acquire_locks()
+    if scheduler.acquired_locks:
+        scheduler.enqueue_scheduled_jobs()
+        scheduler.heartbeat()
+
+
 def dispatcher_loop(app, stop: threading.Event) -> None:
-    """Call the dispatcher tick until ``stop`` is set; errors are logged and the loop goes on."""
+    """Call the dispatcher tick and the scheduler tick until ``stop`` is set; errors are logged."""
     from workers.dispatch import tick
 
     interval = env_for(app).settings.dispatch_interval_s
-    while not stop.is_set():
+    # RQ's own scheduler runs in a forked process that outlives a killed worker; in this thread
+    # it lives and dies with the worker.
+    scheduler = RQScheduler(list(QUEUE_NAMES), connection=app.extensions["dangan.redis"].client(app))
+    try:
+        while not stop.is_set():
+            for name, step in (("dispatcher", lambda: tick(app)), ("scheduler", lambda: scheduler_tick(scheduler))):
+                try:
+                    step()
+                except Exception:  # never let housekeeping kill the worker
+                    log.exception("%s tick failed", name)
+            stop.wait(interval)
+    finally:
         try:
-            tick(app)
-        except Exception:  # never let housekeeping kill the worker
-            log.exception("dispatcher tick failed")
-        stop.wait(interval)
+            scheduler.release_locks()
+        except Exception:
+            log.warning("could not release the scheduler locks; they expire by themselves")
 
 
 def main(burst: bool = False) -> None:
@@ -43,7 +63,7 @@ def main(burst: bool = False) -> None:
             # job timeouts still apply (SIGALRM death penalty).
             worker = SimpleWorker([queue(name, connection) for name in QUEUE_NAMES], connection=connection)
             log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
-            worker.work(burst=burst, with_scheduler=True)
+            worker.work(burst=burst, with_scheduler=False)
     finally:
         stop.set()
         dispatcher.join(timeout=10)

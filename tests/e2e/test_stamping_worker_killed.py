@@ -84,6 +84,23 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = 
     raise AssertionError(f"timed out waiting for {what}; runs: {state}; worker log: {tail}")
 
 
+def _workers_for(data_dir) -> list[int]:
+    """Pids of live ``workers.run`` processes (and their children) serving ``data_dir``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if b"workers.run" in cmdline and f"DANGAN_DATA_DIR={data_dir}".encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.timeout(180)
 def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, database_url, redis_url, tmp_path):
     if not os.path.exists("/usr/bin/openssl") and not __import__("shutil").which("openssl"):
@@ -116,6 +133,7 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
         assert db.session.get(Photo, photo.id).state == "derived"  # steps 1–4 committed, timestamp in flight
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        assert _workers_for(tmp_path) == []  # nothing of the killed worker lives on
 
         _SlowTsa.hold.clear()
         second = _worker(env)

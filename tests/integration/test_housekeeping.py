@@ -19,3 +19,24 @@ def test_periodic_jobs_are_scheduled_once_per_period(app):
     assert first["lifecycle_daily"] in ScheduledJobRegistry(queue=default).get_job_ids()
     later = schedule_periodic(redis, now + timedelta(hours=1))
     assert later["uploads_sweep"] is True and len(default.job_ids) == 2
+
+
+def test_the_worker_moves_due_scheduled_jobs_into_their_queue(app):
+    from rq.scheduler import RQScheduler
+
+    from workers.queues import QUEUE_NAMES
+    from workers.run import scheduler_tick
+    from workers.sweeps import sweep_uploads_job
+
+    redis = app.extensions["dangan.redis"].client(app)
+    default = Queue("default", connection=redis)
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    job = default.enqueue_at(past, sweep_uploads_job, job_id="due-now")
+    assert default.job_ids == []
+    scheduler = RQScheduler(list(QUEUE_NAMES), connection=redis)
+    try:
+        scheduler_tick(scheduler)
+        assert default.job_ids == [job.id]
+        assert ScheduledJobRegistry(queue=default).get_job_ids() == []
+    finally:
+        scheduler.release_locks()
