@@ -11,7 +11,7 @@ from server import create_app
 from server.ports import Ports
 from server.ports.blobstore import LocalBlobStore
 from server.ports.clock import FakeClock
-from tests.helpers.api_client import ApiClient
+from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests
 
@@ -66,6 +66,7 @@ def app(database_url, redis_url, tmp_path, clock):
         "SECRET_KEY": "test-secret",
         "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
     })
+    application.test_client_class = FreshRequestClient
     with application.app_context():
         yield application
         from server.extensions import db

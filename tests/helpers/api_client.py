@@ -3,6 +3,23 @@ from __future__ import annotations
 
 import re
 
+from flask import g
+from flask.testing import FlaskClient
+
+
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts without the previous request's cached user.
+
+    The tests keep one app context open for their database work, so ``g`` outlives a request:
+    Flask-Login's cached user and Flask-WTF's cached CSRF token would otherwise carry one
+    client's identity into another client's request.
+    """
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+        return super().open(*args, **kwargs)
+
 
 class ApiClient:
     """Wraps a Flask test client; ``token`` makes it a device, ``login`` makes it a user."""

@@ -142,11 +142,7 @@ def export_bundle(app, client, clock, directory, count: int = 2):
 
 
 class UserApi:
-    """An API client for one logged-in user that forgets the previous request's user first.
-
-    The tests keep one app context open, so Flask-Login's and Flask-WTF's per-context caches
-    would otherwise carry one client's user into the next client's request.
-    """
+    """An API client for one logged-in user (the test client forgets the previous request's user)."""
 
     def __init__(self, client):
         from tests.helpers.api_client import ApiClient
@@ -154,25 +150,15 @@ class UserApi:
         self.api = ApiClient(client)
         self.client = client
 
-    def _fresh(self):
-        from flask import g
-
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
-
     def login(self, username: str, password: str):
-        self._fresh()
         return self.api.login(username, password)
 
     def get(self, *args, **kwargs):
-        self._fresh()
         return self.api.get(*args, **kwargs)
 
     def post(self, *args, **kwargs):
-        self._fresh()
         return self.api.post(*args, **kwargs)
 
     def page(self, path: str):
         """GET a page with this user's cookies."""
-        self._fresh()
         return self.client.get(path)

@@ -68,35 +68,6 @@ def capture_with_photo(account_no: str, data: bytes, inspector: str = "inspector
     return capture, photo
 
 
-class _OwnUserClient:
-    """A test client that forgets the previous request's user: the tests keep one app context open,
-    so the per-context caches of Flask-Login and Flask-WTF would otherwise leak from one client to the next."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def _fresh(self):
-        from flask import g
-
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)  # Flask-WTF caches the token per context too
-
-    def get(self, *args, **kwargs):
-        self._fresh()
-        return self._client.get(*args, **kwargs)
-
-    def post(self, *args, **kwargs):
-        self._fresh()
-        return self._client.post(*args, **kwargs)
-
-    def open(self, *args, **kwargs):
-        self._fresh()
-        return self._client.open(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-
 def login(client, username: str, role: str, **kw) -> ApiClient:
     """Create a user with a role (if needed) and return an API client logged in as them.
 
@@ -104,7 +75,7 @@ def login(client, username: str, role: str, **kw) -> ApiClient:
     """
     if db.session.scalar(select(User).where(User.username == username)) is None:
         make_user(username, role, **kw)
-    api = ApiClient(_OwnUserClient(client))
+    api = ApiClient(client)
     response = api.login(username, PASSWORD)
     assert response.status_code == 302, response.get_data(as_text=True)
     return api

@@ -119,10 +119,8 @@ def test_the_export_pages_ask_for_a_purpose_and_show_progress_until_the_download
     lawyer = logged_in(client, "lawyer", "legal")
     page = lawyer.page("/legal/exports")
     token = csrf_token_of(page.get_data(as_text=True))
-    lawyer._fresh()
     refused = client.post("/legal/exports", data={"csrf_token": token, "account_no": ACCOUNT, "purpose": ""})
     assert refused.status_code == 303 and refused.headers["Location"].endswith("/legal/exports")
-    lawyer._fresh()
     asked = client.post("/legal/exports", data={"csrf_token": token, "photo_id": photos[0], "purpose": "仲裁取证"})
     assert asked.status_code == 303 and "/legal/exports/" in asked.headers["Location"]
     status = lawyer.page(asked.headers["Location"]).get_data(as_text=True)
