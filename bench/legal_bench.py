@@ -49,8 +49,8 @@ def _insert(session, table, rows):
 
 def fill(app, rows: int, chunk: int = 20_000) -> dict:
     """Insert ``rows`` photos with evidence (and their customers, inspectors, devices, captures) in bulk."""
-    from server.extensions import db
-    from server.models import Capture, Customer, Device, Photo, PhotoEvidence, User
+    from models.database import db
+    from models import Capture, Customer, Device, Photo, PhotoEvidence, User
 
     rng = random.Random(7)
     customers = max(10, rows // 50)
@@ -120,9 +120,9 @@ def fill(app, rows: int, chunk: int = 20_000) -> dict:
 
 def search_part(rows: int, queries: int) -> dict:
     """Fill the database, then time each kind of search."""
-    from server.actor import SYSTEM
-    from server.extensions import db
-    from server.services import legal_search
+    from core.actor import SYSTEM
+    from models.database import db
+    from services import legal_search
 
     with tempfile.TemporaryDirectory(prefix="legal-bench-") as data_dir:
         app = make_app(data_dir)
@@ -162,13 +162,13 @@ def search_part(rows: int, queries: int) -> dict:
 
 def export_part(bundle_mb: int, photo_mb: int) -> dict:
     """Store photos worth ``bundle_mb`` with real tokens and log events, then build one bundle."""
-    from server.actor import SYSTEM
-    from server.extensions import db
-    from server.models import Blob, Capture, Customer, Device, Photo, PhotoEvidence, User
-    from server.services import evidence_export, export_approval
+    from core.actor import SYSTEM
+    from models.database import db
+    from models import Blob, Capture, Customer, Device, Photo, PhotoEvidence, User
+    from services import evidence_export, export_approval
     from verifier.check import verify_bundle
-    from workers import translog
-    from workers.context import env_for
+    from services import translog
+    from services.stamping_env import env_for
 
     count = max(1, bundle_mb // photo_mb)
     with tempfile.TemporaryDirectory(prefix="legal-bench-export-") as data_dir:

@@ -69,9 +69,9 @@ def _chunks(rows, size=5000):
 
 def load(app, pending: int, seed: int = 7) -> dict:
     """Fill the database: customers, inspectors with tablets, ``pending`` captures with photos and evidence."""
-    from server.extensions import db
-    from server.models import (Blob, Capture, CaptureRevision, Customer, Device, Dossier, Photo, User)
-    from server.models.evidence import PhotoEvidence
+    from models.database import db
+    from models import (Blob, Capture, CaptureRevision, Customer, Device, Dossier, Photo, User)
+    from models.evidence import PhotoEvidence
     from werkzeug.security import generate_password_hash as hash_password
 
     rng = random.Random(seed)
@@ -207,7 +207,7 @@ def run(backend: str, pending: int, requests: int) -> None:
             print(f"{'ALL queue pages':34s} {len(everything):4d} {statistics.median(everything):10.1f} "
                   f"{_p95(everything):9.1f}")
             with app.app_context():
-                from server.extensions import db
+                from models.database import db
 
                 db.session.remove()
                 db.engine.dispose()

@@ -41,8 +41,8 @@ def make_12mp(seed: int) -> bytes:
 
 def per_step(files: list[bytes], work: Path) -> dict[str, list[float]]:
     """Milliseconds of each pure step per photo (no database, no queue)."""
-    from server.ports.tsa import LocalTsa
-    from workers import derivatives, exif, hashing, merkle, time_analysis
+    from ports.tsa import LocalTsa
+    from core import derivatives, exif, hashing, merkle, time_analysis
 
     tsa = LocalTsa(work / "tsa")
     tsa.roots_pem()
@@ -87,9 +87,10 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from server import create_app, embedded_redis
-    from server.extensions import db
-    from server.models import Photo, PhotoEvidence
+    from server import create_app
+    from ports import embedded_redis
+    from models.database import db
+    from models import Photo, PhotoEvidence
 
     data_dir = work / f"run{workers}"
     data_dir.mkdir()
@@ -106,7 +107,7 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
             upgrade()
             sys.path.insert(0, str(ROOT))
             from tests.helpers.received_photos import make_capture, received_photo
-            from workers import dispatch
+            from services import dispatch
 
             capture = make_capture()
             ids = [received_photo(data, capture).id for data in files]

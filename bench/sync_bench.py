@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sync.client import DeviceClient, HttpTransport, PhotoFile  # noqa: E402
+from clients.device_client import DeviceClient, HttpTransport, PhotoFile  # noqa: E402
 from tests.helpers.device import sample_data  # noqa: E402
 from tests.helpers.live import free_port, wait_for  # noqa: E402
 
@@ -38,11 +38,11 @@ def prepare(data_dir: Path, url: str, devices: int, dossiers: int, scope: int) -
     from sqlalchemy import insert
 
     from server import create_app
-    from server.actor import CLI
-    from server.extensions import db
-    from server.models import Customer, Dossier
-    from server.ports_access import ports
-    from server.services import sync_assignments
+    from core.actor import CLI
+    from models.database import db
+    from models import Customer, Dossier
+    from services.ports_access import ports
+    from services import sync_assignments
     from tests.helpers.factories import make_device
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(data_dir),

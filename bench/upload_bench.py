@@ -83,7 +83,7 @@ class OurServer:
     """gunicorn + the app on SQLite and the embedded Redis in a scratch data dir."""
 
     def __init__(self, data_dir: Path, workers: int = 2):
-        from server import embedded_redis
+        from ports import embedded_redis
 
         self.data_dir = data_dir
         self.redis = embedded_redis.start(data_dir)
@@ -105,9 +105,9 @@ class OurServer:
         from flask_migrate import upgrade
 
         from server import create_app
-        from server.actor import CLI
-        from server.extensions import db
-        from server.services import accounts, devices
+        from core.actor import CLI
+        from models.database import db
+        from services import accounts, devices
 
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": self.database_url,
                           "REDIS_URL": self.redis_url, "DANGAN_DATA_DIR": str(self.data_dir),

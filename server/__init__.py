@@ -1,12 +1,7 @@
-"""Dangan: offline-first sync backend for power-supply customer dossiers.
-
-Importing ``server`` (or ``server.models``) does not import Flask, so that ``sync/`` and
-``workers/`` can use the models and the error catalogue without the web layer.
-"""
+"""Dangan's web layer: the app factory, HTTP API, office pages, CLI and the `make run` supervisor."""
+from server.app import build_app
 
 
 def create_app(config=None):
     """Build the Flask application; ``config`` is a mapping or object overriding the defaults."""
-    from server.app import build_app
-
     return build_app(config)

@@ -10,16 +10,18 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
+from ports import Ports
+from ports import tsa as tsa_port
+from ports.blobstore import LocalBlobStore
+from ports.clock import SystemClock
+from ports.redis_connection import RedisConnection
+from server import api as api_package
+from server import cli, http_errors, logging_setup, masking, security, web
 from server import config as config_module
-from server import http_errors, logging_setup, masking, security
-
+from server.api.schemas import ErrorSchema
 from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
-from server.ports import Ports
-from server.ports.blobstore import LocalBlobStore
-from server.ports.clock import SystemClock
-from server.ports import tsa as tsa_port
-from server.redis_client import RedisConnection
+from services import dispatch
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -39,7 +41,7 @@ class BoundedInt(IntegerConverter):
 class DanganApi(Api):
     """flask-smorest whose default error responses in the OpenAPI document show the one error shape."""
 
-    from server.api.schemas import ErrorSchema as ERROR_SCHEMA
+    ERROR_SCHEMA = ErrorSchema
 
 
 @event.listens_for(Engine, "connect")
@@ -93,12 +95,7 @@ def build_app(config=None) -> Flask:
     masking.init_app(app)
     app.extensions["dangan.ports"] = _ports(app, ports)
     # new photo.received outbox rows are enqueued right after their commit (best effort)
-    from workers.dispatch import install_commit_hook
-
-    install_commit_hook()
-
-    from server import api as api_package
-    from server import cli, web
+    dispatch.init_app(app)
 
     app.before_request(load_principal)
     api_package.register(app, api)

@@ -1,6 +1,6 @@
 """Request authentication (session users, bearer devices) and the ``require`` decorator.
 
-Pages and API routes both use ``require(permission)``; the policy table in ``server.policy``
+Pages and API routes both use ``require(permission)``; the policy table in ``core.policy``
 decides. API calls with a bearer token skip CSRF (no cookie is involved); API calls that ride
 on a session cookie must carry the CSRF token like any form.
 """
@@ -11,11 +11,11 @@ from functools import wraps
 from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from server import errors, policy
-from server.actor import Actor
+from core import errors, policy
+from core.actor import Actor
 from server.extensions import csrf, db
-from server.ports_access import ports
-from server.services import devices
+from services.ports_access import ports
+from services import devices
 
 
 def _is_api() -> bool:

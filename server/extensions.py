@@ -5,12 +5,11 @@ factory creates one per app.
 """
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from server.models import Base
+from models.database import db
 
-db = SQLAlchemy(model_class=Base)
+__all__ = ["csrf", "db", "login_manager", "migrate"]
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -10,8 +10,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from server import errors
-from server.extensions import db
+from core import errors
+from models.database import db
 
 log = logging.getLogger("dangan.http")
 

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 
-from server import embedded_redis
+from ports import embedded_redis
 from server.config import data_dir_from_env
 
 DEMO_DONE = "demo-tablets.done"
@@ -56,7 +56,7 @@ def _start_demo_tablets(env: dict, data_dir, port: str) -> subprocess.Popen | No
     if not _wait_healthy(port):
         print("the web server did not become healthy; skipping the demo tablets", file=sys.stderr)
         return None
-    return subprocess.Popen([sys.executable, "-m", "sync.demo_tablets", "--url", f"http://127.0.0.1:{port}",
+    return subprocess.Popen([sys.executable, "-m", "clients.demo_tablets", "--url", f"http://127.0.0.1:{port}",
                              "--devices", str(devices), "--work-dir", str(data_dir / "demo-tablets")],
                             env=env, stdout=subprocess.DEVNULL)
 

@@ -5,7 +5,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from server import embedded_redis
+from ports import embedded_redis
 
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
@@ -21,7 +21,7 @@ def _upload_limit(config) -> int:
 
 
 def _push_limit(config) -> int:
-    from server.services.sync_push import PushLimits
+    from services.sync_push import PushLimits
 
     # one byte more than the batch cap, so the push route itself answers 413 with its limit
     return int(config.get("SYNC_MAX_PUSH_BYTES", PushLimits().max_bytes)) + 1

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Counter, SyncChange
+from models import Counter, SyncChange
 from sync import feed
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.models import Counter, SyncChange
+from models import Counter, SyncChange
 
 ALL = "all"
 SEQUENCE = "sync_seq"

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Blob, Capture, OutboxEvent, Photo
+from models import Blob, Capture, OutboxEvent, Photo
 
 RECEIVED_EVENT = "photo.received"
 

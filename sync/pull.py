@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from server import errors
-from server.models import Device
+from core import errors
+from models import Device
 from sync import cursor as cursors
 from sync import feed
 

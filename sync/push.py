@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import capture_schema
-from server import errors
-from server.actor import Actor
-from server.models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
-from server.services import audit
+from core import errors
+from core.actor import Actor
+from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
+from models import audit
 from sync import photos as photo_meeting
 from sync.messages import PushItemSchema
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import capture_schema
-from server.models import SyncChange
+from models import SyncChange
 from sync import feed
 from sync.scope import SCHEMA
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from server.models import Assignment, Customer, Dossier
+from models import Assignment, Customer, Dossier
 from sync import feed
 
 DOSSIER = "dossier"

@@ -31,9 +31,9 @@ from typing import BinaryIO, Callable, Mapping
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from server import errors
-from server.models import Blob, Photo, Upload
-from server.ports.blobstore import BlobStore
+from core import errors
+from models import Blob, Photo, Upload
+from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
 TUS_VERSION = "1.0.0"

@@ -8,9 +8,9 @@ import pytest
 import redis as redis_lib
 
 from server import create_app
-from server.ports import Ports
-from server.ports.blobstore import LocalBlobStore
-from server.ports.clock import FakeClock
+from ports import Ports
+from ports.blobstore import LocalBlobStore
+from ports.clock import FakeClock
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests
@@ -69,7 +69,7 @@ def app(database_url, redis_url, tmp_path, clock):
     application.test_client_class = FreshRequestClient
     with application.app_context():
         yield application
-        from server.extensions import db
+        from models.database import db
 
         db.session.remove()
         db.engine.dispose()

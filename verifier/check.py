@@ -12,11 +12,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from server.ports.tsa import verify_response
+from ports.tsa import verify_response
 from verifier import layout
 from verifier.source import CHUNK, BundleSource, BundleUnreadable
 from verifier.sums import parse_sums
-from workers import merkle
+from core import merkle
 
 
 @dataclass(frozen=True)

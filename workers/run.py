@@ -1,6 +1,6 @@
 """``python -m workers.run``: the RQ worker process that ``make run`` starts next to the web server.
 
-Besides working the queues it runs the dispatcher (:func:`workers.dispatch.tick`) in a
+Besides working the queues it runs the dispatcher (:func:`services.dispatch.tick`) in a
 background thread every ``DISPATCH_INTERVAL_SECONDS``: outbox rows reach RQ even when Redis
 was down at intake time, and runs of a killed worker are resumed.
 """
@@ -12,8 +12,10 @@ import threading
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 
-from workers.context import env_for, get_app
-from workers.queues import QUEUE_NAMES, queue
+from services.dispatch import tick
+from services.stamping_env import env_for
+from workers.context import get_app
+from ports.job_queue import QUEUE_NAMES, queue
 
 log = logging.getLogger("dangan.worker")
 
@@ -29,7 +31,6 @@ def scheduler_tick(scheduler: RQScheduler) -> None:
 
 def dispatcher_loop(app, stop: threading.Event) -> None:
     """Call the dispatcher tick and the scheduler tick until ``stop`` is set; errors are logged."""
-    from workers.dispatch import tick
 
     interval = env_for(app).settings.dispatch_interval_s
     # RQ's own scheduler runs in a forked process that outlives a killed worker; in this thread

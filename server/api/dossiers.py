@@ -7,10 +7,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.auth import current_actor, require
-from server.extensions import db
+from models.database import db
 from server.masking import mask_id_number, mask_phone
-from server.ports_access import ports
-from server.services import dossier_print, dossiers, filing_scope
+from services.ports_access import ports
+from services import dossier_print, dossiers, filing_scope
 
 blp = Blueprint("dossiers_api", __name__, url_prefix="/api/v1",
                 description="Customer dossiers: index (卷内目录), completeness, filing scope table")

@@ -5,9 +5,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.auth import require
-from server.extensions import db
-from server.services import evidence_log
-from workers.context import env_for
+from models.database import db
+from services import evidence_log
+from services.stamping_env import env_for
 
 blp = Blueprint("evidence_log", __name__, url_prefix="/api/v1/evidence-log",
                 description="Tamper-evident evidence log (RFC 6962 Merkle tree, signed checkpoints)")

@@ -4,9 +4,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from server.extensions import db
-from server.redis_client import get_redis
-from server.services import health
+from models.database import db
+from ports.redis_connection import get_redis
+from services import health
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")
 

@@ -4,11 +4,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import devices
+from models.database import db
+from services.ports_access import ports
+from services import devices
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Identity and devices")
 

@@ -7,10 +7,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.auth import current_actor, require
-from server.extensions import db
-from server.policy import can
-from server.ports_access import ports
-from server.services import evidence_export, export_approval, legal_search, use_register
+from models.database import db
+from core.policy import can
+from services.ports_access import ports
+from services import evidence_export, export_approval, legal_search, use_register
 
 blp = Blueprint("legal_api", __name__, url_prefix="/api/v1/legal",
                 description="Legal retrieval: evidence search, evidence bundles, use register (档案利用登记)")

@@ -7,13 +7,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.auth import current_actor, require
-from server.extensions import db
-from server.models.lifecycle import USE_FORMS
-from server.ports_access import ports
-from server.services.lifecycle import (borrowing, boxes, destruction, obligations, quality, retention,
+from models.database import db
+from models.lifecycle import USE_FORMS
+from services.ports_access import ports
+from services.lifecycle import (borrowing, boxes, destruction, obligations, quality, retention,
                                        working_days)
-from server.services.lifecycle.common import customer_by_account, local_date
-from server.services.lifecycle.settings import EVENT_KINDS, settings_from
+from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.settings import EVENT_KINDS, settings_from
 
 blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1/lifecycle",
                 description="Archive lifecycle: filing deadlines, use and borrowing, retention and destruction")
@@ -299,7 +299,7 @@ def _use(use, account_no: str | None = None, seqs: list[int] | None = None, over
 
 
 def _use_single(use) -> dict:
-    from server.models import Customer, DossierItem
+    from models import Customer, DossierItem
 
     customer = db.session.get(Customer, use.customer_id)
     seqs = sorted(db.session.get(DossierItem, i.dossier_item_id).seq for i in use.items)
@@ -307,7 +307,7 @@ def _use_single(use) -> dict:
 
 
 def _disposal(disposal) -> dict:
-    from server.models import Customer
+    from models import Customer
 
     accounts = {c.id: c.account_no for c in db.session.query(Customer).filter(
         Customer.id.in_([e.customer_id for e in disposal.entries]))}
@@ -356,7 +356,7 @@ class Events(MethodView):
                                            settings=_rules(), **body)
         db.session.commit()
         customer = customer_by_account(db.session, body["account_no"])
-        from server.models import User
+        from models import User
 
         responsible = db.session.get(User, outcome.obligation.responsible_id) \
             if outcome.obligation.responsible_id else None
@@ -383,7 +383,7 @@ class Recompute(MethodView):
     @require("lifecycle.manage")
     def post(self):
         """Recompute every open obligation now (the daily job does the same)."""
-        from workers.lifecycle_jobs import recompute_deadlines
+        from services.lifecycle.daily import recompute_deadlines
 
         now, today = _clock()
         result = recompute_deadlines(db.session, current_actor(), today, now, _rules())
@@ -655,7 +655,7 @@ class CustomerBox(MethodView):
     @require("dossier.read")
     def get(self, account_no):
         """Where the customer's paper originals are (box, shelf, position)."""
-        from server import errors
+        from core import errors
 
         location = boxes.location_of_customer(db.session, customer_by_account(db.session, account_no).id)
         if location is None:

@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import capture_access, linking, review, review_detail, review_queue
+from models.database import db
+from services.ports_access import ports
+from services import capture_access, linking, review, review_detail, review_queue
 
 blp = Blueprint("review_api", __name__, url_prefix="/api/v1",
                 description="Archivist review: queue, decisions, linking; captures for inspectors")

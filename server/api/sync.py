@@ -10,9 +10,9 @@ from marshmallow import Schema, fields, validate
 
 from server.api.schemas import ErrorSchema
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import sync_pull, sync_push
+from models.database import db
+from services.ports_access import ports
+from services import sync_pull, sync_push
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync for tablets (see docs/sync-protocol.md)")

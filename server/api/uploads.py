@@ -10,11 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import ClientDisconnected
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import uploads as service
+from models.database import db
+from services.ports_access import ports
+from services import uploads as service
 from sync import uploads as tus
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1",

@@ -2,12 +2,12 @@
 import click
 from flask.cli import AppGroup
 
-from server import errors
-from server.actor import CLI
+from core import errors
+from core.actor import CLI
 from server.cli.output import emit, fail
-from server.extensions import db
-from server.ports_access import ports
-from server.services import sync_assignments
+from models.database import db
+from services.ports_access import ports
+from services import sync_assignments
 
 assignments = AppGroup("assignments", help="Task assignments: customers per inspector.")
 

@@ -6,12 +6,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from server import errors
-from server.actor import CLI
+from core import errors
+from core.actor import CLI
 from server.cli.output import emit, fail
-from server.extensions import db
-from server.ports_access import ports
-from server.services.customer_import import import_customers
+from models.database import db
+from services.ports_access import ports
+from services.customer_import import import_customers
 
 customers = AppGroup("customers", help="Customer master data.")
 
@@ -51,7 +51,7 @@ def import_command(file, errors_out):
     if len(report.errors) > 50:
         click.echo(f"  … {len(report.errors) - 50} more (see --errors-out)", err=True)
     if errors_out:
-        from server.services.customer_import import csv_text
+        from services.customer_import import csv_text
 
         rows = [["row", "column", "field", "reason"]] + [
             [e["row"], e["column"], e["field"], e["reason"]] for e in report.errors]

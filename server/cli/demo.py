@@ -4,11 +4,11 @@ import os
 
 import click
 
-from server.actor import CLI
+from core.actor import CLI
 from server.cli.output import emit
-from server.extensions import db
-from server.ports_access import ports
-from server.services import demo as demo_service
+from models.database import db
+from services.ports_access import ports
+from services import demo as demo_service
 
 
 @click.command("demo")

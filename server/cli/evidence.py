@@ -9,14 +9,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from server import errors
-from server.actor import CLI
+from core import errors
+from core.actor import CLI
 from server.cli.output import emit, fail
-from server.extensions import db
-from server.models import User
-from server.services import evidence_export, export_approval
+from models.database import db
+from models import User
+from services import evidence_export, export_approval
 from verifier.check import verify_bundle
-from workers.context import env_for
+from services.stamping_env import env_for
 
 evidence = AppGroup("evidence", help="Evidence bundles for legal use.")
 EXIT_AWAITING_APPROVAL = 3

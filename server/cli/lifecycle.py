@@ -3,14 +3,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from server import errors
-from server.actor import CLI
+from core import errors
+from core.actor import CLI
 from server.cli.output import emit, fail
-from server.extensions import db
-from server.ports_access import ports
-from server.services.lifecycle import boxes, events_import, working_days
-from server.services.lifecycle.common import customer_by_account, local_date
-from server.services.lifecycle.settings import settings_from
+from models.database import db
+from services.ports_access import ports
+from services.lifecycle import boxes, events_import, working_days
+from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.settings import settings_from
 
 events = AppGroup("events", help="Business events of customers (业扩报装, 合同, 变更用电, 销户 …).")
 lifecycle = AppGroup("lifecycle", help="Filing deadlines and retention.")
@@ -48,7 +48,7 @@ def import_command(file):
 @lifecycle.command("recompute")
 def recompute_command():
     """Recompute every open filing obligation now (what the daily job does)."""
-    from workers.lifecycle_jobs import recompute_deadlines
+    from services.lifecycle.daily import recompute_deadlines
 
     now, today = _now()
     emit(recompute_deadlines(db.session, CLI, today, now, settings_from(current_app.config)))
@@ -57,7 +57,7 @@ def recompute_command():
 @lifecycle.command("sweep")
 def sweep_command():
     """Track closed accounts' retention and count the dossiers eligible for destruction today."""
-    from workers.lifecycle_jobs import sweep_retention
+    from services.lifecycle.daily import sweep_retention
 
     now, today = _now()
     emit(sweep_retention(db.session, CLI, today, now, settings_from(current_app.config)))
@@ -66,7 +66,7 @@ def sweep_command():
 @lifecycle.command("schedule")
 def schedule_command():
     """Put the next daily lifecycle run into the RQ scheduler (a no-op if it is already there)."""
-    from workers.lifecycle_jobs import schedule_daily
+    from services.lifecycle.daily import schedule_daily
 
     connection = current_app.extensions["dangan.redis"].client(current_app)
     emit({"job_id": schedule_daily(connection, ports().clock.now())})

@@ -4,9 +4,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from server.cli.output import emit
-from server.extensions import db
-from workers import translog
-from workers.context import env_for
+from models.database import db
+from services import translog
+from services.stamping_env import env_for
 
 log_group = AppGroup("log", help="The tamper-evident evidence log.")
 

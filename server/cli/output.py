@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from server import errors
+from core import errors
 
 
 def emit(obj) -> None:

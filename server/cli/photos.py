@@ -3,7 +3,7 @@ import click
 from flask.cli import AppGroup
 
 from server.cli.output import emit
-from workers.inspect import inspect_bytes
+from core.inspect import inspect_bytes
 
 photos = AppGroup("photos", help="Photo evidence tools.")
 

@@ -2,11 +2,11 @@
 import click
 from flask.cli import AppGroup
 
-from server.actor import CLI
+from core.actor import CLI
 from server.cli.output import emit
-from server.extensions import db
-from server.ports_access import ports
-from server.services import sync_maintenance
+from models.database import db
+from services.ports_access import ports
+from services import sync_maintenance
 
 sync = AppGroup("sync", help="Maintenance of the tablets' sync feed.")
 

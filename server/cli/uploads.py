@@ -3,10 +3,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from server.cli.output import emit
-from server.extensions import db
-from server.ports_access import ports
+from models.database import db
+from services.ports_access import ports
 from sync.uploads import settings_from
-from workers.sweeps import sweep_uploads
+from services.upload_sweep import sweep_uploads
 
 uploads = AppGroup("uploads", help="Resumable photo uploads (tus).")
 

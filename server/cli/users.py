@@ -4,12 +4,12 @@ import os
 import click
 from flask.cli import AppGroup
 
-from server import errors
-from server.actor import CLI
+from core import errors
+from core.actor import CLI
 from server.cli.output import emit, fail
-from server.extensions import db
-from server.models import ROLES
-from server.services import accounts
+from models.database import db
+from models import ROLES
+from services import accounts
 
 users = AppGroup("users", help="Manage user accounts.")
 

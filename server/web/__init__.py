@@ -2,7 +2,7 @@
 from flask import Flask
 
 from server.extensions import db, login_manager
-from server.models import User
+from models import User
 
 # Each module exposes ``bp``; new page areas add their module name here.
 MODULES = ("auth_pages", "home", "lifecycle", "review", "dossiers", "admin", "legal")
@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject_labels():
-        from server.models.people import ROLE_LABELS
-        from server.policy import can
+        from models.people import ROLE_LABELS
+        from core.policy import can
 
         return {"ROLE_LABELS": ROLE_LABELS, "can": can}

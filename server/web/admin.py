@@ -1,13 +1,13 @@
 """The admin jobs page: stamping failures, outbox backlog, queue depths, and a retry button."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.redis_client import get_redis
-from server.services import stamping_jobs
-from workers.labels import TSA_LABELS
+from models.database import db
+from services.ports_access import ports
+from ports.redis_connection import get_redis
+from services import stamping_jobs
+from core.labels import TSA_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -16,7 +16,7 @@ STATUS_LABELS = {"failed": "失败（需人工重试）", "retry_wait": "等待�
 
 
 def _queue_depths() -> dict | None:
-    from workers.queues import depths
+    from ports.job_queue import depths
 
     try:
         return depths(get_redis())

@@ -7,12 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from server import errors
+from core import errors
 from server.auth import current_actor
-from server.extensions import db
-from server.ports_access import ports
+from models.database import db
+from services.ports_access import ports
 from server.security import LOGIN_LIMIT, limiter
-from server.services import accounts, audit
+from models import audit
+from services import accounts
 
 bp = Blueprint("web", __name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import dossier_print, dossiers, filing_scope
+from models.database import db
+from services.ports_access import ports
+from services import dossier_print, dossiers, filing_scope
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 

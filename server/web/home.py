@@ -1,7 +1,7 @@
 """The landing page after login: the work areas this role can open."""
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
 
-from server.policy import can
+from core.policy import can
 
 bp = Blueprint("home", __name__)
 

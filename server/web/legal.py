@@ -6,15 +6,15 @@ from datetime import date, datetime, timedelta, timezone
 from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request,
                    stream_with_context, url_for)
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.models.captures import REVIEW_STATES
-from server.models.legal import EXPORT_STATES
-from server.policy import can
-from server.ports_access import ports
-from server.services import evidence_export, export_approval, legal_search, use_register
-from workers.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
+from models.database import db
+from models.captures import REVIEW_STATES
+from models.legal import EXPORT_STATES
+from core.policy import can
+from services.ports_access import ports
+from services import evidence_export, export_approval, legal_search, use_register
+from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
 CHINA = timezone(timedelta(hours=8))

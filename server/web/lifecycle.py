@@ -8,18 +8,18 @@ from datetime import date
 from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request,
                    url_for)
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.models import User
-from server.models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
-from server.policy import can
-from server.ports_access import ports
-from server.services.customer_import import csv_text
-from server.services.lifecycle import (borrowing, boxes, charts, destruction, events_import, obligations,
+from models.database import db
+from models import User
+from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
+from core.policy import can
+from services.ports_access import ports
+from services.customer_import import csv_text
+from services.lifecycle import (borrowing, boxes, charts, destruction, events_import, obligations,
                                        quality, retention, working_days)
-from server.services.lifecycle.common import customer_by_account, local_date
-from server.services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
+from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/lifecycle")
 PER_PAGE = 50
@@ -214,7 +214,7 @@ def import_events():
 @require("lifecycle.manage")
 def recompute():
     """Recompute all open obligations now."""
-    from workers.lifecycle_jobs import recompute_deadlines
+    from services.lifecycle.daily import recompute_deadlines
 
     now, today = _now()
     result = recompute_deadlines(db.session, current_actor(), today, now, _rules())
@@ -362,7 +362,7 @@ def close_account():
 @require("lifecycle.manage")
 def sweep():
     """Run the retention sweep now."""
-    from workers.lifecycle_jobs import sweep_retention
+    from services.lifecycle.daily import sweep_retention
 
     now, today = _now()
     result = sweep_retention(db.session, current_actor(), today, now, _rules())
@@ -391,7 +391,7 @@ def propose_disposal():
 @require("lifecycle.manage")
 def disposal(list_id: int):
     """One disposal list: entries, holds, approval and execution."""
-    from server.models import Customer
+    from models import Customer
 
     item = destruction.get_list(db.session, list_id)
     customers = {c.id: c for c in db.session.query(Customer).filter(
@@ -462,7 +462,7 @@ def destruction_record(record_id: int):
 @require("lifecycle.hold")
 def holds():
     """Active legal holds; place and lift."""
-    from server.models import Customer
+    from models import Customer
 
     active = retention.active_holds(db.session)
     customers = {c.id: c for c in db.session.query(Customer).filter(

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import (Blueprint, Response, flash, g, redirect, render_template, request,
                    stream_with_context, url_for)
 
-from server import errors
+from core import errors
 from server.auth import current_actor, require
-from server.extensions import db
-from server.ports_access import ports
-from server.services import linking, review, review_detail, review_photos, review_queue
+from models.database import db
+from services.ports_access import ports
+from services import linking, review, review_detail, review_photos, review_queue
 from server.web import review_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")

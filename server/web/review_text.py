@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import BinaryIO, Iterator
 from zoneinfo import ZoneInfo
 
-from server import errors
-from server.services.review import STATE_LABELS
+from core import errors
+from services.review import STATE_LABELS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 64 * 1024

@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from sync.client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
+from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
 from tests.helpers.device import sample_data
 from tests.helpers.live import ROOT, free_port, wait_for
 
@@ -23,10 +23,10 @@ def live(database_factory, redis_url, tmp_path_factory):
     import redis as redis_lib
 
     from server import create_app
-    from server.actor import CLI
-    from server.extensions import db
-    from server.ports_access import ports
-    from server.services import sync_assignments
+    from core.actor import CLI
+    from models.database import db
+    from services.ports_access import ports
+    from services import sync_assignments
     from tests.helpers.factories import make_customer, make_device
 
     redis_lib.Redis.from_url(redis_url).flushdb()

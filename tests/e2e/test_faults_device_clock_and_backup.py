@@ -15,14 +15,15 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Capture, CaptureRevision, Photo, PhotoEvidence
-from server.redis_client import get_redis
-from sync.client import PhotoFile
+from models.database import db
+from models import Capture, CaptureRevision, Photo, PhotoEvidence
+from ports.redis_connection import get_redis
+from clients.device_client import PhotoFile
 from tests.helpers.device import DirectBlobUploader, photo_files, sample_data, tablet
 from tests.helpers.factories import make_customer, make_device
-from workers import context, dispatch
-from workers.queues import queue
+from services import dispatch
+from workers import context
+from ports.job_queue import queue
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "3100012345"
@@ -34,7 +35,7 @@ class StoringUploader:
 
     def upload(self, _client, photo: dict, stop_at=None) -> bool:
         """Store the bytes, record the blob and complete the photos waiting for it."""
-        from server.ports_access import ports
+        from services.ports_access import ports
         from sync.photos import blob_arrived
         from tests.helpers.captures import store_photo_bytes
 

@@ -14,10 +14,10 @@ import redis as redis_lib
 from sqlalchemy import select
 
 from server import create_app
-from server.extensions import db
-from server.models import Blob, Photo, Upload
-from server.ports import Ports
-from server.ports.blobstore import LocalBlobStore
+from models.database import db
+from models import Blob, Photo, Upload
+from ports import Ports
+from ports.blobstore import LocalBlobStore
 from sync import uploads as tus
 from tests.helpers.factories import make_device
 from tests.helpers.faults import WriteBudget, can_mount, small_disk

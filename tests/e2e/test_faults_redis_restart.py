@@ -1,7 +1,7 @@
 """Redis stopped and restarted while captures arrive: tablets are still served, nothing is lost,
 and every photo is stamped once Redis is back.
 
-Uses its own embedded redis-server (``server.embedded_redis``), never a shared one.
+Uses its own embedded redis-server (``ports.embedded_redis``), never a shared one.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from server import embedded_redis
-from sync.client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
+from ports import embedded_redis
+from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
 from tests.helpers.device import sample_data
 from tests.helpers.images import make_jpeg
 from tests.helpers.stack import LiveStack, audit_photos, engine_for, seed, wait_until

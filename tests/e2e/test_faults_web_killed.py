@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
-from sync.client import DeviceClient, HttpTransport, PhotoFile, TransportError, TusPhotoUploader
+from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TransportError, TusPhotoUploader
 from tests.helpers.device import sample_data
 from tests.helpers.stack import LiveStack, audit_photos, engine_for, seed, wait_until
 

@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from server.policy import can
+from core.policy import can
 from tests.helpers.api_client import csrf_token_of
 from tests.helpers.factories import PASSWORD
 from tests.helpers.routes import all_routes
@@ -78,7 +78,7 @@ def live(database_factory, redis_url, tmp_path_factory):
 
 def _office_users(database_url, redis_url, data_dir) -> None:
     from server import create_app
-    from server.extensions import db
+    from models.database import db
     from tests.helpers.factories import make_user
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import LogLeaf, Photo, PhotoEvidence, PipelineRun
-from server.ports.tsa import LocalTsa
+from models.database import db
+from models import LogLeaf, Photo, PhotoEvidence, PipelineRun
+from ports.tsa import LocalTsa
 from tests.helpers.images import make_jpeg
 from tests.helpers.live import ROOT
 from tests.helpers.received_photos import make_capture, received_photo

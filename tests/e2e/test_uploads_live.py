@@ -77,7 +77,7 @@ def live(database_factory, redis_url, tmp_path_factory):
     import redis as redis_lib
 
     from server import create_app
-    from server.extensions import db
+    from models.database import db
     from tests.helpers.factories import make_device
 
     redis_lib.Redis.from_url(redis_url).flushdb()
@@ -271,10 +271,10 @@ def test_tuspy_is_told_when_the_file_does_not_match_its_declared_sha256(live, en
 
 def test_an_expired_upload_is_410_for_tuspy_and_the_sweep_removes_its_bytes(live, engine, tmp_path):
     from server import create_app
-    from server.extensions import db
-    from server.ports.blobstore import LocalBlobStore
-    from server.ports.clock import SystemClock
-    from workers.sweeps import sweep_uploads
+    from models.database import db
+    from ports.blobstore import LocalBlobStore
+    from ports.clock import SystemClock
+    from services.upload_sweep import sweep_uploads
 
     path, data = photo_file(tmp_path, 400 * 1024)
     uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=100 * 1024)

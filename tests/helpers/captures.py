@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import Blob, Capture, CaptureRevision, Customer, Device, Photo
-from server.ports_access import ports
+from models.database import db
+from models import Blob, Capture, CaptureRevision, Customer, Device, Photo
+from services.ports_access import ports
 from tests.helpers.images import make_jpeg
 
 INSPECTION_V2 = {"inspected_at": "2026-03-02T09:30:00+08:00", "inspection_type": "periodic",

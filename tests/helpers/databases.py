@@ -25,7 +25,7 @@ def migrate(url: str, data_dir: str) -> None:
                       "REDIS_URL": "redis://unused"})
     with app.app_context():
         upgrade()
-        from server.extensions import db
+        from models.database import db
 
         db.engine.dispose()
 

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timezone
 
 from capture_schema.examples import SAMPLE_DATA
-from sync.client import DeviceClient, PhotoFile, Response, TransportError
+from clients.device_client import DeviceClient, PhotoFile, Response, TransportError
 
 REQUIRED_SLOTS = {"usage_inspection": [("meter", "meter")], "site_survey": [("site", "scene")],
                   "metering_check": [("meter", "meter")],
@@ -97,9 +97,9 @@ class DirectBlobUploader:
 
 def store_blob(data: bytes):
     """Put bytes in the blob store, add the Blob row and complete waiting photos (as uploads do)."""
-    from server.extensions import db
-    from server.models import Blob
-    from server.ports_access import ports
+    from models.database import db
+    from models import Blob
+    from services.ports_access import ports
     from sync.photos import blob_arrived
 
     sha256 = hashlib.sha256(data).hexdigest()

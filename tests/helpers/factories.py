@@ -1,11 +1,11 @@
 """Test data built through the real services (no hand-made rows)."""
 from __future__ import annotations
 
-from server.actor import CLI
-from server.extensions import db
-from server.ports_access import ports
-from server.services import accounts, devices
-from server.services.customers import clean_row, upsert_customer
+from core.actor import CLI
+from models.database import db
+from services.ports_access import ports
+from services import accounts, devices
+from services.customers import clean_row, upsert_customer
 
 PASSWORD = "correct horse battery"
 
@@ -21,7 +21,7 @@ def make_device(inspector: str = "inspector1"):
     """Create an inspector if needed and register a tablet; return (device, token)."""
     from sqlalchemy import select
 
-    from server.models import User
+    from models import User
 
     if db.session.scalar(select(User).where(User.username == inspector)) is None:
         make_user(inspector, "inspector")

@@ -14,17 +14,18 @@ from datetime import datetime, timezone
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from server.actor import Actor
-from server.extensions import db
-from server.models import Capture, Photo, User
-from server.redis_client import get_redis
-from server.services import review
-from sync.client import PhotoFile
+from core.actor import Actor
+from models.database import db
+from models import Capture, Photo, User
+from ports.redis_connection import get_redis
+from services import review
+from clients.device_client import PhotoFile
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
 from tests.helpers.images import make_jpeg
-from workers import context, dispatch
-from workers.queues import queue
+from services import dispatch
+from workers import context
+from ports.job_queue import queue
 
 ACCOUNT = "3100012345"
 
@@ -76,7 +77,7 @@ def push_photos(app, client, directory, count: int = 2, account_no: str = ACCOUN
                 inspector: str = "inspector1", name: str = "测试客户有限公司") -> list[str]:
     """A tablet captures an inspection with ``count`` meter photos, pushes, uploads; the pipeline stamps them."""
     if db.session.scalar(select(Capture).where(Capture.account_no == account_no).limit(1)) is None:
-        from server.models import Customer
+        from models import Customer
 
         if db.session.scalar(select(Customer).where(Customer.account_no == account_no)) is None:
             make_customer(account_no, name=name, address="杭州市西湖区文三路 100 号")
@@ -119,9 +120,9 @@ def approve_capture_of(photo_id: str, now, archivist: str = "archivist1") -> Use
 
 def export_bundle(app, client, clock, directory, count: int = 2):
     """Pushed, uploaded, stamped and reviewed photos exported by the export job; returns (export, photo ids)."""
-    from server.models import EvidenceExport
-    from server.services import evidence_export, export_approval
-    from workers import export_jobs
+    from models import EvidenceExport
+    from services import evidence_export, export_approval
+    from services import export_queue
 
     photos = push_photos(app, client, directory, count=count)
     clock.advance(minutes=30)
@@ -132,8 +133,8 @@ def export_bundle(app, client, clock, directory, count: int = 2):
     export = evidence_export.request_export(
         db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
         evidence_export.Criteria(account_no=ACCOUNT), "张三窃电案（2026）浙0106民初123号", clock.now(),
-        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_jobs.enqueue(get_redis(), export_id))
-    assert export.state == "queued" and export.job_id == export_jobs.job_id(export.id)
+        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_queue.enqueue(get_redis(), export_id))
+    assert export.state == "queued" and export.job_id == export_queue.job_id(export.id)
     run_jobs(app, "exports")
     db.session.expire_all()
     export = db.session.get(EvidenceExport, export.id)

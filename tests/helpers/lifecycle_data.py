@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Blob, Capture, Customer, Dossier, DossierItem, Photo, User
-from server.ports_access import ports
+from models.database import db
+from models import Blob, Capture, Customer, Dossier, DossierItem, Photo, User
+from services.ports_access import ports
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_customer, make_device, make_user
 
@@ -49,7 +49,7 @@ def capture_with_photo(account_no: str, data: bytes, inspector: str = "inspector
                       received_at=received_at, device_created_at=received_at)
     db.session.add(capture)
     if payload is not None:
-        from server.models import CaptureRevision
+        from models import CaptureRevision
 
         body = repr(sorted(payload.items())).encode()
         db.session.add(CaptureRevision(id=str(uuid.uuid4()), capture_id=capture.id, number=1, schema_version=1,

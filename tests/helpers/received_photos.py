@@ -10,12 +10,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import Blob, Capture, Customer, Device, Photo, User
-from server.ports_access import ports
+from models.database import db
+from models import Blob, Capture, Customer, Device, Photo, User
+from services.ports_access import ports
 from sync.photos import mark_received
 from tests.helpers.factories import make_customer, make_device
-from workers.hashing import digest_bytes
+from core.hashing import digest_bytes
 
 
 def _device() -> Device:

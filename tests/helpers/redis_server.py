@@ -5,7 +5,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from server import embedded_redis
+from ports import embedded_redis
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Every route of the app with the permission its view demands, read from ``server.auth.require``.
 
-The access-matrix tests derive "allowed" from these permissions and ``server.policy``; a route
+The access-matrix tests derive "allowed" from these permissions and ``core.policy``; a route
 whose view carries no ``required_permission`` must be listed in ``PUBLIC`` with the reason it is
 open, or the tests fail.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sync.client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
+from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
 from tests.helpers.device import sample_data
 from tests.helpers.images import make_jpeg
 from tests.helpers.stack import LiveStack, audit_photos, wait_until

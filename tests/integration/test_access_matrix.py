@@ -2,7 +2,7 @@
 
 Principals: anonymous, the five office/field roles logged in through the web form, the inspector's
 tablet, a revoked tablet, and another inspector's tablet. "Allowed" is derived from the view's
-``required_permission`` (set by ``server.auth.require``) and ``server.policy``; a route without one
+``required_permission`` (set by ``server.auth.require``) and ``core.policy``; a route without one
 must be listed in ``tests.helpers.routes.PUBLIC``. After each principal has called every route
 (with every write it is allowed), the stored evidence is byte for byte what it was.
 """
@@ -17,12 +17,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from server.actor import CLI
-from server.extensions import db
-from server.models import Blob, CaptureRevision, Photo
-from server.policy import PERMISSIONS, can
-from server.ports_access import ports
-from server.services import devices, sync_assignments
+from core.actor import CLI
+from models.database import db
+from models import Blob, CaptureRevision, Photo
+from core.policy import PERMISSIONS, can
+from services.ports_access import ports
+from services import devices, sync_assignments
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.device import sample_data

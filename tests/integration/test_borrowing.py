@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, UseRequest
-from server.services.lifecycle.settings import LifecycleSettings
+from models.database import db
+from models import AuditEntry, UseRequest
+from services.lifecycle.settings import LifecycleSettings
 from tests.helpers.lifecycle_data import at, customer, file_item, login
 
 

@@ -3,12 +3,12 @@ import json
 
 from sqlalchemy import select
 
-from server.actor import CLI
-from server.extensions import db
-from server.models import Customer
-from server.ports_access import ports
-from server.services.lifecycle import boxes
-from server.services.lifecycle.settings import LifecycleSettings
+from core.actor import CLI
+from models.database import db
+from models import Customer
+from services.ports_access import ports
+from services.lifecycle import boxes
+from services.lifecycle.settings import LifecycleSettings
 from tests.helpers.lifecycle_data import close, customer, destroy, login
 
 RULES = LifecycleSettings(low_box_capacity=3)

@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, EvidenceExport, EvidenceUse, LogLeaf, PhotoEvidence
-from server.ports_access import ports
+from models.database import db
+from models import AuditEntry, EvidenceExport, EvidenceUse, LogLeaf, PhotoEvidence
+from services.ports_access import ports
 from tests.helpers.legal_world import ACCOUNT, export_bundle
 from verifier import layout
 from verifier.check import verify_bundle

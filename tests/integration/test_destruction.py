@@ -5,10 +5,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import (AuditEntry, Blob, Capture, DestructionRecord, DossierItem, LegalHold, LogLeaf, Photo,
+from models.database import db
+from models import (AuditEntry, Blob, Capture, DestructionRecord, DossierItem, LegalHold, LogLeaf, Photo,
                            PhotoEvidence, RetentionState)
-from server.ports_access import ports
+from services.ports_access import ports
 from tests.helpers.lifecycle_data import at, capture_with_photo, close, customer, destroy, file_item, login
 
 PHOTO = b"\xff\xd8 meter photo of a closed account \xff\xd9"

@@ -3,9 +3,9 @@ import json
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Capture, CaptureRevision, Photo
-from sync.client import DeviceClient, TransportError
+from models.database import db
+from models import Capture, CaptureRevision, Photo
+from clients.device_client import DeviceClient, TransportError
 from tests.helpers.device import DirectBlobUploader, photo_files, sample_data, tablet
 from tests.helpers.factories import make_customer, make_device
 
@@ -142,9 +142,9 @@ def test_schema_version_change_on_a_device_with_pending_items(setup, tmp_path):
 
 
 def test_reset_required_drops_the_local_copy_but_keeps_the_outbox(runner, setup, tmp_path):
-    from server.actor import CLI
-    from server.ports_access import ports
-    from server.services import sync_assignments
+    from core.actor import CLI
+    from services.ports_access import ports
+    from services import sync_assignments
 
     client, token = setup
     sync_assignments.assign(db.session, CLI, "inspector1", ["3100012345"], ports().clock.now())

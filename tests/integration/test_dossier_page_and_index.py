@@ -3,8 +3,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, BusinessEvent, Customer, DossierItem
+from models.database import db
+from models import AuditEntry, BusinessEvent, Customer, DossierItem
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.factories import PASSWORD

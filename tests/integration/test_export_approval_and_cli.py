@@ -6,8 +6,8 @@ import zipfile
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import EvidenceUse
+from models.database import db
+from models import EvidenceUse
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos, run_jobs
 from verifier import layout

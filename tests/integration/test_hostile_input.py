@@ -13,9 +13,9 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, inspect, select
 
-from server.extensions import db
-from server.models import Capture, CaptureRevision, Photo, PhotoEvidence, PipelineRun
-from server.redis_client import get_redis
+from models.database import db
+from models import Capture, CaptureRevision, Photo, PhotoEvidence, PipelineRun
+from ports.redis_connection import get_redis
 from tests.corpus.make_corpus import HOSTILE_TEXTS, SCRIPT, write_images
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, make_capture, review_world
@@ -23,8 +23,9 @@ from tests.helpers.device import sample_data
 from tests.helpers.factories import PASSWORD, make_customer, make_device
 from tests.helpers.received_photos import received_photo
 from tests.helpers.uploads import tus_metadata
-from workers import context, dispatch
-from workers.queues import queue
+from services import dispatch
+from workers import context
+from ports.job_queue import queue
 
 NOW = "2026-03-02T01:00:00+00:00"
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from workers.housekeeping import schedule_periodic
+from services.schedules import schedule_periodic
 
 
 def test_periodic_jobs_are_scheduled_once_per_period(app):
@@ -24,14 +24,14 @@ def test_periodic_jobs_are_scheduled_once_per_period(app):
 def test_the_worker_moves_due_scheduled_jobs_into_their_queue(app):
     from rq.scheduler import RQScheduler
 
-    from workers.queues import QUEUE_NAMES
+    from ports.job_queue import QUEUE_NAMES
     from workers.run import scheduler_tick
-    from workers.sweeps import sweep_uploads_job
+    from workers.jobs import sweep_uploads
 
     redis = app.extensions["dangan.redis"].client(app)
     default = Queue("default", connection=redis)
     past = datetime.now(timezone.utc) - timedelta(minutes=1)
-    job = default.enqueue_at(past, sweep_uploads_job, job_id="due-now")
+    job = default.enqueue_at(past, sweep_uploads, job_id="due-now")
     assert default.job_ids == []
     scheduler = RQScheduler(list(QUEUE_NAMES), connection=redis)
     try:

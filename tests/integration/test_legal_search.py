@@ -6,9 +6,9 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, EvidenceUse, LogLeaf, PhotoEvidence
-from server.ports_access import ports
+from models.database import db
+from models import AuditEntry, EvidenceUse, LogLeaf, PhotoEvidence
+from services.ports_access import ports
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos
 

@@ -1,9 +1,9 @@
 """Captures naming an unknown 户号 wait in the unlinked list until an archivist links them."""
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, Capture, CaptureLink, Customer
-from server.models.evidence import LogLeaf
+from models.database import db
+from models import AuditEntry, Capture, CaptureLink, Customer
+from models.evidence import LogLeaf
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.factories import PASSWORD

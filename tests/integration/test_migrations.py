@@ -25,7 +25,7 @@ def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_aga
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(tmp_path),
                       "REDIS_URL": "redis://unused"})
     with app.app_context():
-        from server.extensions import db
+        from models.database import db
 
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
@@ -48,8 +48,8 @@ def test_models_and_migrations_agree(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from server.extensions import db
-    from server.models import Base
+    from models.database import db
+    from models import Base
 
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

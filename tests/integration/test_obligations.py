@@ -3,9 +3,9 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, BusinessEvent, FilingObligation
-from server.services.lifecycle import working_days
+from models.database import db
+from models import AuditEntry, BusinessEvent, FilingObligation
+from services.lifecycle import working_days
 from tests.helpers.lifecycle_data import at, capture_with_photo, customer, file_item, login
 
 
@@ -131,15 +131,15 @@ def test_only_archive_staff_record_events(client, api):
 
 def test_the_daily_job_recomputes_idempotently_and_records_events_named_by_captures(app, client, clock):
     from workers.context import set_app
-    from workers.lifecycle_jobs import daily_lifecycle_job
+    from workers.jobs import daily_lifecycle
 
     customer("3100012345")
     capture, _photo = capture_with_photo("3100012345", b"photo-bytes-1",
                                          payload={"business_event": "增容", "business_event_date": "2026-02-26"})
     set_app(app)
     try:
-        first = daily_lifecycle_job()
-        second = daily_lifecycle_job()
+        first = daily_lifecycle()
+        second = daily_lifecycle()
     finally:
         set_app(None)
     assert first["deadlines"]["events_from_captures"] == 1

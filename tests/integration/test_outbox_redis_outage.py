@@ -9,16 +9,18 @@ import redis as redis_lib
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from server import create_app, embedded_redis
-from server.extensions import db
-from server.models import LogLeaf, OutboxEvent, Photo, PipelineRun
-from server.ports import Ports
-from server.ports.blobstore import LocalBlobStore
-from server.ports.clock import FakeClock
+from server import create_app
+from ports import embedded_redis
+from models.database import db
+from models import LogLeaf, OutboxEvent, Photo, PipelineRun
+from ports import Ports
+from ports.blobstore import LocalBlobStore
+from ports.clock import FakeClock
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from workers import context, dispatch
-from workers.queues import queue
+from services import dispatch
+from workers import context
+from ports.job_queue import queue
 
 
 @pytest.fixture

@@ -8,14 +8,16 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import AuditEntry, LogLeaf, OutboxEvent, Photo, PhotoEvidence, PipelineRun
-from server.ports.tsa import FakeTsa
-from server.redis_client import get_redis
+from models.database import db
+from models import AuditEntry, LogLeaf, OutboxEvent, Photo, PhotoEvidence, PipelineRun
+from ports.tsa import FakeTsa
+from ports.redis_connection import get_redis
 from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_jpeg, truncated_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from workers import context, dispatch, merkle, translog
-from workers.queues import queue
+from services import dispatch, stamping_env, translog
+from workers import context
+from core import merkle
+from ports.job_queue import queue
 
 CAPTURED = "2026:03:02 09:15:30"  # +08:00 → 01:15:30 UTC
 
@@ -72,7 +74,7 @@ def test_running_the_same_job_again_changes_nothing(app):
     before = evidence_of(photo.id)
     snapshot = (before.sha256, before.stamped_key, before.preview_key, before.tsa_token, before.stamped_leaf_index)
     leaves = db.session.scalar(select(func.count()).select_from(LogLeaf))
-    from workers.runner import run_event
+    from workers.jobs import run_event
 
     assert run_event("photo.received", photo.id, 1) == "skipped"
     after = evidence_of(photo.id)
@@ -127,7 +129,7 @@ def test_stored_bytes_that_do_not_match_their_hash_halt_the_pipeline(app):
 
 
 def test_a_failing_step_is_retried_with_backoff_and_gives_up_after_the_last_attempt(app, clock, monkeypatch):
-    from workers import pipeline, stamping
+    from services import pipeline, stamping
 
     calls = {"n": 0}
 
@@ -157,7 +159,7 @@ def test_checkpoints_are_signed_timestamped_and_proofs_verify(app, clock):
     for _ in range(3):
         received_photo(make_jpeg(seed=_), make_capture())
     work(app)
-    env = context.env_for(app)
+    env = stamping_env.env_for(app)
     checkpoint = translog.latest_checkpoint(db.session)
     assert checkpoint.tree_size == 6 and checkpoint.tsa_status == "granted"
     signed = merkle.verify_checkpoint(checkpoint.note, env.signer.name, env.signer.public_key_raw())

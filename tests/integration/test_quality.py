@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import Photo, ReviewDecision, User
+from models.database import db
+from models import Photo, ReviewDecision, User
 from tests.helpers.lifecycle_data import at, capture_with_photo, customer, file_item, login
 
 LOW_NEW_CONNECTION = ("application", "id_papers", "property_proof", "meter_installation", "supply_contract")
@@ -21,7 +21,7 @@ def _decide(capture, decision: str, hours: int):
 
 
 def _world(client):
-    from server.services.filing_scope import current
+    from services.filing_scope import current
 
     assert current().required_for("low", "new_connection") == LOW_NEW_CONNECTION
     customer("5200000001", "低压", district="城东供电所")

@@ -1,9 +1,9 @@
 """The review queue: filters, sort order and keyset pages that visit every capture exactly once."""
 from datetime import timedelta
 
-from server.extensions import db
-from server.models import Photo
-from server.models.evidence import PhotoEvidence
+from models.database import db
+from models import Photo
+from models.evidence import PhotoEvidence
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.factories import PASSWORD, make_device
@@ -119,7 +119,7 @@ def test_the_queue_page_shows_items_with_thumbnails_flags_and_keeps_filters_in_i
 
 
 def test_counting_stops_at_the_cap_and_says_there_are_more(app):
-    from server.services.review_queue import DEFAULT_FILTERS, count
+    from services.review_queue import DEFAULT_FILTERS, count
 
     device, _ = review_world()
     for _ in range(3):

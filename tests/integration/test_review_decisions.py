@@ -3,9 +3,9 @@ import json
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import AuditEntry, Capture, DossierItem, ReviewComment, ReviewDecision, SyncChange
-from server.models.evidence import LogLeaf
+from models.database import db
+from models import AuditEntry, Capture, DossierItem, ReviewComment, ReviewDecision, SyncChange
+from models.evidence import LogLeaf
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.factories import PASSWORD

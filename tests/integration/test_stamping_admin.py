@@ -2,19 +2,20 @@
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, PipelineRun
-from server.redis_client import get_redis
+from models.database import db
+from models import AuditEntry, PipelineRun
+from ports.redis_connection import get_redis
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from workers import context, dispatch
-from workers.queues import queue
+from services import dispatch
+from workers import context
+from ports.job_queue import queue
 
 
 def _failed_run(app, monkeypatch):
-    from workers import pipeline
+    from services import pipeline
 
     def broken(ctx):
         raise OSError("preview disk full")

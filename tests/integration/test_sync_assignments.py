@@ -3,8 +3,8 @@ import json
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import AuditEntry, SyncChange
+from models.database import db
+from models import AuditEntry, SyncChange
 from tests.helpers.factories import make_customer, make_user
 
 

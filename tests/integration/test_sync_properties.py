@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
-from server.actor import CLI
-from server.extensions import db
-from server.models import Assignment, Capture, CaptureRevision, Customer, Device, Dossier
-from server.ports_access import ports
-from server.services import sync_assignments, sync_maintenance, sync_push
-from server.services.devices import hash_token
+from core.actor import CLI
+from models.database import db
+from models import Assignment, Capture, CaptureRevision, Customer, Device, Dossier
+from services.ports_access import ports
+from services import sync_assignments, sync_maintenance, sync_push
+from services.devices import hash_token
 from sync import feed
-from sync.client import DeviceClient, ServerBusy, TransportError
+from clients.device_client import DeviceClient, ServerBusy, TransportError
 from sync.scope import dossier_summary
 from sync.schemas import current_descriptors
 from tests.helpers.device import FlaskTransport, photo_files, sample_data
@@ -93,7 +93,7 @@ class World:
         return DeviceClient(f"{self.root}/tablet{i}.sqlite3", self.transports[i], sleep=lambda s: None)
 
     def inspector_id(self, owner: int) -> int:
-        from server.models import User
+        from models import User
 
         return db.session.scalar(select(User.id).where(User.username == self.inspectors[owner]))
 

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import event, func, select
 
 import capture_schema
-from server.actor import CLI
-from server.extensions import db
-from server.models import SyncChange, SyncSession
-from server.ports_access import ports
-from server.services import sync_assignments
+from core.actor import CLI
+from models.database import db
+from models import SyncChange, SyncSession
+from services.ports_access import ports
+from services import sync_assignments
 from sync import feed
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import make_customer, make_device
@@ -102,7 +102,7 @@ def test_other_inspectors_assignments_are_not_in_this_tablets_scope(client, tabl
 
 
 def test_a_customer_master_data_change_reaches_the_assigned_tablets(tablet):
-    from server.services.customers import clean_row, upsert_customer
+    from services.customers import clean_row, upsert_customer
 
     api, _ = tablet
     assign("inspector1", "3100012345")
@@ -129,7 +129,7 @@ def test_review_outcomes_of_own_captures_are_delivered(tablet):
 
 
 def test_huge_initial_sync_comes_in_pages_read_in_constant_memory(tablet):
-    from server.services.customers import clean_row, upsert_customer
+    from services.customers import clean_row, upsert_customer
 
     api, _ = tablet
     now = ports().clock.now()

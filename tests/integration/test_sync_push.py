@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import AuditEntry, Capture, CaptureRevision, Photo, SyncMutation, SyncSession
+from models.database import db
+from models import AuditEntry, Capture, CaptureRevision, Photo, SyncMutation, SyncSession
 from tests.helpers.api_client import ApiClient
 from tests.helpers.device import photo_files, sample_data, store_blob
 from tests.helpers.factories import make_customer, make_device
@@ -15,7 +15,7 @@ from tests.helpers.factories import make_customer, make_device
 
 def photo_meta(directory, kind="usage_inspection"):
     """Photo declarations (as the client makes them) for the required slots of a kind."""
-    from sync.client import file_sha256
+    from clients.device_client import file_sha256
 
     out = []
     for photo in photo_files(directory, kind):
@@ -293,9 +293,9 @@ def test_an_old_schema_version_stays_accepted_and_upgrades_for_display(tablet_ap
 
 
 def test_an_amendment_keeps_a_link_an_archivist_chose_by_hand(tablet_api, tmp_path, clock):
-    from server.actor import Actor
-    from server.models import Customer
-    from server.services import linking
+    from core.actor import Actor
+    from models import Customer
+    from services import linking
     from tests.helpers.factories import make_user
 
     api, _ = tablet_api

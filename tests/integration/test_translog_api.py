@@ -3,11 +3,13 @@ import base64
 import json
 from datetime import datetime, timezone
 
-from server.extensions import db
-from server.models import LogLeaf
+from models.database import db
+from models import LogLeaf
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_user
-from workers import context, merkle, translog
+from services import stamping_env, translog
+from workers import context
+from core import merkle
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
@@ -44,7 +46,7 @@ def test_rolled_back_events_leave_no_gap(app):
 
 def test_proofs_from_the_api_verify_against_the_signed_checkpoint(app, client):
     _fill(5)
-    env = context.env_for(app)
+    env = stamping_env.env_for(app)
     translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
     db.session.commit()
     _fill(2)
@@ -78,7 +80,7 @@ def test_out_of_range_proofs_get_a_stable_error_and_anonymous_callers_401(app, c
 
 def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runner):
     _fill(4)
-    env = context.env_for(app)
+    env = stamping_env.env_for(app)
     translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
     db.session.commit()
     result = runner.invoke(args=["log", "verify"])

@@ -1,8 +1,8 @@
 """Pure validation of master-data rows."""
 import pytest
 
-from server.errors import CATALOGUE, DomainError
-from server.services.customers import RowError, check_account_no, clean_row
+from core.errors import CATALOGUE, DomainError
+from services.customers import RowError, check_account_no, clean_row
 
 ROW = {"account_no": "3100012345", "name": "甲", "voltage_class": "高压", "usage_category": "大工业"}
 

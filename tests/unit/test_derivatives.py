@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from tests.helpers.images import bomb_jpeg, make_jpeg, truncated_jpeg
-from workers import derivatives
-from workers.exif import read_metadata
+from core import derivatives
+from core.exif import read_metadata
 
 
 def test_thumbnail_and_preview_are_upright_and_carry_no_gps():

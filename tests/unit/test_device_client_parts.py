@@ -1,7 +1,7 @@
 """Pieces of the reference client that need no server: backoff, batching, upload URL storage."""
 import json
 
-from sync.client import DeviceClient, PhotoIdFingerprint, SqliteUrlStorage, backoff_delays
+from clients.device_client import DeviceClient, PhotoIdFingerprint, SqliteUrlStorage, backoff_delays
 
 
 class NoNetwork:

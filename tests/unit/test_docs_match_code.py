@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from server.errors import CATALOGUE
+from core.errors import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -13,7 +13,7 @@ def test_every_error_code_is_documented_with_its_status():
     import pkgutil
 
     # modules that register their own problems do so at import time
-    for package in ("sync", "workers", "server.services"):
+    for package in ("sync", "workers", "services"):
         module = importlib.import_module(package)
         for info in pkgutil.iter_modules(module.__path__):
             importlib.import_module(f"{package}.{info.name}")

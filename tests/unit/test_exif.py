@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_jpeg,
                                   not_an_image, truncated_jpeg)
-from workers.exif import capture_moment, read_metadata
+from core.exif import capture_moment, read_metadata
 
 
 def test_capture_time_offset_subseconds_gps_and_device_fields_are_read():

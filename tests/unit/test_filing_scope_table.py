@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from server.services.filing_scope import (EventRef, ItemRef, completeness, event_for_new_item, load,
+from services.filing_scope import (EventRef, ItemRef, completeness, event_for_new_item, load,
                                           parse_table)
 
 

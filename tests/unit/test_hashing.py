@@ -2,7 +2,7 @@
 import hashlib
 import io
 
-from workers.hashing import CHUNK, digest_bytes, digest_stream
+from core.hashing import CHUNK, digest_bytes, digest_stream
 
 
 def test_sm3_matches_the_gbt_32905_example():

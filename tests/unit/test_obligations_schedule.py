@@ -1,7 +1,7 @@
 """The daily deadline recompute runs at 01:30 Beijing time."""
 from datetime import datetime, timezone
 
-from workers.lifecycle_jobs import next_run
+from services.lifecycle.daily import next_run
 
 
 def test_before_half_past_one_beijing_time_the_run_is_the_same_night():

@@ -1,8 +1,8 @@
 """Eligibility for destruction: exactly 5 years (high voltage) or 3 years (low voltage) after closing."""
 from datetime import date, timedelta
 
-from server.services.lifecycle.retention import eligibility_date, is_eligible
-from server.services.lifecycle.settings import LifecycleSettings, settings_from
+from services.lifecycle.retention import eligibility_date, is_eligible
+from services.lifecycle.settings import LifecycleSettings, settings_from
 
 RULES = LifecycleSettings()
 

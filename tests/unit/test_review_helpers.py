@@ -3,10 +3,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from server import errors
-from server.services import review_forms, site_plan
-from server.services.review_cursor import decode_cursor, encode_cursor
-from server.services.review_queue import local_day_start, parse_filters
+from core import errors
+from services import review_forms, site_plan
+from services.review_cursor import decode_cursor, encode_cursor
+from services.review_queue import local_day_start, parse_filters
 
 WHEN = datetime(2026, 3, 2, 1, 2, 3, 456000, tzinfo=timezone.utc)
 

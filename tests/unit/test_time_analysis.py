@@ -2,8 +2,8 @@
 from datetime import datetime, timedelta, timezone
 
 from tests.helpers.images import make_jpeg
-from workers.exif import read_metadata
-from workers.time_analysis import DeviceFacts, Settings, analyse
+from core.exif import read_metadata
+from core.time_analysis import DeviceFacts, Settings, analyse
 
 UTC = timezone.utc
 RECEIVED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

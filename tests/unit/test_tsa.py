@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from server.ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
+from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
 
 DATA = "现场照片 bytes".encode()
 DIGEST = hashlib.sha256(DATA).digest()

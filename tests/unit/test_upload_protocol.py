@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from server import errors
+from core import errors
 from sync import uploads as tus
 
 

@@ -5,9 +5,9 @@ import chinese_calendar
 import pytest
 from chinese_calendar.constants import holidays, workdays
 
-from server import errors
-from server.services.lifecycle import working_days
-from server.services.lifecycle.obligations import due_date, state_for
+from core import errors
+from services.lifecycle import working_days
+from services.lifecycle.obligations import due_date, state_for
 
 
 def _naive_weekdays_after(start: date, n: int) -> date:

@@ -1,0 +1,19 @@
+"""Ports to the outside world (clock, blob store, timestamp authority) with in-memory fakes.
+
+They import nothing of Flask so that ``sync/`` and ``workers/`` can use them; the app factory
+chooses the implementations and hangs them on ``app.extensions["dangan.ports"]``.
+"""
+from dataclasses import dataclass
+from typing import Any
+
+from ports.blobstore import BlobStore
+from ports.clock import Clock
+
+
+@dataclass
+class Ports:
+    """The adapters one app (or one worker process) uses."""
+
+    clock: Clock
+    blobs: BlobStore
+    tsa: Any = None  # set by the evidence layer (workers/timestamping)

@@ -1,0 +1,191 @@
+"""What goes into an evidence bundle for each photo: the manifest item, its proofs, its custody log.
+
+Reads only; the export service decides when, and writes the ZIP.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models import (AuditEntry, Capture, Customer, Device, LogLeaf, Photo, PhotoEvidence,
+                           ReviewDecision, User)
+from verifier import layout
+from core import merkle
+from services.translog import jsonable
+
+MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/webp": ".webp",
+                   "image/tiff": ".tif", "application/pdf": ".pdf"}
+_SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+
+def json_bytes(value) -> bytes:
+    """Pretty, stable JSON (sorted keys, UTF-8) for bundle files people read."""
+    return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8") + b"\n"
+
+
+def extension_for(photo: Photo) -> str:
+    """The original's file extension, from its name or type; never anything path-like."""
+    name = (photo.filename or "").lower()
+    if "." in name:
+        candidate = name[name.rindex("."):]
+        if _SAFE_EXTENSION.match(candidate):
+            return candidate
+    return MIME_EXTENSIONS.get((photo.mime_type or "").lower(), ".bin")
+
+
+def _person(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+def _point(latitude, longitude, **extra) -> dict | None:
+    if latitude is None or longitude is None:
+        return None
+    return {"latitude": latitude, "longitude": longitude, **extra}
+
+
+def review_decisions(session: Session, capture_id: str | None) -> list[dict]:
+    """The archivists' decisions on the photo's capture, oldest first, with who and when."""
+    if not capture_id:
+        return []
+    rows = session.execute(select(ReviewDecision, User).join(User, User.id == ReviewDecision.decided_by_id)
+                           .where(ReviewDecision.capture_id == capture_id)
+                           .order_by(ReviewDecision.decided_at, ReviewDecision.id)).all()
+    return [{"decision": d.decision, "from_state": d.from_state, "decided_at": d.decided_at,
+             "decided_by": _person(u), "reason_code": d.reason_code, "reason_text": d.reason_text,
+             "doc_type": d.doc_type, "capture_revision": d.capture_revision, "bulk": d.bulk} for d, u in rows]
+
+
+@dataclass
+class ItemSource:
+    """The rows one manifest item is made of."""
+
+    photo: Photo
+    evidence: PhotoEvidence
+    capture: Capture | None
+    customer: Customer | None
+    inspector: User | None
+    device: Device | None
+
+
+def load_item(session: Session, photo: Photo) -> ItemSource:
+    """Gather the rows describing one photo."""
+    capture = session.get(Capture, photo.capture_id) if photo.capture_id else None
+    customer = session.get(Customer, capture.customer_id) if capture and capture.customer_id else None
+    return ItemSource(photo=photo, evidence=session.get(PhotoEvidence, photo.id), capture=capture,
+                      customer=customer, inspector=session.get(User, capture.inspector_id) if capture else None,
+                      device=session.get(Device, photo.device_id))
+
+
+def manifest_item(session: Session, source: ItemSource) -> dict:
+    """The manifest entry of one photo: ids, people, every time source, EXIF, hashes, review."""
+    photo, evidence, capture, customer = source.photo, source.evidence, source.capture, source.customer
+    number = evidence.evidence_no
+    token_file = layout.token_path(number) if evidence.tsa_token else None
+    return {
+        "photo_id": photo.id, "evidence_no": number, "capture_id": photo.capture_id,
+        "capture": None if capture is None else {
+            "kind": capture.kind, "schema_version": capture.schema_version, "revision": capture.current_revision,
+            "account_no": capture.account_no, "received_at": capture.received_at,
+            "device_created_at": capture.device_created_at, "review_state": capture.review_state},
+        "customer": None if customer is None else {
+            "account_no": customer.account_no, "name": customer.name, "address": customer.address,
+            "site": _point(customer.latitude, customer.longitude)},
+        "inspector": _person(source.inspector),
+        "device": None if source.device is None else {"id": source.device.id, "name": source.device.name},
+        "category": photo.category, "slot": photo.slot, "filename": photo.filename, "mime_type": photo.mime_type,
+        "sha256": evidence.sha256, "sm3": evidence.sm3, "size": evidence.size, "hash_ok": evidence.hash_ok,
+        "declared_sha256": photo.declared_sha256,
+        "times": {
+            "device_captured_at": photo.device_captured_at, "device_clock_offset_ms": photo.device_clock_offset_ms,
+            "received_at": photo.received_at, "hashed_at": evidence.hashed_at,
+            "exif": {k: v for k, v in (evidence.parsed or {}).items() if "time" in k or k in ("offset",)},
+            "tsa_gen_time": evidence.tsa_gen_time,
+            "estimated_capture_at": evidence.estimated_capture_at, "estimate_basis": evidence.estimate_basis,
+            "flags": list(evidence.flags or []), "analysis": evidence.time_analysis or {}},
+        "place": {"exif_gps": _point(evidence.gps_latitude, evidence.gps_longitude),
+                  "device": _point(photo.device_latitude, photo.device_longitude,
+                                   accuracy_m=photo.device_gps_accuracy_m),
+                  "customer_site": _point(customer.latitude, customer.longitude) if customer else None},
+        "metadata": {"status": evidence.metadata_status, "reason": evidence.metadata_reason,
+                     "reader": evidence.reader, "exif_raw": evidence.exif_raw or {}, "parsed": evidence.parsed or {}},
+        "timestamp": {"status": evidence.tsa_status, "kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name,
+                      "gen_time": evidence.tsa_gen_time, "serial": evidence.tsa_serial,
+                      "token_sha256": hashlib.sha256(evidence.tsa_token).hexdigest() if evidence.tsa_token else None},
+        "review": review_decisions(session, photo.capture_id),
+        "files": {"original": layout.original_path(number, photo.id, extension_for(photo)), "token": token_file,
+                  "proof": layout.proof_path(number), "custody": layout.custody_path(number)},
+    }
+
+
+# --- Merkle proofs for many leaves at once ------------------------------------------------------
+
+def tree_levels(hashes: list[bytes]) -> list[list[bytes]]:
+    """Every level of the RFC 6962 tree, leaves first (a lone last node is promoted unchanged)."""
+    levels = [list(hashes)]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        upper = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            upper.append(level[-1])
+        levels.append(upper)
+    return levels
+
+
+def path_from_levels(levels: list[list[bytes]], index: int) -> list[bytes]:
+    """Audit path of leaf ``index`` read off prepared levels (same as ``merkle.inclusion_path``)."""
+    path = []
+    for level in levels[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            path.append(level[sibling])
+        index >>= 1
+    return path
+
+
+def subject_leaves(session: Session, subjects: list[str], size: int) -> list[LogLeaf]:
+    """Log leaves about these subjects inside the first ``size`` leaves, in log order."""
+    return list(session.scalars(select(LogLeaf).where(LogLeaf.subject_id.in_(subjects), LogLeaf.index < size)
+                                .order_by(LogLeaf.index)))
+
+
+def proof_document(leaves: list[LogLeaf], levels: list[list[bytes]], size: int, root: bytes, photo_id: str) -> dict:
+    """Inclusion proofs of a photo's log events against one checkpoint."""
+    return {"photo_id": photo_id, "algorithm": "RFC 6962 / RFC 9162 SHA-256 Merkle tree",
+            "checkpoint": {"tree_size": size, "root_hash": root.hex()},
+            "events": [{"leaf_index": leaf.index, "event_type": leaf.event_type, "entry": leaf.entry.decode("utf-8"),
+                        "leaf_hash": leaf.leaf_hash, "path": [h.hex() for h in path_from_levels(levels, leaf.index)]}
+                       for leaf in leaves]}
+
+
+def custody_document(session: Session, source: ItemSource, leaves: list[LogLeaf]) -> dict:
+    """The custody log of a photo: its audit entries and evidence log events, in time order."""
+    photo = source.photo
+    conditions = [and_(AuditEntry.object_type == "photo", AuditEntry.object_id == photo.id)]
+    if photo.capture_id:
+        conditions.append(and_(AuditEntry.object_type == "capture", AuditEntry.object_id == photo.capture_id))
+    audits = session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.at, AuditEntry.id)).all()
+    user_ids = {int(a.actor_id) for a in audits if a.actor_kind == "user" and (a.actor_id or "").isdigit()}
+    names = {str(u.id): f"{u.display_name}（{u.username}）"
+             for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    entries = [{"source": "audit", "at": a.at, "action": a.action, "object": f"{a.object_type}:{a.object_id}",
+                "actor": names.get(a.actor_id, f"{a.actor_kind}:{a.actor_id or ''}"), "details": a.details or {},
+                "sort": (jsonable(a.at), 1, a.id)} for a in audits]
+    entries += [{"source": "evidence_log", "at": leaf.appended_at, "event_type": leaf.event_type,
+                 "leaf_index": leaf.index, "entry": leaf.entry.decode("utf-8"),
+                 "sort": (jsonable(leaf.appended_at), 0, leaf.index)} for leaf in leaves]
+    entries.sort(key=lambda e: e.pop("sort"))
+    return {"photo_id": photo.id, "evidence_no": source.evidence.evidence_no, "capture_id": photo.capture_id,
+            "entries": entries}
+
+
+def public_key_document(key_info: dict) -> dict:
+    """The log's public key file (name, algorithm, base64 raw key, key hint)."""
+    return {k: key_info[k] for k in ("name", "algorithm", "public_key", "key_hint")}
+

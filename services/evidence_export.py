@@ -1,0 +1,451 @@
+"""Evidence exports: asking for one, building the bundle ZIP, and handing it out — all registered.
+
+A bundle holds the originals byte for byte, ``manifest.json``, ``SHA256SUMS``, the RFC 3161
+tokens with the TSA chain, Merkle inclusion proofs of every evidence event against a signed
+and timestamped checkpoint, the log's public key, each photo's custody log, ``report.pdf`` and
+``VERIFY.md`` (see :mod:`verifier.layout`). The hash of the manifest is written into the
+evidence log with an ``exported`` event per photo *before* the checkpoint is signed, so the
+manifest cannot be changed afterwards without the verifier noticing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.actor import SYSTEM, Actor
+from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, PhotoEvidence, User
+from models import audit
+from models.database import db
+from models.legal import EXPORT_STATES
+from ports.redis_connection import get_redis
+from services import bundle_guide, evidence_bundle, export_approval, export_queue, use_register
+from services.report_pdf import render_report
+from services.stamping_env import env_for
+from services.bundle_zip import BundleWriter
+from verifier import layout
+from core import merkle
+from services import translog
+
+CHINA = timezone(timedelta(hours=8))
+# the source files of the offline verifier, copied into every bundle under tools/
+ROOT = Path(__file__).resolve().parents[1]
+VERIFIER_SOURCES = ("verifier/__init__.py", "verifier/__main__.py", "verifier/check.py", "verifier/layout.py",
+                    "verifier/source.py", "verifier/sums.py", "core/__init__.py", "core/merkle.py",
+                    "ports/__init__.py", "ports/blobstore.py",
+                    "ports/clock.py", "ports/tsa.py")
+EXPORTABLE_STATES = ("ready", "hashed", "exif_read", "time_analysed", "derived", "timestamped")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What to export: a customer's photos in a time window, and/or named photos."""
+
+    account_no: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    photo_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON form stored with the request."""
+        return {"account_no": self.account_no, "date_from": self.date_from and self.date_from.isoformat(),
+                "date_to": self.date_to and self.date_to.isoformat(), "photo_ids": list(self.photo_ids)}
+
+
+def _day_bounds(criteria: Criteria) -> tuple[datetime | None, datetime | None]:
+    start = datetime.combine(criteria.date_from, time.min, CHINA) if criteria.date_from else None
+    end = datetime.combine(criteria.date_to + timedelta(days=1), time.min, CHINA) if criteria.date_to else None
+    return start, end
+
+
+def select_photos(session: Session, criteria: Criteria) -> list[Photo]:
+    """The photos a request names, in receipt order; unknown names raise a 4xx with the ids."""
+    if not criteria.account_no and not criteria.photo_ids:
+        raise errors.DomainError(errors.EXPORT_EMPTY, "Name a customer (户号) or photo ids.")
+    query = select(Photo).outerjoin(PhotoEvidence, PhotoEvidence.photo_id == Photo.id)
+    if criteria.account_no:
+        customer = session.scalar(select(Customer).where(Customer.account_no == criteria.account_no))
+        if customer is None:
+            raise errors.DomainError(errors.UNKNOWN_CUSTOMER, details={"account_no": criteria.account_no})
+        query = query.join(Capture, Capture.id == Photo.capture_id).where(Capture.customer_id == customer.id)
+    if criteria.photo_ids:
+        query = query.where(Photo.id.in_(criteria.photo_ids))
+    start, end = _day_bounds(criteria)
+    moment = func.coalesce(PhotoEvidence.estimated_capture_at, Photo.received_at)
+    if start:
+        query = query.where(moment >= start)
+    if end:
+        query = query.where(moment < end)
+    photos = list(session.scalars(query.order_by(Photo.received_at, Photo.id)))
+    if criteria.photo_ids:
+        missing = sorted(set(criteria.photo_ids) - {p.id for p in photos})
+        if missing and not criteria.account_no and not (start or end):
+            raise errors.DomainError(errors.EXPORT_UNKNOWN_PHOTO, details={"photo_ids": missing[:50]})
+    return photos
+
+
+def _checked_sizes(session: Session, photos: list[Photo]) -> int:
+    not_ready, total = [], 0
+    for photo in photos:
+        evidence = session.get(PhotoEvidence, photo.id)
+        if photo.blob_sha256 is None or evidence is None or evidence.sha256 is None \
+                or photo.state not in EXPORTABLE_STATES:
+            not_ready.append(photo.id)
+        else:
+            total += evidence.size or 0
+    if not_ready:
+        raise errors.DomainError(errors.EXPORT_NOT_READY, details={"photo_ids": not_ready[:50]})
+    return total
+
+
+def request_export(session: Session, actor: Actor, user: User | None, criteria: Criteria, purpose: str | None,
+                   now: datetime, limits: export_approval.ApprovalLimits,
+                   enqueue: Callable[[int], str | None] | None = None) -> EvidenceExport:
+    """Register an export request; large ones wait for approval, the others are queued at once."""
+    purpose = use_register.check_purpose(purpose)
+    photos = select_photos(session, criteria)
+    if not photos:
+        raise errors.DomainError(errors.EXPORT_EMPTY)
+    if len(photos) > limits.hard_max_items:
+        raise errors.DomainError(errors.EXPORT_TOO_LARGE, details={"max_items": limits.hard_max_items})
+    total = _checked_sizes(session, photos)
+    waiting = export_approval.needs_approval(len(photos), total, limits)
+    export = EvidenceExport(requester_id=user.id if user else None, requester_name=use_register.user_label(user, actor),
+                            purpose=purpose, criteria=criteria.as_dict(), photo_ids=[p.id for p in photos],
+                            item_count=len(photos), total_bytes=total, needs_approval=waiting,
+                            state="awaiting_approval" if waiting else "queued", done_items=0, done_bytes=0,
+                            events_logged=False, created_at=now)
+    session.add(export)
+    session.flush()
+    use_register.register(session, actor, user, "export_request", now, export_id=export.id, purpose=purpose,
+                          details={"items": len(photos), "bytes": total, "needs_approval": waiting})
+    session.commit()
+    if export.state == "queued" and enqueue is not None:
+        submit(session, export, enqueue)
+    return export
+
+
+def submit(session: Session, export: EvidenceExport, enqueue: Callable[[int], str | None]) -> None:
+    """Hand a queued export to the background queue (best effort: it can be resubmitted)."""
+    try:
+        export.job_id = enqueue(export.id)
+    except Exception as exc:  # Redis down: the export stays queued and can be started again
+        export.error = f"not yet handed to the export queue: {type(exc).__name__}"
+    session.commit()
+
+
+def decide(session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None,
+           now: datetime, enqueue: Callable[[int], str | None] | None = None) -> EvidenceExport:
+    """A manager approves or rejects a waiting export; an approved one is queued."""
+    export = export_approval.decide(session, actor, manager, export_id, approve, note, now)
+    session.commit()
+    if approve and enqueue is not None:
+        submit(session, export, enqueue)
+    return export
+
+
+# --- reading requests ------------------------------------------------------------------------------
+
+def get_export(session: Session, export_id: int, user: User | None = None, see_all: bool = False) -> EvidenceExport:
+    """One export; users who may not see all exports see only their own."""
+    export = session.get(EvidenceExport, export_id)
+    if export is None:
+        raise errors.DomainError(errors.UNKNOWN_EXPORT)
+    if user is not None and not see_all and export.requester_id != user.id:
+        raise errors.DomainError(errors.EXPORT_NOT_OWNER)
+    return export
+
+
+def list_exports(session: Session, user: User | None, see_all: bool, limit: int = 100) -> list[EvidenceExport]:
+    """Newest exports first (own ones, or all for managers)."""
+    query = select(EvidenceExport)
+    if user is not None and not see_all:
+        query = query.where(EvidenceExport.requester_id == user.id)
+    return list(session.scalars(query.order_by(EvidenceExport.created_at.desc(), EvidenceExport.id.desc())
+                                .limit(limit)))
+
+
+def export_dict(export: EvidenceExport) -> dict:
+    """An export's status and progress for the API, the page and the CLI."""
+
+    return {"id": export.id, "state": export.state, "state_label": EXPORT_STATES.get(export.state, export.state),
+            "purpose": export.purpose, "requester": export.requester_name, "criteria": export.criteria,
+            "item_count": export.item_count, "total_bytes": export.total_bytes,
+            "needs_approval": export.needs_approval, "decided_at": export.decided_at,
+            "decision_note": export.decision_note, "phase": export.phase, "done_items": export.done_items,
+            "done_bytes": export.done_bytes,
+            "percent": int(100 * export.done_bytes / export.total_bytes) if export.total_bytes else
+            (100 if export.state == "done" else 0),
+            "bundle_sha256": export.bundle_sha256, "bundle_size": export.bundle_size, "error": export.error,
+            "created_at": export.created_at, "started_at": export.started_at, "finished_at": export.finished_at}
+
+
+def open_bundle(session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool,
+                now: datetime):
+    """Open a finished bundle for download; the download is registered."""
+    export = get_export(session, export_id, user, see_all)
+    if export.state != "done" or not export.bundle_path or not os.path.exists(export.bundle_path):
+        raise errors.DomainError(errors.EXPORT_NOT_FINISHED, details={"state": export.state})
+    use_register.register(session, actor, user, "bundle_download", now, export_id=export.id, purpose=export.purpose,
+                          details={"bundle_sha256": export.bundle_sha256})
+    session.commit()
+    return open(export.bundle_path, "rb"), f"evidence-export-{export.id}.zip"
+
+
+# --- building the bundle -----------------------------------------------------------------------------
+
+def default_bundle_path(data_dir: str, export_id: int) -> Path:
+    """Where the background job writes a bundle."""
+    return Path(data_dir) / "exports" / f"evidence-export-{export_id}.zip"
+
+
+def _progress(session: Session, export: EvidenceExport, phase: str, items: int | None = None,
+              done_bytes: int | None = None) -> None:
+    export.phase = phase
+    if items is not None:
+        export.done_items = items
+    if done_bytes is not None:
+        export.done_bytes = done_bytes
+    session.commit()
+
+
+def _fix_manifest(session: Session, export: EvidenceExport, sources: list, env) -> None:
+    approver = session.get(User, export.decided_by_id) if export.decided_by_id else None
+    tsa = env.tsa
+    roots = tsa.roots_pem()
+    manifest = {
+        "format": layout.FORMAT,
+        "export": {"id": export.id, "purpose": export.purpose, "requester": export.requester_name,
+                   "requested_at": export.created_at, "criteria": export.criteria,
+                   "approved_by": use_register.user_label(approver, SYSTEM) if approver else None,
+                   "approved_at": export.decided_at},
+        "tsa": {"kind": tsa.kind, "name": tsa.name, "statement": bundle_guide.tsa_statement(tsa.kind, tsa.name,
+                                                                                            bool(roots)),
+                "root_certificates": layout.TSA_CA if roots else None},
+        "log": {"name": env.signer.name, "public_key": layout.PUBLIC_KEY_JSON, "checkpoint": layout.CHECKPOINT,
+                "checkpoint_token": layout.CHECKPOINT_TOKEN},
+        "hash_algorithms": ["SHA-256", "SM3 (GB/T 32905)"],
+        "items": [evidence_bundle.manifest_item(session, source) for source in sources],
+    }
+    export.manifest = evidence_bundle.json_bytes(manifest)
+    export.manifest_sha256 = hashlib.sha256(export.manifest).hexdigest()
+    session.commit()
+
+
+def _log_exported(session: Session, export: EvidenceExport, sources: list, now: datetime) -> None:
+    requester = session.get(User, export.requester_id) if export.requester_id else None
+    actor = Actor("user", str(requester.id), None, requester.role) if requester else Actor("cli")
+    for source in sources:
+        translog.append_event(session, "exported", source.photo.id, {
+            "photo_id": source.photo.id, "evidence_no": source.evidence.evidence_no, "export_id": export.id,
+            "manifest_sha256": export.manifest_sha256, "requester": export.requester_name,
+            "purpose": export.purpose}, now)
+        audit.record(session, actor, "evidence.exported", "photo", source.photo.id,
+                     {"export_id": export.id, "manifest_sha256": export.manifest_sha256}, at=now)
+    use_register.register(session, actor, requester, "export", now, export_id=export.id, purpose=export.purpose,
+                          details={"items": len(sources), "manifest_sha256": export.manifest_sha256})
+    export.events_logged = True
+    session.commit()
+
+
+def _checkpoint(session: Session, export: EvidenceExport, env, now: datetime) -> LogCheckpoint:
+    if export.checkpoint_size is None:
+        try:
+            checkpoint = translog.make_checkpoint(session, env.signer, now, env.tsa)
+            session.commit()
+        except IntegrityError:  # another export signed the same tree size a moment earlier
+            session.rollback()
+            checkpoint = None
+        checkpoint = checkpoint or translog.latest_checkpoint(session)
+        export.checkpoint_size = checkpoint.tree_size
+        session.commit()
+    return session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == export.checkpoint_size))
+
+
+def _start(session: Session, export_id: int, now: datetime) -> EvidenceExport | None:
+    export = session.get(EvidenceExport, export_id)
+    if export is None:
+        raise errors.DomainError(errors.UNKNOWN_EXPORT)
+    if export.state == "done" and export.bundle_path and os.path.exists(export.bundle_path):
+        return None
+    if export.state not in ("queued", "running", "failed", "done"):
+        raise errors.DomainError(errors.EXPORT_BAD_STATE, details={"state": export.state})
+    export.state, export.started_at, export.error = "running", now, None
+    export.done_items, export.done_bytes = 0, 0
+    _progress(session, export, "collecting")
+    return export
+
+
+def build_bundle(session: Session, env, export_id: int, target: str | os.PathLike | None = None,
+                 on_progress: Callable[[EvidenceExport], None] | None = None) -> EvidenceExport:
+    """Build (or rebuild after a crash) the bundle of an approved or queued export; idempotent."""
+    now = env.clock.now()
+    export = _start(session, export_id, now)
+    if export is None:
+        return session.get(EvidenceExport, export_id)
+    target = Path(target) if target else default_bundle_path(env.data_dir, export.id)
+    try:
+        photos = [session.get(Photo, pid) for pid in export.photo_ids]
+        sources = [evidence_bundle.load_item(session, p) for p in photos]
+        if export.manifest is None:
+            _fix_manifest(session, export, sources, env)
+        if not export.events_logged:
+            _log_exported(session, export, sources, now)
+        checkpoint = _checkpoint(session, export, env, now)
+        _write(session, env, export, sources, checkpoint, target, on_progress)
+    except Exception as exc:
+        session.rollback()
+        export = session.get(EvidenceExport, export_id)
+        export.state, export.error, export.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:2000], env.clock.now()
+        audit.record(session, SYSTEM, "evidence.export_failed", "evidence_export", export.id, {"error": export.error})
+        session.commit()
+        raise
+    return export
+
+
+def _write(session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint,
+           target: Path, on_progress) -> None:
+    manifest = json.loads(export.manifest)
+    items = {item["photo_id"]: item for item in manifest["items"]}
+    size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
+    levels = evidence_bundle.tree_levels(translog.leaf_hashes(session, size))
+    stamp = export.created_at.astimezone(CHINA)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    writer = BundleWriter(partial, stamp)
+    checks: dict[str, dict] = {}
+    try:
+        done_bytes = 0
+        for number, source in enumerate(sources, start=1):
+            item = items[source.photo.id]
+            checks[source.photo.id] = _write_item(session, env, writer, source, item, levels, size, root)
+            done_bytes += item["size"] or 0
+            _progress(session, export, "originals", number, done_bytes)
+            if on_progress:
+                on_progress(export)
+        _progress(session, export, "log")
+        _write_log_files(writer, env, checkpoint, manifest)
+        writer.add_bytes(layout.MANIFEST, export.manifest)
+        _progress(session, export, "report")
+        previews = {source.photo.id: source.evidence.preview_key for source in sources}
+        _write_report(writer, env, export, manifest, checks, checkpoint, previews, target.parent)
+        example = manifest["items"][0] if manifest["items"] else None
+        has_roots = bool(env.tsa.roots_pem())
+        writer.add_bytes(layout.VERIFY_GUIDE, bundle_guide.verify_guide(example, has_roots,
+                                                                      hasattr(env.tsa, "certificate_pem")).encode())
+        for relative in VERIFIER_SOURCES:
+            writer.add_file(layout.TOOLS + relative, ROOT / relative)
+        writer.finish()
+        with open(partial, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        writer.abort()
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    digest = hashlib.sha256()
+    with open(target, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    export.bundle_path, export.bundle_sha256, export.bundle_size = str(target), digest.hexdigest(), target.stat().st_size
+    export.state, export.phase, export.finished_at = "done", "done", env.clock.now()
+    audit.record(session, SYSTEM, "evidence.export_built", "evidence_export", export.id,
+                 {"bundle_sha256": export.bundle_sha256, "bytes": export.bundle_size, "items": export.item_count,
+                  "checkpoint_size": checkpoint.tree_size})
+    session.commit()
+    if on_progress:
+        on_progress(export)
+
+
+def _write_item(session: Session, env, writer: BundleWriter, source, item: dict, levels, size: int,
+                root: bytes) -> dict:
+    photo, evidence = source.photo, source.evidence
+    with env.blobs.open(photo.blob_sha256) as stream:
+        sha256, sm3, written = writer.add_stream(item["files"]["original"], stream, evidence.size or 0, with_sm3=True)
+    if (sha256, sm3, written) != (item["sha256"], item["sm3"], item["size"]):
+        raise ValueError(f"stored bytes of photo {photo.id} no longer match their recorded hashes; "
+                         "the export is stopped")
+    check = {"原始文件哈希": "一致（SHA-256、SM3）"}
+    if evidence.tsa_token:
+        writer.add_bytes(item["files"]["token"], evidence.tsa_token, compress=False)
+        try:
+            env.tsa.verify(evidence.tsa_token, bytes.fromhex(sha256))
+            check["时间戳"] = f"有效（{'本地' if evidence.tsa_kind == 'local' else '外部'} TSA）"
+        except Exception as exc:  # a token that no longer verifies is reported, not hidden
+            check["时间戳"] = f"无效：{exc}"
+    else:
+        check["时间戳"] = f"无（状态 {evidence.tsa_status}）"
+    subjects = [photo.id] + ([photo.capture_id] if photo.capture_id else [])
+    leaves = evidence_bundle.subject_leaves(session, subjects, size)
+    proof = evidence_bundle.proof_document(leaves, levels, size, root, photo.id)
+    proven = all(merkle.verify_inclusion(bytes.fromhex(e["leaf_hash"]), e["leaf_index"], size,
+                                         [bytes.fromhex(h) for h in e["path"]], root) for e in proof["events"])
+    check["日志包含证明"] = f"{len(leaves)} 个事件{'均可证明' if proven else '证明失败'}"
+    writer.add_bytes(item["files"]["proof"], evidence_bundle.json_bytes(proof))
+    writer.add_bytes(item["files"]["custody"], evidence_bundle.json_bytes(
+        evidence_bundle.custody_document(session, source, leaves)))
+    return check
+
+
+def _write_log_files(writer: BundleWriter, env, checkpoint: LogCheckpoint, manifest: dict) -> None:
+    tsa = env.tsa
+    roots = tsa.roots_pem()
+    if roots:
+        writer.add_bytes(layout.TSA_CA, roots)
+    if hasattr(tsa, "certificate_pem"):
+        writer.add_bytes(layout.TSA_CERT, tsa.certificate_pem())
+    writer.add_bytes(layout.TSA_STATEMENT, manifest["tsa"]["statement"].encode("utf-8"))
+    writer.add_bytes(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
+    if checkpoint.tsa_token:
+        writer.add_bytes(layout.CHECKPOINT_TOKEN, checkpoint.tsa_token, compress=False)
+    key = translog.public_key_info(env.signer)
+    writer.add_bytes(layout.PUBLIC_KEY_PEM, key["public_key_pem"].encode())
+    writer.add_bytes(layout.PUBLIC_KEY_JSON, evidence_bundle.json_bytes(evidence_bundle.public_key_document(key)))
+
+
+def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: dict, checks: dict,
+                  checkpoint: LogCheckpoint, previews: dict[str, str | None], directory: Path) -> None:
+
+    def preview(item: dict) -> bytes | None:
+        key = previews.get(item["photo_id"])
+        if not key:
+            return None
+        with env.blobs.open(key) as stream:  # previews are small JPEGs made by the pipeline
+            return stream.read()
+
+    cover = {"export_id": export.id, "purpose": export.purpose, "requester": export.requester_name,
+             "approved_by": manifest["export"]["approved_by"], "requested_at": export.created_at,
+             "built_at": env.clock.now(), "tsa_statement": manifest["tsa"]["statement"].splitlines()[0],
+             "tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash,
+             "manifest_sha256": export.manifest_sha256}
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".report-", suffix=".pdf") as fh:
+        render_report(fh, cover, manifest["items"], checks, preview)
+        fh.flush()
+        writer.add_file(layout.REPORT, fh.name, compress=True)
+
+
+def enqueue_in_app(export_id: int) -> str:
+    """Queue an export on the current app's Redis (for the pages and the API)."""
+    return export_queue.enqueue(get_redis(), export_id)
+
+
+def build_in_app(app, export_id: int) -> dict:
+    """Build the bundle of one export inside ``app`` (the job body of :mod:`workers.jobs`)."""
+    with app.app_context():
+        try:
+            export = build_bundle(db.session, env_for(app), int(export_id))
+            return {"export_id": export.id, "state": export.state, "bundle_sha256": export.bundle_sha256}
+        finally:
+            db.session.remove()

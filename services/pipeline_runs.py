@@ -1,0 +1,186 @@
+"""Running a pipeline for one outbox event: lease, steps with a commit each, bounded retries.
+
+The database row of the run (``pipeline_runs``) is the truth; Redis only delivers the job. A job
+first claims the run's lease; each committed step renews it. A worker killed mid-step leaves an
+expiring lease, and the dispatcher hands the run to a new attempt, which resumes after the last
+committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
+until someone presses retry on the admin jobs page.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.actor import SYSTEM
+from models import Photo, PipelineRun
+from models import audit
+from services import pipeline, stamping, translog
+from models.database import db
+from services.stamping_env import Env, env_for
+
+log = logging.getLogger("dangan.worker")
+ACTIVE = ("queued", "running", "retry_wait")
+
+
+def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
+    """Run the pipeline of ``event`` for ``subject_id`` inside ``app`` (the job body of :mod:`workers.jobs`)."""
+    with app.app_context():
+        try:
+            return process(db.session, env_for(app), event, subject_id, attempt)
+        finally:
+            db.session.remove()
+
+
+def _get_run(session: Session, event: str, subject_id: str) -> PipelineRun | None:
+    return session.scalar(select(PipelineRun).where(PipelineRun.event == event,
+                                                    PipelineRun.subject_id == subject_id))
+
+
+def ensure_run(session: Session, event: str, subject_id: str, now: datetime) -> PipelineRun:
+    """The run row of an event, created (attempt 1, queued) if missing; committed."""
+    run = _get_run(session, event, subject_id)
+    if run is None:
+        run = PipelineRun(event=event, subject_id=subject_id, status="queued", attempt=1,
+                          job_id=pipeline.job_id(event, subject_id, 1), created_at=now, updated_at=now)
+        session.add(run)
+        try:
+            session.commit()
+        except IntegrityError:  # another dispatcher or job created it first
+            session.rollback()
+            run = _get_run(session, event, subject_id)
+    return run
+
+
+def claim(session: Session, event: str, subject_id: str, attempt: int, owner: str, now: datetime,
+          lease_s: float) -> PipelineRun | None:
+    """Take the run's lease for this attempt; None if it is done, superseded or held by a live worker."""
+    run = ensure_run(session, event, subject_id, now)
+    taken = session.execute(
+        update(PipelineRun)
+        .where(PipelineRun.id == run.id, PipelineRun.attempt == attempt, PipelineRun.status.in_(ACTIVE),
+               or_(PipelineRun.lease_owner.is_(None), PipelineRun.lease_expires_at < now))
+        .values(status="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
+                updated_at=now)).rowcount
+    session.commit()
+    if taken != 1:
+        return None
+    session.refresh(run)
+    return run
+
+
+def _renew(session: Session, run: PipelineRun, owner: str, now: datetime, lease_s: float) -> bool:
+    return session.execute(
+        update(PipelineRun).where(PipelineRun.id == run.id, PipelineRun.lease_owner == owner)
+        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)).rowcount == 1
+
+
+def record_failure(session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env,
+                   final: bool = False) -> None:
+    """Note a failed attempt: wait and retry, or (after the last attempt, or ``final``) stay failed."""
+    run = session.get(PipelineRun, run_id)
+    if run is None or run.attempt != attempt:
+        return
+    run.last_error, run.lease_owner, run.lease_expires_at, run.updated_at = error[:2000], None, None, now
+    if final or attempt >= env.settings.max_attempts:
+        run.status, run.next_attempt_at, run.finished_at = "failed", None, now
+        audit.record(session, SYSTEM, "evidence.pipeline_failed", run.event, run.subject_id,
+                     {"attempt": attempt, "error": error[:500]}, at=now)
+    else:
+        run.status, run.next_attempt_at = "retry_wait", now + timedelta(seconds=env.settings.backoff(attempt))
+    session.commit()
+
+
+def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
+    """Run every step not yet done; returns done, halted, skipped or lease_lost."""
+    steps = pipeline.steps_for(event)
+    owner = f"{pipeline.job_id(event, subject_id, attempt)}@{os.getpid()}"
+    lease = env.settings.lease_s
+    run = claim(session, event, subject_id, attempt, owner, env.clock.now(), lease)
+    if run is None:
+        return "skipped"
+    run_id = run.id
+    photo = session.get(Photo, subject_id)
+    if photo is None or photo.blob_sha256 is None:
+        record_failure(session, run_id, attempt, "photo is not received (no stored bytes)", env.clock.now(), env,
+                       final=True)
+        return "halted"
+    evidence = stamping.get_or_create_evidence(session, photo, env.clock.now())
+    session.commit()
+    ctx = stamping.StampContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, photo=photo,
+                                evidence=evidence, time_settings=env.settings.time,
+                                tsa_max_attempts=env.settings.tsa_max_attempts)
+    for step in steps:
+        if step.name in (evidence.steps_done or []):
+            continue
+        now = env.clock.now()
+        try:
+            step.run(ctx)
+        except stamping.Halt as exc:
+            photo.state = pipeline.HALTED_STATE
+            evidence.steps_done = [*evidence.steps_done, step.name]
+            audit.record(session, SYSTEM, "evidence.halted", "photo", photo.id,
+                         {"step": step.name, "reason": str(exc)}, at=now)
+            session.commit()
+            record_failure(session, run_id, attempt, f"halted at {step.name}: {exc}", now, env, final=True)
+            return "halted"
+        except Exception as exc:
+            session.rollback()
+            log.exception("stamping step %s failed for %s %s", step.name, event, subject_id)
+            record_failure(session, run_id, attempt, f"{step.name}: {type(exc).__name__}: {exc}", now, env)
+            raise
+        if not _renew(session, run, owner, now, lease):
+            session.rollback()
+            log.warning("lease lost for %s %s at %s", event, subject_id, step.name)
+            return "lease_lost"
+        evidence.steps_done = [*evidence.steps_done, step.name]
+        photo.state = step.state_after
+        audit.record(session, SYSTEM, f"evidence.{step.name}", "photo", photo.id, _summary(step.name, evidence),
+                     at=now)
+        session.commit()
+    now = env.clock.now()
+    session.execute(update(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
+                    .values(status="done", finished_at=now, lease_owner=None, lease_expires_at=None,
+                            last_error=None, updated_at=now))
+    session.commit()
+    return "done"
+
+
+def _summary(step: str, evidence) -> dict:
+    """The audit details of a step: what it established, in a few fields."""
+    if step == "verify_hashes":
+        return {"sha256": evidence.sha256, "sm3": evidence.sm3, "hash_ok": evidence.hash_ok}
+    if step == "read_exif":
+        return {"metadata_status": evidence.metadata_status, "reason": evidence.metadata_reason}
+    if step == "analyse_time":
+        return {"estimated_capture_at": evidence.time_analysis.get("estimated_capture_at"),
+                "flags": evidence.flags}
+    if step == "make_derivatives":
+        return {"stamped_key": evidence.stamped_key, "error": evidence.derivatives_error}
+    if step == "timestamp":
+        return {"tsa_status": evidence.tsa_status, "tsa_kind": evidence.tsa_kind}
+    return {"leaf_index": evidence.stamped_leaf_index}
+
+
+def retry_timestamp(session: Session, env: Env, photo_id: str) -> bool:
+    """One more try for a pending photo timestamp; a granted token is logged as ``timestamped``."""
+    from models import PhotoEvidence
+
+    evidence = session.get(PhotoEvidence, photo_id)
+    if evidence is None or evidence.tsa_status != "pending" or evidence.sha256 is None:
+        return False
+    now = env.clock.now()
+    granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
+    if granted:
+        translog.append_event(session, "timestamped", photo_id, {
+            "photo_id": photo_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
+            "tsa_kind": evidence.tsa_kind, "tsa_gen_time": evidence.tsa_gen_time,
+            "tsa_token_sha256": stamping.hashing.digest_bytes(evidence.tsa_token).sha256}, now)
+    audit.record(session, SYSTEM, "evidence.timestamp_retry", "photo", photo_id,
+                 {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
+    session.commit()
+    return granted

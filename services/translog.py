@@ -1,0 +1,251 @@
+"""The transparency log: evidence events as RFC 6962 leaves in the database, signed checkpoints.
+
+Leaves are appended in the caller's transaction, so an event and its log entry commit together
+or not at all. The hashing, proof and signature code lives in :mod:`core.merkle` (pure) so
+the offline verifier shares it.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models import Counter, LogCheckpoint, LogLeaf
+from core import merkle
+
+COUNTER = "translog.size"
+DEFAULT_NAME = "dangan-evidence-log"
+LEAF_VERSION = 1
+
+
+def jsonable(value):
+    """JSON-ready copy of a value: aware datetimes as UTC ISO strings with Z, bytes as hex, tuples as lists."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in a log payload")
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def entry_bytes(event_type: str, subject_id: str, payload: dict, now: datetime) -> bytes:
+    """The canonical JSON of one log entry (what the leaf hash covers)."""
+    return merkle.canonical_json({"v": LEAF_VERSION, "type": event_type, "subject": str(subject_id),
+                                  "at": jsonable(now), "payload": jsonable(payload)})
+
+
+def _next_index(session: Session) -> int:
+    # UPDATE … RETURNING takes the counter row's lock (PostgreSQL) or the write lock (SQLite)
+    # until the caller commits, so concurrent appends get consecutive, unique indexes.
+    bumped = session.execute(update(Counter).where(Counter.name == COUNTER)
+                             .values(value=Counter.value + 1).returning(Counter.value)).scalar()
+    if bumped is None:
+        session.add(Counter(name=COUNTER, value=1))
+        session.flush()
+        bumped = 1
+    return bumped - 1
+
+
+def append_event(session: Session, event_type: str, subject_id: str, payload: dict, now: datetime) -> LogLeaf:
+    """Append an evidence event (received, stamped, approved, rejected, exported, destroyed, …) as a leaf."""
+    if not event_type or len(event_type) > 32:
+        raise ValueError("event_type must be 1–32 characters")
+    entry = entry_bytes(event_type, subject_id, payload, now)
+    leaf = LogLeaf(index=_next_index(session), event_type=event_type, subject_id=str(subject_id), entry=entry,
+                   leaf_hash=merkle.leaf_hash(entry).hex(), appended_at=now)
+    session.add(leaf)
+    session.flush()
+    return leaf
+
+
+def find_event(session: Session, event_type: str, subject_id: str) -> LogLeaf | None:
+    """The first leaf of this event type for a subject, if any (pipeline steps use it to stay idempotent)."""
+    return session.scalars(select(LogLeaf).where(LogLeaf.event_type == event_type,
+                                                 LogLeaf.subject_id == str(subject_id))
+                           .order_by(LogLeaf.index).limit(1)).first()
+
+
+def tree_size(session: Session) -> int:
+    """Number of leaves committed so far."""
+    return session.scalar(select(func.count()).select_from(LogLeaf)) or 0
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """Leaf hashes of the first ``size`` leaves, in order."""
+    rows = session.scalars(select(LogLeaf.leaf_hash).where(LogLeaf.index < size).order_by(LogLeaf.index)).all()
+    if len(rows) != size:
+        raise ValueError(f"the log has {len(rows)} leaves below index {size}")
+    return [bytes.fromhex(h) for h in rows]
+
+
+def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
+    """Inclusion proof of one leaf in the tree of the first ``tree_size`` leaves (hex hashes)."""
+    hashes = leaf_hashes(session, tree_size)
+    path = merkle.inclusion_path(hashes, leaf_index)
+    leaf = session.get(LogLeaf, leaf_index)
+    return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": hashes[leaf_index].hex(),
+            "entry": leaf.entry.decode("utf-8"), "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
+            "path": [h.hex() for h in path]}
+
+
+def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
+    """Consistency proof between two tree sizes (hex hashes)."""
+    hashes = leaf_hashes(session, new_size)
+    return {"old_size": old_size, "new_size": new_size,
+            "old_root": merkle.root_from_leaf_hashes(hashes[:old_size]).hex(),
+            "new_root": merkle.root_from_leaf_hashes(hashes).hex(),
+            "path": [h.hex() for h in merkle.consistency_path(hashes, old_size)]}
+
+
+# --- the signing key and checkpoints --------------------------------------------------------
+
+class LogSigner:
+    """The log's Ed25519 key, created once under the data dir (``keys/evidence-log.ed25519.pem``)."""
+
+    def __init__(self, data_dir: str | os.PathLike, name: str = DEFAULT_NAME):
+        self.path = Path(data_dir) / "keys" / "evidence-log.ed25519.pem"
+        self.name = name
+        self._key = None
+
+    def private_key(self):
+        """Load the key, creating it on first use (O_EXCL: two processes never make two keys)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        if self._key is None:
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                pem = Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                try:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(pem)
+                except FileExistsError:
+                    pass
+            self._key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
+        return self._key
+
+    def public_key_raw(self) -> bytes:
+        """The raw 32-byte Ed25519 public key."""
+        from cryptography.hazmat.primitives import serialization
+
+        return self.private_key().public_key().public_bytes(serialization.Encoding.Raw,
+                                                            serialization.PublicFormat.Raw)
+
+    def public_key_pem(self) -> str:
+        """The public key as PEM (SubjectPublicKeyInfo)."""
+        from cryptography.hazmat.primitives import serialization
+
+        return self.private_key().public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None) -> LogCheckpoint | None:
+    """Sign a checkpoint of the current tree (None if nothing new since the last one); timestamp it."""
+    size = tree_size(session)
+    last = latest_checkpoint(session)
+    if size == 0 or (last is not None and last.tree_size >= size):
+        return None
+    root = merkle.root_from_leaf_hashes(leaf_hashes(session, size))
+    note = merkle.sign_checkpoint(merkle.Checkpoint(signer.name, size, root), signer.name, signer.private_key())
+    checkpoint = LogCheckpoint(tree_size=size, root_hash=root.hex(), note=note, key_name=signer.name,
+                               created_at=now, tsa_status="pending")
+    session.add(checkpoint)
+    session.flush()
+    if tsa is not None:
+        timestamp_checkpoint(checkpoint, tsa)
+    return checkpoint
+
+
+def checkpoint_digest(checkpoint: LogCheckpoint) -> bytes:
+    """What the TSA stamps for a checkpoint: SHA-256 of the signed note text."""
+    return hashlib.sha256(checkpoint.note.encode("utf-8")).digest()
+
+
+def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa) -> bool:
+    """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason."""
+    from ports.tsa import TsaUnavailable
+
+    try:
+        token = tsa.stamp(checkpoint_digest(checkpoint))
+    except TsaUnavailable as exc:
+        checkpoint.tsa_status, checkpoint.tsa_error = "pending", str(exc)[:500]
+        return False
+    checkpoint.tsa_status, checkpoint.tsa_kind, checkpoint.tsa_token = "granted", token.kind, token.response
+    checkpoint.tsa_gen_time, checkpoint.tsa_error = token.gen_time, None
+    return True
+
+
+def latest_checkpoint(session: Session) -> LogCheckpoint | None:
+    """The most recent signed checkpoint (what evidence exports bundle with their proofs)."""
+    return session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size.desc()).limit(1)).first()
+
+
+def public_key_info(signer: LogSigner) -> dict:
+    """The log's name and public key, for verifiers."""
+    raw = signer.public_key_raw()
+    return {"name": signer.name, "algorithm": "Ed25519", "public_key": base64.b64encode(raw).decode(),
+            "public_key_pem": signer.public_key_pem(),
+            "key_hint": merkle.key_hint(signer.name, raw).hex()}
+
+
+def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict:
+    """Recompute every leaf hash and the root at each checkpoint; check each signature and token."""
+    problems: list[str] = []
+    leaves = session.scalars(select(LogLeaf).order_by(LogLeaf.index)).all()
+    hashes: list[bytes] = []
+    for expected_index, leaf in enumerate(leaves):
+        if leaf.index != expected_index:
+            problems.append(f"leaf index gap: expected {expected_index}, found {leaf.index}")
+        computed = merkle.leaf_hash(leaf.entry)
+        if computed.hex() != leaf.leaf_hash:
+            problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
+        hashes.append(computed)
+    checked = []
+    previous = None
+    for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
+        result = {"tree_size": checkpoint.tree_size, "signature": "ok", "root": "ok",
+                  "timestamp": checkpoint.tsa_status}
+        try:
+            signed = merkle.verify_checkpoint(checkpoint.note, name, public_key)
+            if signed.size != checkpoint.tree_size or signed.root.hex() != checkpoint.root_hash:
+                result["signature"] = "note does not match the stored row"
+        except ValueError as exc:
+            result["signature"] = str(exc)
+        if checkpoint.tree_size > len(hashes):
+            result["root"] = "checkpoint is larger than the log"
+        elif merkle.root_from_leaf_hashes(hashes[:checkpoint.tree_size]).hex() != checkpoint.root_hash:
+            result["root"] = "recomputed root differs"
+        if previous is not None and result["root"] == "ok":
+            path = merkle.consistency_path(hashes[:checkpoint.tree_size], previous.tree_size)
+            if not merkle.verify_consistency(previous.tree_size, checkpoint.tree_size,
+                                             bytes.fromhex(previous.root_hash), bytes.fromhex(checkpoint.root_hash),
+                                             path):
+                result["root"] = "not consistent with the previous checkpoint"
+        if tsa is not None and checkpoint.tsa_token:
+            try:
+                tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
+                result["timestamp"] = f"verified ({checkpoint.tsa_kind})"
+            except Exception as exc:  # any failure to verify is a finding, not a crash
+                result["timestamp"] = f"invalid: {exc}"
+        if result["signature"] != "ok" or result["root"] != "ok" or result["timestamp"].startswith("invalid"):
+            problems.append(f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
+                            f"root {result['root']}, timestamp {result['timestamp']}")
+        checked.append(result)
+        previous = checkpoint
+    root = merkle.root_from_leaf_hashes(hashes).hex()
+    return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked,
+            "problems": problems}
