@@ -3,22 +3,33 @@ from __future__ import annotations
 
 import re
 
-from flask import g
+from flask import has_app_context
 from flask.testing import FlaskClient
+
+from models.database import db
 
 
 class FreshRequestClient(FlaskClient):
-    """A test client whose every request starts without the previous request's cached user.
+    """A test client whose every request runs in its own app context, as in production.
 
-    The tests keep one app context open for their database work, so ``g`` outlives a request:
-    Flask-Login's cached user and Flask-WTF's cached CSRF token would otherwise carry one
-    client's identity into another client's request.
+    The tests keep an app context open for their own database work. Without this, a request
+    would reuse it: the same ``g`` (one client's cached user leaking into another's request) and
+    the same database session, so a handler that forgot to commit would still look right to a
+    test asserting through ``db.session``. Here the test's pending work is committed first (the
+    request must see the set-up data), the request gets a fresh context and session that are
+    torn down after it, and the test's session then starts a new transaction, so every
+    assertion reads what was really committed.
     """
 
     def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
-        return super().open(*args, **kwargs)
+        outer = db.session() if has_app_context() else None
+        if outer is not None and (outer.new or outer.dirty or outer.deleted):
+            outer.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer is not None:
+            outer.rollback()  # ends the read snapshot and expires cached rows
+        return response
 
 
 class ApiClient:
