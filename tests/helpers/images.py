@@ -1,4 +1,4 @@
-"""JPEG test images made with Pillow: EXIF with GPS and offsets, XMP-only times, edits, hostile files.
+"""Test images made with Pillow (JPEG; HEIC/HEIF, PNG and WebP through the same spec): EXIF with GPS and offsets, XMP-only times, edits, hostile files.
 
 Every image is built from parameters here, so tests state the expected values themselves and
 compare them with what the readers extract.
@@ -10,8 +10,10 @@ import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from PIL import Image, ImageDraw, TiffImagePlugin
+import pillow_heif
+from PIL import Image, ImageDraw, PngImagePlugin, TiffImagePlugin
 
+pillow_heif.register_heif_opener()
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 
 
@@ -127,6 +129,31 @@ def make_jpeg(spec: PhotoSpec | None = None, **overrides) -> bytes:
         kwargs["xmp"] = xmp_packet(spec.xmp)
     _picture(spec).save(buffer, "JPEG", **kwargs)
     return buffer.getvalue()
+
+
+def make_image(fmt: str, spec: PhotoSpec | None = None, **overrides) -> bytes:
+    """The picture of :func:`make_jpeg` in another format ("HEIF", "PNG", "WEBP"), same EXIF and XMP."""
+    spec = spec or PhotoSpec()
+    for key, value in overrides.items():
+        setattr(spec, key, value)
+    kwargs: dict = {}
+    if spec.exif:
+        kwargs["exif"] = _exif_of(spec).tobytes()
+    if spec.xmp and fmt == "PNG":
+        kwargs["pnginfo"] = PngImagePlugin.PngInfo()
+        kwargs["pnginfo"].add_itxt("XML:com.adobe.xmp", xmp_packet(spec.xmp).decode("utf-8"))
+    elif spec.xmp:
+        kwargs["xmp"] = xmp_packet(spec.xmp)
+    if fmt == "HEIF":
+        kwargs["quality"] = 50
+    buffer = io.BytesIO()
+    _picture(spec).save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def make_heic(spec: PhotoSpec | None = None, **overrides) -> bytes:
+    """A HEIC (HEVC in HEIF) photo, as iPads and many Android tablets write it by default."""
+    return make_image("HEIF", spec, **overrides)
 
 
 def truncated_jpeg() -> bytes:

@@ -1,13 +1,16 @@
 """EXIF/XMP reading on images made here, compared with exiftool; hostile files never crash or hang."""
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 
 import pytest
+from PIL import Image
 
-from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_jpeg,
-                                  not_an_image, truncated_jpeg)
+from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_heic, make_image,
+                                  make_jpeg, not_an_image, truncated_jpeg)
 from workers.exif import capture_moment, read_metadata
 
 
@@ -40,6 +43,32 @@ def test_exif_wins_over_xmp_like_the_reference_reader():
     meta = read_metadata(make_jpeg(datetime_original="2026:03:02 09:15:30",
                                    xmp={"exif:DateTimeOriginal": "2020-01-01T00:00:00+08:00"}))
     assert meta.capture_local == "2026-03-02T09:15:30"
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "PNG", "WEBP"])
+def test_heic_png_and_webp_give_the_same_fields_as_the_jpeg(fmt):
+    spec = dict(subsec="250", gps_altitude=12.5, gps_date="2026:03:02", gps_time=(1, 15, 30), body_serial="0123",
+                xmp={"xmp:CreateDate": "2026-03-02T09:15:30"})
+    ours, jpeg = read_metadata(make_image(fmt, **spec)), read_metadata(make_jpeg(**spec))
+    assert ours.status == "ok" and ours.format == fmt
+    for name in ("capture_local", "capture_source", "offset", "offset_source", "gps_latitude", "gps_longitude",
+                 "gps_altitude", "gps_time_utc", "make", "model", "body_serial", "width", "height"):
+        assert getattr(ours, name) == getattr(jpeg, name), name
+    assert ours.capture_local == "2026-03-02T09:15:30.250"
+    assert ours.xmp["xmp:CreateDate"] == "2026-03-02T09:15:30"
+
+
+def test_a_heic_photo_is_not_unreadable():
+    meta = read_metadata(make_heic(exif=False))
+    assert (meta.status, meta.format, meta.width, meta.height) == ("absent", "HEIF", 640, 480)
+
+
+def test_hostile_exif_inside_a_heic_photo_is_unreadable_with_the_reason():
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 0xFFFF) + b"\x01\x00" * 10
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(buffer, "HEIF", exif=b"Exif\x00\x00" + tiff)
+    meta = read_metadata(buffer.getvalue())
+    assert meta.status == "unreadable" and "claims 65535 entries" in meta.reason
 
 
 def test_a_photo_without_metadata_is_absent_not_unreadable():
@@ -78,14 +107,15 @@ SPECS = [
 ]
 
 
-def test_results_agree_with_exiftool_on_the_same_files(tmp_path):
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "PNG", "WEBP"])
+def test_results_agree_with_exiftool_on_the_same_files(tmp_path, fmt):
     exiftool = _exiftool()
     if exiftool is None:
         pytest.skip("exiftool is not installed (Debian package libimage-exiftool-perl)")
     paths = []
     for i, spec in enumerate(SPECS):
-        path = tmp_path / f"p{i}.jpg"
-        path.write_bytes(make_jpeg(spec))
+        path = tmp_path / f"p{i}.{fmt.lower()}"
+        path.write_bytes(make_jpeg(spec) if fmt == "JPEG" else make_image(fmt, spec))
         paths.append(path)
     out = subprocess.run([exiftool, "-json", "-n", "-DateTimeOriginal", "-SubSecTimeOriginal",
                           "-OffsetTimeOriginal", "-GPSLatitude", "-GPSLongitude", "-GPSAltitude", "-Make",
