@@ -22,6 +22,8 @@ import exifread
 import pillow_heif
 from PIL import Image
 
+from workers import vendor_times
+
 pillow_heif.register_heif_opener()
 
 READER = f"exifread {exifread.__version__}"
@@ -321,6 +323,7 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
         header_end = check_structure(data)
         header = _image_header(data, max_pixels)
         result.format, result.width, result.height = header.format, header.width, header.height
+        segments, tiff = [], header.exif
         if header.format in CONTAINER_FORMATS:
             tags = {}
             if header.exif:
@@ -330,6 +333,10 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
         else:
             tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
             xmp_source = data[:header_end]
+            if data.startswith(b"\xff\xd8"):
+                segments = _jpeg_segments(data)[0]
+                tiff = next((payload[6:] for marker, payload in segments
+                             if marker == 0xE1 and payload.startswith(b"Exif\x00\x00")), None)
     except Unreadable as exc:
         result.status, result.reason = "unreadable", str(exc)
         return result
@@ -343,6 +350,7 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
     result.xmp = read_xmp(xmp_source)
     _fill_from_exif(result, tags)
     _fill_from_xmp(result)
+    _fill_from_vendor(result, vendor_times.find(segments, tiff))
     if result.format == "HEIF" and (result.orientation or 1) >= 5:  # shown upright: back to the coded size
         result.width, result.height = result.height, result.width
     result.status = "ok" if (result.raw or result.xmp) else "absent"
@@ -416,6 +424,16 @@ def _fill_from_xmp(result: Metadata) -> None:
     if result.modify_local is None and xmp.get("xmp:ModifyDate"):
         parsed = _xmp_time(xmp["xmp:ModifyDate"])
         result.modify_local = parsed[0] if parsed else None
+
+
+def _fill_from_vendor(result: Metadata, vendor: vendor_times.VendorFields) -> None:
+    """Maker-note and vendor-segment fields, used only where EXIF and XMP have none (as exiftool does)."""
+    if not result.capture_local and vendor.capture_local:
+        result.capture_local, result.capture_source = vendor.capture_local, vendor.capture_source
+        result.raw[vendor.capture_source] = vendor.capture_local
+    if not result.make and vendor.make:
+        result.make, result.model = vendor.make, result.model or vendor.model
+        result.raw["CIFF MakeModel"] = " / ".join(filter(None, (vendor.make, vendor.model)))
 
 
 def capture_moment(meta: Metadata) -> datetime | None:
