@@ -22,7 +22,7 @@ MAKER_NOTE_TAG, EXIF_IFD_TAG = 0x927C, 0x8769
 _EPOCH = datetime(1970, 1, 1)
 _PICTURE_INFO_TIME = re.compile(rb"(?:^|[\s\]])TimeDate=(\d{1,12})(?=[\s\x00]|$)")
 CIFF_MAX_DEPTH = 8
-CIFF_MAX_ENTRIES = 512
+CIFF_MAX_ENTRIES = 512  # in all heaps together
 
 
 @dataclass
@@ -110,7 +110,7 @@ def ciff_fields(payload: bytes) -> VendorFields:
     if not 14 <= header < len(payload):
         return fields
     records: dict[int, bytes] = {}
-    _walk_heap(payload, header, len(payload), 0, records)
+    _walk_heap(payload, header, len(payload), 0, records, [CIFF_MAX_ENTRIES])
     stamp = records.get(0x180E)
     if stamp and len(stamp) >= 4:
         fields.capture_local = _seconds_as_wall_clock(struct.unpack("<I", stamp[:4])[0])
@@ -122,7 +122,9 @@ def ciff_fields(payload: bytes) -> VendorFields:
     return fields
 
 
-def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int, bytes]) -> None:
+def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int, bytes],
+               budget: list[int]) -> None:
+    """Collect records of a heap and its sub-heaps; ``budget`` bounds the entries read in all."""
     if depth > CIFF_MAX_DEPTH or end - start < 6 or end > len(data):
         return
     table = start + struct.unpack("<I", data[end - 4:end])[0]
@@ -132,6 +134,9 @@ def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int,
     if count > CIFF_MAX_ENTRIES or table + 2 + count * 10 > end:
         return
     for i in range(count):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return
         at = table + 2 + i * 10
         tag, size, offset = struct.unpack("<HII", data[at:at + 10])
         if tag & 0xC000 == 0x4000:  # value kept in the entry itself
@@ -141,7 +146,7 @@ def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int,
         if offset > end - start or stop > end:
             continue
         if tag & 0x3800 in (0x2800, 0x3000):  # a sub-heap
-            _walk_heap(data, begin, stop, depth + 1, records)
+            _walk_heap(data, begin, stop, depth + 1, records, budget)
         else:
             records.setdefault(tag & 0x3FFF, data[begin:stop])
 
