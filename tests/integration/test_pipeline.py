@@ -12,7 +12,7 @@ from server.extensions import db
 from server.models import AuditEntry, LogLeaf, OutboxEvent, Photo, PhotoEvidence, PipelineRun
 from server.ports.tsa import FakeTsa
 from server.redis_client import get_redis
-from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_jpeg, truncated_jpeg
+from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_image, make_jpeg, truncated_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
 from workers import context, dispatch, merkle, translog
 from workers.queues import queue
@@ -91,6 +91,18 @@ def test_hostile_files_are_recorded_as_metadata_unreadable_and_still_reach_revie
     assert "metadata_unreadable" in evidence.flags
     assert db.session.get(Photo, photo.id).state == "ready"
     assert evidence.hash_ok is True and evidence.tsa_status == "granted"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_a_screenshot_without_camera_metadata_is_flagged_as_such_not_as_unreadable(app, fmt):
+    photo = received_photo(make_image(fmt, exif=False), make_capture())
+    work(app)
+    evidence = evidence_of(photo.id)
+    assert evidence.metadata_status == "absent" and evidence.parsed["format"] == fmt
+    assert "no_camera_metadata" in evidence.flags
+    assert not {"metadata_unreadable", "exif_missing"} & set(evidence.flags)
+    assert evidence.stamped_key and evidence.derivatives_error is None
+    assert db.session.get(Photo, photo.id).state == "ready"
 
 
 def test_unreachable_tsa_leaves_the_timestamp_pending_without_blocking_review(app, clock):
