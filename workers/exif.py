@@ -337,6 +337,7 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
                 segments = _jpeg_segments(data)[0]
                 tiff = next((payload[6:] for marker, payload in segments
                              if marker == 0xE1 and payload.startswith(b"Exif\x00\x00")), None)
+        vendor = vendor_times.find(segments, tiff)
     except Unreadable as exc:
         result.status, result.reason = "unreadable", str(exc)
         return result
@@ -350,7 +351,7 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
     result.xmp = read_xmp(xmp_source)
     _fill_from_exif(result, tags)
     _fill_from_xmp(result)
-    _fill_from_vendor(result, vendor_times.find(segments, tiff))
+    _fill_from_vendor(result, vendor)
     if result.format == "HEIF" and (result.orientation or 1) >= 5:  # shown upright: back to the coded size
         result.width, result.height = result.height, result.width
     result.status = "ok" if (result.raw or result.xmp) else "absent"

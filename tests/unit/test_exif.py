@@ -78,7 +78,8 @@ def test_a_photo_without_metadata_is_absent_not_unreadable():
 
 @pytest.mark.parametrize("make,reason", [
     (truncated_jpeg, "truncated"), (exif_loop_jpeg, "EXIF loop"), (huge_ifd_count_jpeg, "claims 65535 entries"),
-    (bomb_jpeg, "decompression bomb"), (not_an_image, "not a readable image")])
+    (bomb_jpeg, "decompression bomb"), (not_an_image, "not a readable image"),
+    (lambda: make_heic()[:-10], "not a readable image")])
 @pytest.mark.timeout(10)
 def test_hostile_files_come_back_unreadable_with_the_reason(make, reason):
     meta = read_metadata(make())
