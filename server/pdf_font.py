@@ -13,6 +13,8 @@ import hashlib
 import io
 import string
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import pylopdf_fonts_zh_cn
 from fontTools import subset
@@ -26,6 +28,7 @@ FAMILY = "NotoSansSC"
 # Always present, so numbers, Latin codes and the usual full-width punctuation never fall out.
 BASE_CHARACTERS = string.printable + "，。、；：？！（）《》“”‘’—…·【】「」／　"
 _LOCK = threading.Lock()
+_IN_USE: dict[str, int] = {}  # subset name → documents being built with it
 
 
 def font_source() -> str:
@@ -38,7 +41,7 @@ def _truetype_subset(characters: str, postscript_name: str) -> bytes:
 
     Each subset gets its own PostScript name: ReportLab shares one registered font per face name.
     """
-    font = TTFont(font_source())
+    font = TTFont(font_source(), recalcTimestamp=False)  # same characters, same bytes
     options = subset.Options()
     options.layout_features = []
     options.name_IDs = ["*"]
@@ -75,11 +78,32 @@ def _truetype_subset(characters: str, postscript_name: str) -> bytes:
     return out.getvalue()
 
 
-def cjk_font(*texts: str) -> str:
-    """Register (once per character set) an embeddable font with every glyph of ``texts``; its name."""
+@contextmanager
+def embedded_font(*texts: str) -> Iterator[str]:
+    """A registered font with every glyph of ``texts``, for building one document; its name.
+
+    The name follows from the characters, so the same document gives the same PDF bytes. The font
+    is dropped from ReportLab's registry when the last document using it is built, so a
+    long-running server printing many documents keeps no font behind.
+    """
     characters = "".join(sorted(set(BASE_CHARACTERS).union(*texts)))
     name = f"{FAMILY}-{hashlib.sha256(characters.encode('utf-8')).hexdigest()[:16]}"
     with _LOCK:
-        if name not in pdfmetrics.getRegisteredFontNames():
+        if name not in _IN_USE:
             pdfmetrics.registerFont(ReportlabTTFont(name, io.BytesIO(_truetype_subset(characters, name))))
-    return name
+        _IN_USE[name] = _IN_USE.get(name, 0) + 1
+    try:
+        yield name
+    finally:
+        with _LOCK:
+            _IN_USE[name] -= 1
+            if not _IN_USE[name]:
+                del _IN_USE[name]
+                font = pdfmetrics._fonts.pop(name, None)  # ReportLab has no public way to unregister
+                if font is not None:
+                    pdfmetrics._dynFaceNames.pop(font.face.name, None)
+
+
+def registered_subsets() -> list[str]:
+    """Names of the subsets registered right now (documents being built)."""
+    return [name for name in pdfmetrics.getRegisteredFontNames() if name.startswith(f"{FAMILY}-")]

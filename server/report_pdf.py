@@ -20,16 +20,15 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from server.pdf_font import cjk_font
+from server.pdf_font import embedded_font
 
 CHINA = timezone(timedelta(hours=8))
 FLAG_TEXT = "时间/位置存在不一致，详见清单"
 
 
-def _font(*data) -> str:
-    """The embedded font for this report: every label of this module plus the data's characters."""
-    return cjk_font(Path(__file__).read_text(encoding="utf-8"),
-                    json.dumps(data, ensure_ascii=False, default=str))
+def _characters(*data) -> tuple[str, str]:
+    """Every character the report can contain: the labels of this module and the data."""
+    return Path(__file__).read_text(encoding="utf-8"), json.dumps(data, ensure_ascii=False, default=str)
 
 
 def china_time(value) -> str:
@@ -118,7 +117,12 @@ def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles)
 def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
-    styles = _Styles(_font(cover, items, checks))
+    with embedded_font(*_characters(cover, items, checks)) as font:
+        _build(target, cover, items, checks, preview, _Styles(font))
+
+
+def _build(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
+           preview: Callable[[dict], bytes | None], styles: _Styles) -> None:
     doc = SimpleDocTemplate(target, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=f"电子证据包报告 {cover['export_id']}", author="Dangan",
                             invariant=1, initialFontName=styles.font)

@@ -13,19 +13,23 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from server.pdf_font import cjk_font
+from server.pdf_font import embedded_font
 
 COLUMNS = (("序号", 14), ("文件题名", 70), ("文件类型", 36), ("日期", 24), ("页数", 12), ("来源", 18))
 
 
-def _font(*data) -> str:
-    """The embedded font for this index: every label of this module plus the data's characters."""
-    return cjk_font(Path(__file__).read_text(encoding="utf-8"), json.dumps(data, ensure_ascii=False, default=str))
+def _characters(*data) -> tuple[str, str]:
+    """Every character the index can contain: the labels of this module and the data."""
+    return Path(__file__).read_text(encoding="utf-8"), json.dumps(data, ensure_ascii=False, default=str)
 
 
 def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
     """Render the index: a header block (档案号, 户号, 户名 …) and one table row per entry."""
-    font = _font(header, rows)
+    with embedded_font(*_characters(header, rows)) as font:
+        return _index_pdf(header, rows, printed_at, font)
+
+
+def _index_pdf(header: dict, rows: list[dict], printed_at: datetime, font: str) -> bytes:
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, alignment=1)
     meta = ParagraphStyle("meta", fontName=font, fontSize=9.5, leading=14)
     cell = ParagraphStyle("cell", fontName=font, fontSize=9, leading=12)

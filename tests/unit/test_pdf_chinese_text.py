@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 from PIL import Image
 
+from server.pdf_font import registered_subsets
 from server.report_pdf import render_report
 from server.services.dossier_pdf import index_pdf
 from tests.helpers.pdf import dark_pixels, fonts_of, render_page, text_of
@@ -66,3 +67,11 @@ def test_dossier_index_text_is_found_by_pdftotext_and_its_font_is_embedded(tmp_p
     fonts = fonts_of(pdf)
     assert fonts and all(font["emb"] == "yes" for font in fonts), fonts
     assert dark_pixels(render_page(pdf, 1, tmp_path)) > 500
+
+
+def test_the_same_report_gives_the_same_bytes_and_leaves_no_font_registered(tmp_path):
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    _report(first)
+    _report(second)
+    assert first.read_bytes() == second.read_bytes()
+    assert registered_subsets() == []
