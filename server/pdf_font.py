@@ -5,7 +5,7 @@ PostScript (CFF) outlines, which ReportLab cannot embed, so the glyphs a documen
 out with fontTools and given TrueType outlines; ReportLab then embeds that subset into the PDF.
 A PDF made this way shows its Chinese text on any reader (poppler, pdf.js, Acrobat) without a
 system font. Converting the whole font would take tens of seconds; a document's few hundred
-characters take well under a second.
+characters take about a second.
 """
 from __future__ import annotations
 
@@ -89,8 +89,11 @@ def embedded_font(*texts: str) -> Iterator[str]:
     characters = "".join(sorted(set(BASE_CHARACTERS).union(*texts)))
     name = f"{FAMILY}-{hashlib.sha256(characters.encode('utf-8')).hexdigest()[:16]}"
     with _LOCK:
+        registered = name in _IN_USE
+    font = None if registered else ReportlabTTFont(name, io.BytesIO(_truetype_subset(characters, name)))
+    with _LOCK:
         if name not in _IN_USE:
-            pdfmetrics.registerFont(ReportlabTTFont(name, io.BytesIO(_truetype_subset(characters, name))))
+            pdfmetrics.registerFont(font or ReportlabTTFont(name, io.BytesIO(_truetype_subset(characters, name))))
         _IN_USE[name] = _IN_USE.get(name, 0) + 1
     try:
         yield name
