@@ -185,6 +185,39 @@ def _jpeg_with_app1(payload: bytes) -> bytes:
     return plain[:2] + segment + plain[2:]
 
 
+def _ifd(order: str, entries: list[tuple[int, int, int, bytes]], next_ifd: int = 0) -> bytes:
+    out = struct.pack(order + "H", len(entries))
+    for tag, kind, count, value in sorted(entries):
+        out += struct.pack(order + "HHI", tag, kind, count) + value
+    return out + struct.pack(order + "I", next_ifd)
+
+
+def odd_layout_tiff(order: str = ">", pointer_type: int = 4, capture: str = "2024:05:06 07:08:09",
+                    make: str = "OddCam") -> bytes:
+    """An EXIF TIFF block laid out unusually: the EXIF IFD and its values first, a gap, IFD0 last.
+
+    ``pointer_type`` is the TIFF type of the ExifIFD pointer (4 LONG, 9 SLONG or 13 IFD).
+    """
+    time_value, make_value = capture.encode() + b"\x00", make.encode() + b"\x00"
+    exif_at = 8
+    time_at = exif_at + 2 + 12 + 4
+    make_at = time_at + len(time_value)
+    ifd0_at = make_at + len(make_value) + 100
+    exif = _ifd(order, [(0x9003, 2, len(time_value), struct.pack(order + "I", time_at))])
+    ifd0 = _ifd(order, [(0x010F, 2, len(make_value), struct.pack(order + "I", make_at)),
+                        (0x8769, pointer_type, 1, struct.pack(order + "I", exif_at))])
+    head = (b"MM" if order == ">" else b"II") + struct.pack(order + "HI", 42, ifd0_at)
+    return head + exif + time_value + make_value + b"\x00" * 100 + ifd0
+
+
+def jpeg_with_segments(*segments: tuple[int, bytes]) -> bytes:
+    """A plain JPEG with these (marker, payload) segments inserted after SOI, in this order."""
+    plain = make_jpeg(exif=False)
+    inserted = b"".join(bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+                        for marker, payload in segments)
+    return plain[:2] + inserted + plain[2:]
+
+
 def bomb_jpeg(width: int = 20000, height: int = 20000) -> bytes:
     """A small JPEG whose frame header claims ``width`` × ``height`` pixels (a decompression bomb)."""
     data = bytearray(make_jpeg(width=16, height=16))

@@ -9,8 +9,9 @@ import subprocess
 import pytest
 from PIL import Image
 
-from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_heic, make_image,
-                                  make_jpeg, not_an_image, truncated_jpeg)
+from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, jpeg_with_segments,
+                                  make_heic, make_image, make_jpeg, not_an_image, odd_layout_tiff, truncated_jpeg,
+                                  xmp_packet)
 from workers.exif import capture_moment, read_metadata
 
 
@@ -141,3 +142,31 @@ def test_results_agree_with_exiftool_on_the_same_files(tmp_path, fmt):
                                                           theirs.get("Software"))
         assert ours.orientation == theirs.get("Orientation")
         assert (ours.width, ours.height) == (theirs["ImageWidth"], theirs["ImageHeight"])
+
+
+ODD_LAYOUTS = {
+    "EXIF IFD before IFD0, big-endian": jpeg_with_segments((0xE1, b"Exif\x00\x00" + odd_layout_tiff(">"))),
+    "EXIF IFD before IFD0, little-endian": jpeg_with_segments((0xE1, b"Exif\x00\x00" + odd_layout_tiff("<"))),
+    "ExifIFD pointer of type IFD": jpeg_with_segments((0xE1, b"Exif\x00\x00" + odd_layout_tiff("<", 13))),
+    "ExifIFD pointer of type SLONG": jpeg_with_segments((0xE1, b"Exif\x00\x00" + odd_layout_tiff(">", 9))),
+    "XMP and ICC segments before EXIF": jpeg_with_segments(
+        (0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp_packet({"xmp:CreateDate": "2020-01-01T00:00:00"})),
+        (0xE2, b"ICC_PROFILE\x00\x01\x01" + bytes(3000)), (0xE1, b"Exif\x00\x00" + odd_layout_tiff())),
+}
+
+
+def test_odd_ifd_layouts_agree_with_exiftool(tmp_path):
+    exiftool = _exiftool()
+    if exiftool is None:
+        pytest.skip("exiftool is not installed (Debian package libimage-exiftool-perl)")
+    paths = {}
+    for number, (name, data) in enumerate(ODD_LAYOUTS.items()):
+        paths[name] = tmp_path / f"odd{number}.jpg"
+        paths[name].write_bytes(data)
+    out = subprocess.run([exiftool, "-j", "-n", "-DateTimeOriginal", "-Make", *map(str, paths.values())],
+                         capture_output=True, text=True, check=True)
+    reference = {item["SourceFile"]: item for item in json.loads(out.stdout)}
+    for name, path in paths.items():
+        ours, theirs = read_metadata(path.read_bytes()), reference[str(path)]
+        assert theirs["DateTimeOriginal"] == "2024:05:06 07:08:09" and theirs["Make"] == "OddCam", name
+        assert (ours.status, ours.capture_local, ours.make) == ("ok", "2024-05-06T07:08:09", "OddCam"), name

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.images import make_jpeg
+from tests.helpers.images import jpeg_with_segments, make_jpeg
 from workers import vendor_times
 from workers.exif import read_metadata
 
@@ -24,22 +24,17 @@ def _ciff(entries: list[tuple[int, bytes]], self_references: int = 0) -> bytes:
     return b"II" + struct.pack("<I", 14) + b"HEAPJPGM" + heap
 
 
-def _jpeg_with_segment(marker: int, payload: bytes) -> bytes:
-    plain = make_jpeg(exif=False)
-    return plain[:2] + bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload + plain[2:]
-
-
 def test_a_ciff_timestamp_and_make_model_are_read():
     stamp = struct.pack("<III", 972687386, 0, 0)  # 2000-10-27 22:56:26 on the camera's clock
     heap = _ciff([(0x180E, stamp), (0x080A, b"Canon\x00Canon PowerShot A5\x00")])
-    meta = read_metadata(_jpeg_with_segment(0xE0, heap))
+    meta = read_metadata(jpeg_with_segments((0xE0, heap)))
     assert (meta.capture_local, meta.capture_source) == ("2000-10-27T22:56:26", "CIFF TimeStamp")
     assert (meta.make, meta.model) == ("Canon", "Canon PowerShot A5")
 
 
 def test_an_app12_picture_info_time_is_read_and_exif_still_wins():
     segment = b"OLYMPUS OPTICAL CO.,LTD.\x00 713\r\n[picture info]\r\nTimeDate=909698819\r\n"
-    assert read_metadata(_jpeg_with_segment(0xEC, segment)).capture_local == "1998-10-29T22:06:59"
+    assert read_metadata(jpeg_with_segments((0xEC, segment))).capture_local == "1998-10-29T22:06:59"
     with_exif = make_jpeg()  # EXIF DateTimeOriginal 2026-03-02 09:15:30
     combined = with_exif[:2] + b"\xff\xec" + struct.pack(">H", len(segment) + 2) + segment + with_exif[2:]
     assert read_metadata(combined).capture_source == "EXIF DateTimeOriginal"
