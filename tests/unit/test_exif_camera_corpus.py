@@ -15,7 +15,7 @@ from workers.exif import read_metadata
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "cameras"
 PHOTOS = sorted(p for p in CORPUS.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif"))
 TAGS = ("-DateTimeOriginal", "-SubSecTimeOriginal", "-OffsetTimeOriginal", "-GPSLatitude", "-GPSLongitude",
-        "-GPSAltitude", "-GPSDateTime", "-Make", "-Model")
+        "-GPSAltitude", "-GPSDateTime", "-Make", "-Model", "-ImageWidth", "-ImageHeight")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,7 @@ def test_capture_time_gps_and_camera_agree_with_exiftool(photo, exiftool_says):
     else:
         assert ours.gps_time_utc is None
     assert (ours.make, ours.model) == (theirs.get("Make"), theirs.get("Model"))
+    assert (ours.width, ours.height) == (theirs["ImageWidth"], theirs["ImageHeight"])
 
 
 @pytest.mark.parametrize("name,source", [
