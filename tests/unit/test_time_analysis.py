@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.helpers.images import make_jpeg
+from tests.helpers.images import make_image, make_jpeg
 from workers.exif import read_metadata
 from workers.labels import FLAG_LABELS
 from workers.time_analysis import DeviceFacts, Settings, analyse
@@ -83,15 +83,6 @@ def test_gps_time_thirty_hours_after_exif_time_is_a_mismatch_and_the_basis_names
     assert result.details["gps_vs_exif_s"] == -30 * 3600
 
 
-def _png_screenshot() -> bytes:
-    import io
-
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (240, 240, 240)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 # One scenario per flag: (flag, photo bytes, device facts, what the basis must say, what it must not say).
 FLAG_CASES = {
     "exif_missing": (make_jpeg(exif=False), dict(device_captured_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
@@ -111,7 +102,7 @@ FLAG_CASES = {
     "gps_far_from_site": (make_jpeg(gps=(39.9, 116.4)), {}, ["EXIF DateTimeOriginal"], []),
     "metadata_unreadable": (b"\xff\xd8\xff\xe1\x00\x40Exif", {}, ["server receipt time", "upper bound"],
                             ["EXIF DateTimeOriginal"]),
-    "no_camera_metadata": (_png_screenshot(), {}, ["server receipt time", "upper bound"], ["EXIF DateTimeOriginal"]),
+    "no_camera_metadata": (make_image("PNG", exif=False), {}, ["server receipt time", "upper bound"], ["EXIF DateTimeOriginal"]),
 }
 
 
