@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import string
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import pylopdf_fonts_zh_cn
@@ -76,6 +78,11 @@ def _truetype_subset(characters: str, postscript_name: str) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+def document_characters(module_file: str, *data) -> str:
+    """Every character a document can contain: its module's labels (the source text) and its data."""
+    return Path(module_file).read_text(encoding="utf-8") + json.dumps(data, ensure_ascii=False, default=str)
 
 
 @contextmanager

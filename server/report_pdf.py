@@ -7,9 +7,7 @@ written to a file on disk (never into memory as a whole) and then streamed into 
 from __future__ import annotations
 
 import io
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import BinaryIO, Callable
 from xml.sax.saxutils import escape
 
@@ -20,15 +18,10 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from server.pdf_font import embedded_font
+from server.pdf_font import document_characters, embedded_font
 
 CHINA = timezone(timedelta(hours=8))
 FLAG_TEXT = "时间/位置存在不一致，详见清单"
-
-
-def _characters(*data) -> tuple[str, str]:
-    """Every character the report can contain: the labels of this module and the data."""
-    return Path(__file__).read_text(encoding="utf-8"), json.dumps(data, ensure_ascii=False, default=str)
 
 
 def china_time(value) -> str:
@@ -117,7 +110,7 @@ def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles)
 def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
-    with embedded_font(*_characters(cover, items, checks)) as font:
+    with embedded_font(document_characters(__file__, cover, items, checks)) as font:
         _build(target, cover, items, checks, preview, _Styles(font))
 
 

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import json
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
@@ -13,19 +11,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from server.pdf_font import embedded_font
+from server.pdf_font import document_characters, embedded_font
 
 COLUMNS = (("序号", 14), ("文件题名", 70), ("文件类型", 36), ("日期", 24), ("页数", 12), ("来源", 18))
 
 
-def _characters(*data) -> tuple[str, str]:
-    """Every character the index can contain: the labels of this module and the data."""
-    return Path(__file__).read_text(encoding="utf-8"), json.dumps(data, ensure_ascii=False, default=str)
-
-
 def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
     """Render the index: a header block (档案号, 户号, 户名 …) and one table row per entry."""
-    with embedded_font(*_characters(header, rows)) as font:
+    with embedded_font(document_characters(__file__, header, rows)) as font:
         return _index_pdf(header, rows, printed_at, font)
 
 
