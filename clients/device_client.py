@@ -31,6 +31,14 @@ PROTOCOL = 1
 DEFAULT_MAX_BATCH_BYTES = 512 * 1024
 DEFAULT_MAX_BATCH_ITEMS = 100
 PULL_PAGE = 500
+# The photo types the server accepts, by file extension; the platform's MIME table is not relied
+# on (Windows and older systems do not know HEIC/HEIF).
+PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".heic": "image/heic", ".heif": "image/heif",
+               ".png": "image/png", ".webp": "image/webp"}
+# (offset, signature, type): what the first bytes of a file say when its extension says nothing
+_SIGNATURES = ((0, b"\xff\xd8\xff", "image/jpeg"), (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+               (8, b"WEBP", "image/webp"), (8, b"heic", "image/heic"), (8, b"heix", "image/heic"),
+               (8, b"mif1", "image/heif"), (8, b"msf1", "image/heif"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -123,6 +131,19 @@ class PhotoFile:
     captured_at: datetime | None = None
     gps: dict | None = None
     photo_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def photo_mime_type(path: str) -> str:
+    """The declared type of a photo file: by extension, else by its first bytes, else the platform's guess."""
+    known = PHOTO_TYPES.get(os.path.splitext(path)[1].lower())
+    if known:
+        return known
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    for offset, signature, mime in _SIGNATURES:
+        if head[offset:offset + len(signature)] == signature:
+            return mime
+    return mimetypes.guess_type(path)[0] or "image/jpeg"
 
 
 def file_sha256(path: str) -> tuple[str, int]:
@@ -248,7 +269,7 @@ class DeviceClient:
 
     def _photo_meta(self, capture_id: str, photo: PhotoFile) -> dict:
         sha256, size = file_sha256(photo.path)
-        mime = mimetypes.guess_type(photo.path)[0] or "image/jpeg"
+        mime = photo_mime_type(photo.path)
         self.db.execute("INSERT OR IGNORE INTO photos (photo_id, capture_id, path, sha256, size, mime_type) "
                         "VALUES (?, ?, ?, ?, ?, ?)", (photo.photo_id, capture_id, photo.path, sha256, size, mime))
         return {"id": photo.photo_id, "slot": photo.slot, "category": photo.category,

@@ -1,5 +1,8 @@
 """Reading capture metadata from photo bytes: EXIF (exifread), XMP fallback, hostile-file checks.
 
+JPEG is read directly; HEIC/HEIF (pillow-heif), PNG and WebP hand their EXIF block (a TIFF
+structure) and XMP packet over through Pillow, and the same checks and reader run on them.
+
 Pure functions: bytes in, a :class:`Metadata` out. Nothing here raises on bad input; a corrupt,
 truncated or hostile file comes back with ``status="unreadable"`` and the reason, so the worker
 records it and moves on. exiftool is the reference reader; the fields and their precedence
@@ -16,7 +19,12 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 import exifread
+import pillow_heif
 from PIL import Image
+
+from core import vendor_times
+
+pillow_heif.register_heif_opener()
 
 READER = f"exifread {exifread.__version__}"
 # Above this many pixels a file is treated as a decompression bomb: a real 12–50 MP camera
@@ -24,6 +32,8 @@ READER = f"exifread {exifread.__version__}"
 MAX_PIXELS = 100_000_000
 MAX_RAW_VALUE = 500
 MAX_IFDS = 32
+# Containers whose EXIF block and XMP packet are taken from Pillow (not read by exifread directly).
+CONTAINER_FORMATS = ("HEIF", "PNG", "WEBP")
 _OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
 _XMP_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
@@ -139,21 +149,58 @@ def check_structure(data: bytes) -> int:
     return scan_start
 
 
-def _image_header(data: bytes, max_pixels: int) -> tuple[str, int, int]:
+@dataclass
+class _Header:
+    format: str
+    width: int
+    height: int
+    exif: bytes | None = None  # the TIFF structure of a container format's EXIF block
+    xmp: bytes | None = None
+
+
+def _tiff_block(value) -> bytes | None:
+    """The TIFF structure inside an EXIF block (HEIF, PNG and WebP may prefix it with ``Exif\\0\\0``)."""
+    if not isinstance(value, bytes) or not value:
+        return None
+    return value[6:] if value.startswith(b"Exif\x00\x00") else value
+
+
+def _xmp_bytes(info: dict) -> bytes | None:
+    value = info.get("xmp") or info.get("XML:com.adobe.xmp")
+    return value.encode("utf-8") if isinstance(value, str) else value or None
+
+
+def _heif_as_stored(data: bytes, header: _Header) -> None:
+    """EXIF as stored in a HEIF file, and its coded size, as exiftool reports them.
+
+    Pillow's HEIF opener shows the picture upright (the container's rotation applied) and resets the
+    EXIF orientation to 1; the evidence keeps the stored orientation and (in :func:`read_metadata`)
+    the coded width and height.
+    """
+    heif = pillow_heif.open_heif(io.BytesIO(data))
+    header.exif, header.xmp = _tiff_block(heif.info.get("exif")), _xmp_bytes(heif.info)
+
+
+def _image_header(data: bytes, max_pixels: int) -> _Header:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as image:
-                fmt, (width, height) = image.format, image.size
+                header = _Header(image.format, *image.size)
+                if header.format in CONTAINER_FORMATS:
+                    header.exif, header.xmp = _tiff_block(image.info.get("exif")), _xmp_bytes(image.info)
+            if header.format == "HEIF":
+                _heif_as_stored(data, header)
         except Image.DecompressionBombError as exc:
             raise Unreadable(f"decompression bomb: {exc}") from exc
         except Exception as exc:  # Pillow raises many types for garbage input
             detail = re.sub(r"\s*<[^>]*>", "", str(exc))  # drop object reprs: the reason is stored
             raise Unreadable(f"not a readable image: {type(exc).__name__}: {detail}"[:300]) from exc
-    if width * height > max_pixels:
-        raise Unreadable(f"decompression bomb: {width}×{height} = {width * height:,} pixels exceeds "
+    pixels = header.width * header.height
+    if pixels > max_pixels:
+        raise Unreadable(f"decompression bomb: {header.width}×{header.height} = {pixels:,} pixels exceeds "
                          f"the {max_pixels:,}-pixel limit")
-    return fmt, width, height
+    return header
 
 
 # --- value conversion ---------------------------------------------------------------------
@@ -274,8 +321,23 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
     result = Metadata()
     try:
         header_end = check_structure(data)
-        result.format, result.width, result.height = _image_header(data, max_pixels)
-        tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
+        header = _image_header(data, max_pixels)
+        result.format, result.width, result.height = header.format, header.width, header.height
+        segments, tiff = [], header.exif
+        if header.format in CONTAINER_FORMATS:
+            tags = {}
+            if header.exif:
+                _check_tiff(header.exif)
+                tags = exifread.process_file(io.BytesIO(header.exif), details=False, extract_thumbnail=False)
+            xmp_source = header.xmp or data[:header_end]
+        else:
+            tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
+            xmp_source = data[:header_end]
+            if data.startswith(b"\xff\xd8"):
+                segments = _jpeg_segments(data)[0]
+                tiff = next((payload[6:] for marker, payload in segments
+                             if marker == 0xE1 and payload.startswith(b"Exif\x00\x00")), None)
+        vendor = vendor_times.find(segments, tiff)
     except Unreadable as exc:
         result.status, result.reason = "unreadable", str(exc)
         return result
@@ -286,9 +348,12 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
         result.status, result.reason = "unreadable", f"EXIF reader failed: {type(exc).__name__}: {exc}"[:300]
         return result
     result.raw = _raw(tags)
-    result.xmp = read_xmp(data[:header_end])
+    result.xmp = read_xmp(xmp_source)
     _fill_from_exif(result, tags)
     _fill_from_xmp(result)
+    _fill_from_vendor(result, vendor)
+    if result.format == "HEIF" and (result.orientation or 1) >= 5:  # shown upright: back to the coded size
+        result.width, result.height = result.height, result.width
     result.status = "ok" if (result.raw or result.xmp) else "absent"
     return result
 
@@ -360,6 +425,16 @@ def _fill_from_xmp(result: Metadata) -> None:
     if result.modify_local is None and xmp.get("xmp:ModifyDate"):
         parsed = _xmp_time(xmp["xmp:ModifyDate"])
         result.modify_local = parsed[0] if parsed else None
+
+
+def _fill_from_vendor(result: Metadata, vendor: vendor_times.VendorFields) -> None:
+    """Maker-note and vendor-segment fields, used only where EXIF and XMP have none (as exiftool does)."""
+    if not result.capture_local and vendor.capture_local:
+        result.capture_local, result.capture_source = vendor.capture_local, vendor.capture_source
+        result.raw[vendor.capture_source] = vendor.capture_local
+    if not result.make and vendor.make:
+        result.make, result.model = vendor.make, result.model or vendor.model
+        result.raw["CIFF MakeModel"] = " / ".join(filter(None, (vendor.make, vendor.model)))
 
 
 def capture_moment(meta: Metadata) -> datetime | None:

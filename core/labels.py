@@ -9,6 +9,7 @@ FLAG_LABELS = {
     "edited_by_software": "疑似经软件编辑",
     "gps_far_from_site": "拍摄地点远离客户登记位置",
     "metadata_unreadable": "元数据无法读取",
+    "no_camera_metadata": "无相机元数据（截图或文档图片）",
 }
 
 BASIS_LABELS = {

@@ -18,6 +18,9 @@ EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "picsart", "meitu", "�
            "pixelmator", "affinity", "paint.net", "capture one", "darktable", "luminar", "faceapp",
            "facetune", "canva", "polarr", "醒图", "美颜", "lightx", "fotor", "acdsee", "xnview")
 
+# Formats of screenshots and scanned documents, which rarely carry camera metadata.
+SCREENSHOT_FORMATS = ("PNG", "WEBP")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -99,6 +102,12 @@ def is_editor(software: str | None) -> bool:
     return bool(software) and any(name in software.lower() for name in EDITORS)
 
 
+def no_camera_metadata(meta: Metadata) -> bool:
+    """A readable screenshot-type picture (PNG, WebP) that carries no camera fields at all."""
+    return (meta.status != "unreadable" and meta.format in SCREENSHOT_FORMATS and not meta.capture_local
+            and not meta.make and not meta.model and meta.gps_latitude is None and not meta.gps_time_utc)
+
+
 def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings()) -> TimeAnalysis:
     """Estimate the capture time, say on what basis, and flag inconsistencies between sources."""
     flags: list[str] = []
@@ -111,7 +120,7 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
     if meta.status == "unreadable":
         flags.append("metadata_unreadable")
     if not meta.capture_local:
-        flags.append("exif_missing")
+        flags.append("no_camera_metadata" if no_camera_metadata(meta) else "exif_missing")
     elif meta.offset:
         exif_utc = local_to_utc(meta.capture_local, meta.offset)
         offset_note = f"offset {meta.offset} recorded in {meta.offset_source}"
@@ -125,11 +134,13 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
             details["gps_vs_exif_s"] = round(residual, 3)
     else:
         exif_utc = local_to_utc(meta.capture_local, settings.default_offset)
-        offset_note = f"offset {settings.default_offset} assumed (none recorded, no GPS time)"
+        reason = ("no GPS time" if gps_utc is None else
+                  f"GPS time {meta.gps_time_utc} is too far from the EXIF time to infer one")
+        offset_note = f"offset {settings.default_offset} assumed (none recorded, {reason})"
         details["offset_assumed"] = settings.default_offset
     details["exif_utc"] = _iso(exif_utc)
 
-    if exif_utc is not None and gps_utc is not None and meta.offset:
+    if exif_utc is not None and gps_utc is not None and "offset_inferred_from_gps" not in details:
         gap = (exif_utc - gps_utc).total_seconds()
         details["gps_vs_exif_s"] = round(gap, 3)
         if abs(gap) > settings.gps_exif_tolerance_s:

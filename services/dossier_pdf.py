@@ -1,4 +1,4 @@
-"""The printable 卷内目录 (dossier index) as PDF, with reportlab's built-in CJK font."""
+"""The printable 卷内目录 (dossier index) as PDF, its Chinese font (Noto Sans SC) embedded as a subset."""
 from __future__ import annotations
 
 import io
@@ -9,30 +9,27 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
+from services.pdf_font import document_characters, embedded_font
+
 COLUMNS = (("序号", 14), ("文件题名", 70), ("文件类型", 36), ("日期", 24), ("页数", 12), ("来源", 18))
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
     """Render the index: a header block (档案号, 户号, 户名 …) and one table row per entry."""
-    font = _font()
+    with embedded_font(document_characters(__file__, header, rows)) as font:
+        return _index_pdf(header, rows, printed_at, font)
+
+
+def _index_pdf(header: dict, rows: list[dict], printed_at: datetime, font: str) -> bytes:
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, alignment=1)
     meta = ParagraphStyle("meta", fontName=font, fontSize=9.5, leading=14)
     cell = ParagraphStyle("cell", fontName=font, fontSize=9, leading=12)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm,
                             topMargin=16 * mm, bottomMargin=16 * mm,
-                            title=f"卷内目录 {header.get('archive_no', '')}", author="Dangan")
+                            title=f"卷内目录 {header.get('archive_no', '')}", author="Dangan", initialFontName=font)
     story = [Paragraph("卷内目录", title), Spacer(1, 4 * mm)]
     meta_rows = [[Paragraph(f"档案号：{header.get('archive_no', '')}", meta),
                   Paragraph(f"户号：{header.get('account_no', '')}", meta)],
@@ -40,7 +37,8 @@ def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
                   Paragraph(f"客户分类：{header.get('voltage_class', '')}　用电类别：{header.get('usage_category', '')}", meta)],
                  [Paragraph(f"状态：{header.get('status', '')}", meta),
                   Paragraph(f"存放位置：{header.get('box', '') or '—'}", meta)]]
-    story += [Table(meta_rows, colWidths=[88 * mm, 94 * mm]), Spacer(1, 4 * mm)]
+    story += [Table(meta_rows, colWidths=[88 * mm, 94 * mm], style=[("FONTNAME", (0, 0), (-1, -1), font)]),
+              Spacer(1, 4 * mm)]
     data = [[Paragraph(name, cell) for name, _ in COLUMNS]]
     for row in rows:
         data.append([Paragraph(str(row["seq"]), cell), Paragraph(_escape(row["title"]), cell),
@@ -50,6 +48,7 @@ def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
         data.append([Paragraph("（卷内暂无文件）", cell), "", "", "", "", ""])
     table = Table(data, colWidths=[w * mm for _, w in COLUMNS], repeatRows=1)
     table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#52606d")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e7eb")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -1,8 +1,8 @@
 """report.pdf of an evidence bundle, in Chinese: a cover page, then one page per photo.
 
-Uses reportlab's built-in CID font STSong-Light, so no font file has to travel with the PDF.
-The report is written to a file on disk (never into memory as a whole) and then streamed into
-the bundle.
+The Chinese text is set in Noto Sans SC, embedded as a subset of the characters the report uses
+(:mod:`services.pdf_font`), so every PDF reader shows it without a system font. The report is
+written to a file on disk (never into memory as a whole) and then streamed into the bundle.
 """
 from __future__ import annotations
 
@@ -16,19 +16,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
+from services.pdf_font import document_characters, embedded_font
+
 CHINA = timezone(timedelta(hours=8))
 FLAG_TEXT = "时间/位置存在不一致，详见清单"
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def china_time(value) -> str:
@@ -55,8 +48,8 @@ def _place(item: dict) -> str:
 
 
 class _Styles:
-    def __init__(self):
-        font = _font()
+    def __init__(self, font: str):
+        self.font = font
         self.title = ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=1)
         self.heading = ParagraphStyle("heading", fontName=font, fontSize=13, leading=18)
         self.body = ParagraphStyle("body", fontName=font, fontSize=10, leading=15)
@@ -69,7 +62,8 @@ def _p(text, style) -> Paragraph:
 
 def _table(rows: list[tuple[str, str]], styles: _Styles) -> Table:
     table = Table([[_p(k, styles.cell), _p(v, styles.cell)] for k, v in rows], colWidths=[34 * mm, 146 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#7b8794")),
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), styles.font),
+                               ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#7b8794")),
                                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e4e7eb")),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
@@ -116,17 +110,22 @@ def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles)
 def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
-    styles = _Styles()
+    with embedded_font(document_characters(__file__, cover, items, checks)) as font:
+        _build(target, cover, items, checks, preview, _Styles(font))
+
+
+def _build(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
+           preview: Callable[[dict], bytes | None], styles: _Styles) -> None:
     doc = SimpleDocTemplate(target, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=f"电子证据包报告 {cover['export_id']}", author="Dangan",
-                            invariant=1)
+                            invariant=1, initialFontName=styles.font)
     story = _cover(cover, len(items), styles)
     for item in items:
         story += _photo_page(item, checks.get(item["photo_id"], {}), preview(item), styles)
 
     def footer(canvas, document):
         canvas.saveState()
-        canvas.setFont(_font(), 8)
+        canvas.setFont(styles.font, 8)
         canvas.drawString(15 * mm, 8 * mm, f"导出编号 {cover['export_id']}　第 {document.page} 页")
         canvas.restoreState()
 

@@ -31,7 +31,7 @@ PIPELINE_FLAGS: dict[str, tuple[str, ...]] = {
     "clock_skew": ("device_clock_skew",),
     "far_from_site": ("gps_far_from_site",),
     "edited": ("edited_by_software",),
-    "metadata_unreadable": ("metadata_unreadable", "exif_missing"),
+    "metadata_unreadable": ("metadata_unreadable", "exif_missing", "no_camera_metadata"),
 }
 BASIS_LABELS = {"exif": "EXIF 拍摄时间", "gps": "GPS 卫星时间", "device": "平板申报时间（按时钟偏差校正）",
                 "receipt": "服务器接收时间（上限）", "none": "无时间来源"}

@@ -1,4 +1,4 @@
-"""JPEG test images made with Pillow: EXIF with GPS and offsets, XMP-only times, edits, hostile files.
+"""Test images made with Pillow (JPEG; HEIC/HEIF, PNG and WebP through the same spec): EXIF with GPS and offsets, XMP-only times, edits, hostile files.
 
 Every image is built from parameters here, so tests state the expected values themselves and
 compare them with what the readers extract.
@@ -10,8 +10,10 @@ import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from PIL import Image, ImageDraw, TiffImagePlugin
+import pillow_heif
+from PIL import Image, ImageDraw, PngImagePlugin, TiffImagePlugin
 
+pillow_heif.register_heif_opener()
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 
 
@@ -129,6 +131,31 @@ def make_jpeg(spec: PhotoSpec | None = None, **overrides) -> bytes:
     return buffer.getvalue()
 
 
+def make_image(fmt: str, spec: PhotoSpec | None = None, **overrides) -> bytes:
+    """The picture of :func:`make_jpeg` in another format ("HEIF", "PNG", "WEBP"), same EXIF and XMP."""
+    spec = spec or PhotoSpec()
+    for key, value in overrides.items():
+        setattr(spec, key, value)
+    kwargs: dict = {}
+    if spec.exif:
+        kwargs["exif"] = _exif_of(spec).tobytes()
+    if spec.xmp and fmt == "PNG":
+        kwargs["pnginfo"] = PngImagePlugin.PngInfo()
+        kwargs["pnginfo"].add_itxt("XML:com.adobe.xmp", xmp_packet(spec.xmp).decode("utf-8"))
+    elif spec.xmp:
+        kwargs["xmp"] = xmp_packet(spec.xmp)
+    if fmt == "HEIF":
+        kwargs["quality"] = 50
+    buffer = io.BytesIO()
+    _picture(spec).save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def make_heic(spec: PhotoSpec | None = None, **overrides) -> bytes:
+    """A HEIC (HEVC in HEIF) photo, as iPads and many Android tablets write it by default."""
+    return make_image("HEIF", spec, **overrides)
+
+
 def truncated_jpeg() -> bytes:
     """A JPEG cut off inside its EXIF segment."""
     data = make_jpeg()
@@ -156,6 +183,39 @@ def _jpeg_with_app1(payload: bytes) -> bytes:
     plain = make_jpeg(exif=False)
     segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
     return plain[:2] + segment + plain[2:]
+
+
+def _ifd(order: str, entries: list[tuple[int, int, int, bytes]], next_ifd: int = 0) -> bytes:
+    out = struct.pack(order + "H", len(entries))
+    for tag, kind, count, value in sorted(entries):
+        out += struct.pack(order + "HHI", tag, kind, count) + value
+    return out + struct.pack(order + "I", next_ifd)
+
+
+def odd_layout_tiff(order: str = ">", pointer_type: int = 4, capture: str = "2024:05:06 07:08:09",
+                    make: str = "OddCam") -> bytes:
+    """An EXIF TIFF block laid out unusually: the EXIF IFD and its values first, a gap, IFD0 last.
+
+    ``pointer_type`` is the TIFF type of the ExifIFD pointer (4 LONG, 9 SLONG or 13 IFD).
+    """
+    time_value, make_value = capture.encode() + b"\x00", make.encode() + b"\x00"
+    exif_at = 8
+    time_at = exif_at + 2 + 12 + 4
+    make_at = time_at + len(time_value)
+    ifd0_at = make_at + len(make_value) + 100
+    exif = _ifd(order, [(0x9003, 2, len(time_value), struct.pack(order + "I", time_at))])
+    ifd0 = _ifd(order, [(0x010F, 2, len(make_value), struct.pack(order + "I", make_at)),
+                        (0x8769, pointer_type, 1, struct.pack(order + "I", exif_at))])
+    head = (b"MM" if order == ">" else b"II") + struct.pack(order + "HI", 42, ifd0_at)
+    return head + exif + time_value + make_value + b"\x00" * 100 + ifd0
+
+
+def jpeg_with_segments(*segments: tuple[int, bytes]) -> bytes:
+    """A plain JPEG with these (marker, payload) segments inserted after SOI, in this order."""
+    plain = make_jpeg(exif=False)
+    inserted = b"".join(bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+                        for marker, payload in segments)
+    return plain[:2] + inserted + plain[2:]
 
 
 def bomb_jpeg(width: int = 20000, height: int = 20000) -> bytes:

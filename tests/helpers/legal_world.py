@@ -22,9 +22,9 @@ from services import review
 from clients.device_client import PhotoFile
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
-from tests.helpers.images import make_jpeg
-from services import dispatch
+from tests.helpers.images import PhotoSpec, make_image, make_jpeg
 from workers import context
+from services import dispatch
 from ports.job_queue import queue
 
 ACCOUNT = "3100012345"
@@ -73,9 +73,15 @@ def run_jobs(app, *queues: str) -> None:
                  connection=connection).work(burst=True)
 
 
+PHOTO_EXTENSIONS = {"JPEG": "jpg", "HEIF": "heic", "PNG": "png", "WEBP": "webp"}
+
+
 def push_photos(app, client, directory, count: int = 2, account_no: str = ACCOUNT, size: tuple = (640, 480),
-                inspector: str = "inspector1", name: str = "测试客户有限公司") -> list[str]:
-    """A tablet captures an inspection with ``count`` meter photos, pushes, uploads; the pipeline stamps them."""
+                inspector: str = "inspector1", name: str = "测试客户有限公司", fmt: str = "JPEG") -> list[str]:
+    """A tablet captures an inspection with ``count`` meter photos, pushes, uploads; the pipeline stamps them.
+
+    ``fmt`` is the file format the tablet's camera writes (JPEG, HEIF as ``.heic``, PNG, WEBP).
+    """
     if db.session.scalar(select(Capture).where(Capture.account_no == account_no).limit(1)) is None:
         from models import Customer
 
@@ -89,10 +95,11 @@ def push_photos(app, client, directory, count: int = 2, account_no: str = ACCOUN
                            uploader=FlaskTusUploader(client, token))
     files = []
     for number in range(count):
-        data = make_jpeg(width=size[0], height=size[1], seed=number + 3,
+        spec = PhotoSpec(width=size[0], height=size[1], seed=number + 3,
                          datetime_original=f"2026:03:02 09:{10 + number:02d}:30", offset="+08:00",
                          gps=(30.2741, 120.1551), image_unique_id=uuid.uuid4().hex)
-        path = os.path.join(str(directory), f"meter-{uuid.uuid4().hex[:8]}.jpg")
+        data = make_jpeg(spec) if fmt == "JPEG" else make_image(fmt, spec)
+        path = os.path.join(str(directory), f"meter-{uuid.uuid4().hex[:8]}.{PHOTO_EXTENSIONS[fmt]}")
         with open(path, "wb") as fh:
             fh.write(data)
         files.append(PhotoFile(path, "meter", "meter", captured_at=datetime(2026, 3, 2, 1, 10 + number, 31,
@@ -118,13 +125,13 @@ def approve_capture_of(photo_id: str, now, archivist: str = "archivist1") -> Use
     return user
 
 
-def export_bundle(app, client, clock, directory, count: int = 2):
+def export_bundle(app, client, clock, directory, count: int = 2, fmt: str = "JPEG"):
     """Pushed, uploaded, stamped and reviewed photos exported by the export job; returns (export, photo ids)."""
     from models import EvidenceExport
     from services import evidence_export, export_approval
-    from services import export_queue
+    from services import export_queue as export_jobs
 
-    photos = push_photos(app, client, directory, count=count)
+    photos = push_photos(app, client, directory, count=count, fmt=fmt)
     clock.advance(minutes=30)
     approve_capture_of(photos[0], clock.now())
     clock.advance(minutes=5)
@@ -133,8 +140,8 @@ def export_bundle(app, client, clock, directory, count: int = 2):
     export = evidence_export.request_export(
         db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
         evidence_export.Criteria(account_no=ACCOUNT), "张三窃电案（2026）浙0106民初123号", clock.now(),
-        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_queue.enqueue(get_redis(), export_id))
-    assert export.state == "queued" and export.job_id == export_queue.job_id(export.id)
+        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_jobs.enqueue(get_redis(), export_id))
+    assert export.state == "queued" and export.job_id == export_jobs.job_id(export.id)
     run_jobs(app, "exports")
     db.session.expire_all()
     export = db.session.get(EvidenceExport, export.id)

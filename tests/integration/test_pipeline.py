@@ -12,10 +12,10 @@ from models.database import db
 from models import AuditEntry, LogLeaf, OutboxEvent, Photo, PhotoEvidence, PipelineRun
 from ports.tsa import FakeTsa
 from ports.redis_connection import get_redis
-from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_jpeg, truncated_jpeg
+from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_image, make_jpeg, truncated_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from services import dispatch, stamping_env, translog
 from workers import context
+from services import dispatch, translog, stamping_env
 from core import merkle
 from ports.job_queue import queue
 
@@ -74,7 +74,7 @@ def test_running_the_same_job_again_changes_nothing(app):
     before = evidence_of(photo.id)
     snapshot = (before.sha256, before.stamped_key, before.preview_key, before.tsa_token, before.stamped_leaf_index)
     leaves = db.session.scalar(select(func.count()).select_from(LogLeaf))
-    from workers.jobs import run_event
+    from services.pipeline_runs import run_event
 
     assert run_event("photo.received", photo.id, 1) == "skipped"
     after = evidence_of(photo.id)
@@ -93,6 +93,18 @@ def test_hostile_files_are_recorded_as_metadata_unreadable_and_still_reach_revie
     assert "metadata_unreadable" in evidence.flags
     assert db.session.get(Photo, photo.id).state == "ready"
     assert evidence.hash_ok is True and evidence.tsa_status == "granted"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_a_screenshot_without_camera_metadata_is_flagged_as_such_not_as_unreadable(app, fmt):
+    photo = received_photo(make_image(fmt, exif=False), make_capture())
+    work(app)
+    evidence = evidence_of(photo.id)
+    assert evidence.metadata_status == "absent" and evidence.parsed["format"] == fmt
+    assert "no_camera_metadata" in evidence.flags
+    assert not {"metadata_unreadable", "exif_missing"} & set(evidence.flags)
+    assert evidence.stamped_key and evidence.derivatives_error is None
+    assert db.session.get(Photo, photo.id).state == "ready"
 
 
 def test_unreachable_tsa_leaves_the_timestamp_pending_without_blocking_review(app, clock):

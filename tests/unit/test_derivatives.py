@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.helpers.images import bomb_jpeg, make_jpeg, truncated_jpeg
+from tests.helpers.images import bomb_jpeg, make_image, make_jpeg, truncated_jpeg
 from core import derivatives
 from core.exif import read_metadata
 
@@ -18,6 +18,20 @@ def test_thumbnail_and_preview_are_upright_and_carry_no_gps():
         assert max(copy.size) <= edge
         assert 0x8825 not in copy.getexif()
         assert read_metadata(made).gps_latitude is None
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "PNG", "WEBP"])
+def test_heic_png_and_webp_give_upright_jpeg_copies_without_gps(fmt):
+    data = make_image(fmt, width=800, height=600, orientation=6, gps=(31.2, 121.4))
+    image = derivatives.decode(data)
+    band = derivatives.Band("DGE-20260302-ABCDEF012345", "ab" * 32)
+    for made, edge in ((derivatives.thumbnail(image), 320), (derivatives.preview(image), 1600),
+                       (derivatives.stamped_copy(image, band), 2000)):
+        copy = Image.open(io.BytesIO(made))
+        assert copy.format == "JPEG"
+        assert max(copy.size) <= edge
+        assert copy.height > copy.width  # orientation 6: the landscape frame is shown portrait
+        assert 0x8825 not in copy.getexif() and read_metadata(made).gps_latitude is None
 
 
 def test_stamped_copy_names_the_evidence_number_and_is_deterministic():

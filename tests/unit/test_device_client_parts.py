@@ -1,7 +1,11 @@
-"""Pieces of the reference client that need no server: backoff, batching, upload URL storage."""
+"""Pieces of the reference client that need no server: backoff, batching, upload URL storage, photo types."""
 import json
 
-from clients.device_client import DeviceClient, PhotoIdFingerprint, SqliteUrlStorage, backoff_delays
+import pytest
+
+from capture_schema.base import PHOTO_MIME_TYPES
+from clients.device_client import DeviceClient, PhotoIdFingerprint, SqliteUrlStorage, backoff_delays, photo_mime_type
+from tests.helpers.images import make_image
 
 
 class NoNetwork:
@@ -50,3 +54,14 @@ def test_an_amendment_names_the_last_local_revision_and_keeps_earlier_photos(tmp
     bodies = [json.loads(b) for _, b in client.pending()]
     assert [b["base_revision_id"] for b in bodies] == [None, first, second]
     assert bodies[2]["revision_id"] == third and bodies[2]["data"] == {"v": 3}
+
+
+@pytest.mark.parametrize("fmt,name,expected", [
+    ("HEIF", "IMG_0001.HEIC", "image/heic"), ("HEIF", "photo.heif", "image/heif"), ("PNG", "shot.png", "image/png"),
+    ("WEBP", "shot.webp", "image/webp"), ("HEIF", "no-extension", "image/heic"), ("PNG", "odd.bin", "image/png"),
+    ("WEBP", "odd.dat", "image/webp")])
+def test_the_tablet_declares_every_photo_type_the_server_accepts(tmp_path, fmt, name, expected):
+    path = tmp_path / name
+    path.write_bytes(make_image(fmt))
+    assert photo_mime_type(str(path)) == expected
+    assert expected in PHOTO_MIME_TYPES

@@ -1,8 +1,11 @@
 """Estimating capture time from every source, and the flags raised when the sources disagree."""
 from datetime import datetime, timedelta, timezone
 
-from tests.helpers.images import make_jpeg
+import pytest
+
+from tests.helpers.images import make_image, make_jpeg
 from core.exif import read_metadata
+from core.labels import FLAG_LABELS
 from core.time_analysis import DeviceFacts, Settings, analyse
 
 UTC = timezone.utc
@@ -69,3 +72,53 @@ def test_tolerances_come_from_settings():
     assert "exif_vs_device_mismatch" not in analyse(meta, facts(device_captured_at=device)).flags
     strict = Settings(exif_device_tolerance_s=30)
     assert "exif_vs_device_mismatch" in analyse(meta, facts(device_captured_at=device), strict).flags
+
+
+def test_gps_time_thirty_hours_after_exif_time_is_a_mismatch_and_the_basis_names_the_gps_time():
+    meta = read_metadata(make_jpeg(offset=None, gps_date="2026:03:03", gps_time=(7, 15, 30)))
+    result = analyse(meta, facts())
+    assert "gps_vs_exif_mismatch" in result.flags
+    assert "no GPS time" not in result.basis
+    assert "GPS time" in result.basis and "+08:00 assumed" in result.basis
+    assert result.details["gps_vs_exif_s"] == -30 * 3600
+
+
+# One scenario per flag: (flag, photo bytes, device facts, what the basis must say, what it must not say).
+FLAG_CASES = {
+    "exif_missing": (make_jpeg(exif=False), dict(device_captured_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
+                     ["capture time declared by the tablet"], ["EXIF", "GPS"]),
+    "exif_vs_device_mismatch": (make_jpeg(), dict(device_captured_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
+                                                  clock_offset_s=0),
+                                ["EXIF DateTimeOriginal", "+08:00 recorded", "+0 s"], ["tablet"]),
+    "gps_vs_exif_mismatch": (make_jpeg(offset=None, gps_date="2026:03:03", gps_time=(7, 15, 30)), {},
+                             ["EXIF DateTimeOriginal", "+08:00 assumed", "GPS time 2026-03-03T07:15:30Z"],
+                             ["no GPS time", "inferred"]),
+    "device_clock_skew": (make_jpeg(exif=False), dict(device_captured_at=datetime(2026, 3, 2, 1, 10, tzinfo=UTC),
+                                                      clock_offset_s=600),
+                          ["corrected by its clock offset", "+600 s"], ["uncorrected", "unknown"]),
+    "capture_after_receipt": (make_jpeg(datetime_original="2026:03:02 12:00:00"), {},
+                              ["EXIF DateTimeOriginal", "+08:00 recorded"], ["upper bound"]),
+    "edited_by_software": (make_jpeg(software="Adobe Photoshop 25.0"), {}, ["EXIF DateTimeOriginal"], []),
+    "gps_far_from_site": (make_jpeg(gps=(39.9, 116.4)), {}, ["EXIF DateTimeOriginal"], []),
+    "metadata_unreadable": (b"\xff\xd8\xff\xe1\x00\x40Exif", {}, ["server receipt time", "upper bound"],
+                            ["EXIF DateTimeOriginal"]),
+    "no_camera_metadata": (make_image("PNG", exif=False), {}, ["server receipt time", "upper bound"], ["EXIF DateTimeOriginal"]),
+}
+
+
+@pytest.mark.parametrize("flag", sorted(FLAG_CASES))
+def test_each_flag_comes_with_a_basis_that_agrees_with_it(flag):
+    data, device, says, never = FLAG_CASES[flag]
+    result = analyse(read_metadata(data), facts(**device))
+    assert flag in result.flags
+    for text in says:
+        assert text in result.basis, (flag, result.basis)
+    for text in never:
+        assert text not in result.basis, (flag, result.basis)
+    if {"exif_missing", "metadata_unreadable", "no_camera_metadata"} & set(result.flags):
+        assert result.basis_code != "exif"
+
+
+def test_every_flag_of_the_analysis_has_a_scenario_and_a_chinese_label():
+    assert set(FLAG_CASES) == set(FLAG_LABELS)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in FLAG_LABELS.values())
