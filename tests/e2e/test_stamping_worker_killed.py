@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models.database import db
 from models import LogLeaf, Photo, PhotoEvidence, PipelineRun
+from models.database import db
 from ports.tsa import LocalTsa
 from tests.helpers.images import make_jpeg
 from tests.helpers.live import ROOT
 from tests.helpers.received_photos import make_capture, received_photo
+from tests.helpers.tools import require_command
 
 
 class _SlowTsa(BaseHTTPRequestHandler):
@@ -103,8 +104,7 @@ def _workers_for(data_dir) -> list[int]:
 
 @pytest.mark.timeout(180)
 def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, database_url, redis_url, tmp_path):
-    if not os.path.exists("/usr/bin/openssl") and not __import__("shutil").which("openssl"):
-        pytest.skip("openssl is not installed")
+    require_command("openssl")
     authority = LocalTsa(tmp_path / "external-tsa")
     authority.roots_pem()
     _SlowTsa.authority = authority

@@ -24,6 +24,7 @@ from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
 from tests.helpers.live import ROOT, free_port, wait_for
+from tests.helpers.tools import missing
 
 pytestmark = pytest.mark.e2e
 JS_DIR = ROOT / "tests" / "js"
@@ -34,10 +35,7 @@ def require_node() -> str:
     node = shutil.which("node")
     if node and (JS_DIR / "node_modules" / "tus-js-client").is_dir():
         return node
-    reason = "needs node and `npm ci` in tests/js (tus-js-client)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    missing("needs node and `npm ci` in tests/js (tus-js-client)")
 
 
 class LiveServer:
@@ -76,8 +74,8 @@ def live(database_factory, redis_url, tmp_path_factory):
     """A live server on its own migrated database, with one registered tablet."""
     import redis as redis_lib
 
-    from server import create_app
     from models.database import db
+    from server import create_app
     from tests.helpers.factories import make_device
 
     redis_lib.Redis.from_url(redis_url).flushdb()
@@ -270,10 +268,10 @@ def test_tuspy_is_told_when_the_file_does_not_match_its_declared_sha256(live, en
 
 
 def test_an_expired_upload_is_410_for_tuspy_and_the_sweep_removes_its_bytes(live, engine, tmp_path):
-    from server import create_app
     from models.database import db
     from ports.blobstore import LocalBlobStore
     from ports.clock import SystemClock
+    from server import create_app
     from services.upload_sweep import sweep_uploads
 
     path, data = photo_file(tmp_path, 400 * 1024)

@@ -12,9 +12,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.live import ROOT, free_port, wait_for
+from tests.helpers.tools import missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,10 +25,7 @@ def require_chromium() -> str:
     """The Chromium binary; skip the test without it (fail instead when ``CI`` is set)."""
     if os.path.exists(CHROMIUM):
         return CHROMIUM
-    reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    missing(f"{CHROMIUM} is missing (apt-get install chromium)")
 
 
 def _env(database_url: str, redis_url: str, data_dir: Path, extra: dict | None) -> dict:

@@ -1,23 +1,17 @@
 """Reading generated PDFs back with poppler (pdftotext, pdffonts, pdftoppm), as a court's reader would."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from PIL import Image
+
+from tests.helpers.tools import require_command
 
 
 def poppler(tool: str) -> str:
     """Path of a poppler-utils command; skipped locally, required in CI."""
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} (poppler-utils) is required in CI")
-        pytest.skip(f"{tool} is not installed (Debian package poppler-utils)")
-    return path
+    return require_command(tool, "poppler-utils")
 
 
 def text_of(pdf: Path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,22 +11,18 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from models import AuditEntry, EvidenceUse, LogLeaf, PhotoEvidence
 from models.database import db
-from models import AuditEntry, EvidenceExport, EvidenceUse, LogLeaf, PhotoEvidence
 from services.ports_access import ports
 from tests.helpers.legal_world import ACCOUNT, export_bundle
+from tests.helpers.tools import require_command
 from verifier import layout
 from verifier.check import verify_bundle
 
 
 def need_tool(name: str) -> str:
     """The path of an external tool; skip without it, except under CI where it must be there."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required under CI")
-        pytest.skip(f"{name} is not installed")
-    return path
+    return require_command(name)
 
 
 @pytest.fixture

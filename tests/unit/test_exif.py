@@ -1,18 +1,28 @@
 """EXIF/XMP reading on images made here, compared with exiftool; hostile files never crash or hang."""
 import io
 import json
-import os
-import shutil
 import struct
 import subprocess
 
 import pytest
 from PIL import Image
 
-from tests.helpers.images import (PhotoSpec, bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, jpeg_with_segments,
-                                  make_heic, make_image, make_jpeg, not_an_image, odd_layout_tiff, truncated_jpeg,
-                                  xmp_packet)
 from core.exif import capture_moment, read_metadata
+from tests.helpers.images import (
+    PhotoSpec,
+    bomb_jpeg,
+    exif_loop_jpeg,
+    huge_ifd_count_jpeg,
+    jpeg_with_segments,
+    make_heic,
+    make_image,
+    make_jpeg,
+    not_an_image,
+    odd_layout_tiff,
+    truncated_jpeg,
+    xmp_packet,
+)
+from tests.helpers.tools import require_command
 
 
 def test_capture_time_offset_subseconds_gps_and_device_fields_are_read():
@@ -89,13 +99,6 @@ def test_hostile_files_come_back_unreadable_with_the_reason(make, reason):
     assert meta.capture_local is None
 
 
-def _exiftool() -> str | None:
-    path = shutil.which("exiftool")
-    if path is None and os.environ.get("CI"):
-        pytest.fail("exiftool (libimage-exiftool-perl) is required in CI")
-    return path
-
-
 SPECS = [
     PhotoSpec(datetime_original="2026:03:02 09:15:30", offset="+08:00", gps=(31.230416, 121.473701),
               gps_altitude=8.25, make="Huawei", model="MatePad 11", orientation=1),
@@ -111,9 +114,7 @@ SPECS = [
 
 @pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "PNG", "WEBP"])
 def test_results_agree_with_exiftool_on_the_same_files(tmp_path, fmt):
-    exiftool = _exiftool()
-    if exiftool is None:
-        pytest.skip("exiftool is not installed (Debian package libimage-exiftool-perl)")
+    exiftool = require_command("exiftool", "libimage-exiftool-perl")
     paths = []
     for i, spec in enumerate(SPECS):
         path = tmp_path / f"p{i}.{fmt.lower()}"
@@ -156,9 +157,7 @@ ODD_LAYOUTS = {
 
 
 def test_odd_ifd_layouts_agree_with_exiftool(tmp_path):
-    exiftool = _exiftool()
-    if exiftool is None:
-        pytest.skip("exiftool is not installed (Debian package libimage-exiftool-perl)")
+    exiftool = require_command("exiftool", "libimage-exiftool-perl")
     paths = {}
     for number, (name, data) in enumerate(ODD_LAYOUTS.items()):
         paths[name] = tmp_path / f"odd{number}.jpg"

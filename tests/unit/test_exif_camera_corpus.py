@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.exif import read_metadata
+from tests.helpers.tools import require_command
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "cameras"
 PHOTOS = sorted(p for p in CORPUS.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif"))
@@ -20,11 +20,7 @@ TAGS = ("-DateTimeOriginal", "-SubSecTimeOriginal", "-OffsetTimeOriginal", "-GPS
 
 @pytest.fixture(scope="module")
 def exiftool_says() -> dict[str, dict]:
-    exiftool = shutil.which("exiftool")
-    if exiftool is None:
-        if os.environ.get("CI"):
-            pytest.fail("exiftool (libimage-exiftool-perl) is required in CI")
-        pytest.skip("exiftool is not installed (Debian package libimage-exiftool-perl)")
+    exiftool = require_command("exiftool", "libimage-exiftool-perl")
     out = subprocess.run([exiftool, "-j", "-n", *TAGS, *map(str, PHOTOS)], capture_output=True, text=True,
                          check=True, env={**os.environ, "TZ": "UTC"})
     return {Path(item["SourceFile"]).name: item for item in json.loads(out.stdout)}

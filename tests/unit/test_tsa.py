@@ -1,7 +1,5 @@
 """RFC 3161 tokens: the built-in local TSA, the HTTP client, and verification by ``openssl ts -verify``."""
 import hashlib
-import os
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -9,18 +7,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
+from tests.helpers.tools import require_command
 
 DATA = "现场照片 bytes".encode()
 DIGEST = hashlib.sha256(DATA).digest()
 
 
 def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("openssl is required in CI")
-        pytest.skip("openssl is not installed")
-    return path
+    return require_command("openssl")
 
 
 @pytest.fixture
