@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun
 from models.database import db
-from services import pipeline, translog
+from services import export_queue, pipeline, translog
 from services.schedules import schedule_periodic
 from ports.job_queue import job_state, queue
 from services.pipeline_runs import ensure_run, retry_timestamp
@@ -30,6 +30,8 @@ from services.stamping_env import current_app_or_none, env_for
 log = logging.getLogger("dangan.dispatch")
 JOB_FUNCTION = "workers.jobs.run_event"
 STAMPING_QUEUE = "stamping"
+# Outbox events handed to one job each (no pipeline run): event -> enqueue(session, connection, subject_id).
+JOB_EVENTS = {export_queue.EVENT: export_queue.enqueue_subject}
 # A queued run whose job is missing from Redis for this long is enqueued again.
 MISSING_JOB_GRACE_S = 5
 _DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -55,17 +57,21 @@ def _locked(query, session: Session):
 
 
 def dispatch_outbox(session: Session, connection: redis.Redis, now: datetime, settings, limit: int = 200) -> dict:
-    """Enqueue undispatched outbox rows that have a pipeline; Redis down leaves them for later."""
+    """Enqueue undispatched outbox rows (pipelines and single jobs); Redis down leaves them for later."""
     counts = {"dispatched": 0, "waiting": 0}
+    handled = (*pipeline.PIPELINES, *JOB_EVENTS)
     rows = session.scalars(_locked(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None),
-                                                             OutboxEvent.event.in_(tuple(pipeline.PIPELINES)))
+                                                             OutboxEvent.event.in_(handled))
                                    .order_by(OutboxEvent.id).limit(limit), session)).all()
     for row in rows:
-        run = ensure_run(session, row.event, row.subject_id, now)
-        row = session.get(OutboxEvent, row.id)
         try:
-            if run.status in ("queued", "running") and not _alive(connection, run.job_id or ""):
-                run.job_id = enqueue(connection, run.event, run.subject_id, run.attempt, settings.job_timeout_s)
+            if row.event in JOB_EVENTS:
+                JOB_EVENTS[row.event](session, connection, row.subject_id)
+            else:
+                run = ensure_run(session, row.event, row.subject_id, now)
+                row = session.get(OutboxEvent, row.id)
+                if run.status in ("queued", "running") and not _alive(connection, run.job_id or ""):
+                    run.job_id = enqueue(connection, run.event, run.subject_id, run.attempt, settings.job_timeout_s)
         except (redis.RedisError, OSError) as exc:
             session.rollback()
             row = session.get(OutboxEvent, row.id)
@@ -188,7 +194,7 @@ _STATE_KEY = "dangan.dispatch"
 
 def _after_flush(session, _context) -> None:
     new = [(obj.event, obj.subject_id) for obj in session.new
-           if isinstance(obj, OutboxEvent) and obj.event in pipeline.PIPELINES]
+           if isinstance(obj, OutboxEvent) and (obj.event in pipeline.PIPELINES or obj.event in JOB_EVENTS)]
     if new:
         session.info.setdefault(_PENDING_KEY, []).extend(new)
 
@@ -208,6 +214,9 @@ def _after_commit(session) -> None:
     try:
         connection = app.extensions["dangan.redis"].client(app)
         for event_name, subject_id in events:
+            if event_name in JOB_EVENTS:
+                JOB_EVENTS[event_name](None, connection, subject_id)
+                continue
             job_id = pipeline.job_id(event_name, subject_id, 1)
             if job_state(connection, job_id) is None:
                 enqueue(connection, event_name, subject_id, 1)

@@ -28,7 +28,6 @@ from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, Phot
 from models import audit
 from models.database import db
 from models.legal import EXPORT_STATES
-from ports.redis_connection import get_redis
 from services import bundle_guide, evidence_bundle, export_approval, export_queue, use_register
 from services.report_pdf import render_report
 from services.stamping_env import env_for
@@ -109,8 +108,7 @@ def _checked_sizes(session: Session, photos: list[Photo]) -> int:
 
 
 def request_export(session: Session, actor: Actor, user: User | None, criteria: Criteria, purpose: str | None,
-                   now: datetime, limits: export_approval.ApprovalLimits,
-                   enqueue: Callable[[int], str | None] | None = None) -> EvidenceExport:
+                   now: datetime, limits: export_approval.ApprovalLimits) -> EvidenceExport:
     """Register an export request; large ones wait for approval, the others are queued at once."""
     purpose = use_register.check_purpose(purpose)
     photos = select_photos(session, criteria)
@@ -129,28 +127,19 @@ def request_export(session: Session, actor: Actor, user: User | None, criteria: 
     session.flush()
     use_register.register(session, actor, user, "export_request", now, export_id=export.id, purpose=purpose,
                           details={"items": len(photos), "bytes": total, "needs_approval": waiting})
+    if export.state == "queued":
+        export_queue.record(session, export)
     session.commit()
-    if export.state == "queued" and enqueue is not None:
-        submit(session, export, enqueue)
     return export
 
 
-def submit(session: Session, export: EvidenceExport, enqueue: Callable[[int], str | None]) -> None:
-    """Hand a queued export to the background queue (best effort: it can be resubmitted)."""
-    try:
-        export.job_id = enqueue(export.id)
-    except Exception as exc:  # Redis down: the export stays queued and can be started again
-        export.error = f"not yet handed to the export queue: {type(exc).__name__}"
-    session.commit()
-
-
 def decide(session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None,
-           now: datetime, enqueue: Callable[[int], str | None] | None = None) -> EvidenceExport:
-    """A manager approves or rejects a waiting export; an approved one is queued."""
+           now: datetime) -> EvidenceExport:
+    """A manager approves or rejects a waiting export; an approved one is queued through the outbox."""
     export = export_approval.decide(session, actor, manager, export_id, approve, note, now)
+    if approve:
+        export_queue.record(session, export)
     session.commit()
-    if approve and enqueue is not None:
-        submit(session, export, enqueue)
     return export
 
 
@@ -434,11 +423,6 @@ def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: d
         render_report(fh, cover, manifest["items"], checks, preview)
         fh.flush()
         writer.add_file(layout.REPORT, fh.name, compress=True)
-
-
-def enqueue_in_app(export_id: int) -> str:
-    """Queue an export on the current app's Redis (for the pages and the API)."""
-    return export_queue.enqueue(get_redis(), export_id)
 
 
 def build_in_app(app, export_id: int) -> dict:

@@ -193,8 +193,7 @@ class Exports(MethodView):
         criteria = evidence_export.Criteria(account_no=body.get("account_no"), date_from=body.get("date_from"),
                                             date_to=body.get("date_to"), photo_ids=tuple(body["photo_ids"]))
         export = evidence_export.request_export(db.session, current_actor(), g.user, criteria, body["purpose"],
-                                                ports().clock.now(), export_approval.limits_from(current_app.config),
-                                                enqueue=evidence_export.enqueue_in_app)
+                                                ports().clock.now(), export_approval.limits_from(current_app.config))
         return evidence_export.export_dict(export)
 
 
@@ -218,7 +217,7 @@ class ExportDecision(MethodView):
     def post(self, body, export_id):
         """A manager approves or rejects an export waiting for approval."""
         export = evidence_export.decide(db.session, current_actor(), g.user, export_id, body["approve"],
-                                        body["note"], ports().clock.now(), enqueue=evidence_export.enqueue_in_app)
+                                        body["note"], ports().clock.now())
         return evidence_export.export_dict(export)
 
 

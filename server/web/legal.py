@@ -128,7 +128,7 @@ def exports():
                 photo_ids=tuple(p for p in form.getlist("photo_id") if p))
             export = evidence_export.request_export(
                 db.session, current_actor(), g.user, criteria, form.get("purpose"), ports().clock.now(),
-                export_approval.limits_from(current_app.config), enqueue=evidence_export.enqueue_in_app)
+                export_approval.limits_from(current_app.config))
         except errors.DomainError as exc:
             return _refused(exc, "legal.exports")
         flash("已提交导出申请，等待审批。" if export.state == "awaiting_approval" else "已开始生成证据包。", "info")
@@ -194,7 +194,7 @@ def decide(export_id):
     try:
         evidence_export.decide(db.session, current_actor(), g.user, export_id,
                                request.form.get("decision") == "approve", request.form.get("note"),
-                               ports().clock.now(), enqueue=evidence_export.enqueue_in_app)
+                               ports().clock.now())
     except errors.DomainError as exc:
         return _refused(exc, "legal.approvals")
     flash("已处理导出申请。", "info")

@@ -140,7 +140,7 @@ def export_bundle(app, client, clock, directory, count: int = 2, fmt: str = "JPE
     export = evidence_export.request_export(
         db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
         evidence_export.Criteria(account_no=ACCOUNT), "张三窃电案（2026）浙0106民初123号", clock.now(),
-        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_jobs.enqueue(get_redis(), export_id))
+        export_approval.ApprovalLimits())
     assert export.state == "queued" and export.job_id == export_jobs.job_id(export.id)
     run_jobs(app, "exports")
     db.session.expire_all()

@@ -130,3 +130,28 @@ def test_the_export_pages_ask_for_a_purpose_and_show_progress_until_the_download
     assert "已完成" in status and 'id="download-bundle"' in status and 'http-equiv="refresh"' not in status
     progress = lawyer.page(asked.headers["Location"] + "/progress.json").get_json()
     assert progress["state"] == "done" and progress["done_items"] == 1 and progress["percent"] == 100
+
+
+def test_an_export_the_queue_missed_at_commit_is_handed_over_by_the_outbox(app, client, tmp_path):
+    """Export requests travel through the outbox: when the after-commit enqueue did not happen (Redis
+    away at that moment), the dispatcher hands the export to the queue later and it is built."""
+    from rq import Queue
+
+    from models import OutboxEvent
+    from ports.redis_connection import get_redis
+    from services import export_queue
+
+    push_photos(app, client, tmp_path, count=2)
+    app.config["DISPATCH_ON_COMMIT"] = False  # as if Redis had been unreachable at commit time
+    lawyer = logged_in(client, "lawyer", "legal")
+    asked = lawyer.post("/api/v1/legal/exports", json={"account_no": ACCOUNT, "purpose": "窃电案件取证"})
+    assert asked.status_code == 201, asked.get_json()
+    export_id = asked.get_json()["id"]
+    row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event == export_queue.EVENT,
+                                                      OutboxEvent.subject_id == str(export_id)))
+    assert row is not None and row.dispatched_at is None
+    assert export_queue.job_id(export_id) not in Queue("exports", connection=get_redis()).job_ids
+
+    run_jobs(app, "exports")  # one dispatcher tick, then the export worker
+    assert lawyer.get(f"/api/v1/legal/exports/{export_id}").get_json()["state"] == "done"
+    assert db.session.get(OutboxEvent, row.id).dispatched_at is not None
