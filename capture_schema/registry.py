@@ -155,6 +155,7 @@ def _describe_field(field_obj: fields.Field) -> dict:
     if isinstance(field_obj, fields.Nested):
         nested = field_obj.nested() if callable(field_obj.nested) else field_obj.nested
         nested = nested() if isinstance(nested, type) else nested
+        assert isinstance(nested, Schema), "forms nest schema classes or instances only"
         out["fields"] = {name: _describe_field(f) for name, f in nested.fields.items()}
     if isinstance(field_obj, fields.List):
         out["items"] = _describe_field(field_obj.inner)

@@ -56,7 +56,7 @@ def decode(data: bytes, longest: int = STAMPED_EDGE, max_pixels: int = MAX_PIXEL
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 raise DerivativeError(f"decompression bomb: {image.width}×{image.height} pixels")
             if image.format == "JPEG":

@@ -218,7 +218,8 @@ def _exif_time(value: str | None, subsec: str | None = None) -> str | None:
     if not match:
         return None
     try:
-        moment = datetime(*(int(g) for g in match.groups()))
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
     text = moment.isoformat()

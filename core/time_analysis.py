@@ -99,7 +99,7 @@ def _infer_offset(local: str, gps_utc: datetime) -> tuple[str, float] | None:
 
 def is_editor(software: str | None) -> bool:
     """True when the Software tag names an editing program."""
-    return bool(software) and any(name in software.lower() for name in EDITORS)
+    return software is not None and any(name in software.lower() for name in EDITORS)
 
 
 def no_camera_metadata(meta: Metadata) -> bool:
@@ -197,7 +197,7 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
     lat, lon, place_source = meta.gps_latitude, meta.gps_longitude, meta.gps_source
     if lat is None and facts.device_latitude is not None and facts.device_longitude is not None:
         lat, lon, place_source = facts.device_latitude, facts.device_longitude, "tablet location"
-    if lat is not None and facts.site_latitude is not None and facts.site_longitude is not None:
+    if lat is not None and lon is not None and facts.site_latitude is not None and facts.site_longitude is not None:
         distance = haversine_m(lat, lon, facts.site_latitude, facts.site_longitude)
         details["distance_to_site_m"] = round(distance, 1)
         details["distance_source"] = place_source

@@ -7,7 +7,7 @@ KIND = "metering_check"
 RESULTS = {"normal": "正常", "abnormal": "异常"}
 
 
-def ratio(label: str, **kwargs) -> fields.String:
+def ratio(label: str, **kwargs) -> fields.Field:
     """A CT/PT ratio such as 200/5."""
     return labelled(fields.String(validate=validate.Regexp(RATIO, error="not a ratio like 200/5"),
                                   **kwargs), label)
