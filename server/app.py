@@ -17,6 +17,7 @@ from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
 from server.ports import Ports
 from server.ports.blobstore import LocalBlobStore
+from server.ports.exportstore import LocalExportStore
 from server.ports.clock import SystemClock
 from server.ports import tsa as tsa_port
 from server.redis_client import RedisConnection
@@ -66,12 +67,15 @@ def _load_config(app: Flask, config) -> None:
 
 
 def _ports(app: Flask, given: Ports | None) -> Ports:
+    exports = LocalExportStore(os.path.join(app.config["DANGAN_DATA_DIR"], "exports"))
     if given is not None:
+        if given.exports is None:
+            given.exports = exports
         return given
     blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
     tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"),
                                app.config.get("TSA_CA_FILE"))
-    return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa)
+    return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa, exports=exports)
 
 
 def build_app(config=None) -> Flask:

@@ -1,4 +1,5 @@
-"""Daily archive-lifecycle jobs: recompute filing deadlines and sweep retention eligibility.
+"""Daily archive-lifecycle jobs: recompute filing deadlines, sweep retention eligibility and
+remove evidence bundles kept past ``EXPORT_BUNDLE_DAYS``.
 
 Both are idempotent (running them twice on a day changes nothing the second time) and commit
 their own work. ``daily_lifecycle_job`` is the RQ job; it re-enqueues itself for the next
@@ -13,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from server.actor import SYSTEM, Actor
+from server.services import evidence_export
 from server.services.lifecycle import obligations, retention
 from server.services.lifecycle.common import local_date
 from server.services.lifecycle.settings import LOCAL_TZ, LifecycleSettings, settings_from
@@ -67,7 +69,7 @@ def schedule_daily(connection, now: datetime) -> str:
 
 
 def daily_lifecycle_job() -> dict:
-    """RQ job: recompute deadlines, sweep retention, then schedule tomorrow's run."""
+    """RQ job: recompute deadlines, sweep retention, remove expired bundles, then schedule tomorrow's run."""
     from server.extensions import db
     from workers.context import get_app
 
@@ -77,7 +79,8 @@ def daily_lifecycle_job() -> dict:
         now = ports.clock.now()
         today, settings = local_date(now), settings_from(app.config)
         result = {"deadlines": recompute_deadlines(db.session, SYSTEM, today, now, settings),
-                  "retention": sweep_retention(db.session, SYSTEM, today, now, settings)}
+                  "retention": sweep_retention(db.session, SYSTEM, today, now, settings),
+                  "expired_bundles": evidence_export.expire_bundles(db.session, ports.exports, now)}
         try:
             result["next"] = schedule_daily(app.extensions["dangan.redis"].client(app), now)
         except Exception as exc:  # Redis down: the work is done; the next start schedules again

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.ports.blobstore import BlobStore
 from server.ports.clock import Clock
+from server.ports.exportstore import ExportStore
 
 
 @dataclass
@@ -17,3 +18,4 @@ class Ports:
     clock: Clock
     blobs: BlobStore
     tsa: Any = None  # set by the evidence layer (workers/timestamping)
+    exports: ExportStore | None = None  # evidence bundles kept on the server; the app factory sets it
