@@ -242,15 +242,21 @@ def remove_bundle(session: Session, export: EvidenceExport, store, state: str, n
     Returns the names of the files removed. A bundle written elsewhere (``--out`` of the CLI)
     is removed from that path too: it is a copy the server made and recorded.
     """
-    removed = store.remove(export.id) if store is not None else []
-    if export.bundle_path and os.path.exists(export.bundle_path):
-        os.unlink(export.bundle_path)
-        removed.append(os.path.basename(export.bundle_path))
+    removed = delete_bundle_files(export, store)
     export.state, export.removed_at = state, now
     if record_id is not None:
         export.destruction_record_id = record_id
     audit.record(session, SYSTEM, f"evidence.export_{state}", "evidence_export", export.id,
                  {"files": removed, "bundle_sha256": export.bundle_sha256, "record_id": record_id}, at=now)
+    return removed
+
+
+def delete_bundle_files(export: EvidenceExport, store) -> list[str]:
+    """Delete the stored bundle of an export and its partial files; the names of the files removed."""
+    removed = store.remove(export.id) if store is not None else []
+    if export.bundle_path and os.path.exists(export.bundle_path):
+        os.unlink(export.bundle_path)
+        removed.append(os.path.basename(export.bundle_path))
     return removed
 
 

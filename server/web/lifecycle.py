@@ -439,7 +439,8 @@ def execute(list_id: int):
     """Execute an approved list."""
     now, today = _now()
     try:
-        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs)
+        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs,
+                                          exports=ports().exports)
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -452,7 +453,7 @@ def execute(list_id: int):
 def destruction_record(record_id: int):
     """A destruction record with its verification."""
     record = destruction.get_record(db.session, record_id)
-    check = destruction.verify_record(db.session, record_id, ports().blobs)
+    check = destruction.verify_record(db.session, record_id, ports().blobs, ports().exports)
     return render_template("lifecycle/destruction.html", record=record, check=check, c=record.content)
 
 
