@@ -539,9 +539,11 @@ class Holds(MethodView):
     @blp.arguments(LcHoldIn)
     @blp.response(201, LcHoldSchema)
     @blp.alt_response(404, description="customer.unknown")
+    @blp.alt_response(400, description="hold.unknown_item")
+    @blp.alt_response(409, description="hold.customer_destroyed")
     @require("lifecycle.hold")
     def post(self, body):
-        """Place a legal hold on a customer or one dossier item; it blocks destruction."""
+        """Place a legal hold on a customer or one dossier item; it blocks destruction (destroyed dossiers: refused)."""
         hold = retention.place_hold(db.session, current_actor(), body["account_no"], body["reason"],
                                     _clock()[0], item_seq=body["item_seq"])
         db.session.commit()

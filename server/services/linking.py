@@ -10,6 +10,7 @@ from server import errors
 from server.actor import Actor
 from server.models import Capture, CaptureLink, Customer, Device, User
 from server.services import audit, review_events
+from server.services.lifecycle.destruction import refuse_if_destroyed
 from server.services.review_cursor import decode_cursor, encode_cursor
 from server.services.review_queue import QueuePage, QueueFilters, summarize
 
@@ -69,6 +70,7 @@ def link_capture(session: Session, actor: Actor, user_id: int, capture_id: str,
     if customer is None:
         raise errors.DomainError(errors.UNKNOWN_CUSTOMER, "No such customer.",
                                  details={"customer_id": customer_id})
+    refuse_if_destroyed(session, customer.id)
     claimed = session.execute(
         update(Capture).where(Capture.id == capture_id, Capture.link_state == "unlinked")
         .values(link_state="linked", customer_id=customer.id)

@@ -502,6 +502,32 @@ def _logged_leaf(session: Session, record: DestructionRecord) -> int | None:
     return leaf.index if payload.get("record_sha256") == record.record_sha256 else None
 
 
+def record_of_customer(session: Session, customer_id: int | None) -> DestructionRecord | None:
+    """The destruction record of a customer's dossier, if it was destroyed."""
+    if customer_id is None:
+        return None
+    return session.scalar(select(DestructionRecord).where(DestructionRecord.customer_id == customer_id)
+                          .order_by(DestructionRecord.id.desc()).limit(1))
+
+
+def record_label(record_id: int | None, executed_at: datetime | None) -> dict | None:
+    """How pages and APIs name a destruction: the record's number and the (Beijing) date it was executed."""
+    if record_id is None:
+        return None
+    day = executed_at.astimezone(LOCAL_TZ).date().isoformat() if executed_at else None
+    return {"record_id": record_id, "destroyed_on": day,
+            "text": f"已销毁（销毁记录第 {record_id} 号，{day}）" if day else f"已销毁（销毁记录第 {record_id} 号）"}
+
+
+def refuse_if_destroyed(session: Session, customer_id: int | None) -> None:
+    """``dossier.destroyed`` (409) when the customer's dossier was destroyed."""
+    record = record_of_customer(session, customer_id)
+    if record is not None:
+        customer = session.get(Customer, customer_id)
+        raise errors.DomainError(errors.DOSSIER_DESTROYED, details={
+            "account_no": customer.account_no, **record_label(record.id, record.executed_at)})
+
+
 def list_disposals(session: Session, page: int = 1, per_page: int = 20) -> tuple[list[DisposalList], int]:
     """A page of disposal lists, newest first, and the total."""
     total = session.scalar(select(func.count()).select_from(DisposalList))
