@@ -8,7 +8,6 @@ from typing import Any
 
 from server.ports.blobstore import BlobStore
 from server.ports.clock import Clock
-from server.ports.exportstore import ExportStore
 
 
 @dataclass
@@ -18,4 +17,6 @@ class Ports:
     clock: Clock
     blobs: BlobStore
     tsa: Any = None  # set by the evidence layer (workers/timestamping)
-    exports: ExportStore | None = None  # evidence bundles kept on the server; the app factory sets it
+    # the export store (server.ports.exportstore: evidence bundles kept on the server); the app
+    # factory sets it. Not imported here: the offline verifier shipped in bundles imports this package.
+    exports: Any = None
