@@ -62,11 +62,15 @@ def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_
     assert originals <= {d["sha256"] for d in shown["content"]["destroyed"]}
     check = shown["verification"]
     assert check["ok"] is True and check["bundles_still_stored"] == [] and check["still_stored"] == []
+    page = archivist.client.get(f"/lifecycle/destruction/{report['records'][0]}").get_data(as_text=True)
+    assert "核验通过" in page and f"导出 {export.id}" in page
 
     # the check searches the export store by hash: a copy of the old bundle put back is found
     (ports().exports.path_for(99)).write_bytes(bundle_bytes)
     again = archivist.get(f"/api/v1/lifecycle/destruction-records/{report['records'][0]}").get_json()
     assert again["verification"]["ok"] is False and again["verification"]["bundles_still_stored"] == [99]
+    page = archivist.client.get(f"/lifecycle/destruction/{report['records'][0]}").get_data(as_text=True)
+    assert "核验未通过" in page and "导出编号 99" in page
 
 
 def test_a_pending_capture_of_a_destroyed_dossier_is_closed_and_its_tablet_learns_it(client):
