@@ -383,6 +383,8 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     except Exception as exc:
         session.rollback()
         export = session.get(EvidenceExport, export_id)
+        if export.state == "destroyed":  # a destruction removed this export meanwhile; it stays so
+            raise
         export.state, export.error, export.finished_at = "failed", failure_text(exc), env.clock.now()
         log.exception("evidence export %s failed", export_id)
         audit.record(session, SYSTEM, "evidence.export_failed", "evidence_export", export.id, {"error": export.error})
@@ -449,6 +451,10 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
         writer.finish()
         with open(partial, "rb") as fh:
             os.fsync(fh.fileno())
+        session.refresh(export, ["state"])
+        if export.state != "running":  # destroyed (or taken over) while it was being built: keep no copy
+            raise errors.DomainError(errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE,
+                                     details={"export_id": export.id, "state": export.state})
         os.replace(partial, target)
     except BaseException:
         writer.abort()

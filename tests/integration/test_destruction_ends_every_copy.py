@@ -10,12 +10,14 @@ from server.extensions import db
 from server.models import AuditEntry, Capture, EvidenceExport, EvidenceUse, Photo, PhotoEvidence, Upload, User
 from server.ports_access import ports
 from server.services import evidence_export
+from sync.uploads import staging_path
 from tests.helpers.api_client import ApiClient
 from tests.helpers.destroyed import (closed_customer_with_photo, done_export, files_holding, record_of,
                                      stored_bundle)
 from tests.helpers.factories import PASSWORD, make_device
 from tests.helpers.legal_world import ACCOUNT, export_bundle
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, destroy, login
+from tests.helpers.uploads import tus_metadata, tus_patch
 
 
 def _evidence_bytes(photo_ids: list[str]) -> dict[str, bytes]:
@@ -129,9 +131,9 @@ def test_a_bundle_that_also_holds_a_held_customers_photos_blocks_the_destruction
 
 def test_a_partial_upload_of_a_destroyed_photo_is_removed_from_staging(client):
     _c, photo = closed_customer_with_photo(client, "3100000058", b"\xff\xd8 photo \xff\xd9")
-    from sync.uploads import staging_path
-
-    upload = Upload(id="a" * 32, device_id=photo.device_id, state="receiving", length=100, offset=10,
+    device, token = make_device("inspector1")
+    photo.device_id = device.id  # the tablet whose token the test holds
+    upload = Upload(id="a" * 32, device_id=device.id, state="receiving", length=100, offset=10,
                     photo_id=photo.id, declared_sha256=photo.blob_sha256, upload_metadata={},
                     expires_at=ports().clock.now() + timedelta(days=1))
     db.session.add(upload)
@@ -145,6 +147,15 @@ def test_a_partial_upload_of_a_destroyed_photo_is_removed_from_staging(client):
     content = record_of("3100000058").content
     assert content["uploads_removed"] == [{"upload_id": upload.id, "photo_id": photo.id, "offset": 10}]
     assert record_id == record_of("3100000058").id
+
+    # the tablet cannot bring the bytes back: the upload in progress is over, a new one is refused
+    headers = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
+    resumed = tus_patch(client, token, f"/api/v1/uploads/{upload.id}", 10, b" rest")
+    assert resumed.status_code == 410 and resumed.get_json()["code"] == "upload.terminated"
+    again = client.post("/api/v1/uploads", headers={**headers, "Upload-Length": "16",
+                                                    "Upload-Metadata": tus_metadata(photo.id, photo.blob_sha256)})
+    assert again.status_code == 410 and again.get_json()["code"] == "photo.destroyed"
+    assert not ports().blobs.exists(photo.blob_sha256)
 
 
 def test_bundles_kept_past_their_period_are_removed_and_answer_410(client):
@@ -199,3 +210,49 @@ def test_a_failing_export_shows_no_server_path_and_is_not_registered_as_delivere
     assert [u.export_id for u in delivered] == [export.id]
     assert delivered[0].details["photo_ids"] == photos
     assert "left_out" not in json.loads(export.manifest)
+
+
+def test_a_bundle_whose_export_is_destroyed_while_it_is_built_is_never_kept(app, client, clock, tmp_path_factory):
+    _export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"), count=1)
+    lawyer = db.session.scalar(select(User).where(User.username == "lawyer"))
+    from sqlalchemy import update
+
+    from server.actor import Actor
+    from server.services import export_approval
+    from workers.context import env_for
+
+    building = evidence_export.request_export(db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
+                                              evidence_export.Criteria(photo_ids=tuple(photos)), "复核", clock.now(),
+                                              export_approval.ApprovalLimits())
+
+    def destroyed_meanwhile(export):  # a destruction commits while the originals are being written
+        if export.phase == "originals":
+            db.session.execute(update(EvidenceExport).where(EvidenceExport.id == export.id)
+                               .values(state="destroyed", removed_at=clock.now()))
+            db.session.commit()
+
+    with pytest.raises(Exception):
+        evidence_export.build_bundle(db.session, env_for(app), building.id, on_progress=destroyed_meanwhile)
+    db.session.expire_all()
+    assert db.session.get(EvidenceExport, building.id).state == "destroyed"
+    assert not ports().exports.exists(building.id)
+    assert [p.name for p in ports().exports.path_for(building.id).parent.iterdir()
+            if f"-{building.id}." in p.name] == []
+
+
+def test_the_stamping_pipeline_makes_nothing_of_a_destroyed_photo(app, client):
+    from workers import runner
+    from workers.context import env_for
+
+    _c, photo = closed_customer_with_photo(client, "3100000060", b"\xff\xd8 not yet stamped \xff\xd9")
+    evidence = db.session.get(PhotoEvidence, photo.id)
+    db.session.delete(evidence)
+    photo.state = "received"
+    db.session.commit()
+    destroy(client, ["3100000060"])
+    db.session.expire_all()
+
+    assert runner.process(db.session, env_for(app), "photo.received", photo.id, 1) == "halted"
+    db.session.expire_all()
+    assert db.session.get(Photo, photo.id).state == "destroyed"
+    assert db.session.get(PhotoEvidence, photo.id) is None
