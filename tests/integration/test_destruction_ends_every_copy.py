@@ -170,7 +170,8 @@ def test_bundles_kept_past_their_period_are_removed_and_answer_410(client):
     old.expires_at, fresh.expires_at = now - timedelta(seconds=1), now + timedelta(days=1)
     db.session.commit()
 
-    assert evidence_export.expire_bundles(db.session, ports().exports, now) == [old.id]
+    result = client.application.test_cli_runner().invoke(args=["lifecycle", "expire-bundles"])
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"expired": [old.id]}
     assert not bundle.exists() and fresh_bundle.exists()
     expired = legal_user.get(f"/api/v1/legal/exports/{old.id}/bundle")
     assert expired.status_code == 410 and expired.get_json()["code"] == "export.expired"
