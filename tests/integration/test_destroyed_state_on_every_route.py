@@ -164,3 +164,15 @@ def test_a_refused_disposal_transition_speaks_one_language(client):
     refused = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute").get_json()
     assert refused["code"] == "disposal.invalid_transition" and refused["details"]["state"] == "rejected"
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in refused["message"])
+
+
+def test_the_export_command_refuses_destroyed_photos_unless_told_to_leave_them_out(client, destroyed, tmp_path):
+    _capture_id, photo_id, _record = destroyed
+    runner = client.application.test_cli_runner()
+    out = tmp_path / "case.zip"
+    refused = runner.invoke(args=["evidence", "export", "--ids", photo_id, "--purpose", "诉讼取证", "--out", str(out)])
+    assert refused.exit_code == 1 and "export.items_destroyed" in refused.stderr and photo_id in refused.stderr
+    empty = runner.invoke(args=["evidence", "export", "--ids", photo_id, "--purpose", "诉讼取证", "--out", str(out),
+                                "--skip-destroyed"])
+    assert empty.exit_code == 1 and "export.empty" in empty.stderr
+    assert not out.exists()
