@@ -37,7 +37,7 @@ class SearchQuery(Schema):
     near_site = fields.Boolean(load_default=False, metadata={"description": "radius around the customer's site"})
     category = fields.String()
     inspector = fields.String(metadata={"description": "inspector's login name"})
-    review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues"]))
+    review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues", "closed"]))
     flag = fields.String(metadata={"description": "a time/place flag code"})
     sort = fields.String(load_default="received", validate=validate.OneOf(legal_search.SORTS))
     limit = fields.Integer(load_default=25, validate=validate.Range(1, legal_search.MAX_LIMIT))

@@ -71,6 +71,8 @@ ZH = {
 
 def _refused(exc: errors.DomainError, endpoint: str, **values):
     db.session.rollback()
+    if exc.status == 410:  # bytes that are gone for good (destroyed, expired) answer 410 Gone, as in the API
+        raise exc
     template = ZH.get(exc.code)
     text = template.format(ids="、".join(exc.details.get("photo_ids", []))) if template else exc.message
     flash(f"{text}（{exc.code}）", "error")

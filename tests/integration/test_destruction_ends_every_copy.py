@@ -52,6 +52,10 @@ def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_
     legal.login("lawyer", PASSWORD)
     gone = legal.get(f"/api/v1/legal/exports/{export.id}/bundle")
     assert gone.status_code == 410 and gone.get_json()["code"] == "export.destroyed"
+    page = legal.client.get(f"/legal/exports/{export.id}/bundle")
+    assert page.status_code == 410 and "export.destroyed" in page.get_data(as_text=True)
+    shown_page = legal.client.get(f"/legal/exports/{export.id}").get_data(as_text=True)
+    assert f"已销毁（销毁记录第 {report['records'][0]} 号" in shown_page and "下载证据包" not in shown_page
     status = legal.get(f"/api/v1/legal/exports/{export.id}").get_json()
     assert status["state"] == "destroyed" and status["destruction_record_id"] == report["records"][0]
 
