@@ -38,7 +38,7 @@ class Env:
 
 
 def export_bundle_days(config) -> int:
-    """Days a built evidence bundle is kept on the server (``EXPORT_BUNDLE_DAYS``, env ``DANGAN_EXPORT_BUNDLE_DAYS``)."""
+    """Days a built bundle is kept on the server (``EXPORT_BUNDLE_DAYS``; env ``DANGAN_EXPORT_BUNDLE_DAYS`` wins)."""
     value = os.environ.get("DANGAN_EXPORT_BUNDLE_DAYS") or config.get("EXPORT_BUNDLE_DAYS") or 30
     days = int(value)
     if days < 1:

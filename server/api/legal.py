@@ -117,7 +117,8 @@ class ExportOut(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    expires_at = fields.DateTime(allow_none=True, metadata={"description": "when the bundle is removed from the server"})
+    expires_at = fields.DateTime(allow_none=True,
+                                 metadata={"description": "when the bundle is removed from the server"})
     removed_at = fields.DateTime(allow_none=True)
     destruction_record_id = fields.Integer(allow_none=True)
     left_out = fields.List(fields.Dict(), metadata={"description": "destroyed photos left out of the bundle"})

@@ -249,7 +249,8 @@ class LcVerificationSchema(Schema):
     digest_ok = fields.Boolean()
     blobs = fields.Integer()
     still_stored = fields.List(fields.String())
-    exports_removed = fields.List(fields.Integer(), metadata={"description": "exports whose bundles the record removed"})
+    exports_removed = fields.List(fields.Integer(),
+                                  metadata={"description": "exports whose bundles the record removed"})
     bundles_still_stored = fields.List(fields.Integer(), metadata={
         "description": "exports whose stored bundle still lists a destroyed digest (must be empty)"})
     unmarked = fields.List(fields.String())

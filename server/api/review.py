@@ -188,7 +188,8 @@ class PhotoOut(Schema):
     flags = fields.List(fields.String())
     tsa_status = fields.String()
     exif = fields.List(fields.List(fields.String()))
-    destroyed = fields.Boolean(metadata={"description": "the bytes were destroyed with the dossier (image routes: 410)"})
+    destroyed = fields.Boolean(
+        metadata={"description": "the bytes were destroyed with the dossier (image routes: 410)"})
 
 
 class FormRowOut(Schema):
@@ -243,7 +244,8 @@ class CaptureDetailOut(Schema):
     suggested_doc_type = fields.String(allow_none=True)
     record_state = fields.String(metadata={"enum": ["kept", "destroyed"]})
     destroyed = fields.Dict(allow_none=True, metadata={"description": "record_id, destroyed_on, text (已销毁…)"})
-    closed_reason = fields.String(allow_none=True, metadata={"description": "why a capture was closed (review_state closed)"})
+    closed_reason = fields.String(allow_none=True,
+                                  metadata={"description": "why a capture was closed (review_state closed)"})
 
 
 class CaptureListQuery(Schema):

@@ -99,7 +99,10 @@ class LocalExportStore(ExportStore):
         return sorted(int(m.group(1)) for p in self.root.iterdir() if (m := _NAME.match(p.name)))
 
     def bundles_holding(self, sha256s: Iterable[str]) -> dict[int, list[str]]:
-        """Search every stored bundle's manifest for the digests (a bundle that cannot be read counts as holding them)."""
+        """Search every stored bundle's manifest for the digests.
+
+        A bundle that cannot be read counts as holding them all (it cannot be proven clean).
+        """
         wanted = set(sha256s)
         found: dict[int, list[str]] = {}
         if not wanted:

@@ -138,7 +138,8 @@ def request_export(session: Session, actor: Actor, user: User | None, criteria: 
     total = _checked_sizes(session, photos)
     waiting = export_approval.needs_approval(len(photos), total, limits)
     export = EvidenceExport(requester_id=user.id if user else None, requester_name=use_register.user_label(user, actor),
-                            purpose=purpose, criteria=criteria.as_dict() | {"left_out": left_out}, photo_ids=[p.id for p in photos],
+                            purpose=purpose, criteria=criteria.as_dict() | {"left_out": left_out},
+                            photo_ids=[p.id for p in photos],
                             item_count=len(photos), total_bytes=total, needs_approval=waiting,
                             state="awaiting_approval" if waiting else "queued", done_items=0, done_bytes=0,
                             events_logged=False, created_at=now)
@@ -453,8 +454,8 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
             os.fsync(fh.fileno())
         session.refresh(export, ["state"])
         if export.state != "running":  # destroyed (or taken over) while it was being built: keep no copy
-            raise errors.DomainError(errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE,
-                                     details={"export_id": export.id, "state": export.state})
+            problem = errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE
+            raise errors.DomainError(problem, details={"export_id": export.id, "state": export.state})
         os.replace(partial, target)
     except BaseException:
         writer.abort()

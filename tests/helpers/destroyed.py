@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import DestructionRecord, EvidenceExport, PhotoEvidence
+from server.models import Customer, DestructionRecord, EvidenceExport, PhotoEvidence
 from server.ports_access import ports
 from tests.helpers.lifecycle_data import at, capture_with_photo, close, customer, destroy, file_item
 
@@ -44,8 +44,6 @@ def closed_customer_with_photo(client, account_no: str, data: bytes, number: str
 
 def record_of(account_no: str) -> DestructionRecord:
     """The destruction record of a customer."""
-    from server.models import Customer
-
     return db.session.scalar(select(DestructionRecord).join(Customer, DestructionRecord.customer_id == Customer.id)
                              .where(Customer.account_no == account_no))
 

@@ -3,8 +3,8 @@ import pytest
 
 from server.extensions import db
 from server.models import Capture, DossierItem, Photo
-from tests.helpers.destroyed import destroyed_customer_with_photo
-from tests.helpers.lifecycle_data import capture_with_photo, customer, login
+from tests.helpers.destroyed import destroyed_customer_with_photo, evidence_for
+from tests.helpers.lifecycle_data import capture_with_photo, close, customer, login
 
 ACCOUNT = "3100000077"
 PHOTO = b"\xff\xd8 meter photo of a customer whose dossier is destroyed \xff\xd9"
@@ -100,8 +100,6 @@ def test_exports_naming_destroyed_photos_are_refused_up_front_or_leave_them_out(
     _capture_id, photo_id, record = destroyed
     customer("3100000078", "高压")
     _c, kept = capture_with_photo("3100000078", b"\xff\xd8 kept photo \xff\xd9")
-    from tests.helpers.destroyed import evidence_for
-
     evidence_for(kept, "EV-KEPT-1")
     legal = login(client.application.test_client(), "legal", "legal")
     refused = legal.post("/api/v1/legal/exports", json={"photo_ids": [photo_id, kept.id], "purpose": "诉讼取证"})
@@ -152,8 +150,6 @@ def test_holds_on_a_destroyed_customer_are_refused_with_hold_codes(client, destr
 
 def test_a_refused_disposal_transition_speaks_one_language(client):
     customer("3100000080", "高压")
-    from tests.helpers.lifecycle_data import close
-
     close(client, "3100000080", "2021-03-02")
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")

@@ -4,12 +4,13 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from server.actor import Actor
 from server.extensions import db
 from server.models import AuditEntry, Capture, EvidenceExport, EvidenceUse, Photo, PhotoEvidence, Upload, User
 from server.ports_access import ports
-from server.services import evidence_export
+from server.services import evidence_export, export_approval
 from sync.uploads import staging_path
 from tests.helpers.api_client import ApiClient
 from tests.helpers.destroyed import (closed_customer_with_photo, done_export, files_holding, record_of,
@@ -18,6 +19,8 @@ from tests.helpers.factories import PASSWORD, make_device
 from tests.helpers.legal_world import ACCOUNT, export_bundle
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, destroy, login
 from tests.helpers.uploads import tus_metadata, tus_patch
+from workers import runner
+from workers.context import env_for
 
 
 def _evidence_bytes(photo_ids: list[str]) -> dict[str, bytes]:
@@ -188,15 +191,12 @@ def test_a_failing_export_shows_no_server_path_and_is_not_registered_as_delivere
                                                                                   tmp_path_factory):
     export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"), count=1)
     lawyer = db.session.scalar(select(User).where(User.username == "lawyer"))
-    from server.actor import Actor
-    from server.services import export_approval
 
     again = evidence_export.request_export(db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
                                            evidence_export.Criteria(photo_ids=tuple(photos)), "复核", clock.now(),
                                            export_approval.ApprovalLimits())
     key = db.session.get(Photo, photos[0]).blob_sha256
     ports().blobs.destroy(key)  # the disk lost the original behind the pipeline's back
-    from workers.context import env_for
 
     with pytest.raises(Exception):
         evidence_export.build_bundle(db.session, env_for(app), again.id)
@@ -220,11 +220,7 @@ def test_a_failing_export_shows_no_server_path_and_is_not_registered_as_delivere
 def test_a_bundle_whose_export_is_destroyed_while_it_is_built_is_never_kept(app, client, clock, tmp_path_factory):
     _export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"), count=1)
     lawyer = db.session.scalar(select(User).where(User.username == "lawyer"))
-    from sqlalchemy import update
 
-    from server.actor import Actor
-    from server.services import export_approval
-    from workers.context import env_for
 
     building = evidence_export.request_export(db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
                                               evidence_export.Criteria(photo_ids=tuple(photos)), "复核", clock.now(),
@@ -246,8 +242,6 @@ def test_a_bundle_whose_export_is_destroyed_while_it_is_built_is_never_kept(app,
 
 
 def test_the_stamping_pipeline_makes_nothing_of_a_destroyed_photo(app, client):
-    from workers import runner
-    from workers.context import env_for
 
     _c, photo = closed_customer_with_photo(client, "3100000060", b"\xff\xd8 not yet stamped \xff\xd9")
     evidence = db.session.get(PhotoEvidence, photo.id)

@@ -480,8 +480,9 @@ def verify_record(session: Session, record_id: int, blobs, exports=None) -> dict
     removed_exports = [c["export_id"] for c in record.content.get("exports_removed", [])]
     bundles_left = sorted(set(exports.bundles_holding(keys)) | {e for e in removed_exports if exports.exists(e)}) \
         if exports is not None else []
-    photos_unmarked = [p.id for p in session.scalars(select(Photo).where(Photo.id.in_(record.content.get("photos", []))))
-                       if p.state != "destroyed"]
+    photos = record.content.get("photos", [])
+    photos_unmarked = [p.id for p in session.scalars(select(Photo).where(Photo.id.in_(photos)))
+                       if p.state != "destroyed"] if photos else []
     return {"record_id": record.id, "record_sha256": record.record_sha256, "digest_ok": digest_ok,
             "blobs": len(keys), "still_stored": still_stored, "unmarked": unmarked + photos_unmarked,
             "exports_removed": removed_exports, "bundles_still_stored": bundles_left,
