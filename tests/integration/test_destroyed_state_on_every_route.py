@@ -125,6 +125,9 @@ def test_approving_or_linking_into_a_destroyed_dossier_is_refused(client, destro
     archivist = login(client.application.test_client(), "archivist2", "archivist")
     approved_again = archivist.post(f"/api/v1/review/captures/{capture_id}/approve", json={})
     assert approved_again.status_code == 409 and approved_again.get_json()["code"] == "dossier.destroyed"
+    page = archivist.client.post(f"/review/captures/{capture_id}/approve", data={"csrf_token": archivist.csrf},
+                                 follow_redirects=True).get_data(as_text=True)
+    assert f"该客户档案已销毁（销毁记录第 {record.id} 号，{record.content['executed_at'][:10]}）" in page
 
     stray, _photo = capture_with_photo("3100999999", b"\xff\xd8 unlinked \xff\xd9", review_state="pending")
     stray.link_state = "unlinked"
@@ -146,6 +149,11 @@ def test_holds_on_a_destroyed_customer_are_refused_with_hold_codes(client, destr
                                                            "reason": "诉讼"})
     assert bad_item.status_code == 400 and bad_item.get_json()["code"] == "hold.unknown_item"
     assert bad_item.get_json()["details"]["item_seq"] == 7
+
+    page = legal.client.post("/lifecycle/holds", data={"csrf_token": legal.csrf, "account_no": ACCOUNT,
+                                                       "reason": "诉讼"}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "该客户档案已销毁，无可保全的内容。（hold.customer_destroyed）" in text
 
 
 def test_a_refused_disposal_transition_speaks_one_language(client):
