@@ -23,6 +23,7 @@ from server import errors
 from server.actor import Actor
 from server.models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
 from server.services import audit
+from server.services.lifecycle import destruction
 from sync import photos as photo_meeting
 from sync.messages import PushItemSchema
 
@@ -209,6 +210,7 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
         capture.review_state = "pending"
         capture.review_version = (capture.review_version or 1) + 1
     session.flush()
+    destruction.close_if_destroyed(session, actor, capture, now)  # the customer's dossier is gone
     revision = CaptureRevision(
         id=str(item["revision_id"]), capture_id=capture.id, number=capture.current_revision,
         base_revision_id=str(item["base_revision_id"]) if amendment else None,

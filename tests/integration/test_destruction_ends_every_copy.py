@@ -13,10 +13,11 @@ from server.ports_access import ports
 from server.services import evidence_export, export_approval
 from sync.uploads import staging_path
 from tests.helpers.api_client import ApiClient
+from tests.helpers.device import photo_files, sample_data, tablet
 from tests.helpers.destroyed import (closed_customer_with_photo, done_export, files_holding, record_of,
                                      stored_bundle)
 from tests.helpers.factories import PASSWORD, make_device
-from tests.helpers.legal_world import ACCOUNT, export_bundle
+from tests.helpers.legal_world import ACCOUNT, FlaskTusUploader, export_bundle
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, destroy, login
 from tests.helpers.uploads import tus_metadata, tus_patch
 from workers import runner
@@ -255,3 +256,21 @@ def test_the_stamping_pipeline_makes_nothing_of_a_destroyed_photo(app, client):
     db.session.expire_all()
     assert db.session.get(Photo, photo.id).state == "destroyed"
     assert db.session.get(PhotoEvidence, photo.id) is None
+
+
+def test_a_capture_pushed_late_for_a_destroyed_dossier_is_closed_and_the_tablet_told(client, tmp_path_factory):
+    closed_customer_with_photo(client, "3100000061", b"\xff\xd8 filed long ago \xff\xd9")
+    record_id = destroy(client, ["3100000061"])["records"][0]
+    _device, token = make_device("inspector8")
+    directory = tmp_path_factory.mktemp("tablet")
+    http = client.application.test_client()
+    device = tablet(http, token, directory, uploader=FlaskTusUploader(http, token))
+    capture_id, _ = device.capture("usage_inspection", "3100000061", sample_data("usage_inspection", 2),
+                                   photo_files(directory, "usage_inspection"))
+    assert device.sync(attempts=0)["pushed"] == {"applied": 1}
+
+    capture = db.session.get(Capture, capture_id)
+    assert capture.review_state == "closed" and f"销毁记录第 {record_id} 号" in capture.closed_reason
+    assert device.local("review")[capture_id]["state"] == "closed"
+    assert device.local("review")[capture_id]["reason_code"] == "dossier_destroyed"
+    device.close()

@@ -365,8 +365,7 @@ def _mark_destroyed(session: Session, actor: Actor, record: DestructionRecord, p
     """Every row that referred to the destroyed bytes now says so, naming the record."""
     for photo in session.scalars(select(Photo).where(Photo.id.in_(photo_ids))) if photo_ids else []:
         photo.state, photo.destruction_record_id = "destroyed", record.id
-    day = now.astimezone(LOCAL_TZ).date().isoformat()
-    reason = f"客户档案已于 {day} 销毁（销毁记录第 {record.id} 号），该采集不再审核归档。"
+    reason = closed_reason(record)
     for capture in captures:
         capture.record_state, capture.destruction_record_id = "destroyed", record.id
     for capture in open_captures:
@@ -518,6 +517,27 @@ def record_label(record_id: int | None, executed_at: datetime | None) -> dict | 
     day = executed_at.astimezone(LOCAL_TZ).date().isoformat() if executed_at else None
     return {"record_id": record_id, "destroyed_on": day,
             "text": f"已销毁（销毁记录第 {record_id} 号，{day}）" if day else f"已销毁（销毁记录第 {record_id} 号）"}
+
+
+def closed_reason(record: DestructionRecord) -> str:
+    """Why a capture of a destroyed dossier is closed (shown to archivists and sent to the tablet)."""
+    day = record.executed_at.astimezone(LOCAL_TZ).date().isoformat()
+    return f"客户档案已于 {day} 销毁（销毁记录第 {record.id} 号），该采集不再审核归档。"
+
+
+def close_if_destroyed(session: Session, actor: Actor, capture: Capture, now: datetime) -> bool:
+    """Close a capture waiting for review whose customer's dossier is destroyed (arriving late from a tablet)."""
+    if capture.review_state not in ("pending", "has_issues"):
+        return False
+    record = record_of_customer(session, capture.customer_id)
+    if record is None:
+        return False
+    capture.review_state, capture.closed_reason = "closed", closed_reason(record)
+    capture.review_version = (capture.review_version or 1) + 1
+    review_events.publish_decision(session, capture, CLOSED_REASON_CODE, capture.closed_reason, now)
+    audit.record(session, actor, "review.closed", "capture", capture.id,
+                 {"reason_code": CLOSED_REASON_CODE, "record_id": record.id}, at=now)
+    return True
 
 
 def refuse_if_destroyed(session: Session, customer_id: int | None) -> None:
