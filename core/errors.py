@@ -112,6 +112,9 @@ ALREADY_CLOSED = problem("retention.already_closed", 409, "The account is alread
 BAD_CLOSING_DATE = problem("retention.bad_closing_date", 400, "The closing date cannot lie in the future.")
 NOT_ELIGIBLE = problem("retention.not_eligible", 409, "The dossier is not yet eligible for destruction.")
 UNKNOWN_HOLD = problem("hold.unknown", 404, "No such legal hold.")
+HOLD_UNKNOWN_ITEM = problem("hold.unknown_item", 400, "The item named for the hold is not in this customer's dossier.")
+HOLD_CUSTOMER_DESTROYED = problem("hold.customer_destroyed", 409,
+                                  "The dossier was destroyed; there is nothing left to hold.")
 HOLD_LIFTED = problem("hold.already_lifted", 409, "The legal hold has already been lifted.")
 UNKNOWN_DISPOSAL_LIST = problem("disposal.unknown", 404, "No such disposal list.")
 DISPOSAL_EMPTY = problem("disposal.empty", 400, "A disposal list needs at least one dossier.")
@@ -122,6 +125,9 @@ DISPOSAL_SELF_APPROVAL = problem("disposal.self_approval", 403,
 DISPOSAL_ALREADY_LISTED = problem("disposal.already_listed", 409,
                                   "The dossier is already on an open disposal list or destroyed.")
 DISPOSAL_ON_HOLD = problem("disposal.legal_hold", 409, "A legal hold blocks the destruction of this dossier.")
+DISPOSAL_EXPORT_ON_HOLD = problem("disposal.export_on_hold", 409,
+                                  "An evidence bundle kept on the server holds these photos together with "
+                                  "photos of a customer under a legal hold; it cannot be removed.")
 UNKNOWN_DESTRUCTION_RECORD = problem("destruction.unknown", 404, "No such destruction record.")
 BOX_CUSTOMER_DESTROYED = problem("box.customer_destroyed", 409,
                                  "The dossier was destroyed; it no longer takes a box position.")
@@ -129,6 +135,10 @@ BOX_CUSTOMER_DESTROYED = problem("box.customer_destroyed", 409,
 # --- archivist review, linking and dossiers ---------------------------------------------------
 UNKNOWN_CAPTURE = problem("capture.unknown", 404, "No such capture.")
 UNKNOWN_PHOTO = problem("photo.unknown", 404, "No such photo, or its image is not available.")
+PHOTO_DESTROYED = problem("photo.destroyed", 410,
+                          "The photo was destroyed with its dossier; only the destruction record remains.")
+DOSSIER_DESTROYED = problem("dossier.destroyed", 409,
+                            "The customer's dossier was destroyed; nothing can be filed into it or linked to it.")
 REVIEW_CONFLICT = problem("review.conflict", 409,
                           "Someone else acted on this capture first; reload it and decide again.")
 REVIEW_NOT_PENDING = problem("review.not_pending", 409, "This capture is no longer waiting for review.")
@@ -236,3 +246,11 @@ EXPORT_SELF_APPROVAL = problem("export.self_approval", 403,
                                "An export cannot be approved by the person who requested it.")
 EXPORT_NOT_OWNER = problem("export.not_owner", 403, "This export belongs to another user.")
 EXPORT_NOT_FINISHED = problem("export.not_finished", 409, "The evidence bundle is not ready yet.")
+EXPORT_ITEMS_DESTROYED = problem("export.items_destroyed", 409,
+                                 "Photos named for export were destroyed; leave them out (skip_destroyed) "
+                                 "or change the selection.")
+EXPORT_DESTROYED = problem("export.destroyed", 410,
+                           "The evidence bundle was removed when photos in it were destroyed.")
+EXPORT_EXPIRED = problem("export.expired", 410,
+                         "The evidence bundle was kept for its retention period and removed; ask for a new export.")
+EXPORT_FAILED = problem("export.failed", 409, "Building the evidence bundle failed; the error is logged.")

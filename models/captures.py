@@ -1,14 +1,17 @@
 """Field captures: forms (with append-only revisions), their photos, and the stored blobs."""
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
 
 LINK_STATES = ("linked", "unlinked")
-REVIEW_STATES = ("pending", "approved", "rejected", "has_issues")
+REVIEW_STATES = ("pending", "approved", "rejected", "has_issues", "closed")
+# Whether a record's evidence is still kept, or was destroyed by supervised destruction
+# (the row stays, naming the destruction record); photos carry it as their ``state``.
+RECORD_STATES = {"kept": "在档", "destroyed": "已销毁"}
 
 
 class Capture(Base):
@@ -33,6 +36,12 @@ class Capture(Base):
     review_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     device_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # kept | destroyed (see RECORD_STATES); a capture still open when its dossier was destroyed
+    # is closed (review_state ``closed``) with the reason in ``closed_reason``
+    record_state: Mapped[str] = mapped_column(String(10), default="kept", server_default="kept")
+    destruction_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destruction_records.id"))
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
     revisions: Mapped[list["CaptureRevision"]] = relationship(
         back_populates="capture", order_by="CaptureRevision.number")
@@ -92,13 +101,16 @@ class Photo(Base):
     device_longitude: Mapped[float | None] = mapped_column(Float)
     device_gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
     declared: Mapped[dict] = mapped_column(JSON, default=dict)
-    # awaiting_upload → received → (stamping stages, see services/pipeline.py) → ready
+    # awaiting_upload → received → (stamping stages, see services/pipeline.py) → ready;
+    # any state → destroyed (supervised destruction removed the bytes; destruction_record_id says which record)
     state: Mapped[str] = mapped_column(String(20), default="awaiting_upload", index=True)
     blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # device clock minus server clock (ms) measured on the push that declared this photo
     device_clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
+    destruction_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destruction_records.id"))
 
     capture: Mapped[Capture | None] = relationship(back_populates="photos")
     blob: Mapped[Blob | None] = relationship()

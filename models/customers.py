@@ -104,6 +104,10 @@ class DossierItem(Base):
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    # kept | destroyed (models.captures.RECORD_STATES); the entry stays in the index
+    record_state: Mapped[str] = mapped_column(String(10), default="kept", server_default="kept")
+    destruction_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destruction_records.id"))
 
     dossier: Mapped[Dossier] = relationship(back_populates="items")
 

@@ -15,7 +15,8 @@ from models.captures import Photo
 from models.evidence import PhotoEvidence
 
 EXPORT_STATES = {"awaiting_approval": "待审批", "rejected": "已驳回", "queued": "排队中",
-                 "running": "生成中", "done": "已完成", "failed": "失败"}
+                 "running": "生成中", "done": "已完成", "failed": "失败", "expired": "已过期删除",
+                 "destroyed": "已随档案销毁"}
 USE_ACTIONS = {"search": "检索", "open": "查看", "download": "下载原件", "export_request": "申请导出",
                "export": "导出证据包", "bundle_download": "下载证据包"}
 
@@ -55,6 +56,12 @@ class EvidenceExport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the bundle is kept on the server until expires_at (EXPORT_BUNDLE_DAYS after it was built),
+    # or until a destruction of one of its photos removes it (state destroyed, removed_at)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    destruction_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destruction_records.id"))
 
 
 class EvidenceUse(Base):

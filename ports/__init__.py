@@ -17,3 +17,6 @@ class Ports:
     clock: Clock
     blobs: BlobStore
     tsa: Any = None  # set by the evidence layer (workers/timestamping)
+    # the export store (ports.exportstore: evidence bundles kept on the server); the app
+    # factory sets it. Not imported here: the offline verifier shipped in bundles imports this package.
+    exports: Any = None

@@ -21,6 +21,12 @@ from server import config as config_module
 from server.api.schemas import ErrorSchema
 from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
+from ports import Ports
+from ports.blobstore import LocalBlobStore
+from ports.exportstore import LocalExportStore
+from ports.clock import SystemClock
+from ports import tsa as tsa_port
+from ports.redis_connection import RedisConnection
 from services import dispatch
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -68,12 +74,15 @@ def _load_config(app: Flask, config) -> None:
 
 
 def _ports(app: Flask, given: Ports | None) -> Ports:
+    exports = LocalExportStore(os.path.join(app.config["DANGAN_DATA_DIR"], "exports"))
     if given is not None:
+        if given.exports is None:
+            given.exports = exports
         return given
     blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
     tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"),
                                app.config.get("TSA_CA_FILE"))
-    return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa)
+    return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa, exports=exports)
 
 
 def build_app(config=None) -> Flask:

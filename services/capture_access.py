@@ -86,6 +86,8 @@ def detail_json(view: dict) -> dict:
                        "by": d["by"], "decided_at": d["decision"].decided_at} for d in view["decisions"]],
         "comments": [c["comment"] for c in view["comments"]],
         "suggested_doc_type": view["approval"]["suggested"],
+        "record_state": capture.record_state, "destroyed": view["destroyed"],
+        "closed_reason": capture.closed_reason,
     }
 
 
@@ -95,4 +97,5 @@ def _photo_json(entry: dict) -> dict:
             "mime_type": photo.mime_type, "device_captured_at": photo.device_captured_at,
             "received_at": photo.received_at, "stamped": ev.stamped, "sha256": ev.sha256,
             "sm3": ev.sm3, "estimated_at": ev.estimated_at, "basis": ev.basis, "flags": ev.flags,
-            "tsa_status": ev.tsa_status, "exif": [[str(k), str(v)] for k, v in ev.exif]}
+            "tsa_status": ev.tsa_status, "exif": [[str(k), str(v)] for k, v in ev.exif],
+            "destroyed": ev.destroyed}

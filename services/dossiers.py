@@ -14,6 +14,13 @@ from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
 from models import audit
 from services import filing_scope, linking, review_forms
+from services.lifecycle import destruction
+from core import errors
+from core.actor import Actor
+from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User
+from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
+from models import audit
+from services import filing_scope, linking, review_forms
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
@@ -126,7 +133,9 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         .order_by(Capture.received_at, Capture.id).limit(100)))
     audit.record(session, actor, "dossier.view", "dossier", dossier.archive_no,
                  {"account_no": customer.account_no}, at=now)
+    record = destruction.record_of_customer(session, customer.id)
     return {
+        "destroyed": destruction.record_label(record.id, record.executed_at) if record else None,
         "customer": customer,
         "dossier": dossier,
         "labels": {"voltage_class": VOLTAGE_CLASSES.get(customer.voltage_class, customer.voltage_class),
@@ -135,6 +144,7 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         "box": box_location(session, customer.id),
         "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type),
                    "source_label": SOURCE_LABELS.get(i.source, i.source),
+                   "record_state": i.record_state,
                    "filed_by": _name(users.get(i.filed_by_id)),
                    "event": event_by_id.get(i.business_event_id),
                    "event_label": _event_label(scope, event_by_id.get(i.business_event_id))}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -37,12 +38,14 @@ from core import merkle
 from services import translog
 
 CHINA = timezone(timedelta(hours=8))
+log = logging.getLogger("dangan.exports")
 # the source files of the offline verifier, copied into every bundle under tools/
 ROOT = Path(__file__).resolve().parents[1]
 VERIFIER_SOURCES = ("verifier/__init__.py", "verifier/__main__.py", "verifier/check.py", "verifier/layout.py",
                     "verifier/source.py", "verifier/sums.py", "core/__init__.py", "core/merkle.py",
                     "ports/__init__.py", "ports/blobstore.py",
                     "ports/clock.py", "ports/tsa.py")
+DEFAULT_BUNDLE_DAYS = 30
 EXPORTABLE_STATES = ("ready", "hashed", "exif_read", "time_analysed", "derived", "timestamped")
 
 
@@ -54,11 +57,17 @@ class Criteria:
     date_from: date | None = None
     date_to: date | None = None
     photo_ids: tuple[str, ...] = ()
+    skip_destroyed: bool = False  # leave destroyed photos out (listed in the manifest) instead of refusing
 
     def as_dict(self) -> dict:
         """JSON form stored with the request."""
         return {"account_no": self.account_no, "date_from": self.date_from and self.date_from.isoformat(),
-                "date_to": self.date_to and self.date_to.isoformat(), "photo_ids": list(self.photo_ids)}
+                "date_to": self.date_to and self.date_to.isoformat(), "photo_ids": list(self.photo_ids),
+                "skip_destroyed": self.skip_destroyed}
+
+
+class StoredBytesChanged(ValueError):
+    """The stored original no longer matches its recorded hashes (the message names only the photo)."""
 
 
 def _day_bounds(criteria: Criteria) -> tuple[datetime | None, datetime | None]:
@@ -107,6 +116,18 @@ def _checked_sizes(session: Session, photos: list[Photo]) -> int:
     return total
 
 
+def _without_destroyed(photos: list[Photo], skip: bool) -> tuple[list[Photo], list[dict]]:
+    """Refuse a selection naming destroyed photos, or (when asked) leave them out and say so."""
+    destroyed = [p for p in photos if p.state == "destroyed"]
+    if destroyed and not skip:
+        raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={
+            "photo_ids": [p.id for p in destroyed[:50]], "count": len(destroyed),
+            "destruction_records": sorted({p.destruction_record_id for p in destroyed if p.destruction_record_id})})
+    left_out = [{"photo_id": p.id, "reason": "destroyed", "destruction_record_id": p.destruction_record_id}
+                for p in destroyed]
+    return [p for p in photos if p.state != "destroyed"], left_out
+
+
 def request_export(session: Session, actor: Actor, user: User | None, criteria: Criteria, purpose: str | None,
                    now: datetime, limits: export_approval.ApprovalLimits) -> EvidenceExport:
     """Register an export request; large ones wait for approval, the others are queued at once."""
@@ -116,17 +137,22 @@ def request_export(session: Session, actor: Actor, user: User | None, criteria: 
         raise errors.DomainError(errors.EXPORT_EMPTY)
     if len(photos) > limits.hard_max_items:
         raise errors.DomainError(errors.EXPORT_TOO_LARGE, details={"max_items": limits.hard_max_items})
+    photos, left_out = _without_destroyed(photos, criteria.skip_destroyed)
+    if not photos:
+        raise errors.DomainError(errors.EXPORT_EMPTY, details={"left_out": [d["photo_id"] for d in left_out]})
     total = _checked_sizes(session, photos)
     waiting = export_approval.needs_approval(len(photos), total, limits)
     export = EvidenceExport(requester_id=user.id if user else None, requester_name=use_register.user_label(user, actor),
-                            purpose=purpose, criteria=criteria.as_dict(), photo_ids=[p.id for p in photos],
+                            purpose=purpose, criteria=criteria.as_dict() | {"left_out": left_out},
+                            photo_ids=[p.id for p in photos],
                             item_count=len(photos), total_bytes=total, needs_approval=waiting,
                             state="awaiting_approval" if waiting else "queued", done_items=0, done_bytes=0,
                             events_logged=False, created_at=now)
     session.add(export)
     session.flush()
     use_register.register(session, actor, user, "export_request", now, export_id=export.id, purpose=purpose,
-                          details={"items": len(photos), "bytes": total, "needs_approval": waiting})
+                          details={"items": len(photos), "bytes": total, "needs_approval": waiting,
+                                   "left_out": [d["photo_id"] for d in left_out]})
     if export.state == "queued":
         export_queue.record(session, export)
     session.commit()
@@ -176,19 +202,71 @@ def export_dict(export: EvidenceExport) -> dict:
             "percent": int(100 * export.done_bytes / export.total_bytes) if export.total_bytes else
             (100 if export.state == "done" else 0),
             "bundle_sha256": export.bundle_sha256, "bundle_size": export.bundle_size, "error": export.error,
-            "created_at": export.created_at, "started_at": export.started_at, "finished_at": export.finished_at}
+            "created_at": export.created_at, "started_at": export.started_at, "finished_at": export.finished_at,
+            "expires_at": export.expires_at, "removed_at": export.removed_at,
+            "destruction_record_id": export.destruction_record_id,
+            "left_out": list((export.criteria or {}).get("left_out", []))}
 
 
 def open_bundle(session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool,
                 now: datetime):
     """Open a finished bundle for download; the download is registered."""
     export = get_export(session, export_id, user, see_all)
+    if export.state == "destroyed":
+        raise errors.DomainError(errors.EXPORT_DESTROYED, details={
+            "export_id": export.id, "record_id": export.destruction_record_id,
+            "removed_at": export.removed_at.isoformat() if export.removed_at else None})
+    if export.state == "expired":
+        raise errors.DomainError(errors.EXPORT_EXPIRED, details={
+            "export_id": export.id, "expired_at": export.removed_at.isoformat() if export.removed_at else None})
+    if export.state == "failed":
+        raise errors.DomainError(errors.EXPORT_FAILED, details={"export_id": export.id, "error": export.error})
     if export.state != "done" or not export.bundle_path or not os.path.exists(export.bundle_path):
         raise errors.DomainError(errors.EXPORT_NOT_FINISHED, details={"state": export.state})
     use_register.register(session, actor, user, "bundle_download", now, export_id=export.id, purpose=export.purpose,
                           details={"bundle_sha256": export.bundle_sha256})
     session.commit()
     return open(export.bundle_path, "rb"), f"evidence-export-{export.id}.zip"
+
+
+# --- bundles kept on the server: expiry and removal ------------------------------------------------
+
+def remove_bundle(session: Session, export: EvidenceExport, store, state: str, now: datetime,
+                  record_id: int | None = None) -> list[str]:
+    """Remove an export's stored bundle (and partial files) and mark it ``expired`` or ``destroyed``.
+
+    Returns the names of the files removed. A bundle written elsewhere (``--out`` of the CLI)
+    is removed from that path too: it is a copy the server made and recorded.
+    """
+    removed = delete_bundle_files(export, store)
+    export.state, export.removed_at = state, now
+    if record_id is not None:
+        export.destruction_record_id = record_id
+    audit.record(session, SYSTEM, f"evidence.export_{state}", "evidence_export", export.id,
+                 {"files": removed, "bundle_sha256": export.bundle_sha256, "record_id": record_id}, at=now)
+    return removed
+
+
+def delete_bundle_files(export: EvidenceExport, store) -> list[str]:
+    """Delete the stored bundle of an export and its partial files; the names of the files removed."""
+    removed = store.remove(export.id) if store is not None else []
+    if export.bundle_path and os.path.exists(export.bundle_path):
+        os.unlink(export.bundle_path)
+        removed.append(os.path.basename(export.bundle_path))
+    return removed
+
+
+def expire_bundles(session: Session, store, now: datetime) -> list[int]:
+    """Remove bundles kept past their ``expires_at``; the export rows stay (state ``expired``). Commits."""
+    due = list(session.scalars(select(EvidenceExport).where(EvidenceExport.state == "done",
+                                                            EvidenceExport.expires_at <= now)
+                               .order_by(EvidenceExport.id)))
+    for export in due:
+        remove_bundle(session, export, store, "expired", now)
+        session.commit()
+    if due:
+        log.info("removed %s expired evidence bundles", len(due))
+    return [e.id for e in due]
 
 
 # --- building the bundle -----------------------------------------------------------------------------
@@ -226,6 +304,9 @@ def _fix_manifest(session: Session, export: EvidenceExport, sources: list, env) 
         "hash_algorithms": ["SHA-256", "SM3 (GB/T 32905)"],
         "items": [evidence_bundle.manifest_item(session, source) for source in sources],
     }
+    left_out = (export.criteria or {}).get("left_out") or []
+    if left_out:  # destroyed photos the requester asked to leave out, named so the bundle says what is missing
+        manifest["left_out"] = left_out
     export.manifest = evidence_bundle.json_bytes(manifest)
     export.manifest_sha256 = hashlib.sha256(export.manifest).hexdigest()
     session.commit()
@@ -241,8 +322,6 @@ def _log_exported(session: Session, export: EvidenceExport, sources: list, now: 
             "purpose": export.purpose}, now)
         audit.record(session, actor, "evidence.exported", "photo", source.photo.id,
                      {"export_id": export.id, "manifest_sha256": export.manifest_sha256}, at=now)
-    use_register.register(session, actor, requester, "export", now, export_id=export.id, purpose=export.purpose,
-                          details={"items": len(sources), "manifest_sha256": export.manifest_sha256})
     export.events_logged = True
     session.commit()
 
@@ -282,9 +361,14 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     export = _start(session, export_id, now)
     if export is None:
         return session.get(EvidenceExport, export_id)
-    target = Path(target) if target else default_bundle_path(env.data_dir, export.id)
+    store = getattr(env, "exports", None)
+    target = Path(target) if target else (store.path_for(export.id) if store is not None
+                                          else default_bundle_path(env.data_dir, export.id))
     try:
         photos = [session.get(Photo, pid) for pid in export.photo_ids]
+        destroyed = [p.id for p in photos if p is None or p.state == "destroyed"]
+        if destroyed:  # destroyed after the request was accepted
+            raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={"photo_ids": destroyed[:50]})
         sources = [evidence_bundle.load_item(session, p) for p in photos]
         if export.manifest is None:
             _fix_manifest(session, export, sources, env)
@@ -295,11 +379,36 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     except Exception as exc:
         session.rollback()
         export = session.get(EvidenceExport, export_id)
-        export.state, export.error, export.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:2000], env.clock.now()
+        if export.state == "destroyed":  # a destruction removed this export meanwhile; it stays so
+            raise
+        export.state, export.error, export.finished_at = "failed", failure_text(exc), env.clock.now()
+        log.exception("evidence export %s failed", export_id)
         audit.record(session, SYSTEM, "evidence.export_failed", "evidence_export", export.id, {"error": export.error})
         session.commit()
         raise
+    _register_delivery(session, export, sources, env.clock.now())
     return export
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a failed export shows: a catalogued code and message, never a server path or a traceback."""
+    if isinstance(exc, errors.DomainError):
+        ids = exc.details.get("photo_ids")
+        return f"{exc.code}: {exc.message}" + (f" ({', '.join(ids)})" if ids else "")
+    if isinstance(exc, StoredBytesChanged):
+        return f"{errors.INTERNAL.code}: {exc}"
+    return f"{errors.INTERNAL.code}: {errors.INTERNAL.message}"
+
+
+def _register_delivery(session: Session, export: EvidenceExport, sources: list, now: datetime) -> None:
+    """The use register's ``export`` line, written once the bundle exists: what was actually delivered."""
+    requester = session.get(User, export.requester_id) if export.requester_id else None
+    actor = Actor("user", str(requester.id), None, requester.role) if requester else Actor("cli")
+    use_register.register(session, actor, requester, "export", now, export_id=export.id, purpose=export.purpose,
+                          details={"items": len(sources), "photo_ids": [s.photo.id for s in sources],
+                                   "left_out": [d["photo_id"] for d in (export.criteria or {}).get("left_out", [])],
+                                   "manifest_sha256": export.manifest_sha256, "bundle_sha256": export.bundle_sha256})
+    session.commit()
 
 
 def _write(session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint,
@@ -338,6 +447,10 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
         writer.finish()
         with open(partial, "rb") as fh:
             os.fsync(fh.fileno())
+        session.refresh(export, ["state"])
+        if export.state != "running":  # destroyed (or taken over) while it was being built: keep no copy
+            problem = errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE
+            raise errors.DomainError(problem, details={"export_id": export.id, "state": export.state})
         os.replace(partial, target)
     except BaseException:
         writer.abort()
@@ -350,6 +463,7 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
             digest.update(chunk)
     export.bundle_path, export.bundle_sha256, export.bundle_size = str(target), digest.hexdigest(), target.stat().st_size
     export.state, export.phase, export.finished_at = "done", "done", env.clock.now()
+    export.expires_at = export.finished_at + timedelta(days=getattr(env, "export_bundle_days", DEFAULT_BUNDLE_DAYS))
     audit.record(session, SYSTEM, "evidence.export_built", "evidence_export", export.id,
                  {"bundle_sha256": export.bundle_sha256, "bytes": export.bundle_size, "items": export.item_count,
                   "checkpoint_size": checkpoint.tree_size})
@@ -364,8 +478,8 @@ def _write_item(session: Session, env, writer: BundleWriter, source, item: dict,
     with env.blobs.open(photo.blob_sha256) as stream:
         sha256, sm3, written = writer.add_stream(item["files"]["original"], stream, evidence.size or 0, with_sm3=True)
     if (sha256, sm3, written) != (item["sha256"], item["sm3"], item["size"]):
-        raise ValueError(f"stored bytes of photo {photo.id} no longer match their recorded hashes; "
-                         "the export is stopped")
+        raise StoredBytesChanged(f"stored bytes of photo {photo.id} no longer match their recorded hashes; "
+                                 "the export is stopped")
     check = {"原始文件哈希": "一致（SHA-256、SM3）"}
     if evidence.tsa_token:
         writer.add_bytes(item["files"]["token"], evidence.tsa_token, compress=False)

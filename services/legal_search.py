@@ -19,6 +19,11 @@ from sqlalchemy.orm import Session, aliased
 
 from core import errors
 from core.actor import Actor
+from models import Capture, Customer, DestructionRecord, Photo, PhotoEvidence, User
+from services import evidence_bundle, review_photos, use_register
+from services.lifecycle import destruction
+from core import errors
+from core.actor import Actor
 from models import Capture, Customer, Photo, PhotoEvidence, User
 from services import evidence_bundle, use_register
 
@@ -199,7 +204,22 @@ def _row(photo, evidence, capture, customer, inspector, distance) -> dict:
             "flags": list(evidence.flags or []), "hash_ok": evidence.hash_ok, "tsa_status": evidence.tsa_status,
             "tsa_kind": evidence.tsa_kind, "review_state": capture.review_state if capture else None,
             "state": photo.state, "has_thumbnail": bool(evidence.thumbnail_key),
-            "place": _place(photo, evidence), "distance_m": None if distance is None else round(distance, 1)}
+            "place": _place(photo, evidence), "distance_m": None if distance is None else round(distance, 1),
+            "destroyed": None, "_record_id": photo.destruction_record_id if photo.state == "destroyed" else None}
+
+
+def _with_destruction(session: Session, rows: list[dict]) -> list[dict]:
+    """Destroyed photos say so: no hash check or thumbnail to show, the record's number and date instead."""
+    ids = {row["_record_id"] for row in rows if row["_record_id"]}
+    when = dict(session.execute(select(DestructionRecord.id, DestructionRecord.executed_at)
+                                .where(DestructionRecord.id.in_(ids))).all()) if ids else {}
+    for row in rows:
+        record_id = row.pop("_record_id")
+        if row["state"] == "destroyed":
+            row.update(hash_ok=None, has_thumbnail=False,
+                       destroyed=destruction.record_label(record_id, when.get(record_id)) or
+                       {"record_id": None, "destroyed_on": None, "text": "已销毁"})
+    return rows
 
 
 def search(session: Session, actor: Actor, user: User | None, filters: Filters, cursor: str | None,
@@ -235,7 +255,7 @@ def search(session: Session, actor: Actor, user: User | None, filters: Filters, 
     use_register.register(session, actor, user, "search", now,
                           details={"filters": filters.described(), "results": len(rows), "page": bool(cursor)})
     session.commit()
-    return {"items": rows, "next_cursor": next_cursor}
+    return {"items": _with_destruction(session, rows), "next_cursor": next_cursor}
 
 
 # --- one result -------------------------------------------------------------------------------------
@@ -253,6 +273,12 @@ def open_result(session: Session, actor: Actor, user: User | None, photo_id: str
     photo, _evidence = _photo(session, photo_id)
     source = evidence_bundle.load_item(session, photo)
     detail = evidence_bundle.manifest_item(session, source)
+    detail["state"] = photo.state
+    detail["destroyed"] = None
+    if photo.state == "destroyed":
+        record = session.get(DestructionRecord, photo.destruction_record_id) if photo.destruction_record_id else None
+        detail["destroyed"] = (destruction.record_label(record.id, record.executed_at) if record
+                               else {"record_id": None, "destroyed_on": None, "text": "已销毁"})
     use_register.register(session, actor, user, "open", now, photo_id=photo.id)
     session.commit()
     detail["uses"] = [use_register.use_dict(u) for u in use_register.list_uses(session, 50, photo_id=photo.id)]
@@ -264,6 +290,8 @@ def open_original(session: Session, actor: Actor, user: User | None, photo_id: s
     """The original bytes for download, after the purpose is given; the download is registered."""
     purpose = use_register.check_purpose(purpose)
     photo, evidence = _photo(session, photo_id)
+    if photo.state == "destroyed":
+        raise review_photos.destroyed_photo(session, photo, "original")
     if not photo.blob_sha256:
         raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"photo_id": photo_id})
     use_register.register(session, actor, user, "download", now, photo_id=photo.id, purpose=purpose,
@@ -275,7 +303,9 @@ def open_original(session: Session, actor: Actor, user: User | None, photo_id: s
 
 def open_thumbnail(session: Session, photo_id: str, blobs):
     """The thumbnail of a result (a derived copy, not evidence)."""
-    _photo_row, evidence = _photo(session, photo_id)
+    photo, evidence = _photo(session, photo_id)
+    if photo.state == "destroyed":
+        raise review_photos.destroyed_photo(session, photo, "thumbnail")
     if not evidence.thumbnail_key:
         raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"photo_id": photo_id, "variant": "thumbnail"})
     return blobs.open(evidence.thumbnail_key)

@@ -11,6 +11,14 @@ from core.actor import Actor
 from models import Capture, CaptureLink, Customer, Device, User
 from models import audit
 from services import review_events
+from services.lifecycle.destruction import refuse_if_destroyed
+from services.review_cursor import decode_cursor, encode_cursor
+from services.review_queue import QueuePage, QueueFilters, summarize
+from core import errors
+from core.actor import Actor
+from models import Capture, CaptureLink, Customer, Device, User
+from models import audit
+from services import review_events
 from services.review_cursor import decode_cursor, encode_cursor
 from services.review_queue import QueuePage, QueueFilters, summarize
 
@@ -70,6 +78,7 @@ def link_capture(session: Session, actor: Actor, user_id: int, capture_id: str,
     if customer is None:
         raise errors.DomainError(errors.UNKNOWN_CUSTOMER, "No such customer.",
                                  details={"customer_id": customer_id})
+    refuse_if_destroyed(session, customer.id)
     claimed = session.execute(
         update(Capture).where(Capture.id == capture_id, Capture.link_state == "unlinked")
         .values(link_state="linked", customer_id=customer.id)

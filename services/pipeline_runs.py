@@ -109,6 +109,9 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
         record_failure(session, run_id, attempt, "photo is not received (no stored bytes)", env.clock.now(), env,
                        final=True)
         return "halted"
+    if photo.state == "destroyed":
+        record_failure(session, run_id, attempt, "photo destroyed with its dossier", env.clock.now(), env, final=True)
+        return "halted"
     evidence = stamping.get_or_create_evidence(session, photo, env.clock.now())
     session.commit()
     ctx = stamping.StampContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, photo=photo,
@@ -117,6 +120,11 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
     for step in steps:
         if step.name in (evidence.steps_done or []):
             continue
+        session.refresh(photo, ["state"])
+        if photo.state == "destroyed":  # destroyed while the pipeline ran: make nothing more of it
+            record_failure(session, run_id, attempt, "photo destroyed with its dossier", env.clock.now(), env,
+                           final=True)
+            return "halted"
         now = env.clock.now()
         try:
             step.run(ctx)

@@ -20,10 +20,13 @@ from models import (BusinessEvent, Capture, Customer, ReviewComment,
                            ReviewDecision, User)
 from models import audit
 from services import dossiers, filing_scope, review_events, review_evidence, review_forms
+from services.lifecycle.destruction import refuse_if_destroyed
+from models import audit
+from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 
 OPEN_STATES = ("pending", "has_issues")
 STATE_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回",
-                "has_issues": "有问题"}
+                "has_issues": "有问题", "closed": "已关闭（档案已销毁）"}
 REJECT_REASONS: dict[str, str] = {
     "blurry": "照片模糊不清",
     "wrong_subject": "拍摄对象不符",
@@ -135,6 +138,7 @@ def approve(session: Session, actor: Actor, user_id: int, capture_id: str, now: 
     if doc_type not in scope.doc_types:
         raise errors.DomainError(errors.UNKNOWN_DOC_TYPE, details={"doc_type": doc_type,
                                                                    "allowed": sorted(scope.doc_types)})
+    refuse_if_destroyed(session, capture.customer_id)
     expected = _expected(capture, expected_version)
     _check_open(session, capture, expected)
     if capture.link_state != "linked" or capture.customer_id is None:

@@ -8,6 +8,14 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from models import (BusinessEvent, CaptureLink, CaptureRevision, Customer, DestructionRecord, Device,
+                           ReviewComment, ReviewDecision, User)
+from models import audit
+from services import filing_scope, review, review_evidence, review_forms, review_queue, site_plan
+from services.dossiers import _events, _items, _refs
+from services.lifecycle import destruction
+from core import errors
+from core.actor import Actor
 from models import (BusinessEvent, CaptureLink, CaptureRevision, Customer, Device,
                            ReviewComment, ReviewDecision, User)
 from models import audit
@@ -80,7 +88,17 @@ def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetim
         "approval": _approval_choices(session, scope, capture, customer),
         "next_id": review_queue.next_after(session, capture),
         "open": capture.review_state in review.OPEN_STATES,
+        "destroyed": _destroyed(session, capture),
     }
+
+
+def _destroyed(session: Session, capture) -> dict | None:
+    """The record's number and date when the capture's dossier was destroyed."""
+    if capture.record_state != "destroyed":
+        return None
+    record = session.get(DestructionRecord, capture.destruction_record_id) if capture.destruction_record_id else None
+    return destruction.record_label(record.id, record.executed_at) if record else \
+        {"record_id": None, "destroyed_on": None, "text": "已销毁"}
 
 
 def _plan(customer: Customer | None, photos, evidence) -> site_plan.Plan | None:

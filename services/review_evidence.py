@@ -75,10 +75,13 @@ class PhotoEvidence:
     basis_detail: str | None = None
     pipeline_flags: list[str] = field(default_factory=list)
     tsa_name: str | None = None
+    destroyed: bool = False  # the bytes were destroyed with the dossier: nothing to show
 
     @property
     def status_label(self) -> str:
         """The state shown to the archivist."""
+        if self.destroyed:
+            return "已销毁"
         return "已盖章" if self.stamped else "盖章中"
 
 
@@ -101,7 +104,12 @@ def for_photos(session: Session, photos: list[Photo]) -> dict[str, PhotoEvidence
     if EvidenceRow is not None and photos:
         rows = {r.photo_id: r for r in session.scalars(
             select(EvidenceRow).where(EvidenceRow.photo_id.in_([p.id for p in photos])))}
-    return {p.id: _evidence_of(p, blobs.get(p.blob_sha256), rows.get(p.id)) for p in photos}
+    out = {p.id: _evidence_of(p, blobs.get(p.blob_sha256), rows.get(p.id)) for p in photos}
+    for photo in photos:
+        if photo.state == "destroyed":
+            ev = out[photo.id]
+            ev.destroyed, ev.thumbnail_key, ev.preview_key = True, None, None
+    return out
 
 
 def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
@@ -192,6 +200,8 @@ def flag_clause(flag: str):
 
 def has_image(photo: Photo, evidence: PhotoEvidence) -> bool:
     """True when a browser can be shown something of the photo (a derivative or the original)."""
+    if evidence.destroyed:
+        return False
     return bool(evidence.thumbnail_key or evidence.preview_key
                 or (photo.blob_sha256 and (photo.mime_type or "") in BROWSER_TYPES))
 

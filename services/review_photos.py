@@ -9,6 +9,12 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from models import Blob, Capture, DestructionRecord, Photo
+from models import audit
+from services import review_evidence
+from services.lifecycle import destruction
+from core import errors
+from core.actor import Actor
 from models import Blob, Capture, Photo
 from models import audit
 from services import review_evidence
@@ -37,9 +43,19 @@ def _key_for(photo: Photo, evidence: review_evidence.PhotoEvidence, variant: str
     return None, ""
 
 
+def destroyed_photo(session: Session, photo: Photo, variant: str | None = None) -> errors.DomainError:
+    """``photo.destroyed`` (410 Gone) naming the destruction record's number and date."""
+    record = session.get(DestructionRecord, photo.destruction_record_id) if photo.destruction_record_id else None
+    label = destruction.record_label(record.id, record.executed_at) if record else {}
+    details = {"photo_id": photo.id, **label}
+    if variant:
+        details["variant"] = variant
+    return errors.DomainError(errors.PHOTO_DESTROYED, details=details)
+
+
 def open_photo(session: Session, actor: Actor, blobs, photo_id: str, variant: str, now: datetime,
                *, only_inspector_id: int | None = None) -> OpenedPhoto:
-    """Open one variant of a photo for streaming, or raise ``photo.unknown``."""
+    """Open one variant of a photo for streaming, or raise ``photo.unknown`` (``photo.destroyed`` once destroyed)."""
     if variant not in VARIANTS:
         raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"variant": variant})
     photo = session.get(Photo, photo_id) if isinstance(photo_id, str) else None
@@ -49,6 +65,8 @@ def open_photo(session: Session, actor: Actor, blobs, photo_id: str, variant: st
         capture = session.get(Capture, photo.capture_id) if photo.capture_id else None
         if capture is None or capture.inspector_id != only_inspector_id:
             raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"photo_id": photo_id})
+    if photo.state == "destroyed":
+        raise destroyed_photo(session, photo, variant)
     evidence = review_evidence.for_photos(session, [photo])[photo.id]
     key, mime = _key_for(photo, evidence, variant)
     blob = session.get(Blob, key) if key else None

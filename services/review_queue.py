@@ -249,7 +249,8 @@ def filter_choices(session: Session) -> dict:
         "flags": review_evidence.FLAGS,
         "voltage_classes": VOLTAGE_CLASSES,
         "sorts": SORTS,
-        "states": {"pending": "待审核", "has_issues": "有问题", "approved": "已通过", "rejected": "已退回"},
+        "states": {"pending": "待审核", "has_issues": "有问题", "approved": "已通过", "rejected": "已退回",
+                   "closed": "已关闭"},
     }
 
 

@@ -1,6 +1,7 @@
 """The ports and settings the stamping use cases run with, derived once per app."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from flask import current_app, has_app_context
@@ -19,6 +20,17 @@ class Env:
     settings: object
     signer: object
     data_dir: str
+    exports: object = None  # the export store (ports.exportstore)
+    export_bundle_days: int = 30  # how long a built evidence bundle stays on the server
+
+
+def export_bundle_days(config) -> int:
+    """Days a built bundle is kept on the server (``EXPORT_BUNDLE_DAYS``; env ``DANGAN_EXPORT_BUNDLE_DAYS`` wins)."""
+    value = os.environ.get("DANGAN_EXPORT_BUNDLE_DAYS") or config.get("EXPORT_BUNDLE_DAYS") or 30
+    days = int(value)
+    if days < 1:
+        raise ValueError("EXPORT_BUNDLE_DAYS must be at least 1")
+    return days
 
 
 def env_for(app) -> Env:
@@ -32,7 +44,8 @@ def env_for(app) -> Env:
                                             app.config.get("TSA_CA_FILE"))
     env = Env(blobs=ports.blobs, clock=ports.clock, tsa=tsa, settings=settings,
               signer=LogSigner(app.config["DANGAN_DATA_DIR"], settings.log_name),
-              data_dir=app.config["DANGAN_DATA_DIR"])
+              data_dir=app.config["DANGAN_DATA_DIR"], exports=ports.exports,
+              export_bundle_days=export_bundle_days(app.config))
     app.extensions["dangan.stamping_env"] = env
     return env
 

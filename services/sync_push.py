@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.actor import Actor
 from models import Device, SyncSession
+from services.lifecycle import destruction
 from sync import push as push_logic
 from sync.messages import PROTOCOL_VERSIONS, PushRequestSchema
 
@@ -75,7 +76,8 @@ def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
          offset_ms: int | None) -> push_logic.Outcome:
     for attempt in (1, 2):
         try:
-            outcome = push_logic.apply_item(session, device, actor, raw, now, offset_ms)
+            outcome = push_logic.apply_item(session, device, actor, raw, now, offset_ms,
+                                             on_revision=destruction.close_if_destroyed)
             session.commit()
             return outcome
         except push_logic.ItemRejected as exc:

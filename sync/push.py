@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from typing import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import capture_schema
+from core import errors
+from core.actor import Actor
+from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
+from models import audit
 from core import errors
 from core.actor import Actor
 from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
@@ -35,6 +40,9 @@ class Outcome:
 
     result: dict
     kind: str  # applied | replayed | rejected | retry
+
+
+RevisionHook = Callable[[Session, Actor, Capture, datetime], object]
 
 
 def canonical_sha256(value) -> str:
@@ -178,8 +186,12 @@ def _declare_photos(session: Session, device: Device, capture: Capture, photos: 
 
 
 def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetime,
-               offset_ms: int | None) -> Outcome:
-    """Apply one push item in the caller's transaction (the caller commits or rolls back)."""
+               offset_ms: int | None, on_revision: RevisionHook | None = None) -> Outcome:
+    """Apply one push item in the caller's transaction (the caller commits or rolls back).
+
+    ``on_revision`` lets the use case act on the capture once its new revision is in place (the
+    archive rules live above the protocol: a capture of a destroyed dossier is closed).
+    """
     replay = lookup_replay(session, device, raw)
     if replay is not None:
         return replay
@@ -209,6 +221,8 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
         capture.review_state = "pending"
         capture.review_version = (capture.review_version or 1) + 1
     session.flush()
+    if on_revision is not None:
+        on_revision(session, actor, capture, now)  # e.g. close it: the customer's dossier is gone
     revision = CaptureRevision(
         id=str(item["revision_id"]), capture_id=capture.id, number=capture.current_revision,
         base_revision_id=str(item["base_revision_id"]) if amendment else None,

@@ -269,6 +269,9 @@ def new_upload(session: Session, device_id: str, request: CreateRequest, now: da
     photo = session.get(Photo, label.photo_id)
     if photo is not None and (photo.device_id != device_id or photo.declared_sha256 != label.sha256):
         raise errors.DomainError(errors.UPLOAD_PHOTO_CONFLICT, details={"photo_id": label.photo_id})
+    if photo is not None and photo.state == "destroyed":  # its dossier was destroyed: the bytes must not return
+        raise errors.DomainError(errors.PHOTO_DESTROYED, details={"photo_id": photo.id,
+                                                                  "record_id": photo.destruction_record_id})
     upload = Upload(id=uuid.uuid4().hex, device_id=device_id, state="receiving", length=request.length,
                     offset=0, photo_id=label.photo_id, declared_sha256=label.sha256,
                     filename=label.filename, filetype=label.filetype, upload_metadata=label.raw,

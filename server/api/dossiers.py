@@ -43,6 +43,7 @@ class ItemOut(Schema):
     business_event_id = fields.Integer(attribute="item.business_event_id", allow_none=True)
     filed_at = fields.DateTime(attribute="item.filed_at")
     filed_by = fields.String(allow_none=True)
+    record_state = fields.String(metadata={"enum": ["kept", "destroyed"]})
 
 
 class EventOut(Schema):
@@ -90,6 +91,8 @@ class DossierOut(Schema):
     items = fields.List(fields.Nested(ItemOut))
     events = fields.List(fields.Nested(EventOut))
     completeness = fields.Nested(CompletenessOut)
+    destroyed = fields.Dict(allow_none=True, metadata={
+        "description": "set once the dossier was destroyed: record_id, destroyed_on, text (已销毁…)"})
 
 
 class ScopeOut(Schema):

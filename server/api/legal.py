@@ -37,11 +37,17 @@ class SearchQuery(Schema):
     near_site = fields.Boolean(load_default=False, metadata={"description": "radius around the customer's site"})
     category = fields.String()
     inspector = fields.String(metadata={"description": "inspector's login name"})
-    review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues"]))
+    review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues", "closed"]))
     flag = fields.String(metadata={"description": "a time/place flag code"})
     sort = fields.String(load_default="received", validate=validate.OneOf(legal_search.SORTS))
     limit = fields.Integer(load_default=25, validate=validate.Range(1, legal_search.MAX_LIMIT))
     cursor = fields.String()
+
+
+class DestroyedSchema(Schema):
+    record_id = fields.Integer(allow_none=True, metadata={"description": "number of the destruction record"})
+    destroyed_on = fields.String(allow_none=True, metadata={"description": "Beijing date of the destruction"})
+    text = fields.String(metadata={"description": "已销毁（销毁记录第 N 号，YYYY-MM-DD）"})
 
 
 class HitSchema(Schema):
@@ -60,7 +66,9 @@ class HitSchema(Schema):
     tsa_status = fields.String()
     tsa_kind = fields.String(allow_none=True)
     review_state = fields.String(allow_none=True)
-    state = fields.String()
+    state = fields.String(metadata={"description": "photo state; destroyed once its dossier was destroyed"})
+    destroyed = fields.Nested(DestroyedSchema, allow_none=True,
+                              metadata={"description": "set for destroyed photos (hash_ok is then null)"})
     has_thumbnail = fields.Boolean()
     place = fields.List(fields.Float(), allow_none=True)
     distance_m = fields.Float(allow_none=True)
@@ -81,12 +89,15 @@ class ExportIn(Schema):
     date_to = fields.Date()
     photo_ids = fields.List(fields.String(validate=validate.Length(max=36)), load_default=list)
     purpose = fields.String(required=True)
+    skip_destroyed = fields.Boolean(load_default=False, metadata={
+        "description": "leave destroyed photos out (listed under left_out and in the manifest) instead of "
+                       "refusing with export.items_destroyed"})
 
 
 class ExportOut(Schema):
     id = fields.Integer(required=True)
     state = fields.String(required=True, metadata={"enum": ["awaiting_approval", "rejected", "queued", "running",
-                                                            "done", "failed"]})
+                                                            "done", "failed", "expired", "destroyed"]})
     state_label = fields.String()
     purpose = fields.String()
     requester = fields.String()
@@ -106,6 +117,11 @@ class ExportOut(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True,
+                                 metadata={"description": "when the bundle is removed from the server"})
+    removed_at = fields.DateTime(allow_none=True)
+    destruction_record_id = fields.Integer(allow_none=True)
+    left_out = fields.List(fields.Dict(), metadata={"description": "destroyed photos left out of the bundle"})
 
 
 class DecisionIn(Schema):
@@ -165,6 +181,7 @@ class Original(MethodView):
                   content_type="application/octet-stream")
     @blp.alt_response(400, description="legal.purpose_required")
     @blp.alt_response(404, description="photo.unknown")
+    @blp.alt_response(410, description="photo.destroyed")
     @require("evidence.export")
     def post(self, body, photo_id):
         """Download one original after stating the purpose (registered)."""
@@ -186,12 +203,13 @@ class Exports(MethodView):
     @blp.arguments(ExportIn)
     @blp.response(201, ExportOut)
     @blp.alt_response(400, description="legal.purpose_required, export.empty, export.unknown_photo")
-    @blp.alt_response(409, description="export.photo_not_ready")
+    @blp.alt_response(409, description="export.photo_not_ready, export.items_destroyed")
     @require("evidence.export")
     def post(self, body):
         """Ask for an evidence bundle; large exports wait for a manager's approval, the rest are queued."""
         criteria = evidence_export.Criteria(account_no=body.get("account_no"), date_from=body.get("date_from"),
-                                            date_to=body.get("date_to"), photo_ids=tuple(body["photo_ids"]))
+                                            date_to=body.get("date_to"), photo_ids=tuple(body["photo_ids"]),
+                                            skip_destroyed=body["skip_destroyed"])
         export = evidence_export.request_export(db.session, current_actor(), g.user, criteria, body["purpose"],
                                                 ports().clock.now(), export_approval.limits_from(current_app.config))
         return evidence_export.export_dict(export)
@@ -224,7 +242,8 @@ class ExportDecision(MethodView):
 @blp.route("/exports/<int:export_id>/bundle")
 class ExportBundle(MethodView):
     @blp.response(200, description="The evidence bundle (ZIP)", content_type="application/zip")
-    @blp.alt_response(409, description="export.not_finished")
+    @blp.alt_response(409, description="export.not_finished, export.failed")
+    @blp.alt_response(410, description="export.destroyed, export.expired")
     @require("evidence.export")
     def get(self, export_id):
         """Download a finished bundle (registered)."""

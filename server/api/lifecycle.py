@@ -240,6 +240,7 @@ class LcExecutionSchema(Schema):
     records = fields.List(fields.Integer())
     bytes_removed = fields.Integer()
     bytes_already_gone = fields.Integer()
+    bundles_removed = fields.Integer(metadata={"description": "evidence bundles removed from the export store"})
 
 
 class LcVerificationSchema(Schema):
@@ -248,6 +249,10 @@ class LcVerificationSchema(Schema):
     digest_ok = fields.Boolean()
     blobs = fields.Integer()
     still_stored = fields.List(fields.String())
+    exports_removed = fields.List(fields.Integer(),
+                                  metadata={"description": "exports whose bundles the record removed"})
+    bundles_still_stored = fields.List(fields.Integer(), metadata={
+        "description": "exports whose stored bundle still lists a destroyed digest (must be empty)"})
     unmarked = fields.List(fields.String())
     log_leaf_index = fields.Integer(allow_none=True)
     ok = fields.Boolean()
@@ -535,9 +540,11 @@ class Holds(MethodView):
     @blp.arguments(LcHoldIn)
     @blp.response(201, LcHoldSchema)
     @blp.alt_response(404, description="customer.unknown")
+    @blp.alt_response(400, description="hold.unknown_item")
+    @blp.alt_response(409, description="hold.customer_destroyed")
     @require("lifecycle.hold")
     def post(self, body):
-        """Place a legal hold on a customer or one dossier item; it blocks destruction."""
+        """Place a legal hold on a customer or one dossier item; it blocks destruction (destroyed dossiers: refused)."""
         hold = retention.place_hold(db.session, current_actor(), body["account_no"], body["reason"],
                                     _clock()[0], item_seq=body["item_seq"])
         db.session.commit()
@@ -624,12 +631,13 @@ class WithdrawDisposal(MethodView):
 @blp.route("/disposal-lists/<int:list_id>/execute")
 class ExecuteDisposal(MethodView):
     @blp.response(200, LcExecutionSchema)
-    @blp.alt_response(409, description="disposal.invalid_transition, disposal.legal_hold")
+    @blp.alt_response(409, description="disposal.invalid_transition, disposal.legal_hold, disposal.export_on_hold")
     @require("lifecycle.manage")
     def post(self, list_id):
-        """Execute an approved list: evidence bytes removed, destruction records kept forever."""
+        """Execute an approved list: every stored copy of the evidence removed, destruction records kept forever."""
         now, today = _clock()
-        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs)
+        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs,
+                                          exports=ports().exports)
         return report.as_dict()
 
 
@@ -643,7 +651,7 @@ class DestructionRecordOne(MethodView):
         record = destruction.get_record(db.session, record_id)
         return {"id": record.id, "record_sha256": record.record_sha256, "executed_at": record.executed_at,
                 "content": record.content,
-                "verification": destruction.verify_record(db.session, record_id, ports().blobs)}
+                "verification": destruction.verify_record(db.session, record_id, ports().blobs, ports().exports)}
 
 
 # --- boxes and quality --------------------------------------------------------------------------

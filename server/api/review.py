@@ -18,7 +18,7 @@ blp = Blueprint("review_api", __name__, url_prefix="/api/v1",
 # --- schemas ----------------------------------------------------------------------------------
 
 class QueueQuery(Schema):
-    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected"]})
+    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected", "closed"]})
     flag = fields.String()
     kind = fields.String()
     category = fields.String()
@@ -188,6 +188,8 @@ class PhotoOut(Schema):
     flags = fields.List(fields.String())
     tsa_status = fields.String()
     exif = fields.List(fields.List(fields.String()))
+    destroyed = fields.Boolean(
+        metadata={"description": "the bytes were destroyed with the dossier (image routes: 410)"})
 
 
 class FormRowOut(Schema):
@@ -240,11 +242,15 @@ class CaptureDetailOut(Schema):
     decisions = fields.List(fields.Nested(HistoryOut))
     comments = fields.List(fields.Nested(CommentOut))
     suggested_doc_type = fields.String(allow_none=True)
+    record_state = fields.String(metadata={"enum": ["kept", "destroyed"]})
+    destroyed = fields.Dict(allow_none=True, metadata={"description": "record_id, destroyed_on, text (已销毁…)"})
+    closed_reason = fields.String(allow_none=True,
+                                  metadata={"description": "why a capture was closed (review_state closed)"})
 
 
 class CaptureListQuery(Schema):
     cursor = fields.String(validate=validate.Length(max=400))
-    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected"]})
+    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected", "closed"]})
 
 
 class CaptureListOut(Schema):
@@ -298,10 +304,11 @@ class CaptureDetail(MethodView):
 class Approve(MethodView):
     @blp.arguments(ApproveIn)
     @blp.response(200, DecisionOut)
-    @blp.alt_response(409, description="review.conflict, review.not_pending, review.unlinked, review.incomplete")
+    @blp.alt_response(409, description="review.conflict, review.not_pending, review.unlinked, review.incomplete, "
+                                       "dossier.destroyed")
     @require("queue.review")
     def post(self, data, capture_id):
-        """Approve a capture and file it into the customer's 卷内目录."""
+        """Approve a capture and file it into the customer's 卷内目录 (never into a destroyed dossier)."""
         outcome = review.approve(db.session, current_actor(), g.user.id, capture_id, _now(), **data)
         db.session.commit()
         return outcome
@@ -349,7 +356,7 @@ class Comments(MethodView):
 class Link(MethodView):
     @blp.arguments(LinkIn)
     @blp.response(200, LinkOut)
-    @blp.alt_response(409, description="link.already_linked")
+    @blp.alt_response(409, description="link.already_linked, dossier.destroyed")
     @require("queue.review")
     def post(self, data, capture_id):
         """Link an unlinked capture to a customer (the choice is audited)."""

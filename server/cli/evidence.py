@@ -63,12 +63,15 @@ def _build_with_progress(export_id: int, out: str) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP to write.")
 @click.option("--user", "username", help="The user on whose behalf the export is made (registered as requester).")
 @click.option("--request", "request_id", type=int, help="Build an already approved export request instead.")
-def export_command(account_no, date_from, date_to, ids, purpose, out, username, request_id):
+@click.option("--skip-destroyed", is_flag=True,
+              help="Leave photos destroyed with their dossier out (listed in the manifest) instead of refusing.")
+def export_command(account_no, date_from, date_to, ids, purpose, out, username, request_id, skip_destroyed):
     """Export photos as an evidence bundle; exits 3 when the export first needs a manager's approval."""
     try:
         if request_id is None:
             criteria = evidence_export.Criteria(account_no=account_no, date_from=date_from, date_to=date_to,
-                                                photo_ids=tuple(i.strip() for i in (ids or "").split(",") if i.strip()))
+                                                photo_ids=tuple(i.strip() for i in (ids or "").split(",") if i.strip()),
+                                                skip_destroyed=skip_destroyed)
             limits = export_approval.limits_from(current_app.config)
             export = evidence_export.request_export(db.session, CLI, _user(username), criteria, purpose,
                                                     env_for(current_app._get_current_object()).clock.now(), limits)

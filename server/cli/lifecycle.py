@@ -1,4 +1,4 @@
-"""``events import FILE``, ``lifecycle recompute|sweep|schedule|calendar``, ``boxes assign``."""
+"""``events import FILE``, ``lifecycle recompute|sweep|expire-bundles|schedule|calendar``, ``boxes assign``."""
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -61,6 +61,14 @@ def sweep_command():
 
     now, today = _now()
     emit(sweep_retention(db.session, CLI, today, now, settings_from(current_app.config)))
+
+
+@lifecycle.command("expire-bundles")
+def expire_bundles_command():
+    """Remove evidence bundles kept on the server longer than EXPORT_BUNDLE_DAYS (the daily job does it too)."""
+    from services import evidence_export
+
+    emit({"expired": evidence_export.expire_bundles(db.session, ports().exports, ports().clock.now())})
 
 
 @lifecycle.command("schedule")

@@ -19,7 +19,8 @@ from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 bp = Blueprint("legal", __name__, url_prefix="/legal")
 CHINA = timezone(timedelta(hours=8))
 CHUNK = 1024 * 1024
-REVIEW_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "has_issues": "有问题"}
+REVIEW_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "has_issues": "有问题",
+                 "closed": "已关闭（档案已销毁）"}
 
 
 @bp.app_template_filter("lg_time")
@@ -58,9 +59,23 @@ def _chunks(stream):
             yield chunk
 
 
+# 中文 messages for the refusals that concern destroyed evidence (the code is shown beside them)
+ZH = {
+    errors.PHOTO_DESTROYED.code: "该照片已随档案销毁，原件不再提供。",
+    errors.EXPORT_ITEMS_DESTROYED.code: "所选照片中有已销毁的照片：{ids}。请去掉它们，或勾选“略过已销毁的照片”。",
+    errors.EXPORT_DESTROYED.code: "该证据包含已销毁档案的照片，已从服务器删除。",
+    errors.EXPORT_EXPIRED.code: "该证据包已过保存期限并从服务器删除，请重新申请导出。",
+    errors.EXPORT_FAILED.code: "证据包生成失败，错误已记录。",
+}
+
+
 def _refused(exc: errors.DomainError, endpoint: str, **values):
     db.session.rollback()
-    flash(f"{exc.message}（{exc.code}）", "error")
+    if exc.status == 410:  # bytes that are gone for good (destroyed, expired) answer 410 Gone, as in the API
+        raise exc
+    template = ZH.get(exc.code)
+    text = template.format(ids="、".join(exc.details.get("photo_ids", []))) if template else exc.message
+    flash(f"{text}（{exc.code}）", "error")
     return redirect(url_for(endpoint, **values), code=303)
 
 
@@ -125,7 +140,8 @@ def exports():
             criteria = evidence_export.Criteria(
                 account_no=form.get("account_no", "").strip() or None,
                 date_from=_form_day(form.get("date_from")), date_to=_form_day(form.get("date_to")),
-                photo_ids=tuple(p for p in form.getlist("photo_id") if p))
+                photo_ids=tuple(p for p in form.getlist("photo_id") if p),
+                skip_destroyed=form.get("skip_destroyed") == "1")
             export = evidence_export.request_export(
                 db.session, current_actor(), g.user, criteria, form.get("purpose"), ports().clock.now(),
                 export_approval.limits_from(current_app.config))

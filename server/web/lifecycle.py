@@ -44,12 +44,15 @@ ZH = {
     "retention.not_eligible": "该档案尚未满保管期限（或未销户），不能列入销毁清册。",
     "hold.unknown": "没有该保全记录。",
     "hold.already_lifted": "该保全已解除。",
+    "hold.unknown_item": "所填卷内序号不在该客户档案中，无法保全。",
+    "hold.customer_destroyed": "该客户档案已销毁，无可保全的内容。",
     "disposal.unknown": "没有该销毁清册。",
     "disposal.empty": "销毁清册至少需要一份档案。",
     "disposal.invalid_transition": "该清册当前状态不允许此操作。",
     "disposal.self_approval": "清册的提出人不能自己审批。",
     "disposal.already_listed": "该档案已在待执行的清册中或已销毁。",
     "disposal.legal_hold": "存在未解除的法律保全，禁止销毁。",
+    "disposal.export_on_hold": "服务器上保存的证据包同时含有处于法律保全中的客户的照片，不能删除，因此不能执行销毁。",
     "destruction.unknown": "没有该销毁记录。",
     "box.customer_destroyed": "该档案已销毁，不再占用盒位。",
     "request.validation_failed": "请填写必填项。",
@@ -439,7 +442,8 @@ def execute(list_id: int):
     """Execute an approved list."""
     now, today = _now()
     try:
-        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs)
+        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs,
+                                          exports=ports().exports)
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -452,7 +456,7 @@ def execute(list_id: int):
 def destruction_record(record_id: int):
     """A destruction record with its verification."""
     record = destruction.get_record(db.session, record_id)
-    check = destruction.verify_record(db.session, record_id, ports().blobs)
+    check = destruction.verify_record(db.session, record_id, ports().blobs, ports().exports)
     return render_template("lifecycle/destruction.html", record=record, check=check, c=record.content)
 
 

@@ -24,6 +24,7 @@ MESSAGES = {
     errors.UNKNOWN_BUSINESS_EVENT.code: "所选业务事项不属于该客户。",
     errors.BULK_TOO_LARGE.code: "一次批量通过最多 {max} 条。",
     errors.UNKNOWN_CAPTURE.code: "找不到该采集。",
+    errors.DOSSIER_DESTROYED.code: "该客户档案已销毁（销毁记录第 {record_id} 号，{destroyed_on}），不能再归档或关联。",
 }
 
 

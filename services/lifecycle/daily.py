@@ -1,4 +1,5 @@
-"""Daily archive-lifecycle jobs: recompute filing deadlines and sweep retention eligibility.
+"""Daily archive-lifecycle jobs: recompute filing deadlines, sweep retention eligibility and
+remove evidence bundles kept past ``EXPORT_BUNDLE_DAYS``.
 
 Both are idempotent (running them twice on a day changes nothing the second time) and commit
 their own work. :func:`workers.jobs.daily_lifecycle` is the RQ job; it re-enqueues itself for the next
@@ -14,6 +15,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
+from core.actor import SYSTEM, Actor
+from services import evidence_export
+from services.lifecycle import obligations, retention
+from services.lifecycle.common import local_date
+from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings, settings_from
 from core.actor import SYSTEM, Actor
 from models.database import db
 from ports.job_queue import queue
@@ -67,13 +73,15 @@ def schedule_daily(connection, now: datetime) -> str:
 
 
 def run_in_app(app) -> dict:
-    """Recompute deadlines, sweep retention, then schedule tomorrow's run (the job body of :mod:`workers.jobs`)."""
+    """Recompute deadlines, sweep retention, remove expired bundles, then schedule tomorrow's run (the job body of
+    :mod:`workers.jobs`)."""
     with app.app_context():
         ports = app.extensions["dangan.ports"]
         now = ports.clock.now()
         today, settings = local_date(now), settings_from(app.config)
         result = {"deadlines": recompute_deadlines(db.session, SYSTEM, today, now, settings),
-                  "retention": sweep_retention(db.session, SYSTEM, today, now, settings)}
+                  "retention": sweep_retention(db.session, SYSTEM, today, now, settings),
+                  "expired_bundles": evidence_export.expire_bundles(db.session, ports.exports, now)}
         try:
             result["next"] = schedule_daily(app.extensions["dangan.redis"].client(app), now)
         except Exception as exc:  # Redis down: the work is done; the next start schedules again

@@ -1,13 +1,19 @@
 """Supervised destruction: disposal lists → manager approval → execution → permanent records.
 
 Nothing is destroyed without an approved list; an active legal hold on the customer or on any
-item of its dossier blocks execution; only evidence bytes (photos and their derivatives) leave
-the blob store, every database row stays. Each destroyed dossier leaves a destruction record
-(what, why, approved by whom, when, hashes of what was destroyed) whose SHA-256 is appended to
-the transparency log as a ``destroyed`` event.
+item of its dossier blocks execution. Every stored copy of the evidence bytes goes: photo
+originals and their derivatives in the blob store, evidence bundles kept on the server that
+hold any of the photos (export store), and partial uploads of the photos in the staging area;
+an evidence bundle that also holds photos of a customer under a legal hold refuses the whole
+execution instead. Every database row stays and says what happened: photos, captures and
+dossier items are marked destroyed with the record's id, captures still waiting for review are
+closed (the inspector's tablets learn it on their next pull), exports are marked destroyed.
+Each destroyed dossier leaves a destruction record (what, why, approved by whom, when, hashes
+of what was destroyed, every removed copy) whose SHA-256 is appended to the transparency log as
+a ``destroyed`` event.
 
 Execution commits the records first and removes bytes afterwards: if the process dies in
-between, the record already names the bytes and executing the list again finishes the removal.
+between, the record already names the copies and executing the list again finishes the removal.
 """
 from __future__ import annotations
 
@@ -22,6 +28,17 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import errors
+from core.actor import Actor
+from models import (Blob, Capture, Customer, DestructionRecord, DisposalEntry, DisposalList,
+                           Dossier, DossierItem, EvidenceExport, LegalHold, Photo, RetentionState, Upload,
+                           User)
+from models import audit
+from services import evidence_export, review_events
+from services.lifecycle import boxes
+from services.lifecycle.common import actor_user_id, customer_by_account
+from services.lifecycle.settings import LOCAL_TZ
+from sync.uploads import discard_staging
 from core import errors
 from core.actor import Actor
 from models import (Blob, Capture, Customer, DestructionRecord, DisposalEntry, DisposalList,
@@ -54,7 +71,6 @@ def _list(session: Session, list_id: int) -> DisposalList:
 def _expect(disposal: DisposalList, *states: str) -> None:
     if disposal.state not in states:
         raise errors.DomainError(errors.DISPOSAL_BAD_STATE,
-                                 f"The disposal list is {DISPOSAL_STATES.get(disposal.state, disposal.state)}.",
                                  details={"state": disposal.state, "expected": list(states)})
 
 
@@ -232,6 +248,47 @@ def _digests(session: Session, blobs, key: str) -> dict | None:
     return {"sha256": key, "sm3": found.sm3, "size": found.size}
 
 
+CLOSED_REASON_CODE = "dossier_destroyed"
+LIVE_UPLOAD_STATES = ("receiving", "finishing")
+GONE_EXPORT_STATES = ("destroyed", "expired", "rejected")
+
+
+def _photo_ids(session: Session, customer_ids: list[int]) -> dict[str, int]:
+    """Photo id → customer id of every photo of these customers' captures."""
+    return dict(session.execute(select(Photo.id, Capture.customer_id).join(Capture, Photo.capture_id == Capture.id)
+                                .where(Capture.customer_id.in_(customer_ids))).all()) if customer_ids else {}
+
+
+def exports_holding(session: Session, photo_ids) -> list[EvidenceExport]:
+    """Exports (kept on the server, or still to be built) that name any of these photos."""
+    wanted = set(photo_ids)
+    if not wanted:
+        return []
+    exports = session.scalars(select(EvidenceExport).where(EvidenceExport.state.not_in(GONE_EXPORT_STATES))
+                              .order_by(EvidenceExport.id))
+    return [e for e in exports if wanted & set(e.photo_ids or [])]
+
+
+def _exports_blocked_by_holds(session: Session, exports: list[EvidenceExport], destroyed: set[str]) -> list[dict]:
+    """Exports that also hold photos of customers under an active legal hold (they cannot be removed)."""
+    others = {pid for e in exports for pid in (e.photo_ids or []) if pid not in destroyed}
+    if not others:
+        return []
+    owners = dict(session.execute(select(Photo.id, Capture.customer_id).join(Capture, Photo.capture_id == Capture.id)
+                                  .where(Photo.id.in_(others))).all())
+    held = {h.customer_id: h for h in holds_blocking(session, sorted({c for c in owners.values() if c}))}
+    if not held:
+        return []
+    accounts = dict(session.execute(select(Customer.id, Customer.account_no).where(Customer.id.in_(held))).all())
+    blocked = []
+    for export in exports:
+        customers = sorted({owners.get(pid) for pid in (export.photo_ids or []) if owners.get(pid) in held})
+        if customers:
+            blocked.append({"export_id": export.id, "held_accounts": [accounts[c] for c in customers],
+                            "hold_ids": [held[c].id for c in customers]})
+    return blocked
+
+
 def _person(user: User | None) -> dict | None:
     return None if user is None else {"id": user.id, "username": user.username, "name": user.display_name}
 
@@ -253,12 +310,19 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
         blob = session.get(Blob, key)
         if blob is not None and blob.destroyed_at is None:
             blob.destroyed_at = now
+    photo_ids = sorted(_photo_ids(session, [customer.id]))
+    exports = exports_holding(session, photo_ids)
+    uploads = list(session.scalars(select(Upload).where(Upload.photo_id.in_(photo_ids),
+                                                        Upload.state.in_(LIVE_UPLOAD_STATES))
+                                   .order_by(Upload.id))) if photo_ids else []
+    captures = list(session.scalars(select(Capture).where(Capture.customer_id == customer.id).order_by(Capture.id)))
+    open_captures = [c for c in captures if c.review_state in ("pending", "has_issues")]
     items = session.scalars(select(DossierItem).where(DossierItem.dossier_id == dossier.id)
                             .order_by(DossierItem.seq)).all() if dossier else []
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
         {i for i in (disposal.proposed_by_id, disposal.decided_by_id, actor_user_id(actor)) if i})))}
     content = {
-        "kind": "dangan.destruction_record", "version": 1,
+        "kind": "dangan.destruction_record", "version": 2,
         "customer": {"account_no": customer.account_no, "name": customer.name,
                      "voltage_class": customer.voltage_class, "district": customer.district},
         "archive_no": dossier.archive_no if dossier else None,
@@ -277,6 +341,13 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
                            "doc_date": i.doc_date.isoformat() if i.doc_date else None} for i in items],
         "destroyed": sorted(destroyed, key=lambda d: d["sha256"]),
         "retained_shared": sorted(retained, key=lambda d: d["sha256"]),
+        # every other stored copy of the bytes that goes with them
+        "exports_removed": [{"export_id": e.id, "state": e.state, "bundle_sha256": e.bundle_sha256,
+                             "bundle_size": e.bundle_size,
+                             "photo_ids": sorted(set(e.photo_ids or []) & set(photo_ids))} for e in exports],
+        "uploads_removed": [{"upload_id": u.id, "photo_id": u.photo_id, "offset": u.offset} for u in uploads],
+        "photos": photo_ids,
+        "captures_closed": [c.id for c in open_captures],
     }
     digest = record_digest(content)
     record = DestructionRecord(customer_id=customer.id, disposal_list_id=disposal.id, executed_at=now,
@@ -285,6 +356,7 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
     session.flush()
     entry.destruction_record_id = record.id
     state.destroyed_at = now
+    _mark_destroyed(session, actor, record, photo_ids, captures, open_captures, items, exports, uploads, now)
     boxes.free_position(session, actor, customer, now)
     append_event(session, "destroyed", content["archive_no"] or customer.account_no,
                  {"record_id": record.id, "record_sha256": digest, "account_no": customer.account_no,
@@ -294,6 +366,31 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
                  {"record_id": record.id, "record_sha256": digest, "blobs": len(destroyed),
                   "retained_shared": len(retained)}, at=now)
     return record
+
+
+def _mark_destroyed(session: Session, actor: Actor, record: DestructionRecord, photo_ids: list[str],
+                    captures: list[Capture], open_captures: list[Capture], items, exports: list[EvidenceExport],
+                    uploads: list[Upload], now: datetime) -> None:
+    """Every row that referred to the destroyed bytes now says so, naming the record."""
+    for photo in session.scalars(select(Photo).where(Photo.id.in_(photo_ids))) if photo_ids else []:
+        photo.state, photo.destruction_record_id = "destroyed", record.id
+    reason = closed_reason(record)
+    for capture in captures:
+        capture.record_state, capture.destruction_record_id = "destroyed", record.id
+    for capture in open_captures:
+        capture.review_state, capture.closed_reason = "closed", reason
+        capture.review_version += 1
+        review_events.publish_decision(session, capture, CLOSED_REASON_CODE, reason, now)
+        audit.record(session, actor, "review.closed", "capture", capture.id,
+                     {"reason_code": CLOSED_REASON_CODE, "record_id": record.id}, at=now)
+    for item in items:
+        item.record_state, item.destruction_record_id = "destroyed", record.id
+    for export in exports:
+        export.state, export.removed_at, export.destruction_record_id = "destroyed", now, record.id
+        audit.record(session, actor, "evidence.export_destroyed", "evidence_export", export.id,
+                     {"record_id": record.id, "bundle_sha256": export.bundle_sha256}, at=now)
+    for upload in uploads:
+        upload.state, upload.updated_at = "terminated", now
 
 
 def _translog_append() -> Callable:
@@ -310,16 +407,20 @@ class ExecutionReport:
     records: list[int]
     bytes_removed: int
     bytes_already_gone: int
+    bundles_removed: int = 0
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
         return {"list_id": self.list_id, "records": self.records, "bytes_removed": self.bytes_removed,
-                "bytes_already_gone": self.bytes_already_gone}
+                "bytes_already_gone": self.bytes_already_gone, "bundles_removed": self.bundles_removed}
 
 
 def execute_list(session: Session, actor: Actor, list_id: int, today: date, now: datetime, blobs,
-                 append_event: Callable | None = None) -> ExecutionReport:
-    """Destroy the dossiers of an approved list; commits. Re-running finishes any byte removal."""
+                 append_event: Callable | None = None, exports=None) -> ExecutionReport:
+    """Destroy the dossiers of an approved list; commits. Re-running finishes any byte removal.
+
+    ``blobs`` is the blob store, ``exports`` the export store (ports.exportstore).
+    """
     disposal = _list(session, list_id)
     if disposal.state != "executed":
         _expect(disposal, "approved")
@@ -329,6 +430,10 @@ def execute_list(session: Session, actor: Actor, list_id: int, today: date, now:
         held = holds_blocking(session, [e.customer_id for e in entries])
         if held:
             raise errors.DomainError(errors.DISPOSAL_ON_HOLD, details={"holds": _hold_details(session, held)})
+        photos = _photo_ids(session, [e.customer_id for e in entries])
+        blocked = _exports_blocked_by_holds(session, exports_holding(session, photos), set(photos))
+        if blocked:
+            raise errors.DomainError(errors.DISPOSAL_EXPORT_ON_HOLD, details={"exports": blocked})
         for entry in entries:
             state = session.scalar(select(RetentionState).where(RetentionState.customer_id == entry.customer_id))
             customer = session.get(Customer, entry.customer_id)
@@ -345,19 +450,30 @@ def execute_list(session: Session, actor: Actor, list_id: int, today: date, now:
         session.commit()
     records = session.scalars(select(DestructionRecord).where(DestructionRecord.disposal_list_id == list_id)
                               .order_by(DestructionRecord.id)).all()
-    removed = gone = 0
+    removed = gone = bundles = 0
     for record in records:
         for entry in record.content["destroyed"]:
             if blobs.destroy(entry["sha256"]):
                 removed += 1
             else:
                 gone += 1
-    log.info("disposal list %s executed: %s records, %s blobs removed", list_id, len(records), removed)
-    return ExecutionReport(list_id, [r.id for r in records], removed, gone)
+        for copy in record.content.get("exports_removed", []):
+            export = session.get(EvidenceExport, copy["export_id"])
+            if export is not None and evidence_export.delete_bundle_files(export, exports):
+                bundles += 1
+        for copy in record.content.get("uploads_removed", []):
+            discard_staging(blobs, copy["upload_id"])
+    log.info("disposal list %s executed: %s records, %s blobs and %s bundles removed", list_id, len(records),
+             removed, bundles)
+    return ExecutionReport(list_id, [r.id for r in records], removed, gone, bundles)
 
 
-def verify_record(session: Session, record_id: int, blobs) -> dict:
-    """Check a destruction record: its digest matches its content, the bytes are gone, blobs are marked."""
+def verify_record(session: Session, record_id: int, blobs, exports=None) -> dict:
+    """Check a destruction record: its digest matches its content, no copy of the bytes is left, rows are marked.
+
+    The blob store is asked for every destroyed digest; the export store is searched for any
+    bundle whose manifest lists a destroyed digest, and for the bundles the record removed.
+    """
     record = session.get(DestructionRecord, record_id)
     if record is None:
         raise errors.DomainError(errors.UNKNOWN_DESTRUCTION_RECORD, details={"record_id": record_id})
@@ -369,10 +485,18 @@ def verify_record(session: Session, record_id: int, blobs) -> dict:
                 if ((b := session.get(Blob, d["sha256"])) is None and d["role"] == "photo")
                 or (b is not None and b.destroyed_at is None)]
     logged = _logged_leaf(session, record)
+    removed_exports = [c["export_id"] for c in record.content.get("exports_removed", [])]
+    bundles_left = sorted(set(exports.bundles_holding(keys)) | {e for e in removed_exports if exports.exists(e)}) \
+        if exports is not None else []
+    photos = record.content.get("photos", [])
+    photos_unmarked = [p.id for p in session.scalars(select(Photo).where(Photo.id.in_(photos)))
+                       if p.state != "destroyed"] if photos else []
     return {"record_id": record.id, "record_sha256": record.record_sha256, "digest_ok": digest_ok,
-            "blobs": len(keys), "still_stored": still_stored, "unmarked": unmarked,
+            "blobs": len(keys), "still_stored": still_stored, "unmarked": unmarked + photos_unmarked,
+            "exports_removed": removed_exports, "bundles_still_stored": bundles_left,
             "log_leaf_index": logged,
-            "ok": digest_ok and not still_stored and not unmarked and logged is not None}
+            "ok": digest_ok and not still_stored and not unmarked and not photos_unmarked and not bundles_left
+            and logged is not None}
 
 
 def _logged_leaf(session: Session, record: DestructionRecord) -> int | None:
@@ -385,6 +509,53 @@ def _logged_leaf(session: Session, record: DestructionRecord) -> int | None:
         return None
     payload = json.loads(bytes(leaf.entry).decode("utf-8")).get("payload", {})
     return leaf.index if payload.get("record_sha256") == record.record_sha256 else None
+
+
+def record_of_customer(session: Session, customer_id: int | None) -> DestructionRecord | None:
+    """The destruction record of a customer's dossier, if it was destroyed."""
+    if customer_id is None:
+        return None
+    return session.scalar(select(DestructionRecord).where(DestructionRecord.customer_id == customer_id)
+                          .order_by(DestructionRecord.id.desc()).limit(1))
+
+
+def record_label(record_id: int | None, executed_at: datetime | None) -> dict | None:
+    """How pages and APIs name a destruction: the record's number and the (Beijing) date it was executed."""
+    if record_id is None:
+        return None
+    day = executed_at.astimezone(LOCAL_TZ).date().isoformat() if executed_at else None
+    return {"record_id": record_id, "destroyed_on": day,
+            "text": f"已销毁（销毁记录第 {record_id} 号，{day}）" if day else f"已销毁（销毁记录第 {record_id} 号）"}
+
+
+def closed_reason(record: DestructionRecord) -> str:
+    """Why a capture of a destroyed dossier is closed (shown to archivists and sent to the tablet)."""
+    day = record.executed_at.astimezone(LOCAL_TZ).date().isoformat()
+    return f"客户档案已于 {day} 销毁（销毁记录第 {record.id} 号），该采集不再审核归档。"
+
+
+def close_if_destroyed(session: Session, actor: Actor, capture: Capture, now: datetime) -> bool:
+    """Close a capture waiting for review whose customer's dossier is destroyed (arriving late from a tablet)."""
+    if capture.review_state not in ("pending", "has_issues"):
+        return False
+    record = record_of_customer(session, capture.customer_id)
+    if record is None:
+        return False
+    capture.review_state, capture.closed_reason = "closed", closed_reason(record)
+    capture.review_version = (capture.review_version or 1) + 1
+    review_events.publish_decision(session, capture, CLOSED_REASON_CODE, capture.closed_reason, now)
+    audit.record(session, actor, "review.closed", "capture", capture.id,
+                 {"reason_code": CLOSED_REASON_CODE, "record_id": record.id}, at=now)
+    return True
+
+
+def refuse_if_destroyed(session: Session, customer_id: int | None) -> None:
+    """``dossier.destroyed`` (409) when the customer's dossier was destroyed."""
+    record = record_of_customer(session, customer_id)
+    if record is not None:
+        customer = session.get(Customer, customer_id)
+        raise errors.DomainError(errors.DOSSIER_DESTROYED, details={
+            "account_no": customer.account_no, **record_label(record.id, record.executed_at)})
 
 
 def list_disposals(session: Session, page: int = 1, per_page: int = 20) -> tuple[list[DisposalList], int]:

@@ -16,6 +16,13 @@ from core import errors
 from core.actor import Actor
 from models import Customer, Dossier, DossierItem, LegalHold, RetentionState
 from models import audit
+from services.lifecycle import destruction
+from services.lifecycle.common import actor_user_id, customer_by_account
+from services.lifecycle.settings import LifecycleSettings
+from core import errors
+from core.actor import Actor
+from models import Customer, Dossier, DossierItem, LegalHold, RetentionState
+from models import audit
 from services.lifecycle.common import actor_user_id, customer_by_account
 from services.lifecycle.settings import LifecycleSettings
 
@@ -151,12 +158,17 @@ def place_hold(session: Session, actor: Actor, account_no: str, reason: str, now
     if not reason:
         raise errors.DomainError(errors.VALIDATION_FAILED, "A legal hold needs a reason.",
                                  details={"fields": {"reason": ["required"]}})
+    record = destruction.record_of_customer(session, customer.id)
+    if record is not None:
+        raise errors.DomainError(errors.HOLD_CUSTOMER_DESTROYED, details={
+            "account_no": customer.account_no, **destruction.record_label(record.id, record.executed_at)})
     item_id = None
     if item_seq is not None:
         item = session.scalar(select(DossierItem).join(Dossier, DossierItem.dossier_id == Dossier.id)
                               .where(Dossier.customer_id == customer.id, DossierItem.seq == item_seq))
         if item is None:
-            raise errors.DomainError(errors.USE_UNKNOWN_ITEM, details={"items": [item_seq]})
+            raise errors.DomainError(errors.HOLD_UNKNOWN_ITEM, details={"account_no": customer.account_no,
+                                                                        "item_seq": item_seq})
         item_id = item.id
     hold = LegalHold(customer_id=customer.id, dossier_item_id=item_id, reason=reason[:2000],
                      placed_by_id=actor_user_id(actor), placed_at=now)
