@@ -99,6 +99,8 @@ CALENDAR_OUT_OF_COVERAGE = problem("calendar.out_of_coverage", 422,
                                    "The statutory working-day calendar does not cover this date.")
 UNKNOWN_EVENT_KIND = problem("lifecycle.unknown_event_kind", 400, "Unknown business event kind.")
 EVENT_IN_FUTURE = problem("lifecycle.event_in_future", 400, "A business event cannot lie in the future.")
+CALENDAR_BAD_ARRANGEMENT = problem("calendar.bad_arrangement", 400,
+                                   "The holiday arrangement file is not valid.")
 BAD_WORKING_DAYS = problem("lifecycle.bad_working_days", 400,
                            "The number of working days must be between 1 and 366.")
 UNKNOWN_USE_REQUEST = problem("use.unknown", 404, "No such use request.")
@@ -236,3 +238,104 @@ EXPORT_SELF_APPROVAL = problem("export.self_approval", 403,
                                "An export cannot be approved by the person who requested it.")
 EXPORT_NOT_OWNER = problem("export.not_owner", 403, "This export belongs to another user.")
 EXPORT_NOT_FINISHED = problem("export.not_finished", 409, "The evidence bundle is not ready yet.")
+
+
+# --- zh-CN messages: what office pages show for a code (the API keeps ``message`` above) ----------
+ZH_CN: dict[str, str] = {
+    "request.bad": "请求无法识别。",
+    "request.invalid_json": "请求内容不是有效的 JSON。",
+    "request.validation_failed": "请检查填写的内容：有必填项缺失或格式不对。",
+    "request.too_large": "提交的内容过大。",
+    "request.not_found": "没有找到该页面或记录。",
+    "request.method_not_allowed": "此处不允许该操作。",
+    "request.unsupported_media_type": "不支持的内容类型。",
+    "request.rate_limited": "请求过于频繁，请稍后再试。",
+    "auth.csrf_failed": "页面已过期，请刷新后重新提交。",
+    "server.internal": "服务器内部错误，已记录，请稍后再试。",
+    "server.unavailable": "后台服务暂时不可用，请稍后再试。",
+    "auth.required": "请先登录。",
+    "auth.bad_credentials": "用户名或密码错误。",
+    "auth.locked": "登录失败次数过多，账户已暂时锁定。",
+    "auth.disabled": "该账户已停用。",
+    "auth.forbidden": "您的角色无权进行此操作。",
+    "auth.token_invalid": "设备令牌无效。",
+    "auth.token_revoked": "设备令牌已吊销。",
+    "user.unknown_role": "未知的角色。",
+    "user.duplicate": "该用户名已存在。",
+    "user.unknown": "没有该用户。",
+    "device.not_inspector": "设备只能绑定给检查员。",
+    "device.unknown": "没有该设备。",
+    "user.weak_password": "密码太短。",
+    "customer.invalid_account_no": "户号格式不对（应为 6–20 位数字）。",
+    "customer.unknown": "没有该户号的客户。",
+    "import.unreadable": "文件无法读取。",
+    "import.too_large": "文件过大。",
+    "import.missing_columns": "缺少必需的列。",
+    "import.unsupported_format": "只能导入 CSV（UTF-8 或 GB18030）或 XLSX 文件。",
+    "calendar.out_of_coverage": "工作日日历未覆盖该日期，无法计算工作日期限。",
+    "calendar.bad_arrangement": "放假安排文件内容有误。",
+    "lifecycle.unknown_event_kind": "未知的业务类型。",
+    "lifecycle.event_in_future": "业务发生日期不能晚于今天。",
+    "lifecycle.bad_working_days": "工作日天数应在 1–366 之间。",
+    "use.unknown": "没有该利用登记。",
+    "use.unknown_form": "未知的利用方式。",
+    "use.no_items": "请至少填写一个卷内序号。",
+    "use.unknown_item": "所填卷内序号不在该客户档案中。",
+    "use.invalid_transition": "该登记当前状态不允许此操作。",
+    "use.self_approval": "登记人不能审批自己登记的借阅。",
+    "use.bad_due_date": "应还日期须晚于今天。",
+    "retention.already_closed": "该户已销户。",
+    "retention.bad_closing_date": "销户日期不能晚于今天。",
+    "retention.not_eligible": "该档案尚未满保管期限（或未销户），不能列入销毁清册。",
+    "hold.unknown": "没有该保全记录。",
+    "hold.already_lifted": "该保全已解除。",
+    "disposal.unknown": "没有该销毁清册。",
+    "disposal.empty": "销毁清册至少需要一份档案。",
+    "disposal.invalid_transition": "该清册当前状态不允许此操作。",
+    "disposal.self_approval": "清册的提出人不能自己审批。",
+    "disposal.already_listed": "该档案已在待执行的清册中或已销毁。",
+    "disposal.legal_hold": "存在未解除的法律保全，禁止销毁。",
+    "destruction.unknown": "没有该销毁记录。",
+    "box.customer_destroyed": "该档案已销毁，不再占用盒位。",
+    "capture.unknown": "没有该采集记录。",
+    "photo.unknown": "没有该照片，或照片文件不可用。",
+    "review.conflict": "其他人已先处理了这条采集，请刷新后重新决定。",
+    "review.not_pending": "这条采集已不在待审核状态。",
+    "review.unlinked": "请先将采集关联到客户，再审核通过。",
+    "review.incomplete": "还缺少应拍的照片，暂不能归档。",
+    "review.unknown_doc_type": "文件类型不在归档范围表中。",
+    "review.unknown_reason": "未知的退回原因。",
+    "review.reason_text_required": "该退回原因需要填写说明。",
+    "review.empty_comment": "批注不能为空。",
+    "review.bad_cursor": "分页位置无效，请从第一页重新浏览。",
+    "review.bad_filter": "筛选条件的取值无效。",
+    "review.bulk_too_large": "一次批量通过的采集过多。",
+    "link.already_linked": "该采集已关联到客户。",
+    "dossier.unknown_business_event": "该业务事件不属于此客户。",
+    "filing_scope.invalid": "归档范围表配置有误，请修正配置文件。",
+    "stamping.unknown_run": "没有该证据固定任务。",
+    "stamping.not_retryable": "只有失败或等待重试的任务可以重试。",
+    "evidence_log.bad_range": "叶子序号或树大小超出证据日志范围。",
+    "evidence_log.no_checkpoint": "证据日志尚无签名检查点。",
+    "legal.bad_cursor": "分页位置无效，请从第一页重新检索。",
+    "legal.bad_filter": "检索条件的取值无效。",
+    "legal.purpose_required": "请先填写本次利用的目的（至少 2 个字）。",
+    "export.empty": "所选内容中没有可导出的照片。",
+    "export.unknown_photo": "要导出的照片不存在。",
+    "export.photo_not_ready": "要导出的照片尚无原件或证据记录。",
+    "export.too_large": "一次导出的照片过多，请分批导出。",
+    "export.unknown": "没有该证据导出。",
+    "export.invalid_transition": "该导出当前状态不允许此操作。",
+    "export.self_approval": "申请人不能审批自己的导出。",
+    "export.not_owner": "该导出属于其他用户。",
+    "export.not_finished": "证据包尚未生成完毕。",
+    "assignment.not_inspector": "客户只能分配给检查员。",
+}
+# upload.* and sync.* are answered to tablets only; their clients show their own texts
+DEVICE_ONLY_PREFIXES = ("upload.", "sync.")
+
+
+def zh_message(error: DomainError | str) -> str:
+    """The zh-CN message office pages show for an error (or its code)."""
+    code = error if isinstance(error, str) else error.code
+    return ZH_CN.get(code, "操作未完成，请联系管理员。")

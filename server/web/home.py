@@ -1,7 +1,11 @@
 """The landing page after login: the work areas this role can open."""
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
 
+from server.extensions import db
 from server.policy import can
+from server.ports_access import ports
+from server.services.lifecycle import calendar_arrangements
+from server.services.lifecycle.common import local_date
 
 bp = Blueprint("home", __name__)
 
@@ -15,6 +19,7 @@ AREAS = (
     ("lifecycle.holds", "法律保全", "lifecycle.hold"),
     ("lifecycle.quality", "质量指标", "quality.read"),
     ("admin.jobs", "后台任务", "system.jobs"),
+    ("admin.calendar", "工作日日历", "calendar.manage"),
 )
 
 
@@ -29,4 +34,9 @@ def index():
     """Show the start page for the logged-in user, or send them to the login page."""
     if g.user is None:
         return redirect(url_for("web.login"))
-    return render_template("home.html", areas=areas_for(g.user.role))
+    calendar_warning = None
+    if can(g.user.role, "calendar.manage"):
+        today = local_date(ports().clock.now())
+        if calendar_arrangements.current(db.session).next_year_missing(today):
+            calendar_warning = today.year + 1
+    return render_template("home.html", areas=areas_for(g.user.role), calendar_warning=calendar_warning)
