@@ -1,13 +1,13 @@
 """Working-day calendar as data: loaded holiday arrangements and provisional filing deadlines.
 
-Revision ID: office-pages
+Revision ID: office_pages
 Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'office-pages'
+revision = 'office_pages'  # alembic allows no '-' in revision ids
 down_revision = '0007'
 branch_labels = None
 depends_on = None
