@@ -16,6 +16,8 @@ from server.services import audit, filing_scope, linking, review_forms
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
+# 存放位置 of paper originals that have no box position yet (page, printable index and PDF alike)
+NO_BOX = "未装盒"
 
 
 def local_date(moment: datetime | None) -> date | None:
@@ -125,13 +127,15 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         .order_by(Capture.received_at, Capture.id).limit(100)))
     audit.record(session, actor, "dossier.view", "dossier", dossier.archive_no,
                  {"account_no": customer.account_no}, at=now)
+    box = box_location(session, customer.id)
     return {
         "customer": customer,
         "dossier": dossier,
         "labels": {"voltage_class": VOLTAGE_CLASSES.get(customer.voltage_class, customer.voltage_class),
                    "usage_category": USAGE_CATEGORIES.get(customer.usage_category, customer.usage_category),
                    "status": CUSTOMER_STATUSES.get(customer.status, customer.status)},
-        "box": box_location(session, customer.id),
+        "box": box,
+        "box_text": (box or {}).get("label") or NO_BOX,
         "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type),
                    "source_label": SOURCE_LABELS.get(i.source, i.source),
                    "filed_by": _name(users.get(i.filed_by_id)),
