@@ -14,6 +14,13 @@ from server.web import review_text
 bp = Blueprint("review", __name__, url_prefix="/review")
 bp.add_app_template_filter(review_text.local_time, "rv_time")
 bp.add_app_template_filter(review_text.local_day, "rv_day")
+bp.add_app_template_filter(review_text.beijing_time, "beijing")
+bp.add_app_template_filter(review_text.utc_time, "utc")
+bp.add_app_template_filter(review_text.duration_html, "duration")
+bp.add_app_template_filter(review_text.format_distance, "distance")
+bp.add_app_template_global(review_text.source_value, "source_value")
+bp.add_app_template_global(review_text.basis_detail, "basis_detail")
+bp.add_app_template_global(review_text.tsa_statement, "tsa_statement")
 
 
 def _form_version() -> int | None:

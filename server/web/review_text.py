@@ -1,12 +1,15 @@
 """Words and formats of the review and dossier pages: Beijing times, Chinese messages for error codes."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import BinaryIO, Iterator
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from server import errors
 from server.services.review import STATE_LABELS
+from server.services.site_plan import format_distance
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 64 * 1024
@@ -34,6 +37,56 @@ def local_time(value: datetime | None, seconds: bool = False) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def beijing_time(value: datetime | None, seconds: bool = True) -> str:
+    """An instant as Beijing time with its label: 2026-11-30 14:29:34（北京时间）."""
+    if value is None:
+        return "—"
+    return f"{local_time(value, seconds)}（北京时间）"
+
+
+def utc_time(value: datetime | None) -> str:
+    """An instant in UTC, labelled, for the places a court needs it: 2026-11-30 06:29:34.375 UTC."""
+    if value is None:
+        return "—"
+    moment = value.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+
+
+_UNITS = ((365.2425 * 86400, "年"), (30.436875 * 86400, "个月"), (86400, "天"), (3600, "小时"),
+          (60, "分"), (1, "秒"))
+
+
+def duration_text(seconds: float | int | None) -> str:
+    """A length of time as people say it: 约 18 年, 约 3 个月, 2 天 4 小时, 3 分 12 秒, 0.4 秒."""
+    if seconds is None:
+        return "—"
+    value = abs(float(seconds))
+    if value < 1:
+        return f"{value:.1f} 秒"
+    if value >= 30.436875 * 86400:  # a month or more: one rounded unit
+        for size, unit in _UNITS[:2]:
+            if value >= size:
+                return f"约 {value / size:.0f} {unit}"
+    rest = int(round(value))
+    parts = []
+    for size, unit in _UNITS[2:]:
+        count, rest = divmod(rest, int(size))
+        if parts or count:
+            if count:
+                parts.append(f"{count} {unit}")
+            if len(parts) == 2 or (parts and not count):
+                break
+    return " ".join(parts) or "0 秒"
+
+
+def duration_html(seconds: float | int | None) -> Markup:
+    """``duration_text`` of the size of a difference, with the exact signed seconds in a tooltip."""
+    if seconds is None:
+        return Markup("—")
+    exact = f"{float(seconds):.3f}".rstrip("0").rstrip(".")
+    return Markup('<span class="duration" title="精确值 {} 秒">{}</span>').format(exact, duration_text(seconds))
+
+
 def local_day(value: datetime | date | None) -> str:
     """A date (or the Beijing date of an instant)."""
     if value is None:
@@ -54,7 +107,7 @@ def message_for(exc: errors.DomainError) -> str:
                 "请查看最新状态后再决定。")
     template = MESSAGES.get(exc.code)
     if template is None:
-        return f"操作未完成：{exc.message}（{exc.code}）"
+        return f"操作未完成：{errors.zh_message(exc)}（{exc.code}）"
     details = dict(exc.details)
     if "state" in details:
         details["state"] = STATE_LABELS.get(details["state"], details["state"])
@@ -62,6 +115,89 @@ def message_for(exc: errors.DomainError) -> str:
         return template.format(**details)
     except (KeyError, IndexError):
         return template
+
+
+# names of the metadata tags a capture time was read from
+TAG_LABELS = {"EXIF DateTimeOriginal": "EXIF 原始拍摄时间（DateTimeOriginal）",
+              "EXIF OffsetTimeOriginal": "EXIF 拍摄时区（OffsetTimeOriginal）",
+              "XMP exif:DateTimeOriginal": "XMP 原始拍摄时间", "XMP photoshop:DateCreated": "XMP 创建时间"}
+PLACE_SOURCES = {"EXIF GPS": "照片 EXIF GPS", "tablet location": "平板定位"}
+_INSTANTS = ("exif_utc", "gps_time_utc", "device_captured_at", "device_corrected", "received_at")
+_DURATIONS = ("device_clock_offset_s", "exif_vs_device_s", "gps_vs_exif_s", "modified_after_capture_s")
+_ZONES = ("exif_offset", "offset_inferred_from_gps", "offset_assumed")
+
+
+def _instant(raw) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def source_value(key: str, raw) -> str | Markup:
+    """One value of a photo's time analysis in words: Beijing times, durations, zones, places."""
+    if key in _INSTANTS and (moment := _instant(raw)) is not None:
+        return Markup('<span title="{}">{}</span>').format(utc_time(moment), beijing_time(moment))
+    if key in _DURATIONS:
+        try:
+            return duration_html(float(raw))
+        except (TypeError, ValueError):
+            return str(raw)
+    if key in _ZONES:
+        return f"UTC{raw}"
+    if key == "exif_local":
+        return f"{str(raw).replace('T', ' ')}（照片记录的本地时间）"
+    if key == "exif_source":
+        return TAG_LABELS.get(str(raw), str(raw))
+    if key == "distance_to_site_m":
+        try:
+            return format_distance(float(raw))
+        except (TypeError, ValueError):
+            return str(raw)
+    if key == "distance_source":
+        return PLACE_SOURCES.get(str(raw), str(raw))
+    return str(raw)
+
+
+def basis_detail(code: str | None, details: dict, stored: str | None = None) -> str:
+    """On what the estimated capture time rests, in Chinese, from the stored analysis details."""
+    offset_s = details.get("device_clock_offset_s")
+    clock = ("同步时测得平板时钟偏差 " + duration_text(offset_s) + ("（偏快）" if offset_s > 0 else "（偏慢）")
+             if isinstance(offset_s, (int, float)) and offset_s else
+             "同步时测得平板时钟无偏差" if offset_s == 0 else "平板时钟偏差未知")
+    if code == "exif":
+        source = TAG_LABELS.get(details.get("exif_source") or "", "照片元数据中的拍摄时间")
+        if details.get("offset_assumed"):
+            zone = f"时区假定为 UTC{details['offset_assumed']}（照片未记录时区，也无 GPS 时间）"
+        elif details.get("offset_inferred_from_gps"):
+            zone = f"时区 UTC{details['offset_inferred_from_gps']} 由 GPS 时间推断（照片未记录时区）"
+        elif details.get("exif_offset"):
+            where = (stored or "").rpartition("recorded in ")[2].split(";")[0].strip()
+            zone = f"时区 UTC{details['exif_offset']}，记录于 {TAG_LABELS.get(where, where or '照片元数据')}"
+        else:
+            zone = "时区未知"
+        return f"{source}；{zone}；{clock}"
+    if code == "gps":
+        return "GPS 卫星时间（UTC）；照片的 EXIF/XMP 中没有拍摄时间"
+    if code == "device":
+        corrected = "已按同步时测得的时钟偏差校正" if isinstance(offset_s, (int, float)) else "未校正"
+        return f"平板申报的拍摄时间，{corrected}；{clock}"
+    if code == "receipt":
+        return "服务器接收时间（仅为上限：各处均没有拍摄时间记录）"
+    if code == "none":
+        return "没有任何时间来源"
+    return ""
+
+
+LOCAL_TSA_STATEMENT = "本服务器的本地时间戳服务（使用本服务器时钟，并非可信第三方）"
+
+
+def tsa_statement(name: str | None, kind: str | None) -> str:
+    """Who issued a photo's RFC 3161 timestamp, in Chinese."""
+    if kind == "local" or (name or "").startswith("Dangan LOCAL TSA"):
+        return LOCAL_TSA_STATEMENT
+    return f"外部时间戳服务：{name}" if name else "外部时间戳服务"
 
 
 def approved_message(outcome) -> str:

@@ -54,6 +54,25 @@ def test_the_site_plan_places_fixes_by_bearing_and_flags_the_far_ones():
     assert site_plan.distance_m(0, 0, 0, 1) == pytest.approx(111_195, rel=1e-3)
 
 
+def test_a_photo_thousands_of_kilometres_away_is_never_called_within_the_site_range():
+    # Hangzhou site, photo taken near Paris: the 500 m ring is far below one pixel at this scale
+    plan = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 48.8566, 2.3522, 15)], far_threshold_m=500)
+    assert plan.fixes[0].far and plan.fixes[0].distance_text.endswith("公里")
+    assert plan.far_count == 1
+    assert plan.verdict == "1 张照片超出现场范围 500 米"
+    assert "以内" not in plan.verdict and "以内" not in plan.ring_note
+    assert plan.threshold_px is None and plan.ring_note == "现场范围 500 米在此比例下不足 1 像素，未画出"
+
+
+def test_the_plan_sentences_agree_for_near_and_mixed_photos():
+    near = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 30.21013, 120.2100)], far_threshold_m=500)
+    assert near.verdict == "全部照片在现场范围 500 米以内" and near.far_count == 0
+    assert near.ring_note == "现场范围 500 米大于外圈，未画出"
+    mixed = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 30.2110, 120.2100),
+                                                    site_plan.Fix("2", 30.2100, 120.2300)], far_threshold_m=500)
+    assert mixed.verdict == "1 张照片超出现场范围 500 米" and mixed.ring_note == "绿色虚线为现场范围 500 米"
+
+
 def test_forms_are_shown_with_their_schema_labels_and_choice_names():
     data = {"inspected_at": "2026-03-02T09:30:00+08:00", "meter_number": "3300", "seal_status": "broken",
             "meter_readings": {"total": 12.5, "peak": None}, "customer_present": True, "extra": "x"}
