@@ -98,3 +98,14 @@ def test_revisions_side_by_side_mark_the_fields_that_differ():
     assert [c.current for c in columns] == [False, True] and columns[1].conflict
     differs = {row["path"]: row["differs"] for row in table}
     assert differs == {"meter_number": False, "findings": True}
+
+
+def test_differences_of_time_read_as_people_say_them():
+    from server.web.review_text import duration_html, duration_text
+
+    assert duration_text(-571367092.793) == "约 18 年"
+    assert duration_text(192) == "3 分 12 秒"
+    assert duration_text(3661) == "1 小时 1 分"
+    assert duration_text(60) == "1 分" and duration_text(5) == "5 秒" and duration_text(0.4) == "0.4 秒"
+    assert duration_text(86400 * 70) == "约 2 个月"
+    assert str(duration_html(-192.5)) == '<span class="duration" title="精确值 -192.5 秒">3 分 12 秒</span>'
