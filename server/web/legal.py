@@ -60,7 +60,7 @@ def _chunks(stream):
 
 def _refused(exc: errors.DomainError, endpoint: str, **values):
     db.session.rollback()
-    flash(f"{exc.message}（{exc.code}）", "error")
+    flash(f"{errors.zh_message(exc)}（{exc.code}）", "error")
     return redirect(url_for(endpoint, **values), code=303)
 
 
@@ -76,7 +76,7 @@ def search():
                                        request.args.get("cursor") or None, ports().clock.now())
         except errors.DomainError as exc:
             db.session.rollback()
-            error = f"{exc.message}（{exc.code}）"
+            error = f"{errors.zh_message(exc)}（{exc.code}）"
     next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
     return render_template("legal/search.html", page=page, error=error, args=request.args, next_args=next_args,
                            labels=_labels(), review_states=REVIEW_STATES), (400 if error else 200)

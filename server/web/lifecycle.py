@@ -72,7 +72,7 @@ def _rules():
 
 def _flash_error(exc: errors.DomainError) -> None:
     db.session.rollback()
-    flash(f"{ZH.get(exc.code, exc.message)}（{exc.code}）", "error")
+    flash(f"{ZH.get(exc.code) or errors.zh_message(exc)}（{exc.code}）", "error")
 
 
 def _back(default: str):
@@ -543,7 +543,7 @@ def boxes_page():
             found = customer_by_account(db.session, account)
             location = boxes.location_of_customer(db.session, found.id)
         except errors.DomainError as exc:
-            flash(f"{ZH.get(exc.code, exc.message)}（{exc.code}）", "error")
+            flash(f"{ZH.get(exc.code) or errors.zh_message(exc)}（{exc.code}）", "error")
     return render_template("lifecycle/boxes.html", overview=boxes.box_overview(db.session), account=account,
                            customer=found, location=location)
 
