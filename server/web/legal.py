@@ -43,6 +43,35 @@ def size_text(value) -> str:
     return f"{value:.1f} GB"
 
 
+# the search filters recorded in the use register, as the search form names them
+FILTER_LABELS = {"account_no": "户号", "name": "户名", "captured_from": "拍摄时间从", "captured_to": "拍摄时间至",
+                 "received_from": "接收时间从", "received_to": "接收时间至", "latitude": "纬度", "longitude": "经度",
+                 "radius_m": "半径", "near_site": "客户现场附近", "category": "照片类别", "inspector": "检查员账号",
+                 "review_state": "审核状态", "flag": "标记", "sort": "排序"}
+SORT_LABELS = {"received": "按接收时间", "captured": "按推定拍摄时间"}
+
+
+@bp.app_template_filter("lg_filters")
+def filters_text(filters) -> str:
+    """A recorded search's filters in words: 户号 3100012345；审核状态 已通过；排序 按接收时间."""
+    parts = []
+    for key, value in (filters or {}).items():
+        if key in ("captured_from", "captured_to", "received_from", "received_to"):
+            value = f"{local_time(value)}（北京时间）"
+        elif key == "review_state":
+            value = REVIEW_LABELS.get(value, value)
+        elif key == "flag":
+            value = FLAG_LABELS.get(value, value)
+        elif key == "sort":
+            value = SORT_LABELS.get(value, value)
+        elif key == "near_site":
+            value = "是" if value else "否"
+        elif key == "radius_m":
+            value = f"{value} 米"
+        parts.append(f"{FILTER_LABELS.get(key, key)} {value}")
+    return "；".join(parts) or "（无筛选条件）"
+
+
 def _labels() -> dict:
     return {"flags": FLAG_LABELS, "bases": BASIS_LABELS, "tsa": TSA_LABELS, "tsa_kinds": TSA_KIND_LABELS,
             "review": REVIEW_LABELS, "export_states": EXPORT_STATES}
