@@ -61,6 +61,7 @@ def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetim
         "kind_label": review_forms.kind_label(capture.kind),
         "state_label": review.STATE_LABELS.get(capture.review_state, capture.review_state),
         "photos": [{"photo": p, "evidence": evidence[p.id], "gps_gap_m": gps_gap_m(evidence[p.id]),
+                    "slot_label": review_forms.slot_label(capture.kind, capture.schema_version, p.slot),
                     "category_label": review_evidence.photo_categories().get(p.category, p.category)}
                    for p in photos],
         "estimate": review_evidence.capture_time_estimate(capture, photos, ev_list),

@@ -48,6 +48,9 @@ FILTER_LABELS = {"account_no": "户号", "name": "户名", "captured_from": "拍
                  "received_from": "接收时间从", "received_to": "接收时间至", "latitude": "纬度", "longitude": "经度",
                  "radius_m": "半径", "near_site": "客户现场附近", "category": "照片类别", "inspector": "检查员账号",
                  "review_state": "审核状态", "flag": "标记", "sort": "排序"}
+# the steps of building an evidence bundle (EvidenceExport.phase)
+EXPORT_PHASES = {"collecting": "收集照片", "originals": "复制原件", "log": "写入证据日志证明",
+                 "report": "生成报告", "done": "已完成"}
 SORT_LABELS = {"received": "按接收时间", "captured": "按推定拍摄时间"}
 
 
@@ -74,7 +77,7 @@ def filters_text(filters) -> str:
 
 def _labels() -> dict:
     return {"flags": FLAG_LABELS, "bases": BASIS_LABELS, "tsa": TSA_LABELS, "tsa_kinds": TSA_KIND_LABELS,
-            "review": REVIEW_LABELS, "export_states": EXPORT_STATES}
+            "review": REVIEW_LABELS, "export_states": EXPORT_STATES, "export_phases": EXPORT_PHASES}
 
 
 def _see_all() -> bool:

@@ -68,6 +68,7 @@ def test_times_are_beijing_time_and_differences_are_words_with_exact_seconds_in_
     assert "2026-11-30 14:29:34（北京时间）" in html
     assert "2026-11-30T06:29:34" not in html and "-571367092" not in html.replace('title="精确值 -571367092', "")
     assert "（秒）" not in html
+    assert '<span class="muted">meter</span>' not in html and "电能表" in html  # slots by their 中文名
     for english in ("offset +08:00 recorded", "device clock offset", TSA_LOCAL, "this server's clock"):
         assert english not in html, english
     assert "本服务器的本地时间戳服务（使用本服务器时钟，并非可信第三方）" in html
