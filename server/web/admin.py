@@ -30,6 +30,7 @@ EXAMPLE_FILE = """{
   "workdays": ["2027-02-13"]
 }"""
 
+QUEUE_LABELS = {"stamping": "证据固定", "default": "日常任务", "exports": "证据包导出"}
 STATUS_LABELS = {"failed": "失败（需人工重试）", "retry_wait": "等待自动重试", "running": "处理中",
                  "queued": "排队中", "done": "完成"}
 
@@ -50,7 +51,7 @@ def jobs():
     now = ports().clock.now()
     return render_template("admin/jobs.html", figures=stamping_jobs.counts(db.session, now),
                            runs=stamping_jobs.troubled_runs(db.session), backlog=stamping_jobs.backlog(db.session),
-                           queues=_queue_depths(), STATUS_LABELS=STATUS_LABELS, TSA_LABELS=TSA_LABELS, now=now)
+                           queues=_queue_depths(), STATUS_LABELS=STATUS_LABELS, QUEUE_LABELS=QUEUE_LABELS, TSA_LABELS=TSA_LABELS, now=now)
 
 
 @bp.route("/jobs/<int:run_id>/retry", methods=["POST"])

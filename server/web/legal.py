@@ -13,7 +13,7 @@ from server.models.captures import REVIEW_STATES
 from server.models.legal import EXPORT_STATES
 from server.policy import can
 from server.ports_access import ports
-from server.services import evidence_export, export_approval, legal_search, use_register
+from server.services import evidence_export, export_approval, legal_search, review_evidence, use_register
 from workers.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
@@ -77,7 +77,8 @@ def filters_text(filters) -> str:
 
 def _labels() -> dict:
     return {"flags": FLAG_LABELS, "bases": BASIS_LABELS, "tsa": TSA_LABELS, "tsa_kinds": TSA_KIND_LABELS,
-            "review": REVIEW_LABELS, "export_states": EXPORT_STATES, "export_phases": EXPORT_PHASES}
+            "review": REVIEW_LABELS, "export_states": EXPORT_STATES, "export_phases": EXPORT_PHASES,
+            "categories": review_evidence.photo_categories()}
 
 
 def _see_all() -> bool:

@@ -8,7 +8,7 @@ from server import errors
 from server.auth import current_actor, require
 from server.extensions import db
 from server.ports_access import ports
-from server.services import linking, review, review_detail, review_photos, review_queue
+from server.services import linking, review, review_detail, review_forms, review_photos, review_queue
 from server.web import review_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -24,6 +24,8 @@ bp.add_app_template_filter(review_text.format_distance, "distance")
 bp.add_app_template_global(review_text.source_value, "source_value")
 bp.add_app_template_global(review_text.basis_detail, "basis_detail")
 bp.add_app_template_global(review_text.tsa_statement, "tsa_statement")
+bp.add_app_template_global(review_forms.slot_label, "slot_label")
+bp.add_app_template_filter(review_text.media_type, "media_type")
 
 
 def _form_version() -> int | None:

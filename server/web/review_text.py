@@ -190,6 +190,15 @@ def basis_detail(code: str | None, details: dict, stored: str | None = None) -> 
     return ""
 
 
+MEDIA_TYPES = {"image/jpeg": "JPEG 图像", "image/png": "PNG 图像", "image/webp": "WebP 图像",
+               "image/heic": "HEIC 图像"}
+
+
+def media_type(value: str | None) -> str:
+    """A file's media type as people name it (JPEG 图像)."""
+    return MEDIA_TYPES.get(value or "", "其他格式" if value else "")
+
+
 LOCAL_TSA_STATEMENT = "本服务器的本地时间戳服务（使用本服务器时钟，并非可信第三方）"
 
 
