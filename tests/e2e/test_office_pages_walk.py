@@ -146,6 +146,7 @@ def test_the_compact_queue_fits_fifteen_rows_and_keys_that_cannot_act_say_why(ap
                                  ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length")
         page.click("#density-compact")
         page.wait_for_selector("table.rv-dense")
+        page.wait_for_load_state("load")  # styles applied
         above = page.evaluate("() => [...document.querySelectorAll('tr.rv-row')]"
                               ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length")
         assert above >= 15 > standard, (standard, above)
