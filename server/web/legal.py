@@ -29,7 +29,7 @@ def local_time(value) -> str:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
 
 
 @bp.app_template_filter("lg_size")
@@ -60,7 +60,7 @@ def filters_text(filters) -> str:
     parts = []
     for key, value in (filters or {}).items():
         if key in ("captured_from", "captured_to", "received_from", "received_to"):
-            value = f"{local_time(value)}（北京时间）"
+            value = local_time(value)
         elif key == "review_state":
             value = REVIEW_LABELS.get(value, value)
         elif key == "flag":

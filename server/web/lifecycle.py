@@ -125,8 +125,8 @@ def doc_label(code) -> str:
 
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
-    """Render an aware timestamp in Beijing time."""
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+    """Render an aware timestamp in Beijing time, labelled."""
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M（北京时间）") if value else ""
 
 
 @bp.app_context_processor
