@@ -109,3 +109,20 @@ def test_differences_of_time_read_as_people_say_them():
     assert duration_text(60) == "1 分" and duration_text(5) == "5 秒" and duration_text(0.4) == "0.4 秒"
     assert duration_text(86400 * 70) == "约 2 个月"
     assert str(duration_html(-192.5)) == '<span class="duration" title="精确值 -192.5 秒">3 分 12 秒</span>'
+
+
+def test_the_bundle_report_words_the_time_basis_flags_and_timestamp_kind_in_chinese():
+    from server.report_pdf import photo_rows
+
+    item = {"photo_id": "p1", "evidence_no": "DGE-1", "files": {"original": "originals/DGE-1.jpg"}, "size": 3,
+            "timestamp": {"kind": "local"},
+            "times": {"estimate_basis": "EXIF DateTimeOriginal, offset +08:00 recorded in EXIF OffsetTimeOriginal; "
+                                        "device clock offset measured at sync: +0 s",
+                      "analysis": {"basis_code": "exif", "details": {
+                          "exif_source": "EXIF DateTimeOriginal", "exif_offset": "+08:00", "device_clock_offset_s": 0}},
+                      "flags": ["gps_far_from_site"]}}
+    rows = dict(photo_rows(item, {"哈希": "一致"}))
+    assert "依据：EXIF拍摄时间（EXIF 原始拍摄时间（DateTimeOriginal）；时区 UTC+08:00" in rows["推定拍摄时间"]
+    assert "offset" not in rows["推定拍摄时间"] and "recorded" not in rows["推定拍摄时间"]
+    assert rows["时间标记"] == "拍摄地点远离客户登记位置"
+    assert rows["可信时间戳时间"].endswith("（本地时间戳服务（非第三方））")
