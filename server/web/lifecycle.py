@@ -163,6 +163,7 @@ def deadlines():
     return render_template("lifecycle/deadlines.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
                            view=view, district=district, responsible_id=responsible_id, today=today,
                            summary=obligations.summary(db.session),
+                           history=obligations.due_date_history(db.session, [r.obligation.id for r in rows]),
                            calendar=calendar_arrangements.current(db.session).info(today),
                            BASIS_LABELS=working_days.BASIS_LABELS, people=people)
 

@@ -74,7 +74,10 @@ def test_loading_the_2027_arrangement_recomputes_the_provisional_deadline_and_dr
                                               "published_on": "2026-11-20"}]
     row = archivist.get("/lifecycle/deadlines?view=all").get_data(as_text=True)
     row = row[row.index("3100012345"):]
-    assert "暂定" not in row[:row.index("</tr>")]
+    row = row[:row.index("</tr>")]
+    assert "暂定" not in row.replace("（暂定）", "")
+    # the history of the due date is shown with the row
+    assert "由 2027-01-11（暂定） 改为 2027-01-12，依据 测试〔2026〕1号" in row
 
     # a second recompute changes nothing and records nothing more
     assert archivist.post("/api/v1/lifecycle/obligations/recompute").get_json()["changed"] == 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from server import errors
 from server.actor import Actor
-from server.models import (BusinessEvent, Capture, Customer, Dossier, DossierItem,
+from server.models import (AuditEntry, BusinessEvent, Capture, Customer, Dossier, DossierItem,
                            FilingObligation, User)
 from server.services import audit
 from server.services.lifecycle import calendar_arrangements, working_days
@@ -319,6 +319,19 @@ def list_obligations(session: Session, *, states: tuple[str, ...] | None = None,
                                           FilingObligation.due_on, FilingObligation.id)
                            .limit(per_page).offset((page - 1) * per_page)).all()
     return [ObligationRow(*row) for row in rows], total
+
+
+def due_date_history(session: Session, obligation_ids: list[int]) -> dict[int, list[dict]]:
+    """The recorded recomputations of these obligations' due dates (oldest first), per obligation."""
+    if not obligation_ids:
+        return {}
+    out: dict[int, list[dict]] = {}
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.action == "obligation.due_recomputed")
+                                 .where(AuditEntry.object_type == "obligation")
+                                 .where(AuditEntry.object_id.in_([str(i) for i in obligation_ids]))
+                                 .order_by(AuditEntry.id)):
+        out.setdefault(int(entry.object_id), []).append({"at": entry.at, **(entry.details or {})})
+    return out
 
 
 def summary(session: Session) -> dict:
