@@ -22,7 +22,7 @@ from server.services.lifecycle.settings import LifecycleSettings
 from tests.helpers.browser import ROOT, SCREENSHOTS, chromium_page, live_server, login
 from tests.helpers.captures import make_capture, utc
 from tests.helpers.factories import PASSWORD
-from tests.helpers.legal_world import ACCOUNT, export_bundle
+from tests.helpers.legal_world import ACCOUNT, export_bundle, push_photos
 from tests.helpers.page_words import VISIBLE_TEXT_JS, foreign_words, reprs
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,7 @@ def _office_world(app, client, clock, tmp_path) -> dict:
     clock.current = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
     demo.load(db.session, CLI, clock.now())
     _export, photos = export_bundle(app, client, clock, tmp_path, count=2)
+    push_photos(app, client, tmp_path, count=1, account_no="3100012347")  # stamped, waiting in the queue
     device = db.session.scalar(select(Device).join(User, Device.inspector_id == User.id)
                                .where(User.username == "inspector1"))
     far = _far_capture(device)
@@ -158,11 +159,11 @@ def test_the_compact_queue_fits_fifteen_rows_and_keys_that_cannot_act_say_why(ap
         page.keyboard.press("Shift+A")
         assert "请先用 X 勾选" in page.inner_text("#key-feedback")
         thumb = page.locator(".rv-thumb-img").first
-        if thumb.count():
-            before = thumb.bounding_box()["width"]
-            thumb.hover()
-            page.wait_for_timeout(300)
-            assert thumb.bounding_box()["width"] >= 3 * before
+        thumb.scroll_into_view_if_needed()
+        before = thumb.bounding_box()["width"]
+        thumb.hover()
+        page.wait_for_timeout(300)  # the grow transition takes 0.12 s
+        assert thumb.bounding_box()["width"] >= 3 * before
 
         page.goto(f"{base}/review/captures/{world['unlinked']}")
         page.keyboard.press("a")
