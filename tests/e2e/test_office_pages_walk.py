@@ -21,7 +21,6 @@ from server.services.lifecycle import borrowing, boxes, obligations, retention
 from server.services.lifecycle.settings import LifecycleSettings
 from tests.helpers.browser import ROOT, SCREENSHOTS, chromium_page, live_server, login
 from tests.helpers.captures import make_capture, utc
-from tests.helpers.factories import PASSWORD
 from tests.helpers.legal_world import ACCOUNT, export_bundle, push_photos
 from tests.helpers.page_words import VISIBLE_TEXT_JS, foreign_words, reprs
 

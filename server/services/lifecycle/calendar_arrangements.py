@@ -128,7 +128,7 @@ def read_file(path: str) -> Arrangement:
     try:
         with open(path, "rb") as fh:
             content = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
+    except OSError:
         raise _bad(["无法读取文件"]) from None
     return parse(content)
 
