@@ -105,6 +105,14 @@ def _instant(raw) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def stored_time(raw) -> str | Markup:
+    """A stored ISO instant (records, manifests) in Beijing time, the exact UTC in a tooltip."""
+    moment = _instant(raw) if raw else None
+    if moment is None:
+        return "—" if not raw else str(raw)
+    return Markup('<span title="{}">{}</span>').format(utc_time(moment), beijing_time(moment))
+
+
 def source_value(key: str, raw) -> str | Markup:
     """One value of a photo's time analysis in words: Beijing times, durations, zones, places."""
     if key in _INSTANTS and (moment := _instant(raw)) is not None:

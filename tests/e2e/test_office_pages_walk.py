@@ -13,11 +13,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from server.actor import CLI
+from server.actor import CLI, Actor
 from server.extensions import db
-from server.models import Capture, Device, Photo, PhotoEvidence, User
+from server.models import Capture, Customer, Device, Photo, PhotoEvidence, User
+from server.ports_access import ports
 from server.services import demo
-from server.services.lifecycle import borrowing, boxes, obligations, retention
+from server.services.lifecycle import borrowing, boxes, destruction, obligations, retention
 from server.services.lifecycle.settings import LifecycleSettings
 from tests.helpers.browser import ROOT, SCREENSHOTS, chromium_page, live_server, login
 from tests.helpers.captures import make_capture, utc
@@ -75,8 +76,18 @@ def _office_world(app, client, clock, tmp_path) -> dict:
     borrowing.register_use(db.session, CLI, account_no=ACCOUNT, item_seqs=[1], requester_name="周律师",
                            purpose="合同纠纷诉讼取证", form="copy", now=clock.now(), requester_unit="浙江某律师事务所")
     retention.place_hold(db.session, CLI, ACCOUNT, "（2026）浙0106民初123号 诉讼保全", clock.now())
+    # a low-voltage account closed in 2022: eligible, proposed, approved and destroyed
+    closed = db.session.scalar(select(Customer).where(Customer.account_no == "5200098765"))
+    retention.close_customer(db.session, CLI, closed, date(2022, 6, 1), clock.now(), settings)
+    archivist, manager = (Actor("user", str(db.session.scalar(select(User.id).where(User.username == name))),
+                                None, name) for name in ("archivist", "manager"))
+    disposal = destruction.propose_list(db.session, archivist, title="2025 年到期销户档案", reason="保管期限已满",
+                                        account_nos=["5200098765"], today=today, now=clock.now())
+    destruction.decide_list(db.session, manager, disposal.id, True, clock.now(), note="同意销毁")
     db.session.commit()
-    return {"photo": photos[0], "far": far.id, "unlinked": unlinked.id}
+    destruction.execute_list(db.session, archivist, disposal.id, today, clock.now(), ports().blobs)
+    db.session.commit()
+    return {"photo": photos[0], "far": far.id, "unlinked": unlinked.id, "disposal": disposal.id}
 
 
 def _pages(world: dict) -> dict[str, list[str]]:
@@ -86,7 +97,9 @@ def _pages(world: dict) -> dict[str, list[str]]:
         "archivist": shared + ["/review/queue", "/review/queue?density=compact", "/review/unlinked",
                                f"/review/captures/{world['far']}", f"/review/captures/{world['unlinked']}",
                                "/lifecycle/deadlines?view=all", "/lifecycle/use", "/lifecycle/retention",
-                               "/lifecycle/holds", "/lifecycle/boxes", "/legal/"],
+                               "/lifecycle/holds", "/lifecycle/boxes", "/legal/",
+                               f"/lifecycle/disposal/{world['disposal']}", "/lifecycle/destruction/1",
+                               "/dossiers/5200098765"],
         "legal": shared + ["/legal/", f"/legal/?q={ACCOUNT}", f"/legal/photos/{world['photo']}", "/legal/exports",
                            "/legal/exports/1", "/legal/uses", "/lifecycle/holds", "/review/queue",
                            "/legal/?captured_from=bad"],
