@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "devices.manage": frozenset({"admin", "manager"}),
     "system.jobs": frozenset({"admin", "manager"}),
+    # the working-day calendar: load a year's holiday arrangement (放假安排)
+    "calendar.manage": frozenset({"admin", "manager"}),
     "evidence_log.read": frozenset({"archivist", "legal", "manager", "admin"}),
     "audit.read": frozenset({"admin", "manager"}),
     # archivist review: every capture (and its evidence) for office roles; inspectors use

@@ -5,7 +5,7 @@ from models.captures import Blob, Capture, CaptureRevision, Photo
 from models.customers import BusinessEvent, Counter, Customer, Dossier, DossierItem
 from models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
 from models.legal import EvidenceExport, EvidenceUse
-from models.lifecycle import (BoxSlot, DestructionRecord, DisposalEntry, DisposalList,
+from models.lifecycle import (BoxSlot, CalendarArrangement, DestructionRecord, DisposalEntry, DisposalList,
                                      FilingObligation, LegalHold, PaperBox, RetentionState,
                                      UseRequest, UseRequestItem)
 from models.outbox import OutboxEvent
@@ -20,7 +20,7 @@ __all__ = [
     "Customer", "Device", "Dossier", "DossierItem", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
     "UTCDateTime", "utcnow",
     # archive lifecycle
-    "BoxSlot", "DestructionRecord", "DisposalEntry", "DisposalList", "FilingObligation", "LegalHold",
+    "BoxSlot", "CalendarArrangement", "DestructionRecord", "DisposalEntry", "DisposalList", "FilingObligation", "LegalHold",
     "PaperBox", "RetentionState", "UseRequest", "UseRequestItem",
     # archivist review
     "CaptureLink", "ReviewComment", "ReviewDecision",

@@ -30,6 +30,8 @@ class FilingObligation(Base):
     # None when the statutory calendar does not cover the period (then calendar_error says why)
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     calendar_error: Mapped[str | None] = mapped_column(String(200))
+    # True while the due date counts a year whose holiday arrangement is not published yet (暂定)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     required_doc_types: Mapped[list] = mapped_column(JSON, default=list)
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     state: Mapped[str] = mapped_column(String(12), default="open", index=True)
@@ -193,3 +195,21 @@ class BoxSlot(Base):
     freed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     box: Mapped[PaperBox] = relationship(back_populates="slots")
+
+
+class CalendarArrangement(Base):
+    """A year's holiday arrangement (放假安排) loaded by an administrator, with its source."""
+
+    __tablename__ = "calendar_arrangements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    document_no: Mapped[str] = mapped_column(String(100))
+    published_on: Mapped[date] = mapped_column(Date)
+    # ISO dates; names maps a holiday's name (元旦, 春节 …) to its ISO dates
+    holidays: Mapped[list] = mapped_column(JSON, default=list)
+    workdays: Mapped[list] = mapped_column(JSON, default=list)
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
+    loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,5 +17,5 @@ def index_pdf_for(session: Session, actor: Actor, account_no: str, now: datetime
               "name": customer.name, "voltage_class": view["labels"]["voltage_class"],
               "usage_category": view["labels"]["usage_category"],
               "status": view["labels"]["status"],
-              "box": (view["box"] or {}).get("label")}
+              "box": view["box_text"]}
     return dossier_pdf.index_pdf(header, dossiers.index_rows(view), now)

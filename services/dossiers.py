@@ -24,6 +24,8 @@ from services import filing_scope, linking, review_forms
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
+# 存放位置 of paper originals that have no box position yet (page, printable index and PDF alike)
+NO_BOX = "未装盒"
 
 
 def local_date(moment: datetime | None) -> date | None:
@@ -134,6 +136,7 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
     audit.record(session, actor, "dossier.view", "dossier", dossier.archive_no,
                  {"account_no": customer.account_no}, at=now)
     record = destruction.record_of_customer(session, customer.id)
+    box = box_location(session, customer.id)
     return {
         "destroyed": destruction.record_label(record.id, record.executed_at) if record else None,
         "customer": customer,
@@ -141,7 +144,8 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         "labels": {"voltage_class": VOLTAGE_CLASSES.get(customer.voltage_class, customer.voltage_class),
                    "usage_category": USAGE_CATEGORIES.get(customer.usage_category, customer.usage_category),
                    "status": CUSTOMER_STATUSES.get(customer.status, customer.status)},
-        "box": box_location(session, customer.id),
+        "box": box,
+        "box_text": (box or {}).get("label") or NO_BOX,
         "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type),
                    "source_label": SOURCE_LABELS.get(i.source, i.source),
                    "record_state": i.record_state,

@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.labels import BASIS_LABELS, TSA_KIND_LABELS, basis_detail, flag_label
 from services.pdf_font import document_characters, embedded_font
 
 CHINA = timezone(timedelta(hours=8))
@@ -30,6 +31,15 @@ def china_time(value) -> str:
         return "未知"
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
+
+
+def _basis(times: dict) -> str:
+    """The estimate's basis in Chinese (the stored English sentence stays in manifest.json)."""
+    analysis = times.get("analysis") or {}
+    code = analysis.get("basis_code")
+    if not code:
+        return "—"
+    return f"{BASIS_LABELS.get(code, code)}（{basis_detail(code, analysis.get('details') or {}, times.get('estimate_basis'))}）"
 
 
 def _place(item: dict) -> str:
@@ -91,26 +101,32 @@ def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles)
         story += [Image(io.BytesIO(preview), width=width * scale, height=height * scale), Spacer(1, 3 * mm)]
     else:
         story += [_p("（无预览图：原始文件无法解码为图像，原始字节仍完整收录）", styles.body), Spacer(1, 3 * mm)]
+    return story + [_table(photo_rows(item, check), styles), PageBreak()]
+
+
+def photo_rows(item: dict, check: dict) -> list[tuple[str, str]]:
+    """The (label, value) rows of one photo's page, every value worded in Chinese."""
     times, customer, stamp = item.get("times") or {}, item.get("customer") or {}, item.get("timestamp") or {}
-    rows = [("户号 / 户名", f"{customer.get('account_no', '—')} / {customer.get('name', '—')}"),
+    return [("户号 / 户名", f"{customer.get('account_no', '—')} / {customer.get('name', '—')}"),
             ("检查员", ((item.get("inspector") or {}).get("display_name")) or "—"),
             ("设备", ((item.get("device") or {}).get("name")) or (item.get("device") or {}).get("id", "—")),
-            ("推定拍摄时间", f"{china_time(times.get('estimated_capture_at'))}　依据：{times.get('estimate_basis') or '—'}"),
+            ("推定拍摄时间", f"{china_time(times.get('estimated_capture_at'))}　依据：{_basis(times)}"),
             ("平板记录时间", china_time(times.get("device_captured_at"))),
             ("服务器接收时间", china_time(times.get("received_at"))),
-            ("可信时间戳时间", f"{china_time(times.get('tsa_gen_time'))}（{stamp.get('kind') or '无'}）"),
-            ("时间标记", "、".join(times.get("flags") or []) or "无"),
+            ("可信时间戳时间", f"{china_time(times.get('tsa_gen_time'))}（{TSA_KIND_LABELS.get(stamp.get('kind'), '无')}）"),
+            ("时间标记", "、".join(flag_label(f) for f in times.get("flags") or []) or "无"),
             ("地点", _place(item)),
             ("SHA-256", item.get("sha256") or ""), ("SM3", item.get("sm3") or ""),
             ("原始文件", f"{item['files']['original']}（{item.get('size')} 字节）"),
             ("校验状态", "；".join(f"{k}：{v}" for k, v in check.items()))]
-    return story + [_table(rows, styles), PageBreak()]
 
 
 def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
-    with embedded_font(document_characters(__file__, cover, items, checks)) as font:
+    # the rows are worded from the label catalogue, so their text joins the characters to embed
+    rows = [photo_rows(item, checks.get(item["photo_id"], {})) for item in items]
+    with embedded_font(document_characters(__file__, cover, items, checks, rows)) as font:
         _build(target, cover, items, checks, preview, _Styles(font))
 
 

@@ -68,7 +68,8 @@ def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetim
         "device": device,
         "kind_label": review_forms.kind_label(capture.kind),
         "state_label": review.STATE_LABELS.get(capture.review_state, capture.review_state),
-        "photos": [{"photo": p, "evidence": evidence[p.id],
+        "photos": [{"photo": p, "evidence": evidence[p.id], "gps_gap_m": gps_gap_m(evidence[p.id]),
+                    "slot_label": review_forms.slot_label(capture.kind, capture.schema_version, p.slot),
                     "category_label": review_evidence.photo_categories().get(p.category, p.category)}
                    for p in photos],
         "estimate": review_evidence.capture_time_estimate(capture, photos, ev_list),
@@ -102,16 +103,27 @@ def _destroyed(session: Session, capture) -> dict | None:
 
 
 def _plan(customer: Customer | None, photos, evidence) -> site_plan.Plan | None:
+    """The plan of the photos' EXIF positions and the tablet's own fixes around the site."""
     if customer is None or customer.latitude is None or customer.longitude is None:
         return None
     fixes = []
     for index, photo in enumerate(photos, start=1):
-        gps = evidence[photo.id].gps
-        if gps is not None:
-            fixes.append(site_plan.Fix(str(index), gps[0], gps[1], gps[2]))
+        ev = evidence[photo.id]
+        if ev.exif_gps is not None:
+            fixes.append(site_plan.Fix(str(index), ev.exif_gps[0], ev.exif_gps[1], None, "照片 EXIF GPS"))
+        if ev.device_gps is not None:
+            fixes.append(site_plan.Fix(str(index), ev.device_gps[0], ev.device_gps[1], ev.device_gps[2],
+                                       "平板定位"))
     if not fixes:
         return None
     return site_plan.make_plan(customer.latitude, customer.longitude, fixes, _site_radius_m())
+
+
+def gps_gap_m(ev) -> float | None:
+    """Metres between a photo's EXIF position and the tablet's own fix, when both are known."""
+    if ev.exif_gps is None or ev.device_gps is None:
+        return None
+    return site_plan.distance_m(ev.exif_gps[0], ev.exif_gps[1], ev.device_gps[0], ev.device_gps[1])
 
 
 def _site_radius_m() -> float:

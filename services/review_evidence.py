@@ -38,12 +38,12 @@ BASIS_LABELS = {"exif": "EXIF 拍摄时间", "gps": "GPS 卫星时间", "device"
 TIME_SOURCE_LABELS = {
     "exif_local": "EXIF 本地时间", "exif_offset": "EXIF 时区", "exif_source": "EXIF 来源标签",
     "exif_utc": "EXIF 折算 UTC", "gps_time_utc": "GPS 时间（UTC）",
-    "device_captured_at": "平板申报拍摄时间", "device_clock_offset_s": "平板时钟偏差（秒）",
+    "device_captured_at": "平板申报拍摄时间", "device_clock_offset_s": "平板时钟偏差",
     "device_corrected": "平板时间（校正后）", "received_at": "服务器接收时间",
-    "exif_vs_device_s": "EXIF 与平板相差（秒）", "gps_vs_exif_s": "GPS 与 EXIF 相差（秒）",
+    "exif_vs_device_s": "EXIF 与平板相差", "gps_vs_exif_s": "GPS 与 EXIF 相差",
     "offset_inferred_from_gps": "由 GPS 推断时区", "offset_assumed": "假定时区",
-    "distance_to_site_m": "距客户登记位置（米）", "distance_source": "位置来源",
-    "software": "编辑软件", "modified_after_capture_s": "拍摄后修改（秒）",
+    "distance_to_site_m": "距客户登记位置", "distance_source": "位置来源",
+    "software": "编辑软件", "modified_after_capture_s": "拍摄后修改",
 }
 
 try:  # the stamping results (written by the background pipeline)
@@ -72,10 +72,16 @@ class PhotoEvidence:
     tsa_time: datetime | None = None
     gps: tuple[float, float, float | None] | None = None
     gps_source: str | None = None
+    # the tablet's own fix pushed with the capture (latitude, longitude, accuracy in metres)
+    device_gps: tuple[float, float, float | None] | None = None
+    exif_gps: tuple[float, float] | None = None
     basis_detail: str | None = None
     pipeline_flags: list[str] = field(default_factory=list)
     tsa_name: str | None = None
     destroyed: bool = False  # the bytes were destroyed with the dossier: nothing to show
+    tsa_kind: str | None = None
+    basis_code: str | None = None
+    time_details: dict = field(default_factory=dict)
 
     @property
     def status_label(self) -> str:
@@ -118,6 +124,7 @@ def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
     if photo.device_latitude is not None and photo.device_longitude is not None:
         ev.gps = (photo.device_latitude, photo.device_longitude, photo.device_gps_accuracy_m)
         ev.gps_source = "平板定位"
+        ev.device_gps = ev.gps
     if row is None:
         ev.estimated_at = photo.device_captured_at
         ev.basis = "平板申报时间（尚未核验）" if photo.device_captured_at else None
@@ -134,8 +141,11 @@ def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
     ev.basis = BASIS_LABELS.get(code, row.estimate_basis) if code else (row.estimate_basis or None)
     ev.basis_detail = row.estimate_basis
     details = analysis.get("details") or {}
-    ev.time_sources = [(TIME_SOURCE_LABELS[k], str(details[k])) for k in TIME_SOURCE_LABELS
+    # (key, label, stored value): the page words each value by its key (times, durations, places)
+    ev.time_sources = [(k, TIME_SOURCE_LABELS[k], details[k]) for k in TIME_SOURCE_LABELS
                        if details.get(k) not in (None, "")]
+    ev.basis_code = code
+    ev.time_details = details
     ev.pipeline_flags = list(row.flags or [])
     ev.flags = [flag for flag, members in PIPELINE_FLAGS.items() if set(members) & set(ev.pipeline_flags)]
     ev.thumbnail_key = row.thumbnail_key
@@ -143,11 +153,13 @@ def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
     ev.tsa_status = row.tsa_status or "pending"
     ev.tsa_time = row.tsa_gen_time
     ev.tsa_name = row.tsa_name
+    ev.tsa_kind = row.tsa_kind
     if ev.tsa_status != "granted":
         ev.flags.append("timestamp_pending")
     if row.gps_latitude is not None and row.gps_longitude is not None:
         ev.gps = (row.gps_latitude, row.gps_longitude, None)
         ev.gps_source = "照片 EXIF GPS"
+        ev.exif_gps = (row.gps_latitude, row.gps_longitude)
     return ev
 
 

@@ -43,6 +43,13 @@ def kind_label(kind: str) -> str:
     return spec.label if spec else kind
 
 
+def slot_label(kind: str, version: int | None, slot: str | None) -> str:
+    """The Chinese name of a photo slot of a form (empty when the form does not name it)."""
+    spec = _spec(kind, version)
+    found = spec.slot(slot) if spec is not None and slot else None
+    return found.label if found is not None else ""
+
+
 def kind_labels() -> dict[str, str]:
     """Every known form kind with its Chinese name."""
     if _registry is None:

@@ -12,6 +12,7 @@ EARTH_RADIUS_M = 6_371_008.8
 FAR_FROM_SITE_M = 500.0  # the stamping pipeline's default site radius
 SIZE = 320
 MARGIN = 24
+MIN_RING_PX = 1.0  # a site ring smaller than this is not drawn (and said so)
 NICE = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
         200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 
@@ -52,6 +53,7 @@ class Fix:
     latitude: float
     longitude: float
     accuracy_m: float | None = None
+    source: str = ""  # 照片 EXIF GPS or 平板定位
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class PlacedFix:
     x: float
     y: float
     accuracy_px: float
+    source: str
+    accuracy_m: float | None
     distance_m: float
     distance_text: str
     bearing: float
@@ -81,6 +85,10 @@ class Plan:
     fixes: list[PlacedFix]
     far_threshold_m: float
     threshold_px: float | None = None
+    far_count: int = 0
+    # the two sentences under the plan, computed together so that they cannot contradict each other
+    verdict: str = ""
+    ring_note: str = ""
 
 
 def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
@@ -101,10 +109,20 @@ def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
         x = centre + r * math.sin(math.radians(bearing))
         y = centre - r * math.cos(math.radians(bearing))
         accuracy = min((fix.accuracy_m or 0) * px_per_m, outer_px)
-        placed.append(PlacedFix(fix.label, round(x, 1), round(y, 1), round(accuracy, 1), dist,
+        placed.append(PlacedFix(fix.label, round(x, 1), round(y, 1), round(accuracy, 1), fix.source,
+                                fix.accuracy_m, dist,
                                 format_distance(dist), round(bearing), dist > far_threshold_m,
                                 dist * px_per_m > outer_px))
-    threshold_px = far_threshold_m * px_per_m if far_threshold_m <= scale else None
+    radius = format_distance(far_threshold_m)
+    threshold_px = round(far_threshold_m * px_per_m, 1)
+    if far_threshold_m > scale:
+        threshold_px, ring_note = None, f"现场范围 {radius}大于外圈，未画出"
+    elif threshold_px < MIN_RING_PX:
+        threshold_px, ring_note = None, f"现场范围 {radius}在此比例下不足 1 像素，未画出"
+    else:
+        ring_note = f"绿色虚线为现场范围 {radius}"
+    far_count = sum(1 for p in placed if p.far)
+    verdict = f"{far_count} 张照片超出现场范围 {radius}" if far_count else f"全部照片在现场范围 {radius}以内"
     return Plan(SIZE, centre, scale, format_distance(scale),
                 [(round(r, 1), text) for r, text in rings], placed, far_threshold_m,
-                round(threshold_px, 1) if threshold_px else None)
+                threshold_px, far_count, verdict, ring_note)

@@ -10,6 +10,13 @@ from server.auth import current_actor, require
 from models.database import db
 from models.lifecycle import USE_FORMS
 from services.ports_access import ports
+from services.lifecycle import (borrowing, boxes, calendar_arrangements, destruction, obligations,
+                                       quality, retention)
+from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.settings import EVENT_KINDS, settings_from
+from models.database import db
+from models.lifecycle import USE_FORMS
+from services.ports_access import ports
 from services.lifecycle import (borrowing, boxes, destruction, obligations, quality, retention,
                                        working_days)
 from services.lifecycle.common import customer_by_account, local_date
@@ -38,6 +45,14 @@ class LcCalendarSchema(Schema):
     authority = fields.String()
     first_year = fields.Integer(required=True)
     last_year = fields.Integer(required=True)
+    provisional_package = fields.String(metadata={"description": "computes statutory holidays of later years"})
+    provisional_version = fields.String()
+    provisional_rules = fields.String()
+    arrangements = fields.List(fields.Dict(), metadata={
+        "description": "loaded holiday arrangements: year, document_no, published_on, title"})
+    years = fields.Dict(metadata={"description": "this year and the next two: loaded, package or provisional"})
+    next_year_missing = fields.Boolean(metadata={
+        "description": "true from November on while next year's arrangement is not known"})
 
 
 class LcDueDateQuery(Schema):
@@ -49,6 +64,8 @@ class LcDueDateSchema(Schema):
     start = fields.Date(required=True)
     days = fields.Integer(required=True)
     due_on = fields.Date(required=True)
+    provisional = fields.Boolean(required=True, metadata={
+        "description": "true when a year without a published holiday arrangement was counted (暂定)"})
 
 
 class LcEventIn(Schema):
@@ -73,6 +90,8 @@ class LcObligationSchema(Schema):
     working_days = fields.Integer(required=True)
     due_on = fields.Date(allow_none=True)
     calendar_error = fields.String(allow_none=True)
+    provisional = fields.Boolean(required=True, metadata={
+        "description": "true while due_on counts a year without a published holiday arrangement (暂定)"})
     required_doc_types = fields.List(fields.String())
     responsible = fields.String(allow_none=True)
     state = fields.String(required=True)
@@ -290,7 +309,8 @@ def _obligation(row: obligations.ObligationRow) -> dict:
     return {"id": o.id, "business_event_id": o.business_event_id, "account_no": row.customer.account_no,
             "customer_name": row.customer.name, "district": row.customer.district, "kind": o.kind,
             "opened_on": o.opened_on, "working_days": o.working_days, "due_on": o.due_on,
-            "calendar_error": o.calendar_error, "required_doc_types": o.required_doc_types,
+            "calendar_error": o.calendar_error, "provisional": bool(o.provisional),
+            "required_doc_types": o.required_doc_types,
             "responsible": row.responsible.username if row.responsible else None, "state": o.state,
             "met_on": o.met_on}
 
@@ -331,8 +351,8 @@ class Calendar(MethodView):
     @blp.response(200, LcCalendarSchema)
     @require("lifecycle.manage")
     def get(self):
-        """The working-day calendar in use: package, version, source and covered years."""
-        return working_days.calendar_info()
+        """The working-day calendar in use: package, loaded arrangements and provisional years."""
+        return calendar_arrangements.current(db.session).info(local_date(ports().clock.now()))
 
 
 @blp.route("/calendar/due-date")
@@ -343,8 +363,9 @@ class DueDate(MethodView):
     @require("lifecycle.manage")
     def get(self, args):
         """The date N working days after a start date (adjusted working weekends included)."""
-        return {"start": args["start"], "days": args["days"],
-                "due_on": working_days.add_working_days(args["start"], args["days"])}
+        due = calendar_arrangements.current(db.session).due(args["start"], args["days"])
+        return {"start": args["start"], "days": args["days"], "due_on": due.due_on,
+                "provisional": due.provisional}
 
 
 @blp.route("/events")

@@ -1,4 +1,5 @@
-"""``events import FILE``, ``lifecycle recompute|sweep|expire-bundles|schedule|calendar``, ``boxes assign``."""
+"""``events import FILE``, ``lifecycle recompute|sweep|expire-bundles|schedule|calendar|calendar-load FILE``,
+``boxes assign``."""
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -6,6 +7,11 @@ from flask.cli import AppGroup
 from core import errors
 from core.actor import CLI
 from server.cli.output import emit, fail
+from models.database import db
+from services.ports_access import ports
+from services.lifecycle import boxes, calendar_arrangements, events_import, obligations
+from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.settings import settings_from
 from models.database import db
 from services.ports_access import ports
 from services.lifecycle import boxes, events_import, working_days
@@ -82,8 +88,25 @@ def schedule_command():
 
 @lifecycle.command("calendar")
 def calendar_command():
-    """Show the working-day calendar in use and the years it covers."""
-    emit(working_days.calendar_info())
+    """Show the working-day calendar in use: package years, loaded arrangements, provisional years."""
+    _now_, today = _now()
+    emit(calendar_arrangements.current(db.session).info(today))
+
+
+@lifecycle.command("calendar-load")
+@click.argument("file", type=click.Path(dir_okay=False))
+def calendar_load_command(file):
+    """Load a year's holiday arrangement file (JSON) and recompute every provisional deadline."""
+    now, today = _now()
+    try:
+        arrangement = calendar_arrangements.read_file(file)
+        result = obligations.load_arrangement(db.session, CLI, arrangement, today, now,
+                                              settings_from(current_app.config))
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        fail(exc)
+    emit(result)
 
 
 @boxes_group.command("assign")

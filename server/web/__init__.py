@@ -1,6 +1,7 @@
 """Server-rendered pages for office staff (zh-CN)."""
 from flask import Flask
 
+from core.errors import zh_message
 from server.extensions import db, login_manager
 from models import User
 
@@ -29,4 +30,4 @@ def register(app: Flask) -> None:
         from models.people import ROLE_LABELS
         from core.policy import can
 
-        return {"ROLE_LABELS": ROLE_LABELS, "can": can}
+        return {"ROLE_LABELS": ROLE_LABELS, "can": can, "zh_message": zh_message}

@@ -1,8 +1,19 @@
-"""The admin jobs page: stamping failures, outbox backlog, queue depths, and a retry button."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""Admin pages: stamping jobs (failures, outbox backlog, queues, retry) and the working-day calendar."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 
 from core import errors
 from server.auth import current_actor, require
+from core.errors import zh_message
+from models.database import db
+from models import FilingObligation, User
+from services.ports_access import ports
+from ports.redis_connection import get_redis
+from services import stamping_jobs
+from services.lifecycle import calendar_arrangements, obligations, working_days
+from services.lifecycle.common import local_date, user_label
+from services.lifecycle.settings import settings_from
+from core.labels import TSA_LABELS
 from models.database import db
 from services.ports_access import ports
 from ports.redis_connection import get_redis
@@ -11,6 +22,20 @@ from core.labels import TSA_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# the file format, shown on the page (dates here only illustrate the format: not a published arrangement)
+EXAMPLE_FILE = """{
+  "year": 2027,
+  "title": "国务院办公厅关于2027年部分节假日安排的通知",
+  "document_no": "国办发明电〔2026〕N号",
+  "published_on": "2026-11-20",
+  "holidays": {
+    "元旦": ["2027-01-01/2027-01-03"],
+    "春节": ["2027-02-05/2027-02-12"]
+  },
+  "workdays": ["2027-02-13"]
+}"""
+
+QUEUE_LABELS = {"stamping": "证据固定", "default": "日常任务", "exports": "证据包导出"}
 STATUS_LABELS = {"failed": "失败（需人工重试）", "retry_wait": "等待自动重试", "running": "处理中",
                  "queued": "排队中", "done": "完成"}
 
@@ -31,7 +56,7 @@ def jobs():
     now = ports().clock.now()
     return render_template("admin/jobs.html", figures=stamping_jobs.counts(db.session, now),
                            runs=stamping_jobs.troubled_runs(db.session), backlog=stamping_jobs.backlog(db.session),
-                           queues=_queue_depths(), STATUS_LABELS=STATUS_LABELS, TSA_LABELS=TSA_LABELS, now=now)
+                           queues=_queue_depths(), STATUS_LABELS=STATUS_LABELS, QUEUE_LABELS=QUEUE_LABELS, TSA_LABELS=TSA_LABELS, now=now)
 
 
 @bp.route("/jobs/<int:run_id>/retry", methods=["POST"])
@@ -43,5 +68,48 @@ def retry(run_id: int):
         flash(f"已重新提交：{run.subject_id}（第 {run.attempt} 次）", "info")
     except errors.DomainError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(zh_message(exc), "error")
     return redirect(url_for("admin.jobs"))
+
+
+@bp.route("/calendar")
+@require("calendar.manage")
+def calendar():
+    """The working-day calendar: years and their source, loaded arrangements, the load form."""
+    now = ports().clock.now()
+    today = local_date(now)
+    working = calendar_arrangements.current(db.session)
+    rows = calendar_arrangements.loaded(db.session)
+    loaders = {u.id: user_label(u) for u in db.session.scalars(
+        select(User).where(User.id.in_([r.loaded_by_id for r in rows if r.loaded_by_id])))}
+    provisional = db.session.scalar(select(func.count()).select_from(FilingObligation)
+                                    .where(FilingObligation.provisional.is_(True)))
+    return render_template("admin/calendar.html", info=working.info(today), rows=rows, loaders=loaders,
+                           today=today, provisional=provisional, BASIS_LABELS=working_days.BASIS_LABELS,
+                           calendar_warning=today.year + 1 if working.next_year_missing(today) else None,
+                           example=EXAMPLE_FILE, problems=[])
+
+
+@bp.route("/calendar", methods=["POST"])
+@require("calendar.manage")
+def load_calendar():
+    """Load a year's holiday arrangement (uploaded file or pasted text) and recompute provisional deadlines."""
+    upload = request.files.get("file")
+    content = upload.read(calendar_arrangements.MAX_BYTES + 1) if upload and upload.filename else \
+        (request.form.get("text") or "").encode("utf-8")
+    now = ports().clock.now()
+    try:
+        arrangement = calendar_arrangements.parse(content)
+        result = obligations.load_arrangement(db.session, current_actor(), arrangement, local_date(now), now,
+                                              settings_from(current_app.config))
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        flash(f"{zh_message(exc)}（{exc.code}）", "error")
+        for problem in exc.details.get("errors", [])[:20]:
+            flash(problem, "error")
+        return redirect(url_for("admin.calendar"))
+    flash(f"已导入 {result['year']} 年放假安排（{result['document_no']}，{result['published_on']}）；"
+          f"重新计算 {result['recomputed']['checked']} 项归档期限，{result['recomputed']['changed']} 项有变化，"
+          f"仍为暂定 {result['recomputed']['provisional']} 项。", "info")
+    return redirect(url_for("admin.calendar"))

@@ -1,6 +1,11 @@
 """The landing page after login: the work areas this role can open."""
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
 
+from models.database import db
+from core.policy import can
+from services.ports_access import ports
+from services.lifecycle import calendar_arrangements
+from services.lifecycle.common import local_date
 from core.policy import can
 
 bp = Blueprint("home", __name__)
@@ -15,6 +20,7 @@ AREAS = (
     ("lifecycle.holds", "法律保全", "lifecycle.hold"),
     ("lifecycle.quality", "质量指标", "quality.read"),
     ("admin.jobs", "后台任务", "system.jobs"),
+    ("admin.calendar", "工作日日历", "calendar.manage"),
 )
 
 
@@ -29,4 +35,9 @@ def index():
     """Show the start page for the logged-in user, or send them to the login page."""
     if g.user is None:
         return redirect(url_for("web.login"))
-    return render_template("home.html", areas=areas_for(g.user.role))
+    calendar_warning = None
+    if can(g.user.role, "calendar.manage"):
+        today = local_date(ports().clock.now())
+        if calendar_arrangements.current(db.session).next_year_missing(today):
+            calendar_warning = today.year + 1
+    return render_template("home.html", areas=areas_for(g.user.role), calendar_warning=calendar_warning)

@@ -13,6 +13,13 @@ from models.captures import REVIEW_STATES
 from models.legal import EXPORT_STATES
 from core.policy import can
 from services.ports_access import ports
+from services import evidence_export, export_approval, legal_search, review_evidence, use_register
+from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
+from models.database import db
+from models.captures import REVIEW_STATES
+from models.legal import EXPORT_STATES
+from core.policy import can
+from services.ports_access import ports
 from services import evidence_export, export_approval, legal_search, use_register
 from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 
@@ -30,7 +37,7 @@ def local_time(value) -> str:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
 
 
 @bp.app_template_filter("lg_size")
@@ -44,9 +51,42 @@ def size_text(value) -> str:
     return f"{value:.1f} GB"
 
 
+# the search filters recorded in the use register, as the search form names them
+FILTER_LABELS = {"account_no": "户号", "name": "户名", "captured_from": "拍摄时间从", "captured_to": "拍摄时间至",
+                 "received_from": "接收时间从", "received_to": "接收时间至", "latitude": "纬度", "longitude": "经度",
+                 "radius_m": "半径", "near_site": "客户现场附近", "category": "照片类别", "inspector": "检查员账号",
+                 "review_state": "审核状态", "flag": "标记", "sort": "排序"}
+# the steps of building an evidence bundle (EvidenceExport.phase)
+EXPORT_PHASES = {"collecting": "收集照片", "originals": "复制原件", "log": "写入证据日志证明",
+                 "report": "生成报告", "done": "已完成"}
+SORT_LABELS = {"received": "按接收时间", "captured": "按推定拍摄时间"}
+
+
+@bp.app_template_filter("lg_filters")
+def filters_text(filters) -> str:
+    """A recorded search's filters in words: 户号 3100012345；审核状态 已通过；排序 按接收时间."""
+    parts = []
+    for key, value in (filters or {}).items():
+        if key in ("captured_from", "captured_to", "received_from", "received_to"):
+            value = local_time(value)
+        elif key == "review_state":
+            value = REVIEW_LABELS.get(value, value)
+        elif key == "flag":
+            value = FLAG_LABELS.get(value, value)
+        elif key == "sort":
+            value = SORT_LABELS.get(value, value)
+        elif key == "near_site":
+            value = "是" if value else "否"
+        elif key == "radius_m":
+            value = f"{value} 米"
+        parts.append(f"{FILTER_LABELS.get(key, key)} {value}")
+    return "；".join(parts) or "（无筛选条件）"
+
+
 def _labels() -> dict:
     return {"flags": FLAG_LABELS, "bases": BASIS_LABELS, "tsa": TSA_LABELS, "tsa_kinds": TSA_KIND_LABELS,
-            "review": REVIEW_LABELS, "export_states": EXPORT_STATES}
+            "review": REVIEW_LABELS, "export_states": EXPORT_STATES, "export_phases": EXPORT_PHASES,
+            "categories": review_evidence.photo_categories()}
 
 
 def _see_all() -> bool:
@@ -74,7 +114,7 @@ def _refused(exc: errors.DomainError, endpoint: str, **values):
     if exc.status == 410:  # bytes that are gone for good (destroyed, expired) answer 410 Gone, as in the API
         raise exc
     template = ZH.get(exc.code)
-    text = template.format(ids="、".join(exc.details.get("photo_ids", []))) if template else exc.message
+    text = template.format(ids="、".join(exc.details.get("photo_ids", []))) if template else errors.zh_message(exc)
     flash(f"{text}（{exc.code}）", "error")
     return redirect(url_for(endpoint, **values), code=303)
 
@@ -91,7 +131,7 @@ def search():
                                        request.args.get("cursor") or None, ports().clock.now())
         except errors.DomainError as exc:
             db.session.rollback()
-            error = f"{exc.message}（{exc.code}）"
+            error = f"{errors.zh_message(exc)}（{exc.code}）"
     next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
     return render_template("legal/search.html", page=page, error=error, args=request.args, next_args=next_args,
                            labels=_labels(), review_states=REVIEW_STATES), (400 if error else 200)

@@ -15,6 +15,17 @@ from models import User
 from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
 from core.policy import can
 from services.ports_access import ports
+from services import filing_scope
+from services.customer_import import csv_text
+from services.lifecycle import (borrowing, boxes, calendar_arrangements, charts, destruction,
+                                       events_import, obligations, quality, retention, working_days)
+from services.lifecycle.common import customer_by_account, local_date, user_label
+from services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
+from models.database import db
+from models import User
+from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
+from core.policy import can
+from services.ports_access import ports
 from services.customer_import import csv_text
 from services.lifecycle import (borrowing, boxes, charts, destruction, events_import, obligations,
                                        quality, retention, working_days)
@@ -74,7 +85,7 @@ def _rules():
 
 def _flash_error(exc: errors.DomainError) -> None:
     db.session.rollback()
-    flash(f"{ZH.get(exc.code, exc.message)}（{exc.code}）", "error")
+    flash(f"{ZH.get(exc.code) or errors.zh_message(exc)}（{exc.code}）", "error")
 
 
 def _back(default: str):
@@ -119,10 +130,16 @@ def _csv_response(rows: list[list[str]], filename: str) -> Response:
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
+@bp.app_template_filter("doc_label")
+def doc_label(code) -> str:
+    """The 中文名 of a document type code from the filing scope table."""
+    return filing_scope.current().doc_label(code)
+
+
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
-    """Render an aware timestamp in Beijing time."""
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+    """Render an aware timestamp in Beijing time, labelled."""
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M（北京时间）") if value else ""
 
 
 @bp.app_context_processor
@@ -158,8 +175,29 @@ def deadlines():
     people = db.session.query(User).filter(User.active.is_(True)).order_by(User.username).all()
     return render_template("lifecycle/deadlines.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
                            view=view, district=district, responsible_id=responsible_id, today=today,
-                           summary=obligations.summary(db.session), calendar=working_days.calendar_info(),
-                           people=people)
+                           summary=obligations.summary(db.session),
+                           history=obligations.due_date_history(db.session, [r.obligation.id for r in rows]),
+                           calendar=calendar_arrangements.current(db.session).info(today),
+                           BASIS_LABELS=working_days.BASIS_LABELS, people=people)
+
+
+@bp.route("/deadlines.csv")
+@require("lifecycle.manage")
+def deadlines_csv():
+    """Every filing obligation as CSV; a provisional due date is marked 暂定."""
+    rows, _total = obligations.list_obligations(db.session, page=1, per_page=1_000_000)
+    out = [["户号", "户名", "供电单位", "业务类型", "业务单号", "发生日期", "期限（工作日）", "应归档日期",
+            "期限依据", "需归档文件", "责任人", "状态", "归档日期"]]
+    for row in rows:
+        o = row.obligation
+        out.append([row.customer.account_no, row.customer.name, row.customer.district or "",
+                    EVENT_LABELS.get(o.kind, o.kind), row.event.reference or "", o.opened_on.isoformat(),
+                    str(o.working_days), o.due_on.isoformat() if o.due_on else "无法计算（日历未覆盖）",
+                    "暂定" if o.provisional else ("正式" if o.due_on else ""),
+                    "、".join(filing_scope.current().doc_label(d) for d in o.required_doc_types or []),
+                    user_label(row.responsible), OBLIGATION_STATES.get(o.state, o.state),
+                    o.met_on.isoformat() if o.met_on else ""])
+    return _csv_response(out, "deadlines.csv")
 
 
 @bp.route("/events", methods=["POST"])
@@ -179,6 +217,8 @@ def record_event():
     else:
         o = outcome.obligation
         due = o.due_on.isoformat() if o.due_on else "无法计算（日历未覆盖）"
+        if o.provisional:
+            due += "（暂定：该年放假安排尚未发布）"
         flash(f"已登记业务事件，归档期限 {o.working_days} 个工作日，应于 {due} 前归档。"
               if outcome.created else "该业务单号已登记过，未重复登记。")
     return _back("lifecycle.deadlines")
@@ -518,7 +558,7 @@ def boxes_page():
             found = customer_by_account(db.session, account)
             location = boxes.location_of_customer(db.session, found.id)
         except errors.DomainError as exc:
-            flash(f"{ZH.get(exc.code, exc.message)}（{exc.code}）", "error")
+            flash(f"{ZH.get(exc.code) or errors.zh_message(exc)}（{exc.code}）", "error")
     return render_template("lifecycle/boxes.html", overview=boxes.box_overview(db.session), account=account,
                            customer=found, location=location)
 

@@ -1,19 +1,35 @@
 """The archivist's review pages: the queue, unlinked captures, the capture detail and its actions."""
 from __future__ import annotations
 
-from flask import (Blueprint, Response, flash, g, redirect, render_template, request,
+from flask import (Blueprint, Response, flash, g, make_response, redirect, render_template, request,
                    stream_with_context, url_for)
 
 from core import errors
 from server.auth import current_actor, require
 from models.database import db
 from services.ports_access import ports
+from services import linking, review, review_detail, review_forms, review_photos, review_queue
+from models.database import db
+from services.ports_access import ports
 from services import linking, review, review_detail, review_photos, review_queue
 from server.web import review_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+# row density of the queue: standard rows with form summaries, or compact rows (15+ above the fold)
+DENSITIES = {"standard": "标准", "compact": "紧凑"}
+DENSITY_COOKIE = "rv_density"
 bp.add_app_template_filter(review_text.local_time, "rv_time")
 bp.add_app_template_filter(review_text.local_day, "rv_day")
+bp.add_app_template_filter(review_text.beijing_time, "beijing")
+bp.add_app_template_filter(review_text.utc_time, "utc")
+bp.add_app_template_filter(review_text.stored_time, "stored_time")
+bp.add_app_template_filter(review_text.duration_html, "duration")
+bp.add_app_template_filter(review_text.format_distance, "distance")
+bp.add_app_template_global(review_text.source_value, "source_value")
+bp.add_app_template_global(review_text.basis_detail, "basis_detail")
+bp.add_app_template_global(review_text.tsa_statement, "tsa_statement")
+bp.add_app_template_global(review_forms.slot_label, "slot_label")
+bp.add_app_template_filter(review_text.media_type, "media_type")
 
 
 def _form_version() -> int | None:
@@ -38,9 +54,17 @@ def queue():
     """The review queue with filters, sort and keyset pages."""
     filters = review_queue.parse_filters(request.args)
     page = review_queue.queue_page(db.session, filters, request.args.get("cursor") or None)
-    return render_template("review/queue.html", page=page, filters=filters,
-                           choices=review_queue.filter_choices(db.session),
-                           first_page=not request.args.get("cursor"))
+    chosen = request.args.get("density")
+    density = chosen if chosen in DENSITIES else request.cookies.get(DENSITY_COOKIE)
+    density = density if density in DENSITIES else "standard"
+    response = make_response(render_template("review/queue.html", page=page, filters=filters,
+                                             choices=review_queue.filter_choices(db.session),
+                                             first_page=not request.args.get("cursor"), density=density,
+                                             DENSITIES=DENSITIES))
+    if chosen in DENSITIES:  # the archivist's choice is kept for the next visits
+        response.set_cookie(DENSITY_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response
 
 
 @bp.route("/unlinked")

@@ -1,10 +1,16 @@
 """Words and formats of the review and dossier pages: Beijing times, Chinese messages for error codes."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import BinaryIO, Iterator
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
+from core import errors
+from services.review import STATE_LABELS
+from services.site_plan import format_distance
+from core.labels import TAG_LABELS, basis_detail, duration_text  # noqa: F401 (the pages' helpers)
 from core import errors
 from services.review import STATE_LABELS
 
@@ -35,6 +41,29 @@ def local_time(value: datetime | None, seconds: bool = False) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def beijing_time(value: datetime | None, seconds: bool = True) -> str:
+    """An instant as Beijing time with its label: 2026-11-30 14:29:34（北京时间）."""
+    if value is None:
+        return "—"
+    return f"{local_time(value, seconds)}（北京时间）"
+
+
+def utc_time(value: datetime | None) -> str:
+    """An instant in UTC, labelled, for the places a court needs it: 2026-11-30 06:29:34.375 UTC."""
+    if value is None:
+        return "—"
+    moment = value.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+
+
+def duration_html(seconds: float | int | None) -> Markup:
+    """``duration_text`` of the size of a difference, with the exact signed seconds in a tooltip."""
+    if seconds is None:
+        return Markup("—")
+    exact = f"{float(seconds):.3f}".rstrip("0").rstrip(".")
+    return Markup('<span class="duration" title="精确值 {} 秒">{}</span>').format(exact, duration_text(seconds))
+
+
 def local_day(value: datetime | date | None) -> str:
     """A date (or the Beijing date of an instant)."""
     if value is None:
@@ -55,7 +84,7 @@ def message_for(exc: errors.DomainError) -> str:
                 "请查看最新状态后再决定。")
     template = MESSAGES.get(exc.code)
     if template is None:
-        return f"操作未完成：{exc.message}（{exc.code}）"
+        return f"操作未完成：{errors.zh_message(exc)}（{exc.code}）"
     details = dict(exc.details)
     if "state" in details:
         details["state"] = STATE_LABELS.get(details["state"], details["state"])
@@ -63,6 +92,72 @@ def message_for(exc: errors.DomainError) -> str:
         return template.format(**details)
     except (KeyError, IndexError):
         return template
+
+
+PLACE_SOURCES = {"EXIF GPS": "照片 EXIF GPS", "tablet location": "平板定位"}
+_INSTANTS = ("exif_utc", "gps_time_utc", "device_captured_at", "device_corrected", "received_at")
+_DURATIONS = ("device_clock_offset_s", "exif_vs_device_s", "gps_vs_exif_s", "modified_after_capture_s")
+_ZONES = ("exif_offset", "offset_inferred_from_gps", "offset_assumed")
+
+
+def _instant(raw) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def stored_time(raw) -> str | Markup:
+    """A stored ISO instant (records, manifests) in Beijing time, the exact UTC in a tooltip."""
+    moment = _instant(raw) if raw else None
+    if moment is None:
+        return "—" if not raw else str(raw)
+    return Markup('<span title="{}">{}</span>').format(utc_time(moment), beijing_time(moment))
+
+
+def source_value(key: str, raw) -> str | Markup:
+    """One value of a photo's time analysis in words: Beijing times, durations, zones, places."""
+    if key in _INSTANTS and (moment := _instant(raw)) is not None:
+        return Markup('<span title="{}">{}</span>').format(utc_time(moment), beijing_time(moment))
+    if key in _DURATIONS:
+        try:
+            return duration_html(float(raw))
+        except (TypeError, ValueError):
+            return str(raw)
+    if key in _ZONES:
+        return f"UTC{raw}"
+    if key == "exif_local":
+        return f"{str(raw).replace('T', ' ')}（照片记录的本地时间）"
+    if key == "exif_source":
+        return TAG_LABELS.get(str(raw), str(raw))
+    if key == "distance_to_site_m":
+        try:
+            return format_distance(float(raw))
+        except (TypeError, ValueError):
+            return str(raw)
+    if key == "distance_source":
+        return PLACE_SOURCES.get(str(raw), str(raw))
+    return str(raw)
+
+
+MEDIA_TYPES = {"image/jpeg": "JPEG 图像", "image/png": "PNG 图像", "image/webp": "WebP 图像",
+               "image/heic": "HEIC 图像"}
+
+
+def media_type(value: str | None) -> str:
+    """A file's media type as people name it (JPEG 图像)."""
+    return MEDIA_TYPES.get(value or "", "其他格式" if value else "")
+
+
+LOCAL_TSA_STATEMENT = "本服务器的本地时间戳服务（使用本服务器时钟，并非可信第三方）"
+
+
+def tsa_statement(name: str | None, kind: str | None) -> str:
+    """Who issued a photo's RFC 3161 timestamp, in Chinese."""
+    if kind == "local" or (name or "").startswith("Dangan LOCAL TSA"):
+        return LOCAL_TSA_STATEMENT
+    return f"外部时间戳服务：{name}" if name else "外部时间戳服务"
 
 
 def approved_message(outcome) -> str:

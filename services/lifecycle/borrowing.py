@@ -176,8 +176,8 @@ def list_uses(session: Session, today: date, *, state: str | None = None, overdu
 
 
 REGISTER_HEADER = ["登记号", "户号", "户名", "利用人", "单位", "利用目的", "利用方式", "卷内序号",
-                   "登记时间", "登记人", "状态", "审批人", "审批时间", "审批意见", "借出时间", "应还日期",
-                   "归还时间"]
+                   "登记时间（北京时间）", "登记人", "状态", "审批人", "审批时间（北京时间）", "审批意见",
+                   "借出时间（北京时间）", "应还日期", "归还时间（北京时间）"]
 
 
 def register_rows(session: Session, today: date) -> list[list[str]]:

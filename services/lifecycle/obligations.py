@@ -15,6 +15,14 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from models import (AuditEntry, BusinessEvent, Capture, Customer, Dossier, DossierItem,
+                           FilingObligation, User)
+from models import audit
+from services.lifecycle import calendar_arrangements, working_days
+from services.lifecycle.common import customer_by_account, local_date, user_by_name
+from services.lifecycle.settings import EVENT_KINDS, EVENT_LABELS, LifecycleSettings
+from core import errors
+from core.actor import Actor
 from models import (BusinessEvent, Capture, Customer, Dossier, DossierItem,
                            FilingObligation, User)
 from models import audit
@@ -56,17 +64,20 @@ def doc_type_matches(stored: str | None, wanted: str) -> bool:
     return stored == wanted or stored == filing_scope.current().doc_types.get(wanted)
 
 
-def due_date(opened_on: date, days: int) -> tuple[date | None, str | None]:
-    """(due date, None) or (None, reason) when the statutory calendar cannot tell."""
+def due_date(opened_on: date, days: int, calendar: working_days.WorkingCalendar = working_days.DEFAULT
+             ) -> tuple[date | None, str | None, bool]:
+    """(due date, None, provisional) or (None, reason, False) when no calendar covers the dates."""
     try:
-        return working_days.add_working_days(opened_on, days), None
+        due = calendar.due(opened_on, days)
     except errors.DomainError as exc:
         if exc.code != errors.CALENDAR_OUT_OF_COVERAGE.code:
             raise
-        return None, exc.message
+        return None, exc.message, False
+    return due.due_on, None, due.provisional
 
 
-def state_for(due_on: date | None, met_on: date | None, today: date, due_soon_days: int) -> str:
+def state_for(due_on: date | None, met_on: date | None, today: date, due_soon_days: int,
+              calendar: working_days.WorkingCalendar = working_days.DEFAULT) -> str:
     """The obligation state from its due date, the date it was met (if) and today."""
     if met_on is not None:
         return "met" if due_on is None or met_on <= due_on else "met_late"
@@ -75,7 +86,7 @@ def state_for(due_on: date | None, met_on: date | None, today: date, due_soon_da
     if today > due_on:
         return "overdue"
     try:
-        left = working_days.working_days_between(today, due_on)
+        left = calendar.working_days_between(today, due_on)
     except errors.DomainError:
         left = (due_on - today).days  # today outside the calendar: calendar days are the safe side
     return "due_soon" if left <= due_soon_days else "open"
@@ -116,10 +127,11 @@ def record_event(session: Session, actor: Actor, *, account_no: str, kind: str, 
     session.add(event)
     session.flush()
     days = int(settings.deadline_days[kind])
-    due_on, calendar_error = due_date(occurred_on, days)
+    calendar = calendar_arrangements.current(session)
+    due_on, calendar_error, provisional = due_date(occurred_on, days, calendar)
     obligation = FilingObligation(
         business_event_id=event.id, customer_id=customer.id, kind=kind, opened_on=occurred_on,
-        working_days=days, due_on=due_on, calendar_error=calendar_error,
+        working_days=days, due_on=due_on, calendar_error=calendar_error, provisional=provisional,
         required_doc_types=required_documents(customer.voltage_class, kind, settings),
         responsible_id=responsible_user.id if responsible_user else None, state="open",
         created_at=now)
@@ -128,9 +140,10 @@ def record_event(session: Session, actor: Actor, *, account_no: str, kind: str, 
     audit.record(session, actor, "business_event.record", "customer", customer.account_no,
                  {"event_id": event.id, "kind": kind, "occurred_on": occurred_on.isoformat(),
                   "source": source, "reference": reference,
-                  "due_on": due_on.isoformat() if due_on else None, "calendar_error": calendar_error},
+                  "due_on": due_on.isoformat() if due_on else None, "calendar_error": calendar_error,
+                  "provisional": provisional},
                  at=now)
-    evaluate(session, actor, obligation, today, now, settings)
+    evaluate(session, actor, obligation, today, now, settings, calendar)
     if kind == "account_closure" and customer.status != "closed":
         from services.lifecycle import retention
 
@@ -167,14 +180,34 @@ def _met_on(session: Session, obligation: FilingObligation) -> date | None:
 
 
 def evaluate(session: Session, actor: Actor, obligation: FilingObligation, today: date,
-             now: datetime, settings: LifecycleSettings) -> str:
-    """Recompute one obligation's state (audited when it changes); return the state."""
-    if obligation.due_on is None:
-        obligation.due_on, obligation.calendar_error = due_date(obligation.opened_on,
-                                                                obligation.working_days)
+             now: datetime, settings: LifecycleSettings,
+             calendar: working_days.WorkingCalendar | None = None) -> str:
+    """Recompute one obligation's state (audited when it changes); return the state.
+
+    A missing or provisional (暂定) due date is computed again on the calendar in use; a change of
+    the due date or of its provisional flag is recorded in the audit log (``obligation.due_recomputed``).
+    """
+    if calendar is None:
+        calendar = calendar_arrangements.current(session)
+    if obligation.due_on is None or obligation.provisional:
+        before = (obligation.due_on, bool(obligation.provisional))
+        obligation.due_on, obligation.calendar_error, obligation.provisional = due_date(
+            obligation.opened_on, obligation.working_days, calendar)
+        if before[0] is not None and before != (obligation.due_on, obligation.provisional):
+            basis = {str(year): calendar.basis(year)
+                     for year in range(obligation.opened_on.year, obligation.due_on.year + 1)} \
+                if obligation.due_on else {}
+            sources = [{"year": a.year, "document_no": a.document_no,
+                        "published_on": a.published_on.isoformat()}
+                       for year, a in sorted(calendar.arrangements.items()) if str(year) in basis]
+            audit.record(session, actor, "obligation.due_recomputed", "obligation", obligation.id,
+                         {"from": before[0].isoformat(), "to": obligation.due_on.isoformat()
+                          if obligation.due_on else None, "was_provisional": before[1],
+                          "provisional": obligation.provisional, "calendar": basis, "sources": sources},
+                         at=now)
     if obligation.state not in FINAL_STATES:
         obligation.met_on = _met_on(session, obligation)
-    new_state = state_for(obligation.due_on, obligation.met_on, today, settings.due_soon_working_days)
+    new_state = state_for(obligation.due_on, obligation.met_on, today, settings.due_soon_working_days, calendar)
     obligation.computed_at = now
     if new_state != obligation.state:
         audit.record(session, actor, "obligation.state", "obligation", obligation.id,
@@ -187,19 +220,35 @@ def evaluate(session: Session, actor: Actor, obligation: FilingObligation, today
 
 def recompute_all(session: Session, actor: Actor, today: date, now: datetime,
                   settings: LifecycleSettings) -> dict:
-    """Recompute every obligation that is not met yet; return counts per state (idempotent)."""
+    """Recompute every obligation that is not met yet or has a provisional due date;
+    return counts per state (idempotent)."""
+    calendar = calendar_arrangements.current(session)
     open_ids = session.scalars(select(FilingObligation.id)
-                               .where(FilingObligation.state.not_in(FINAL_STATES))).all()
+                               .where(FilingObligation.state.not_in(FINAL_STATES)
+                                      | FilingObligation.provisional.is_(True))).all()
     changed = 0
     for start in range(0, len(open_ids), 500):
         for obligation in session.scalars(select(FilingObligation)
                                           .where(FilingObligation.id.in_(open_ids[start:start + 500]))):
-            before = obligation.state
-            if evaluate(session, actor, obligation, today, now, settings) != before:
+            before = (obligation.state, obligation.due_on)
+            if (evaluate(session, actor, obligation, today, now, settings, calendar),
+                    obligation.due_on) != before:
                 changed += 1
     counts = dict(session.execute(select(FilingObligation.state, func.count())
                                   .group_by(FilingObligation.state)).all())
-    return {"checked": len(open_ids), "changed": changed, "states": counts, "today": today.isoformat()}
+    provisional = session.scalar(select(func.count()).select_from(FilingObligation)
+                                 .where(FilingObligation.provisional.is_(True)))
+    return {"checked": len(open_ids), "changed": changed, "states": counts, "provisional": provisional,
+            "today": today.isoformat()}
+
+
+def load_arrangement(session: Session, actor: Actor, arrangement: working_days.Arrangement, today: date,
+                     now: datetime, settings: LifecycleSettings) -> dict:
+    """Record a year's holiday arrangement and recompute every provisional deadline on it."""
+    calendar_arrangements.store(session, actor, arrangement, now)
+    result = recompute_all(session, actor, today, now, settings)
+    return {"year": arrangement.year, "document_no": arrangement.document_no,
+            "published_on": arrangement.published_on.isoformat(), "recomputed": result}
 
 
 def record_events_from_capture(session: Session, actor: Actor, capture_id: str, today: date,
@@ -278,6 +327,19 @@ def list_obligations(session: Session, *, states: tuple[str, ...] | None = None,
                                           FilingObligation.due_on, FilingObligation.id)
                            .limit(per_page).offset((page - 1) * per_page)).all()
     return [ObligationRow(*row) for row in rows], total
+
+
+def due_date_history(session: Session, obligation_ids: list[int]) -> dict[int, list[dict]]:
+    """The recorded recomputations of these obligations' due dates (oldest first), per obligation."""
+    if not obligation_ids:
+        return {}
+    out: dict[int, list[dict]] = {}
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.action == "obligation.due_recomputed")
+                                 .where(AuditEntry.object_type == "obligation")
+                                 .where(AuditEntry.object_id.in_([str(i) for i in obligation_ids]))
+                                 .order_by(AuditEntry.id)):
+        out.setdefault(int(entry.object_id), []).append({"at": entry.at, **(entry.details or {})})
+    return out
 
 
 def summary(session: Session) -> dict:

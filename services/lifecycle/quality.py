@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from models import (BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation,
                            Photo, RetentionState, User)
+from models.people import ROLE_LABELS
+from services.lifecycle import borrowing
 from services.lifecycle import borrowing
 
 NO_DISTRICT = "（未填供电单位）"
@@ -171,7 +173,8 @@ def csv_rows(data: dict) -> list[list[str]]:
     out = [["统计日期", data["today"]], [], ["供电单位", *header]]
     out += [[row["district"], *cells(row)] for row in data["by_district"]]
     out += [[], ["人员", "账号", "角色", "供电单位", *header]]
-    out += [[row["name"], row["username"], row["role"], row["district"], *cells(row)] for row in data["by_person"]]
+    out += [[row["name"], row["username"], ROLE_LABELS.get(row["role"], row["role"]), row["district"], *cells(row)]
+            for row in data["by_person"]]
     totals = data["totals"]
     out += [[], ["合计", *cells(totals)],
             ["借出未还件数", str(totals["borrowed_items_out"])], ["逾期未还登记", str(totals["borrowed_overdue"])]]

@@ -119,6 +119,7 @@ def test_the_use_register_exports_every_use_as_csv(client):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     header, body = rows[0], rows[1:]
     assert header[:7] == ["登记号", "户号", "户名", "利用人", "单位", "利用目的", "利用方式"]
+    assert header[8] == "登记时间（北京时间）"
     assert len(body) == 2
     by_person = {r[3]: r for r in body}
     assert by_person["钱某某"][6] == "摘录" and by_person["钱某某"][7] == "2"

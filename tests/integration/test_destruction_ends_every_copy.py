@@ -21,7 +21,7 @@ from tests.helpers.legal_world import ACCOUNT, FlaskTusUploader, export_bundle
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, destroy, login
 from tests.helpers.uploads import tus_metadata, tus_patch
 from services import pipeline_runs as runner
-from workers.context import env_for
+from services.stamping_env import env_for
 
 
 def _evidence_bytes(photo_ids: list[str]) -> dict[str, bytes]:

@@ -117,3 +117,26 @@ def test_the_filing_scope_table_is_served_and_can_be_replaced_by_configuration(c
     custom.write_text('{"doc_types": {}}', encoding="utf-8")
     broken = api.get("/api/v1/filing-scope")
     assert broken.status_code == 500 and broken.json["code"] == "filing_scope.invalid"
+
+
+def test_the_dossier_list_counts_the_index_entries_of_each_dossier(client):
+    device, _ = review_world()
+    api = _login(client)
+    capture = make_capture(device, HIGH)
+    api.post(f"/api/v1/review/captures/{capture.id}/approve", json={"doc_type": "inspection_record"})
+    html = client.get("/dossiers?q=江南").get_data(as_text=True)
+    assert "built-in method" not in html and "object at 0x" not in html
+    row = html[html.index(HIGH):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="rv-num">1</td>' in row
+
+
+def test_the_page_the_printable_index_and_the_pdf_word_a_missing_box_the_same_way(client):
+    review_world()
+    _login(client)
+    page = client.get(f"/dossiers/{HIGH}").get_data(as_text=True)
+    printable = client.get(f"/dossiers/{HIGH}/index").get_data(as_text=True)
+    for html in (page, printable):
+        cell = html[html.index("存放位置"):]
+        assert cell[:cell.index("</tr>")].count("未装盒") == 1
+    assert "存放位置</th><td>—" not in printable

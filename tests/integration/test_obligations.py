@@ -91,7 +91,7 @@ def test_the_same_reference_is_recorded_once(client):
     assert db.session.query(FilingObligation).count() == 1
 
 
-def test_an_event_whose_deadline_leaves_the_calendar_is_kept_and_flagged(client, clock):
+def test_an_event_whose_deadline_leaves_the_package_calendar_is_computed_provisionally(client, clock):
     customer("3100012345")
     last = working_days.LAST_YEAR
     clock.current = datetime(last, 12, 20, 2, tzinfo=timezone.utc)
@@ -99,9 +99,20 @@ def test_an_event_whose_deadline_leaves_the_calendar_is_kept_and_flagged(client,
     response = _event(api, occurred_on=f"{last}-12-18")
     assert response.status_code == 201
     obligation = response.get_json()["obligation"]
+    assert obligation["due_on"] is not None and obligation["provisional"] is True
+    assert obligation["state"] == "open" and obligation["calendar_error"] is None
+
+
+def test_an_event_before_the_calendar_is_kept_and_flagged(client, clock):
+    customer("3100012345")
+    first = working_days.FIRST_YEAR
+    api = login(client, "archivist", "archivist")
+    response = _event(api, occurred_on=f"{first - 1}-06-02")
+    assert response.status_code == 201
+    obligation = response.get_json()["obligation"]
     assert obligation["due_on"] is None and obligation["state"] == "no_calendar"
-    assert str(last) in obligation["calendar_error"]
-    direct = api.get(f"/api/v1/lifecycle/calendar/due-date?start={last}-12-18&days=30")
+    assert str(first - 1) in obligation["calendar_error"]
+    direct = api.get(f"/api/v1/lifecycle/calendar/due-date?start={first - 1}-06-02&days=30")
     assert direct.status_code == 422 and direct.get_json()["code"] == "calendar.out_of_coverage"
 
 

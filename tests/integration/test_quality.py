@@ -83,6 +83,9 @@ def test_the_quality_page_draws_svg_charts_and_exports_csv(client):
     header = next(r for r in rows if r and r[0] == "供电单位")
     east = next(r for r in rows if r and r[0] == "城东供电所")
     assert east[header.index("档案完整率%")] == "50.0" and east[header.index("退回率%")] == "50.0"
+    people_header = next(r for r in rows if r and r[0] == "人员")
+    person = next(r for r in rows if len(r) > 2 and r[1] == "archivist")
+    assert person[people_header.index("角色")] == "档案员"  # the role by its Chinese name, not its key
 
 
 def test_quality_figures_are_for_managers(client):

@@ -72,4 +72,4 @@ def test_retrying_a_finished_job_is_refused(app, client):
     html = client.get("/admin/jobs").get_data(as_text=True)
     answer = client.post(f"/admin/jobs/{run.id}/retry", data={"csrf_token": csrf_token_of(html)},
                          follow_redirects=True)
-    assert "Only failed or waiting" in answer.get_data(as_text=True)
+    assert "只有失败或等待重试的任务可以重试。" in answer.get_data(as_text=True)  # the zh-CN catalogue text

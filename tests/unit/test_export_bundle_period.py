@@ -1,7 +1,7 @@
 """How long evidence bundles stay on the server: EXPORT_BUNDLE_DAYS, overridden by the environment."""
 import pytest
 
-from workers.context import export_bundle_days
+from services.stamping_env import export_bundle_days
 
 
 def test_the_bundle_period_is_configurable(monkeypatch):

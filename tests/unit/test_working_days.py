@@ -65,20 +65,40 @@ def test_dispute_ended_ten_working_days():
     assert working_days.add_working_days(date(2025, 9, 26), 10) == date(2025, 10, 16)
 
 
-def test_a_date_past_the_calendar_coverage_is_an_explicit_error_not_a_guess():
-    last = working_days.LAST_YEAR
-    with pytest.raises(errors.DomainError) as caught:
-        working_days.add_working_days(date(last, 12, 10), 30)
-    assert caught.value.code == "calendar.out_of_coverage"
-    assert caught.value.details["last_year"] == last
+def test_a_date_before_the_calendar_coverage_is_an_explicit_error_not_a_guess():
     with pytest.raises(errors.DomainError) as before:
         working_days.is_working_day(date(working_days.FIRST_YEAR - 1, 6, 1))
     assert before.value.code == "calendar.out_of_coverage"
 
 
-def test_due_date_reports_missing_coverage_instead_of_raising():
-    due, reason = due_date(date(working_days.LAST_YEAR, 12, 20), 15)
-    assert due is None and str(working_days.LAST_YEAR) in reason
+def test_years_after_the_package_count_statutory_holidays_and_are_provisional():
+    last = working_days.LAST_YEAR
+    due = working_days.DEFAULT.due(date(last, 12, 10), 30)
+    assert due.provisional is True
+    assert working_days.DEFAULT.basis(last + 1) == working_days.PROVISIONAL
+    assert working_days.day_kind(date(last + 1, 1, 1)) == "holiday"  # 元旦 of the national rules
+    assert working_days.day_kind(date(last + 1, 10, 1)) == "holiday"  # 国庆节
+    # within the package's years nothing is provisional
+    assert working_days.DEFAULT.due(date(last, 3, 2), 15).provisional is False
+
+
+def test_no_deadline_of_the_next_two_years_is_left_uncomputed():
+    for year in (working_days.LAST_YEAR + 1, working_days.LAST_YEAR + 2):
+        for month in range(1, 13):
+            due, reason, provisional = due_date(date(year, month, 15), 30)
+            assert due is not None and reason is None and provisional is True
+
+
+def test_a_loaded_arrangement_wins_over_the_provisional_rules():
+    year = working_days.LAST_YEAR + 1
+    arrangement = working_days.Arrangement(
+        year=year, holidays=frozenset({date(year, 1, 1), date(year, 1, 4)}), workdays=frozenset(),
+        document_no="测试〔1〕号", published_on=date(year - 1, 11, 20))
+    calendar = working_days.WorkingCalendar([arrangement])
+    assert calendar.basis(year) == working_days.LOADED
+    assert calendar.day_kind(date(year, 1, 4)) == "holiday"
+    assert calendar.day_kind(date(year, 10, 1)) != "holiday" or date(year, 10, 1).weekday() >= 5
+    assert calendar.due(date(year - 1, 12, 31), 1).provisional is False
 
 
 @pytest.mark.parametrize("days", [0, -1, 367])

@@ -1,8 +1,27 @@
 // Keyboard work on the review pages (no inline scripts: the CSP forbids them).
 // Queue: J/K move, Enter open, X select, Shift+A approve selection, / filters.
 // Detail: A approve, R reject, I has issues, C comment, N next, U back to the queue.
+// A key that cannot act says why in the status line (#key-feedback) instead of doing nothing.
 (function () {
   "use strict";
+
+  var feedbackTimer = null;
+
+  function say(text) {
+    var box = document.getElementById("key-feedback");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "key-feedback";
+      box.className = "rv-key-feedback";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+    box.classList.add("shown");
+    if (feedbackTimer) { window.clearTimeout(feedbackTimer); }
+    feedbackTimer = window.setTimeout(function () { box.classList.remove("shown"); }, 6000);
+  }
 
   function typing(event) {
     var el = event.target;
@@ -36,22 +55,33 @@
   function onQueueKey(event) {
     var all = rows();
     var key = event.key;
-    if (key === "j" || key === "ArrowDown") { select(current + 1); event.preventDefault(); }
-    else if (key === "k" || key === "ArrowUp") { select(current - 1); event.preventDefault(); }
-    else if ((key === "Enter" || key === "o") && current >= 0 && all[current]) {
-      window.location.href = all[current].getAttribute("data-href");
-    } else if (key === "x" && current >= 0 && all[current]) {
-      var box = all[current].querySelector("input[type=checkbox]");
+    var picked = current >= 0 && all[current];
+    if (key === "j" || key === "ArrowDown" || key === "k" || key === "ArrowUp") {
+      if (!all.length) { say("本页没有可选的行。"); return; }
+      select(current + (key === "j" || key === "ArrowDown" ? 1 : -1));
+      event.preventDefault();
+    } else if (key === "Enter" || key === "o") {
+      if (picked) { window.location.href = all[current].getAttribute("data-href"); }
+      else { say("请先用 J / K 选中一行，再按 Enter 打开。"); }
+    } else if (key === "x") {
+      var box = picked ? all[current].querySelector("input[type=checkbox]") : null;
       if (box) { box.checked = !box.checked; updateCount(); }
+      else if (picked) { say("这一行不能勾选。"); }
+      else { say("请先用 J / K 选中一行，再按 X 勾选。"); }
     } else if (key === "A" && event.shiftKey) {
       var bulk = document.getElementById("bulk-approve");
-      if (bulk) { bulk.click(); }
+      if (!bulk) { say("此处不能批量通过（只有待审核或有问题的采集可以，且需要档案员角色）。"); }
+      else if (!document.querySelectorAll("#queue input[name=capture]:checked").length) {
+        say("请先用 X 勾选要通过的采集，再按 Shift+A。");
+      } else { bulk.click(); }
     } else if (key === "/") {
       var first = document.querySelector("#queue-filters select");
       if (first) { first.focus(); event.preventDefault(); }
+      else { say("本页没有筛选条件。"); }
     } else if (key === "n") {
       var next = document.getElementById("next-page");
       if (next) { window.location.href = next.href; }
+      else { say("已是最后一页。"); }
     }
   }
 
@@ -67,14 +97,36 @@
     return false;
   }
 
+  var CLOSED = "这条采集已处理完毕，不能再审核。";
+
+  function openLinkDialog() {
+    var panel = document.getElementById("link-panel");
+    if (!panel) { return false; }
+    panel.classList.add("rv-attention");
+    panel.scrollIntoView({ block: "start" });
+    var query = document.getElementById("link-query");
+    if (query) { query.focus(); }
+    return true;
+  }
+
   function onDetailKey(event) {
     var key = event.key;
-    if (key === "a") { click("approve"); }
-    else if (key === "r") { if (focus("reject-reason")) { event.preventDefault(); } }
-    else if (key === "i") { if (focus("issues-text")) { event.preventDefault(); } }
-    else if (key === "c") { if (focus("comment-body")) { event.preventDefault(); } }
-    else if (key === "n") { click("next-item"); }
-    else if (key === "u") { click("back-to-queue"); }
+    var approve = document.getElementById("approve");
+    if (key === "a") {
+      if (approve && !approve.disabled) { approve.click(); }
+      else if (openLinkDialog()) {
+        event.preventDefault();
+        say("该采集尚未关联客户：请在“关联客户”中查找并关联正确的客户，然后再按 A 通过。");
+      } else if (document.getElementById("incomplete-note")) {
+        say("应交照片尚未全部上传，暂不能归档。");
+      } else { say(approve ? "现在不能通过这条采集。" : CLOSED); }
+    } else if (key === "r" || key === "i" || key === "c") {
+      var target = { r: "reject-reason", i: "issues-text", c: "comment-body" }[key];
+      if (focus(target)) { event.preventDefault(); }
+      else { say(key === "c" ? "您的角色不能添加备注。" : CLOSED); }
+    } else if (key === "n") {
+      if (!click("next-item")) { say("没有下一条待审核的采集了。"); }
+    } else if (key === "u") { click("back-to-queue"); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
