@@ -1,14 +1,14 @@
 """Working-day calendar as data: loaded holiday arrangements and provisional filing deadlines.
 
 Revision ID: office_pages
-Revises: 0007
+Revises: destruction
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'office_pages'  # alembic allows no '-' in revision ids
-down_revision = '0007'
+down_revision = "destruction"
 branch_labels = None
 depends_on = None
 
