@@ -71,21 +71,37 @@ def parse_request(body: bytes, limits: PushLimits) -> dict:
     return envelope
 
 
+def _stored_answer(session: Session, device: Device, raw) -> push_logic.Outcome | None:
+    """The stored answer of this very item, committed meanwhile by a concurrent identical push."""
+    try:
+        return push_logic.lookup_replay(session, device, raw)
+    except push_logic.ItemRejected:
+        return None
+
+
 def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
          offset_ms: int | None) -> push_logic.Outcome:
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         try:
             outcome = push_logic.apply_item(session, device, actor, raw, now, offset_ms)
             session.commit()
             return outcome
         except push_logic.ItemRejected as exc:
             session.rollback()
+            if exc.problem is errors.SYNC_ID_REUSED:
+                # An identical push racing this one may have committed this item between our
+                # look-up and our checks: its stored answer is ours too.
+                replay = _stored_answer(session, session.get(Device, device.id), raw)
+                session.rollback()
+                if replay is not None:
+                    return replay
             result = push_logic.error_result(raw, exc.problem, exc.message, exc.details)
             return push_logic.Outcome(result, result["status"])
         except IntegrityError:
-            # the same revision (or capture) was committed concurrently: look again
+            # the same revision (or capture, or photo) was committed concurrently: look again
             session.rollback()
-            if attempt == 2:
+            device = session.get(Device, device.id)
+            if attempt == 3:
                 break
         except OperationalError:
             session.rollback()
