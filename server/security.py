@@ -1,11 +1,11 @@
-"""Security headers on every response and rate limits on login and token authentication."""
+"""Security headers on every response and rate limits on login, refused credentials and each tablet."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from server import embedded_redis
+from server import auth, embedded_redis, errors
 
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
@@ -40,6 +40,7 @@ BODY_LIMITS = {
 
 LOGIN_LIMIT = "20 per minute"
 BAD_TOKEN_LIMIT = "30 per minute"
+DEVICE_RATE_LIMIT = "1200 per minute"  # default of the DEVICE_RATE_LIMIT setting
 
 
 def limiter_storage_uri(app: Flask) -> str:
@@ -85,12 +86,34 @@ def _refused(response) -> bool:
     return response.status_code == 401
 
 
-def limit_refused_tokens(blueprint) -> None:
-    """Limit requests to a blueprint whose credentials were refused (guessing device tokens).
+def _valid_device_key() -> str:
+    return "device:" + auth.bearer_device().id
 
-    Blueprints are module singletons shared by every app built in one process, so the limit is
+
+def _device_limit() -> str:
+    return current_app.config.get("DEVICE_RATE_LIMIT", DEVICE_RATE_LIMIT)
+
+
+def _without_valid_device() -> bool:
+    try:
+        return auth.bearer_device() is None
+    except errors.DomainError:
+        return True
+
+
+def limit_refused_tokens(blueprint) -> None:
+    """Attach the API limits to a blueprint: refused credentials per address, valid tablets per device.
+
+    Requests whose credentials were refused (someone guessing device tokens) count against their
+    address, across all API blueprints; a request with a valid token or session is never held
+    back by that count, so a tablet behind the guesser's NAT address keeps syncing. Each valid
+    tablet has its own allowance (``DEVICE_RATE_LIMIT``) that no other client consumes.
+    Blueprints are module singletons shared by every app built in one process, so the limits are
     attached once.
     """
     if blueprint.name not in _limited_blueprints:
-        limiter.limit(BAD_TOKEN_LIMIT, deduct_when=_refused)(blueprint)
+        limiter.shared_limit(BAD_TOKEN_LIMIT, scope="refused-credentials", key_func=get_remote_address,
+                             deduct_when=_refused, exempt_when=auth.holds_valid_credentials)(blueprint)
+        limiter.shared_limit(_device_limit, scope="device", key_func=_valid_device_key,
+                             exempt_when=_without_valid_device)(blueprint)
         _limited_blueprints.add(blueprint.name)
