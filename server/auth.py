@@ -55,14 +55,14 @@ def bearer_device():
     return device
 
 
-def holds_valid_credentials() -> bool:
-    """Whether the request carries a valid device token, or (without any token) a logged-in session."""
-    if bearer_token() is not None:
-        try:
-            return bearer_device() is not None
-        except errors.DomainError:
-            return False
-    return bool(current_user.is_authenticated)
+def carries_no_refused_token() -> bool:
+    """Whether the request has no bearer token or a valid one (the refused-token limit skips it)."""
+    if bearer_token() is None:
+        return True
+    try:
+        return bearer_device() is not None
+    except errors.DomainError:
+        return False
 
 
 def load_principal():

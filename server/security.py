@@ -40,7 +40,6 @@ BODY_LIMITS = {
 
 LOGIN_LIMIT = "20 per minute"
 BAD_TOKEN_LIMIT = "30 per minute"
-DEVICE_RATE_LIMIT = "1200 per minute"  # default of the DEVICE_RATE_LIMIT setting
 
 
 def limiter_storage_uri(app: Flask) -> str:
@@ -91,7 +90,7 @@ def _valid_device_key() -> str:
 
 
 def _device_limit() -> str:
-    return current_app.config.get("DEVICE_RATE_LIMIT", DEVICE_RATE_LIMIT)
+    return current_app.config["DEVICE_RATE_LIMIT"]
 
 
 def _without_valid_device() -> bool:
@@ -104,16 +103,17 @@ def _without_valid_device() -> bool:
 def limit_refused_tokens(blueprint) -> None:
     """Attach the API limits to a blueprint: refused credentials per address, valid tablets per device.
 
-    Requests whose credentials were refused (someone guessing device tokens) count against their
-    address, across all API blueprints; a request with a valid token or session is never held
-    back by that count, so a tablet behind the guesser's NAT address keeps syncing. Each valid
+    Requests whose bearer token was refused (someone guessing device tokens) count against their
+    address, across all API blueprints, and only they are held back by that count: a tablet with
+    a valid token behind the guesser's NAT address keeps syncing, and requests without a token
+    (health checks, logged-in users) are not concerned. Each valid
     tablet has its own allowance (``DEVICE_RATE_LIMIT``) that no other client consumes.
     Blueprints are module singletons shared by every app built in one process, so the limits are
     attached once.
     """
     if blueprint.name not in _limited_blueprints:
-        limiter.shared_limit(BAD_TOKEN_LIMIT, scope="refused-credentials", key_func=get_remote_address,
-                             deduct_when=_refused, exempt_when=auth.holds_valid_credentials)(blueprint)
+        limiter.shared_limit(BAD_TOKEN_LIMIT, scope="refused-token", key_func=get_remote_address,
+                             deduct_when=_refused, exempt_when=auth.carries_no_refused_token)(blueprint)
         limiter.shared_limit(_device_limit, scope="device", key_func=_valid_device_key,
                              exempt_when=_without_valid_device)(blueprint)
         _limited_blueprints.add(blueprint.name)

@@ -9,7 +9,7 @@ from server.models.lifecycle import (BoxSlot, DestructionRecord, DisposalEntry, 
                                      FilingObligation, LegalHold, PaperBox, RetentionState,
                                      UseRequest, UseRequestItem)
 from server.models.outbox import OutboxEvent
-from server.models.people import ROLES, Device, User
+from server.models.people import ROLES, Device, LoginThrottle, User
 from server.models.review import CaptureLink, ReviewComment, ReviewDecision
 from server.models.sync import Assignment, SyncMutation, SyncSession
 from server.models.sync_feed import SyncChange
@@ -17,7 +17,7 @@ from server.models.uploads import Upload
 
 __all__ = [
     "AuditEntry", "Base", "Blob", "BusinessEvent", "Capture", "CaptureRevision", "Counter",
-    "Customer", "Device", "Dossier", "DossierItem", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
+    "Customer", "Device", "Dossier", "DossierItem", "LoginThrottle", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
     "UTCDateTime", "utcnow",
     # archive lifecycle
     "BoxSlot", "DestructionRecord", "DisposalEntry", "DisposalList", "FilingObligation", "LegalHold",

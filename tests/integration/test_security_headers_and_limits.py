@@ -102,6 +102,7 @@ def test_refused_tokens_from_an_address_do_not_stop_a_valid_tablet_behind_the_sa
         response = client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.json
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/api/v1/health").status_code == 200  # nor a health check without a token
 
 
 def test_a_valid_tablet_has_its_own_allowance_that_other_tablets_do_not_consume(client, app):

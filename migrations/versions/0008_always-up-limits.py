@@ -1,0 +1,30 @@
+"""Login throttling: failed password logins per account name and address, with their wait.
+
+Revision ID: always_up_limits
+Revises: 0007
+Create Date: 2026-11-30 12:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'always_up_limits'  # the branch name; alembic ids allow no '-'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('login_throttles',
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('wait_until', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('username', 'address', name=op.f('pk_login_throttles'))
+    )
+
+
+def downgrade():
+    op.drop_table('login_throttles')
