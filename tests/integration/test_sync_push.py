@@ -127,6 +127,16 @@ def test_a_null_item_is_rejected_on_its_own_and_never_blocks_the_others(tablet_a
     assert second["status"] == "applied"
 
 
+def test_a_photo_filename_with_a_path_is_refused_in_a_push_as_in_tus_metadata(tablet_api, tmp_path):
+    api, _ = tablet_api
+    body, _ = item(tmp_path)
+    body["photos"][0]["filename"] = "../../../../tmp/x.jpg"
+    result = push(api, [body]).json["results"][0]
+    assert result["status"] == "rejected" and result["error"]["code"] == "sync.capture_invalid"
+    assert "filename" in result["error"]["details"]["fields"]["photos"]["0"]
+    assert db.session.get(Capture, body["capture_id"]) is None
+
+
 def test_the_same_items_resent_by_another_tablet_of_the_inspector_are_a_replay(client, tablet_api, tmp_path):
     api, first = tablet_api
     body, _ = item(tmp_path)
