@@ -85,8 +85,16 @@ def _refused(response) -> bool:
     return response.status_code == 401
 
 
+def _valid_device() -> object | None:
+    try:
+        return auth.bearer_device()
+    except errors.DomainError:
+        return None
+
+
 def _valid_device_key() -> str:
-    return "device:" + auth.bearer_device().id
+    device = _valid_device()
+    return "device:" + (device.id if device is not None else "-")  # "-": exempt anyway
 
 
 def _device_limit() -> str:
@@ -94,10 +102,7 @@ def _device_limit() -> str:
 
 
 def _without_valid_device() -> bool:
-    try:
-        return auth.bearer_device() is None
-    except errors.DomainError:
-        return True
+    return _valid_device() is None
 
 
 def limit_refused_tokens(blueprint) -> None:
@@ -106,8 +111,8 @@ def limit_refused_tokens(blueprint) -> None:
     Requests whose bearer token was refused (someone guessing device tokens) count against their
     address, across all API blueprints, and only they are held back by that count: a tablet with
     a valid token behind the guesser's NAT address keeps syncing, and requests without a token
-    (health checks, logged-in users) are not concerned. Each valid
-    tablet has its own allowance (``DEVICE_RATE_LIMIT``) that no other client consumes.
+    (health checks, logged-in users) are not concerned. Each valid tablet has its own allowance
+    (``DEVICE_RATE_LIMIT``) that no other client consumes.
     Blueprints are module singletons shared by every app built in one process, so the limits are
     attached once.
     """

@@ -24,7 +24,10 @@ def upgrade():
     sa.Column('wait_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('username', 'address', name=op.f('pk_login_throttles'))
     )
+    op.create_index(op.f('ix_login_throttles_last_failure_at'), 'login_throttles', ['last_failure_at'],
+                    unique=False)
 
 
 def downgrade():
+    op.drop_index(op.f('ix_login_throttles_last_failure_at'), table_name='login_throttles')
     op.drop_table('login_throttles')

@@ -84,5 +84,5 @@ class LoginThrottle(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # pruned after a day
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -96,8 +96,13 @@ def _throttle_of(session: Session, username: str, address: str, now: datetime) -
 
 def _record_failure(session: Session, username: str, address: str, now: datetime,
                     backoff: LoginBackoff) -> dict:
+    forgotten = now - timedelta(seconds=backoff.memory_seconds)
+    # pairs quiet for longer than the memory are dropped, so guessed names do not pile up
+    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at <= forgotten,
+                                                or_(LoginThrottle.username != username,
+                                                    LoginThrottle.address != address)))
     row = _throttle_of(session, username, address, now)
-    if row.failures and (now - row.last_failure_at).total_seconds() >= backoff.memory_seconds:
+    if row.failures and row.last_failure_at <= forgotten:
         row.failures = 0
     row.failures += 1
     row.last_failure_at = now

@@ -2,7 +2,9 @@
 
 Each item is its own transaction (effect + dedup record + audit entry commit together), so a
 crash in the middle of a batch leaves every earlier item recorded and the retry replays them;
-one failing item rolls back only itself.
+one failing item rolls back only itself. An identical push racing this one (another connection,
+process or node) is settled by the database's unique keys: whichever commits second finds the
+first one's stored answer and returns it.
 """
 from __future__ import annotations
 

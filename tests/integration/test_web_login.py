@@ -113,3 +113,20 @@ def test_login_redirect_never_leaves_the_site(client):
         "username": "archivist", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_failure_records_quiet_for_a_day_are_dropped(app, clock):
+    from server.models import LoginThrottle
+
+    make_user("archivist", "archivist")
+    guesser, later = app.test_client(), app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    later.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    for name in ("nobody1", "nobody2", "archivist"):
+        _login(guesser, name, "wrong password!")
+    assert db.session.query(LoginThrottle).count() == 3
+    clock.advance(hours=25)
+    _login(later, "archivist", "wrong password!")
+    db.session.expire_all()
+    assert [(row.username, row.address) for row in db.session.query(LoginThrottle)] == [
+        ("archivist", "198.51.100.20")]
