@@ -34,6 +34,12 @@ def new_item(kind: str, version: int) -> dict:
                         "size": 1000, "mime_type": "image/jpeg", "filename": "IMG_0001.jpg"}]}
 
 
+def amendment_of(item: dict) -> dict:
+    """A new revision of a stored item (same capture and photos, edited findings)."""
+    data = dict(item["data"], findings="复查：已整改") if "findings" in item["data"] else dict(item["data"])
+    return {**item, "revision_id": str(uuid.uuid4()), "base_revision_id": item["revision_id"], "data": data}
+
+
 def push_body(items: list[dict]) -> bytes:
     return json.dumps({"device_time": "2026-03-02T09:40:00+08:00", "items": items}).encode()
 
@@ -97,11 +103,14 @@ def inspector_tablets(app):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4), copies=st.integers(2, 4),
-       how=st.sampled_from(sorted(FIRE)), other_tablet=st.booleans())
+       how=st.sampled_from(sorted(FIRE)), other_tablet=st.booleans(), amendments=st.booleans())
 def test_identical_pushes_racing_each_other_all_get_the_stored_answer_never_id_reused(
-        app, inspector_tablets, kinds, copies, how, other_tablet):
+        app, inspector_tablets, kinds, copies, how, other_tablet, amendments):
     first_token, second_token = inspector_tablets
     items = [new_item(kind, version) for kind, version in kinds]
+    if amendments:  # the captures are stored; their amendments race
+        assert _post(app, first_token, push_body(items))[0] == 200
+        items = [amendment_of(item) for item in items]
     tokens = [second_token if other_tablet and i % 2 else first_token for i in range(copies)]
     answers = FIRE[how](app, tokens, push_body(items))
 
@@ -113,8 +122,9 @@ def test_identical_pushes_racing_each_other_all_get_the_stored_answer_never_id_r
         results = [body["results"][index] for _, body in answers]
         assert all(r == results[0] for r in results), results  # one stored answer for every copy
         assert results[0]["status"] == "applied"
+        assert results[0]["revision"] == (2 if amendments else 1) and results[0]["conflict"] is False
         assert db.session.scalar(select(func.count()).select_from(CaptureRevision).where(
-            CaptureRevision.capture_id == item["capture_id"])) == 1
+            CaptureRevision.capture_id == item["capture_id"])) == (2 if amendments else 1)
         assert db.session.scalar(select(func.count()).select_from(Photo).where(
             Photo.capture_id == item["capture_id"])) == 1
     db.session.remove()
