@@ -1,6 +1,7 @@
 """Building blocks shared by every capture form: labelled choices, photo slots, photo metadata."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -9,6 +10,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 SHA256_HEX = r"^[0-9a-f]{64}$"
 RATIO = r"^\d+(\.\d+)?/\d+(\.\d+)?$"
 MAX_PHOTO_BYTES = 200 * 1024 * 1024
+MAX_FILENAME_LENGTH = 255
+_UNSAFE_FILENAME = re.compile(r"[/\\\x00-\x1f\x7f]|^\.{1,2}$|\.\.")
 
 PHOTO_CATEGORIES = {
     "meter": "电能表",
@@ -21,6 +24,20 @@ PHOTO_CATEGORIES = {
 }
 PHOTO_MIME_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "image/webp")
 SEVERITIES = {"general": "一般", "serious": "严重", "critical": "危急"}
+
+
+def is_safe_filename(name: str) -> bool:
+    """Whether a photo's file name is a plain label (push declarations and tus metadata alike).
+
+    At most 255 characters; no ``/`` or ``\\``, no ``..``, not ``.``, no control character.
+    """
+    return len(name) <= MAX_FILENAME_LENGTH and not _UNSAFE_FILENAME.search(name)
+
+
+def _check_filename(name: str) -> None:
+    if not is_safe_filename(name):
+        raise ValidationError(f"a file name only: at most {MAX_FILENAME_LENGTH} characters, "
+                              "no path separator, no '..', no control character")
 
 
 def choice(choices: dict[str, str], label: str, **kwargs) -> fields.String:
@@ -61,7 +78,8 @@ class PhotoMetadataSchema(Schema):
     sha256 = labelled(fields.String(required=True, validate=validate.Regexp(SHA256_HEX)), "SHA-256")
     size = labelled(fields.Integer(required=True, validate=validate.Range(1, MAX_PHOTO_BYTES)), "字节数")
     mime_type = labelled(fields.String(required=True, validate=validate.OneOf(PHOTO_MIME_TYPES)), "文件类型")
-    filename = text("文件名", 255, load_default=None, allow_none=True)
+    filename = fields.String(validate=_check_filename, load_default=None, allow_none=True,
+                             metadata={"label": "文件名"})
 
 
 class DefectSchema(Schema):

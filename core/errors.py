@@ -71,7 +71,8 @@ UNAVAILABLE = problem("server.unavailable", 503, "A backing service is unavailab
 # --- authentication and authorisation ---------------------------------------------------
 AUTH_REQUIRED = problem("auth.required", 401, "Authentication is required.")
 BAD_CREDENTIALS = problem("auth.bad_credentials", 401, "Wrong user name or password.")
-ACCOUNT_LOCKED = problem("auth.locked", 403, "The account is locked after repeated failures.")
+LOGIN_THROTTLED = problem("auth.login_throttled", 429,
+                          "Too many failed logins for this account from this address; wait and retry.")
 ACCOUNT_DISABLED = problem("auth.disabled", 403, "The account is disabled.")
 FORBIDDEN = problem("auth.forbidden", 403, "Your role may not do this.")
 TOKEN_INVALID = problem("auth.token_invalid", 401, "The device token is unknown or malformed.")

@@ -9,7 +9,7 @@ from models.lifecycle import (BoxSlot, CalendarArrangement, DestructionRecord, D
                                      FilingObligation, LegalHold, PaperBox, RetentionState,
                                      UseRequest, UseRequestItem)
 from models.outbox import OutboxEvent
-from models.people import ROLES, Device, User
+from models.people import ROLES, Device, LoginThrottle, User
 from models.review import CaptureLink, ReviewComment, ReviewDecision
 from models.sync import Assignment, SyncMutation, SyncSession
 from models.sync_feed import SyncChange
@@ -17,7 +17,7 @@ from models.uploads import Upload
 
 __all__ = [
     "AuditEntry", "Base", "Blob", "BusinessEvent", "Capture", "CaptureRevision", "Counter",
-    "Customer", "Device", "Dossier", "DossierItem", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
+    "Customer", "Device", "Dossier", "DossierItem", "LoginThrottle", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
     "UTCDateTime", "utcnow",
     # archive lifecycle
     "BoxSlot", "CalendarArrangement", "DestructionRecord", "DisposalEntry", "DisposalList", "FilingObligation", "LegalHold",

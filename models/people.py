@@ -70,3 +70,19 @@ class Device(Base):
     def revoked(self) -> bool:
         """True once the token has been revoked."""
         return self.revoked_at is not None
+
+
+class LoginThrottle(Base):
+    """Consecutive failed password logins for one account name from one address, and its wait.
+
+    Keyed by the pair, so failures from a stranger's address never slow the account's owner
+    logging in from anywhere else.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # pruned after a day
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,6 +31,40 @@ def bearer_token() -> str | None:
     return token.strip() or ""
 
 
+_BEARER_OUTCOME = "dangan.bearer_outcome"  # kept in the WSGI environ: it lives exactly one request
+
+
+def bearer_device():
+    """The device of this request's bearer token (None without one), checked once per request.
+
+    The rate limits read it before ``load_principal`` runs; a refused token raises its 401 here.
+    """
+    outcome = request.environ.get(_BEARER_OUTCOME)
+    if outcome is None:
+        token = bearer_token()
+        outcome = (None, None)
+        if token is not None:
+            try:
+                outcome = (devices.authenticate_token(db.session, token, ports().clock.now()), None)
+            except errors.DomainError as exc:
+                outcome = (None, exc)
+        request.environ[_BEARER_OUTCOME] = outcome
+    device, refusal = outcome
+    if refusal is not None:
+        raise refusal
+    return device
+
+
+def carries_no_refused_token() -> bool:
+    """Whether the request has no bearer token or a valid one (the refused-token limit skips it)."""
+    if bearer_token() is None:
+        return True
+    try:
+        return bearer_device() is not None
+    except errors.DomainError:
+        return False
+
+
 def load_principal():
     """Set ``g.device`` / ``g.user`` and ``g.role`` for this request, then enforce the view's permission.
 
@@ -41,9 +75,8 @@ def load_principal():
     g.role = None
     if request.endpoint == "static":
         return None
-    token = bearer_token()
-    if token is not None:
-        g.device = devices.authenticate_token(db.session, token, ports().clock.now())
+    if bearer_token() is not None:
+        g.device = bearer_device()
         g.role = "device"
     elif current_user.is_authenticated:
         g.user = current_user._get_current_object()

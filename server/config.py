@@ -55,9 +55,16 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
-    # Login lockout: after this many consecutive failures the account is locked for a while.
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCKOUT_SECONDS = 15 * 60
+    # Login backoff per (account name, address): the first LOGIN_FREE_FAILURES consecutive
+    # failures cost nothing, then each failure doubles that pair's wait, starting at
+    # LOGIN_BACKOFF_BASE_SECONDS, up to LOGIN_BACKOFF_MAX_SECONDS. No account is ever locked.
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_BACKOFF_BASE_SECONDS = 1
+    LOGIN_BACKOFF_MAX_SECONDS = 15 * 60
+    LOGIN_FAILURE_MEMORY_SECONDS = 24 * 3600
+
+    # Requests per tablet (valid device token) across the API, on top of the per-route limits.
+    DEVICE_RATE_LIMIT = "1200 per minute"
 
     # Import limits: a marketing-system export larger than this is refused before parsing.
     IMPORT_MAX_BYTES = 50 * 1024 * 1024

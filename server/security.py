@@ -1,10 +1,13 @@
-"""Security headers on every response and rate limits on login and token authentication."""
+"""Security headers on every response and rate limits on login, refused credentials and each tablet."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from server import auth
+from ports import embedded_redis
+from core import errors
 from ports import embedded_redis
 
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
@@ -85,12 +88,40 @@ def _refused(response) -> bool:
     return response.status_code == 401
 
 
-def limit_refused_tokens(blueprint) -> None:
-    """Limit requests to a blueprint whose credentials were refused (guessing device tokens).
+def _valid_device() -> object | None:
+    try:
+        return auth.bearer_device()
+    except errors.DomainError:
+        return None
 
-    Blueprints are module singletons shared by every app built in one process, so the limit is
+
+def _valid_device_key() -> str:
+    device = _valid_device()
+    return "device:" + (device.id if device is not None else "-")  # "-": exempt anyway
+
+
+def _device_limit() -> str:
+    return current_app.config["DEVICE_RATE_LIMIT"]
+
+
+def _without_valid_device() -> bool:
+    return _valid_device() is None
+
+
+def limit_refused_tokens(blueprint) -> None:
+    """Attach the API limits to a blueprint: refused credentials per address, valid tablets per device.
+
+    Requests whose bearer token was refused (someone guessing device tokens) count against their
+    address, across all API blueprints, and only they are held back by that count: a tablet with
+    a valid token behind the guesser's NAT address keeps syncing, and requests without a token
+    (health checks, logged-in users) are not concerned. Each valid tablet has its own allowance
+    (``DEVICE_RATE_LIMIT``) that no other client consumes.
+    Blueprints are module singletons shared by every app built in one process, so the limits are
     attached once.
     """
     if blueprint.name not in _limited_blueprints:
-        limiter.limit(BAD_TOKEN_LIMIT, deduct_when=_refused)(blueprint)
+        limiter.shared_limit(BAD_TOKEN_LIMIT, scope="refused-token", key_func=get_remote_address,
+                             deduct_when=_refused, exempt_when=auth.carries_no_refused_token)(blueprint)
+        limiter.shared_limit(_device_limit, scope="device", key_func=_valid_device_key,
+                             exempt_when=_without_valid_device)(blueprint)
         _limited_blueprints.add(blueprint.name)

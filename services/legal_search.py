@@ -19,6 +19,11 @@ from sqlalchemy.orm import Session, aliased
 
 from core import errors
 from core.actor import Actor
+from models import Capture, Customer, Photo, PhotoEvidence, User
+from services import evidence_bundle, like_patterns, use_register
+from core.labels import FLAG_LABELS
+from core import errors
+from core.actor import Actor
 from models import Capture, Customer, DestructionRecord, Photo, PhotoEvidence, User
 from services import evidence_bundle, review_photos, use_register
 from services.lifecycle import destruction
@@ -32,11 +37,6 @@ MAX_LIMIT = 100
 EARTH_RADIUS_M = 6_371_000.0
 DEFAULT_SITE_RADIUS_M = 300.0
 MAX_NAME_MATCHES = 200
-
-
-def _like(text: str) -> str:
-    """A name fragment with LIKE wildcards escaped."""
-    return text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,8 @@ def _check(filters: Filters) -> None:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "latitude/longitude"})
     if filters.radius_m is not None and not 1 <= filters.radius_m <= 100_000:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "radius_m", "range": [1, 100000]})
+    if filters.flag is not None and filters.flag not in FLAG_LABELS:
+        raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "flag", "allowed": list(FLAG_LABELS)})
     if filters.near_site and not filters.account_no:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "near_site",
                                                                     "reason": "needs account_no"})
@@ -147,9 +149,8 @@ def _query(session: Session, filters: Filters, centre, after: tuple[datetime, st
             else query.where(Capture.account_no == filters.account_no)
     if filters.name:
         # resolved first, so the planner walks the few matching customers' captures, not all photos
-        ids = list(session.scalars(select(Customer.id).where(Customer.name.like(f"%{_like(filters.name)}%",
-                                                                                escape="\\"))
-                                   .limit(MAX_NAME_MATCHES)))
+        ids = list(session.scalars(select(Customer.id).where(Customer.name.like(
+            like_patterns.contains(filters.name.strip()), escape=like_patterns.ESCAPE)).limit(MAX_NAME_MATCHES)))
         query = query.where(Capture.customer_id.in_(ids or [-1]))
     if filters.captured_from:
         query = query.where(PhotoEvidence.estimated_capture_at >= filters.captured_from)
@@ -167,7 +168,8 @@ def _query(session: Session, filters: Filters, centre, after: tuple[datetime, st
         query = query.where(Capture.review_state == filters.review_state)
     if filters.flag:
         # flags are a JSON list of codes; the quoted code is found in its text on SQLite and PostgreSQL
-        query = query.where(cast(PhotoEvidence.flags, String).like(f'%"{filters.flag}"%'))
+        query = query.where(cast(PhotoEvidence.flags, String).like(
+            like_patterns.json_string_member(filters.flag), escape=like_patterns.ESCAPE))
     if centre is not None:
         south, north, west, east = bounding_box(*centre)
         lat = PhotoEvidence.gps_latitude

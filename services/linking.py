@@ -10,6 +10,13 @@ from core import errors
 from core.actor import Actor
 from models import Capture, CaptureLink, Customer, Device, User
 from models import audit
+from services import like_patterns, review_events
+from services.review_cursor import decode_cursor, encode_cursor
+from services.review_queue import QueuePage, QueueFilters, summarize
+from core import errors
+from core.actor import Actor
+from models import Capture, CaptureLink, Customer, Device, User
+from models import audit
 from services import review_events
 from services.lifecycle.destruction import refuse_if_destroyed
 from services.review_cursor import decode_cursor, encode_cursor
@@ -26,21 +33,16 @@ SEARCH_LIMIT = 20
 UNLINKED_SORT = "unlinked"
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def search_customers(session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
     """Customers whose 户号 or meter number starts with, or whose 户名 or address contains, ``query``."""
     text = (query or "").strip()[:100]
     if not text:
         return []
-    prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    condition = or_(Customer.account_no.like(prefix, escape="\\"),
-                    Customer.meter_number.like(prefix, escape="\\"),
-                    Customer.name.like(_like(text), escape="\\"),
-                    Customer.address.like(_like(text), escape="\\"))
+    prefix, part, escape = like_patterns.starts_with(text), like_patterns.contains(text), like_patterns.ESCAPE
+    condition = or_(Customer.account_no.like(prefix, escape=escape),
+                    Customer.meter_number.like(prefix, escape=escape),
+                    Customer.name.like(part, escape=escape),
+                    Customer.address.like(part, escape=escape))
     # exact 户号 first, then by 户号
     exact = (Customer.account_no == text)
     return list(session.scalars(select(Customer).where(condition)

@@ -13,6 +13,8 @@ from sqlalchemy import String, cast, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from models import Blob, Capture, Photo
+from services import like_patterns
+from models import Blob, Capture, Photo
 
 FLAGS: dict[str, str] = {
     "time_mismatch": "时间不符",
@@ -207,7 +209,8 @@ def flag_clause(flag: str):
     # flags are a JSON list; matching the quoted code in its text works on SQLite and PostgreSQL
     text = cast(EvidenceRow.flags, String)
     return exists().where(Photo.capture_id == Capture.id, EvidenceRow.photo_id == Photo.id,
-                          or_(*[text.like(f'%"{member}"%') for member in PIPELINE_FLAGS[flag]]))
+                          or_(*[text.like(like_patterns.json_string_member(member), escape=like_patterns.ESCAPE)
+                                for member in PIPELINE_FLAGS[flag]]))
 
 
 def has_image(photo: Photo, evidence: PhotoEvidence) -> bool:

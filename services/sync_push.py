@@ -2,7 +2,9 @@
 
 Each item is its own transaction (effect + dedup record + audit entry commit together), so a
 crash in the middle of a batch leaves every earlier item recorded and the retry replays them;
-one failing item rolls back only itself.
+one failing item rolls back only itself. An identical push racing this one (another connection,
+process or node) is settled by the database's unique keys: whichever commits second finds the
+first one's stored answer and returns it.
 """
 from __future__ import annotations
 
@@ -72,9 +74,17 @@ def parse_request(body: bytes, limits: PushLimits) -> dict:
     return envelope
 
 
+def _stored_answer(session: Session, device: Device, raw) -> push_logic.Outcome | None:
+    """The stored answer of this very item, committed meanwhile by a concurrent identical push."""
+    try:
+        return push_logic.lookup_replay(session, device, raw)
+    except push_logic.ItemRejected:
+        return None
+
+
 def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
          offset_ms: int | None) -> push_logic.Outcome:
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         try:
             outcome = push_logic.apply_item(session, device, actor, raw, now, offset_ms,
                                              on_revision=destruction.close_if_destroyed)
@@ -82,12 +92,20 @@ def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
             return outcome
         except push_logic.ItemRejected as exc:
             session.rollback()
+            if exc.problem is errors.SYNC_ID_REUSED:
+                # An identical push racing this one may have committed this item between our
+                # look-up and our checks: its stored answer is ours too.
+                replay = _stored_answer(session, session.get(Device, device.id), raw)
+                session.rollback()
+                if replay is not None:
+                    return replay
             result = push_logic.error_result(raw, exc.problem, exc.message, exc.details)
             return push_logic.Outcome(result, result["status"])
         except IntegrityError:
-            # the same revision (or capture) was committed concurrently: look again
+            # the same revision (or capture, or photo) was committed concurrently: look again
             session.rollback()
-            if attempt == 2:
+            device = session.get(Device, device.id)
+            if attempt == 3:
                 break
         except OperationalError:
             session.rollback()

@@ -33,4 +33,4 @@ class PushRequestSchema(Schema):
 
     protocol = fields.Integer(load_default=1, strict=True)
     device_time = fields.AwareDateTime(required=True)
-    items = fields.List(fields.Raw(), required=True)
+    items = fields.List(fields.Raw(allow_none=True), required=True)  # a bad item is refused on its own

@@ -2,7 +2,9 @@
 
 The dedup record (``SyncMutation``, keyed by the client's revision id) is written in the same
 transaction as the revision it creates. A retried, replayed or reordered push finds the record
-and gets the stored result back; the same id with other content gets ``sync.id_reused``. An
+and gets the stored result back, whichever tablet of the same inspector sends it (another tablet,
+or the same tablet registered again); the same id with other content, or from another
+inspector's tablet, gets ``sync.id_reused``. An
 invalid item is reported with its field errors and never touches the database, so it cannot
 block the items after it.
 """
@@ -83,6 +85,14 @@ class ItemRejected(Exception):
         self.problem, self.message, self.details = problem, message, details or {}
 
 
+def _same_inspector(session: Session, device_id: str, device: Device) -> bool:
+    """Whether ``device_id`` is ``device`` or another (or an earlier, revoked) tablet of its inspector."""
+    if device_id == device.id:
+        return True
+    other = session.get(Device, device_id)
+    return other is not None and other.inspector_id == device.inspector_id
+
+
 def lookup_replay(session: Session, device: Device, raw: dict) -> Outcome | None:
     """Return the stored outcome of an already applied revision id, or None if it is new."""
     revision_id, _ = _ids_of(raw)
@@ -95,7 +105,7 @@ def lookup_replay(session: Session, device: Device, raw: dict) -> Outcome | None
     done = session.get(SyncMutation, revision_id)
     if done is None:
         return None
-    if done.device_id == device.id and done.content_sha256 == canonical_sha256(raw):
+    if done.content_sha256 == canonical_sha256(raw) and _same_inspector(session, done.device_id, device):
         return Outcome(done.result, REPLAYED)
     raise ItemRejected(errors.SYNC_ID_REUSED, f"Revision id {revision_id} was already used with "
                        "different content.", {"id": revision_id, "entity": "revision"})

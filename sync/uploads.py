@@ -31,6 +31,10 @@ from typing import BinaryIO, Callable, Mapping
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from capture_schema.base import is_safe_filename
+from core import errors
+from models import Blob, Photo, Upload
+from ports.blobstore import BlobStore
 from core import errors
 from models import Blob, Photo, Upload
 from ports.blobstore import BlobStore
@@ -54,7 +58,6 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _INTEGER = re.compile(r"^[0-9]{1,19}$")
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
-_BAD_FILENAME = re.compile(r"[/\\\x00-\x1f\x7f]|^\.{1,2}$|\.\.")
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def photo_label(metadata: dict[str, str | None]) -> PhotoLabel:
         raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "sha256 must be 64 hex characters.",
                                  {"key": "sha256"})
     filename = metadata.get("filename")
-    if filename is not None and (len(filename) > 255 or _BAD_FILENAME.search(filename)):
+    if filename is not None and not is_safe_filename(filename):
         raise errors.DomainError(errors.UPLOAD_FILENAME_INVALID, details={"filename": filename[:80]})
     filetype = metadata.get("filetype")
     if filetype is not None and len(filetype) > 100:

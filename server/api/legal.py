@@ -11,6 +11,11 @@ from models.database import db
 from core.policy import can
 from services.ports_access import ports
 from services import evidence_export, export_approval, legal_search, use_register
+from core.labels import FLAG_LABELS
+from models.database import db
+from core.policy import can
+from services.ports_access import ports
+from services import evidence_export, export_approval, legal_search, use_register
 
 blp = Blueprint("legal_api", __name__, url_prefix="/api/v1/legal",
                 description="Legal retrieval: evidence search, evidence bundles, use register (档案利用登记)")
@@ -38,7 +43,8 @@ class SearchQuery(Schema):
     category = fields.String()
     inspector = fields.String(metadata={"description": "inspector's login name"})
     review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues", "closed"]))
-    flag = fields.String(metadata={"description": "a time/place flag code"})
+    flag = fields.String(metadata={"description": "a time/place flag code, one of "
+                                                  + ", ".join(FLAG_LABELS) + " (400 legal.bad_filter otherwise)"})
     sort = fields.String(load_default="received", validate=validate.OneOf(legal_search.SORTS))
     limit = fields.Integer(load_default=25, validate=validate.Range(1, legal_search.MAX_LIMIT))
     cursor = fields.String()

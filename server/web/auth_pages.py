@@ -33,21 +33,24 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
-    """Show the login form; on POST check the password (with lockout) and start a session."""
+    """Show the login form; on POST check the password (with backoff) and start a session."""
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        cfg = current_app.config
         try:
             user = accounts.authenticate(db.session, current_actor(), form.username.data,
                                          form.password.data, ports().clock.now(),
-                                         cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCKOUT_SECONDS"])
+                                         accounts.LoginBackoff.from_config(current_app.config))
         except errors.DomainError as exc:
             db.session.commit()  # keep the failure count and the audit entry
-            flash({errors.ACCOUNT_LOCKED.code: "连续登录失败次数过多，账户已临时锁定，请 15 分钟后再试。",
-                   errors.ACCOUNT_DISABLED.code: "该账户已停用，请联系系统管理员。"}
-                  .get(exc.code, "用户名或密码错误。"), "error")
-            status = exc.status
+            if exc.problem is errors.LOGIN_THROTTLED:
+                message = f"登录失败次数过多，请 {exc.details['retry_after']} 秒后再试。"
+            elif exc.problem is errors.ACCOUNT_DISABLED:
+                message = "该账户已停用，请联系系统管理员。"
+            else:
+                message = "用户名或密码错误。"
+            flash(message, "error")
+            return render_template("login.html", form=form), exc.status, exc.headers
         else:
             db.session.commit()
             login_user(user)

@@ -77,6 +77,26 @@ def test_bad_filters_and_cursors_get_a_400_with_a_stable_code(world):
     assert api.get("/api/v1/legal/photos", query_string={"limit": 1000}).status_code == 422
 
 
+def test_wildcards_typed_into_the_name_search_match_only_themselves(world):
+    api, _, theirs = world
+    for typed in ("%", "_", "东方%", "东方_钢铁"):
+        answer = api.get("/api/v1/legal/photos", query_string={"name": typed})
+        assert answer.status_code == 200 and answer.get_json()["items"] == [], typed
+    assert {hit["photo_id"] for hit in api.get("/api/v1/legal/photos", query_string={"name": "东方钢"})
+            .get_json()["items"]} == set(theirs)
+
+
+@pytest.mark.parametrize("flag", ["%", "_", "edited%", "edited_by_softwar_", "no_such_flag"])
+def test_a_flag_outside_the_catalogue_of_flags_is_refused_never_read_as_a_pattern(world, flag):
+    api, _, _ = world
+    answer = api.get("/api/v1/legal/photos", query_string={"flag": flag})
+    assert answer.status_code == 400 and answer.get_json()["code"] == "legal.bad_filter"
+    assert answer.get_json()["details"]["field"] == "flag"
+    assert "edited_by_software" in answer.get_json()["details"]["allowed"]
+    page = api.get("/legal/", query_string={"flag": flag})
+    assert page.status_code == 400 and "legal.bad_filter" in page.get_data(as_text=True)
+
+
 def test_searches_openings_and_downloads_are_registered_and_appear_in_the_custody_log(world):
     api, mine, _ = world
     api.get("/api/v1/legal/photos", query_string={"account_no": ACCOUNT})

@@ -89,3 +89,29 @@ def test_a_photo_larger_than_the_json_limit_still_uploads_in_one_request(client,
         "Upload-Metadata": meta, "Content-Type": "application/offset+octet-stream"})
     assert response.status_code == 201
     assert response.headers["Upload-Offset"] == str(len(data))
+
+
+def test_refused_tokens_from_an_address_do_not_stop_a_valid_tablet_behind_the_same_address(client):
+    from tests.helpers.factories import make_device
+
+    _, token = make_device()
+    refused = [client.get("/api/v1/sync/pull" if i % 2 else "/api/v1/me",
+                          headers={"Authorization": f"Bearer dgn_guess{i}"}).status_code for i in range(100)]
+    assert refused[-1] == 429  # the guesser is slowed down …
+    for _ in range(5):  # … and the tablet behind the same NAT address still syncs
+        response = client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.json
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/api/v1/health").status_code == 200  # nor a health check without a token
+
+
+def test_a_valid_tablet_has_its_own_allowance_that_other_tablets_do_not_consume(client, app):
+    from tests.helpers.factories import make_device
+
+    app.config["DEVICE_RATE_LIMIT"] = "5 per minute"
+    _, busy = make_device()
+    _, calm = make_device()
+    statuses = [client.get("/api/v1/me", headers={"Authorization": f"Bearer {busy}"}).status_code
+                for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {calm}"}).status_code == 200

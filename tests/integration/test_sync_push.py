@@ -116,6 +116,59 @@ def test_one_invalid_item_is_reported_with_field_errors_and_never_blocks_the_oth
     assert db.session.scalar(select(func.count()).select_from(Capture)) == 2
 
 
+def test_a_null_item_is_rejected_on_its_own_and_never_blocks_the_others(tablet_api, tmp_path):
+    api, _ = tablet_api
+    good, _ = item(tmp_path)
+    response = push(api, [None, good])
+    assert response.status_code == 200, response.json
+    first, second = response.json["results"]
+    assert first["status"] == "rejected" and first["error"]["code"] == "sync.capture_invalid"
+    assert first["revision_id"] is None and first["error"]["details"]["fields"] == {"_item": ["Not an object."]}
+    assert second["status"] == "applied"
+
+
+def test_a_photo_filename_with_a_path_is_refused_in_a_push_as_in_tus_metadata(tablet_api, tmp_path):
+    api, _ = tablet_api
+    body, _ = item(tmp_path)
+    body["photos"][0]["filename"] = "../../../../tmp/x.jpg"
+    result = push(api, [body]).json["results"][0]
+    assert result["status"] == "rejected" and result["error"]["code"] == "sync.capture_invalid"
+    assert "filename" in result["error"]["details"]["fields"]["photos"]["0"]
+    assert db.session.get(Capture, body["capture_id"]) is None
+
+
+def test_the_same_items_resent_by_another_tablet_of_the_inspector_are_a_replay(client, tablet_api, tmp_path):
+    api, first = tablet_api
+    body, _ = item(tmp_path)
+    stored = push(api, [body]).json["results"][0]
+    _, other_token = make_device("inspector1")
+    again = push(ApiClient(client, other_token), [body]).json
+    assert again["results"] == [stored] and again["counts"]["replayed"] == 1
+    assert db.session.scalar(select(func.count()).select_from(CaptureRevision).where(
+        CaptureRevision.capture_id == body["capture_id"])) == 1
+
+
+def test_the_same_items_resent_after_the_tablet_is_registered_again_are_a_replay(runner, client, tablet_api,
+                                                                                 tmp_path):
+    api, first = tablet_api
+    body, _ = item(tmp_path)
+    stored = push(api, [body]).json["results"][0]
+    assert runner.invoke(args=["devices", "revoke", first.id]).exit_code == 0
+    _, new_token = make_device("inspector1")
+    again = push(ApiClient(client, new_token), [body]).json
+    assert again["results"] == [stored] and again["counts"]["replayed"] == 1
+
+
+def test_another_inspectors_tablet_sending_a_used_id_gets_id_reused_even_with_the_same_content(
+        client, tablet_api, tmp_path):
+    api, _ = tablet_api
+    body, _ = item(tmp_path)
+    push(api, [body])
+    _, stranger_token = make_device("inspector2")
+    result = push(ApiClient(client, stranger_token), [body]).json["results"][0]
+    assert result["status"] == "rejected" and result["error"]["code"] == "sync.id_reused"
+
+
 def test_unknown_kind_and_unknown_version_get_clear_errors_naming_them(tablet_api, tmp_path):
     api, _ = tablet_api
     no_kind, _ = item(tmp_path, kind="usage_inspection", version=2)
