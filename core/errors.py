@@ -274,7 +274,7 @@ ZH_CN: dict[str, str] = {
     "server.unavailable": "后台服务暂时不可用，请稍后再试。",
     "auth.required": "请先登录。",
     "auth.bad_credentials": "用户名或密码错误。",
-    "auth.locked": "登录失败次数过多，账户已暂时锁定。",
+    "auth.login_throttled": "登录失败次数过多，请稍后再试（等待时间随失败次数增加）。",
     "auth.disabled": "该账户已停用。",
     "auth.forbidden": "您的角色无权进行此操作。",
     "auth.token_invalid": "设备令牌无效。",

@@ -1,13 +1,13 @@
 """Destroyed state: photos, captures and dossier items name their destruction record; export bundles expire.
 
-Revision ID: destruction
+Revision ID: 0008
 Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'destruction'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """Working-day calendar as data: loaded holiday arrangements and provisional filing deadlines.
 
-Revision ID: office_pages
-Revises: destruction
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'office_pages'  # alembic allows no '-' in revision ids
-down_revision = "destruction"
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

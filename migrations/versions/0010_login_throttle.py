@@ -1,7 +1,7 @@
 """Login throttling: failed password logins per account name and address, with their wait.
 
-Revision ID: always_up_limits
-Revises: office_pages
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 12:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'always_up_limits'
-down_revision = 'office_pages'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
