@@ -40,6 +40,8 @@ BODY_LIMITS = {
 
 LOGIN_LIMIT = "20 per minute"
 BAD_TOKEN_LIMIT = "30 per minute"
+# Wrong enrolment codes: 8 characters of 31 symbols cannot be guessed at this pace.
+ENROL_LIMIT = "10 per minute"
 
 
 def limiter_storage_uri(app: Flask) -> str:
@@ -83,6 +85,11 @@ _limited_blueprints: set[str] = set()
 
 def _refused(response) -> bool:
     return response.status_code == 401
+
+
+def refused_enrolment(response) -> bool:
+    """Count only refused enrolment codes against the limit."""
+    return response.status_code in (404, 409, 410)
 
 
 def limit_refused_tokens(blueprint) -> None:

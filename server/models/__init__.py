@@ -3,6 +3,7 @@ from server.models.audit import AuditEntry
 from server.models.base import Base, UTCDateTime, utcnow
 from server.models.captures import Blob, Capture, CaptureRevision, Photo
 from server.models.customers import BusinessEvent, Counter, Customer, Dossier, DossierItem
+from server.models.enrolment import EnrolmentCode
 from server.models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
 from server.models.legal import EvidenceExport, EvidenceUse
 from server.models.lifecycle import (BoxSlot, DestructionRecord, DisposalEntry, DisposalList,
@@ -29,5 +30,5 @@ __all__ = [
     # legal retrieval
     "EvidenceExport", "EvidenceUse",
     # sync
-    "Assignment", "SyncMutation", "SyncSession",
+    "Assignment", "EnrolmentCode", "SyncMutation", "SyncSession",
 ]

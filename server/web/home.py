@@ -15,6 +15,7 @@ AREAS = (
     ("lifecycle.holds", "法律保全", "lifecycle.hold"),
     ("lifecycle.quality", "质量指标", "quality.read"),
     ("admin.jobs", "后台任务", "system.jobs"),
+    ("admin.devices", "平板与登记码", "devices.manage"),
 )
 
 
