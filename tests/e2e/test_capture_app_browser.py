@@ -1,0 +1,221 @@
+"""An inspector's day with the capture app in Chromium on a 1280×800 tablet: enrolled by an admin's
+QR code, captures three forms offline (camera JPEGs and one HEIC), closes and reopens the app
+offline, syncs when the link is back; the archivist rejects one, the tablet shows the retake task,
+the inspector amends it, the archivist approves it, the tablet shows the 卷内目录 number."""
+import hashlib
+import re
+
+import pytest
+import segno
+import sqlalchemy as sa
+
+from server.actor import CLI
+from tests.helpers import capture_browser as app
+from tests.helpers.browser import login, screenshot
+from tests.helpers.captures import HIGH, LOW
+from tests.helpers.factories import PASSWORD
+from tests.helpers.images import make_heic, make_jpeg
+from tests.helpers.stack import LiveStack, engine_for
+
+pytestmark = pytest.mark.e2e
+UNKNOWN = "9900000001"
+
+
+def _world(database_url, redis_url, data_dir):
+    """Customers, office users and an inspector with both customers assigned (no tablet yet)."""
+    from server import create_app
+    from server.extensions import db
+    from server.ports_access import ports
+    from server.services import sync_assignments
+    from tests.helpers.factories import make_customer, make_user
+
+    flask_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
+                            "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-stack"})
+    with flask_app.app_context():
+        make_customer(HIGH, "江南精密机械有限公司", "高压", "大工业用电", latitude="30.2101", longitude="120.2105",
+                      address="杭州市滨江区江南大道 1088 号", meter_number="3300123456781")
+        make_customer(LOW, "张建国", "低压", "居民生活用电", latitude="30.2512", longitude="120.1744",
+                      address="杭州市上城区清泰街 12 号", meter_number="3300987654321")
+        make_user("inspector1", "inspector", display_name="王检查")
+        for name in ("archivist", "admin"):
+            make_user(name, name)
+        sync_assignments.assign(db.session, CLI, "inspector1", [HIGH, LOW], ports().clock.now())
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def stack(database_url, redis_url, tmp_path):
+    _world(database_url, redis_url, tmp_path)
+    live = LiveStack(database_url, redis_url, tmp_path)
+    live.start_web()
+    live.start_worker()
+    yield live
+    live.stop()
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _photos(tmp_path) -> dict:
+    files = {}
+    for name, seed in (("meter-a", 1), ("meter-b", 2), ("defect", 3), ("signature", 4), ("meter-retake", 5)):
+        path = tmp_path / f"IMG_{name}.jpg"
+        path.write_bytes(make_jpeg(seed=seed, width=1600, height=1200, gps=(30.2102, 120.2106),
+                                   datetime_original="2026:03:02 09:25:00"))
+        files[name] = path
+    files["seal"] = tmp_path / "IMG_seal.HEIC"
+    files["seal"].write_bytes(make_heic(seed=6))
+    return files
+
+
+def _admin_enrolment_code(browser, base: str, tmp_path) -> tuple[str, object]:
+    """The admin creates a code on the devices page; return it and a PNG of its QR code."""
+    office = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = office.new_page()
+    login(page, base, "admin", PASSWORD)
+    page.goto(f"{base}/admin/devices")
+    page.select_option("#inspector", "inspector1")
+    page.fill("#device_name", "平板 07")
+    page.click("form[action$='/admin/devices/enrol'] button[type=submit]")
+    code = page.inner_text("#enrol-code").replace(" ", "")
+    url = page.inner_text("#enrolment code")
+    assert url.endswith(f"/capture/#enrol={code}")
+    screenshot(page, "capture-admin-enrolment")
+    office.close()
+    qr = tmp_path / "enrol-qr.png"
+    segno.make(url, error="m").save(str(qr), scale=8, border=4)  # what the tablet's camera sees
+    return code, qr
+
+
+def _archivist(browser, base: str):
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
+    login(page, base, "archivist", PASSWORD)
+    return page
+
+
+def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp_path):
+    base = stack.url
+    files = _photos(tmp_path)
+    engine = engine_for(stack.database_url)
+    with app.chromium() as browser:
+        code, qr = _admin_enrolment_code(browser, base, tmp_path)
+        tablet = app.tablet_context(browser, base)
+        page = app.open_app(tablet, base)
+        page.set_input_files("#enrol-scan", str(qr))  # scan the QR code with the camera
+        app.wait_js(page, f"document.querySelector('#enrol-code').value === {code!r}")
+        app.enrol(page, code)
+        app.wait_for_service_worker(page)
+        page.wait_for_selector(f"button.customer[data-account='{HIGH}']")
+        screenshot(page, "capture-home", full_page=False)
+
+        # offline from here: the app comes from the service worker, the data from IndexedDB
+        tablet.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        assert "离线" in page.inner_text("#net")
+
+        first = app.start_capture(page, HIGH, "usage_inspection", search="江南")
+        app.photo(page, "meter", files["meter-a"])
+        app.photo(page, "seal", files["seal"])
+        page.fill("#f-inspected_at", "2026-03-02T09:30")
+        app.choose(page, "inspection_type", "定期检查")
+        page.fill("#f-meter_number", "3300123456781")
+        page.fill("#f-meter_readings-total", "12345.6")
+        app.choose(page, "seal_status", "完好")
+        page.fill("#f-seal_numbers", "ZJ00012345")
+        app.choose(page, "wiring_status", "正确")
+        page.click("#submit")  # 表单 validation: the customer's signature is optional, all required fields filled
+        page.wait_for_selector("#search")
+        screenshot(page, "capture-offline-queue", full_page=False)
+
+        second = app.start_capture(page, LOW, "metering_check", search="清泰街")
+        page.fill("#f-checked_at", "2026-03-02T10:05")
+        page.fill("#f-meter_number", "3300987654321")
+        page.fill("#f-ct_ratio_found", "150")  # not a ratio: refused before saving, as the server would
+        page.fill("#f-seal_numbers", "ZJ00054321")
+        app.choose(page, "seals_intact", "是")
+        app.choose(page, "result", "正常")
+        page.click("#submit")
+        page.wait_for_selector("[data-field='ct_ratio_found']:not(:empty)")
+        assert page.locator(".slot[data-slot='meter'] .error").count() == 1  # the required photo is missing
+        screenshot(page, "capture-form-errors", full_page=False)
+        page.fill("#f-ct_ratio_found", "150/5")
+        app.photo(page, "meter", files["meter-b"])
+        app.submit(page)
+
+        third = app.start_capture(page, UNKNOWN, "defect_notice")  # 户号 not on the tablet: arrives unlinked
+        app.photo(page, "defect", files["defect"])
+        app.photo(page, "customer_signature", files["signature"])
+        page.fill("#f-notice_no", "QX-2026-0001")
+        page.fill("#f-issued_at", "2026-03-02T11:00")
+        page.fill("#f-defect", "配电室无防小动物措施")
+        app.choose(page, "severity", "严重")
+        page.fill("#f-deadline", "2026-03-20")
+        app.choose(page, "customer_signed", "是")
+        screenshot(page, "capture-form", full_page=True)
+        app.submit(page)
+
+        # close the app and open it again, still offline: everything is still there, waiting
+        page.close()
+        page = app.open_app(tablet, base)
+        shown = app.states(page)
+        assert shown == {first: "waiting", second: "waiting", third: "waiting"}
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM captures")).scalar() == 0
+
+        tablet.set_offline(False)
+        app.sync(page, until="[...document.querySelectorAll('li.capture')].every(e => e.dataset.state === 'stamped')")
+        screenshot(page, "capture-stamped", full_page=False)
+
+        with engine.connect() as conn:
+            captures = conn.execute(sa.text("SELECT id, account_no, link_state, current_revision FROM captures")).all()
+            photos = conn.execute(sa.text("SELECT capture_id, slot, blob_sha256, declared_sha256, mime_type, state "
+                                          "FROM photos")).all()
+        assert sorted((c.id, c.current_revision) for c in captures) == sorted([(first, 1), (second, 1), (third, 1)])
+        assert {c.id: c.link_state for c in captures}[third] == "unlinked"
+        expected = {(first, "meter"): files["meter-a"], (first, "seal"): files["seal"],
+                    (second, "meter"): files["meter-b"], (third, "defect"): files["defect"],
+                    (third, "customer_signature"): files["signature"]}
+        assert len(photos) == len(expected)
+        for p in photos:
+            path = expected[(p.capture_id, p.slot)]
+            stored = (stack.data_dir / "blobs" / "objects" / p.blob_sha256[:2] / p.blob_sha256[2:4] / p.blob_sha256)
+            assert p.blob_sha256 == p.declared_sha256 == _sha(path) == hashlib.sha256(stored.read_bytes()).hexdigest()
+            assert p.state == "ready"
+        assert {p.mime_type for p in photos if p.slot == "seal"} == {"image/heic"}
+
+        # the archivist rejects the first capture in the review pages
+        office = _archivist(browser, base)
+        office.goto(f"{base}/review/captures/{first}")
+        office.select_option("#reject-reason", "blurry")
+        office.fill("#reject-text", "表计示数看不清，请靠近重拍")
+        office.click("#reject")
+        office.wait_for_load_state()
+
+        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'rejected'")
+        row = page.locator(f"li.capture[data-capture-id='{first}']")
+        assert "表计示数看不清" in row.inner_text()
+        screenshot(page, "capture-retake-task", full_page=False)
+        row.locator("button.amend").click()
+        page.wait_for_selector("#capture-form")
+        assert page.input_value("#f-meter_number") == "3300123456781"  # the amendment starts from what was sent
+        app.photo(page, "meter", files["meter-retake"])
+        app.submit(page)
+        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'stamped'")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT current_revision, review_state FROM captures WHERE id = :id"),
+                                {"id": first}).one() == (2, "pending")
+
+        office.goto(f"{base}/review/captures/{first}")
+        office.click("#approve")
+        office.wait_for_load_state()
+        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'approved'")
+        text = page.locator(f"li.capture[data-capture-id='{first}']").inner_text()
+        seq = re.search(r"卷内目录第 (\d+) 号", text)
+        with engine.connect() as conn:
+            filed = conn.execute(sa.text("SELECT seq FROM dossier_items WHERE capture_id = :id"), {"id": first}).scalar()
+        assert seq and int(seq.group(1)) == filed
+        screenshot(page, "capture-approved", full_page=False)
