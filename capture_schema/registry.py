@@ -180,6 +180,7 @@ def _describe_field(field_obj: fields.Field) -> dict:
         nested = field_obj.nested() if callable(field_obj.nested) else field_obj.nested
         nested = nested() if isinstance(nested, type) else nested
         out["fields"] = {name: _describe_field(f) for name, f in nested.fields.items()}
+        out["order"] = list(nested.fields)  # JSON objects lose their order in some stores
     if isinstance(field_obj, fields.List):
         out["items"] = _describe_field(field_obj.inner)
     return out
@@ -192,6 +193,7 @@ def describe(spec: FormSpec) -> dict:
         "kind": spec.kind, "version": spec.version, "label": spec.label,
         "latest": spec.version == latest_version(spec.kind),
         "fields": {name: _describe_field(f) for name, f in schema.fields.items()},
+        "order": list(schema.fields),  # the order the form shows its fields in
         "photo_slots": [{"name": s.name, "label": s.label, "category": s.category,
                          "required": s.required} for s in spec.slots],
         "photo_fields": {name: _describe_field(f) for name, f in PhotoMetadataSchema().fields.items()},

@@ -14,19 +14,20 @@ from tests.helpers import capture_browser as app
 from tests.helpers.browser import login, screenshot
 from tests.helpers.captures import HIGH, LOW
 from tests.helpers.factories import PASSWORD
-from tests.helpers.images import make_heic, make_jpeg
-from tests.helpers.stack import LiveStack, engine_for
+from tests.helpers.images import make_heic, make_jpeg, make_noisy_jpeg
+from tests.helpers.stack import LiveStack, engine_for, wait_until
 
 pytestmark = pytest.mark.e2e
 UNKNOWN = "9900000001"
 
 
-def _world(database_url, redis_url, data_dir):
-    """Customers, office users and an inspector with both customers assigned (no tablet yet)."""
+def _world(database_url, redis_url, data_dir) -> str:
+    """Customers, office users and an inspector with both customers assigned (no tablet yet);
+    return an enrolment code for the inspector."""
     from server import create_app
     from server.extensions import db
     from server.ports_access import ports
-    from server.services import sync_assignments
+    from server.services import enrolment, sync_assignments
     from tests.helpers.factories import make_customer, make_user
 
     flask_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
@@ -40,9 +41,11 @@ def _world(database_url, redis_url, data_dir):
         for name in ("archivist", "admin"):
             make_user(name, name)
         sync_assignments.assign(db.session, CLI, "inspector1", [HIGH, LOW], ports().clock.now())
+        _, code = enrolment.create_code(db.session, CLI, "inspector1", ports().clock.now())
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+    return code
 
 
 @pytest.fixture
@@ -219,3 +222,61 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
             filed = conn.execute(sa.text("SELECT seq FROM dossier_items WHERE capture_id = :id"), {"id": first}).scalar()
         assert seq and int(seq.group(1)) == filed
         screenshot(page, "capture-approved", full_page=False)
+
+
+def _fill_usage_inspection(page) -> None:
+    page.fill("#f-inspected_at", "2026-03-02T09:30")
+    page.fill("#f-meter_number", "3300123456781")
+    page.fill("#f-meter_readings-total", "12345.6")
+    app.choose(page, "seal_status", "完好")
+    app.choose(page, "wiring_status", "正确")
+
+
+def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_closed_app(
+        database_url, redis_url, tmp_path):
+    code = _world(database_url, redis_url, tmp_path)
+    stack = LiveStack(database_url, redis_url, tmp_path)
+    stack.start_web()
+    big = tmp_path / "IMG_big.jpg"
+    big.write_bytes(make_noisy_jpeg())
+    engine = engine_for(database_url)
+    stored = lambda: engine.connect().execute(sa.text("SELECT max(\"offset\") FROM uploads")).scalar() or 0  # noqa: E731
+    try:
+        with app.chromium() as browser:
+            tablet = app.tablet_context(browser, stack.url)
+            uploads = []  # (method, upload offset header) of every tus request the tablet sends
+            tablet.on("request", lambda r: uploads.append((r.method, r.headers.get("upload-offset")))
+                      if "/api/v1/uploads" in r.url else None)
+            page = app.open_app(tablet, stack.url)
+            app.enrol(page, code)
+            app.wait_for_service_worker(page)
+            cdp = tablet.new_cdp_session(page)  # a slow uplink, so the kill lands mid-upload
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
+                                                          "downloadThroughput": -1, "uploadThroughput": 400_000})
+            capture_id = app.start_capture(page, HIGH, "usage_inspection", search=HIGH)
+            app.photo(page, "meter", big)
+            _fill_usage_inspection(page)
+            app.submit(page)  # saving starts a sync: push, then the tus upload
+            wait_until(lambda: stored() >= 1024 * 1024, 60, "the first MiB stored on the server")
+            stack.kill_web()
+            at_kill = stored()
+            page.close()  # the inspector closes the app too
+            stack.start_web()
+
+            page = app.open_app(tablet, stack.url)  # opening the app syncs; the upload URL is in IndexedDB
+            app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{capture_id}']\")"
+                                 ".dataset.state === 'received'")
+    finally:
+        stack.stop()
+    methods = [m for m, _ in uploads]
+    assert methods.count("POST") == 1, uploads  # one upload, created once
+    assert 0 < at_kill < big.stat().st_size
+    resumed = uploads[methods.index("HEAD") + 1:]  # after the restart: ask the offset, go on from there
+    patches = [int(offset) for method, offset in resumed if method == "PATCH"]
+    assert patches and patches[0] == at_kill, (at_kill, uploads)  # nothing stored is sent again
+    with engine.connect() as conn:
+        photo = conn.execute(sa.text("SELECT blob_sha256, state FROM photos")).one()
+        finished = conn.execute(sa.text("SELECT count(*) FROM uploads WHERE state = 'finished'")).scalar()
+    assert photo.blob_sha256 == _sha(big) and photo.state != "awaiting_upload"
+    assert finished == 1

@@ -183,3 +183,13 @@ def make_heic(seed: int = 1, width: int = 640, height: int = 480) -> bytes:
     buffer = io.BytesIO()
     pillow_heif.from_pillow(image).save(buffer, quality=70)
     return buffer.getvalue()
+
+
+def make_noisy_jpeg(width: int = 2400, height: int = 1600, seed: int = 1, quality: int = 92) -> bytes:
+    """A camera-sized JPEG that does not compress away (random pixels): several MB, for upload tests."""
+    import random
+
+    noise = random.Random(seed).randbytes(width * height * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), noise).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()

@@ -280,6 +280,12 @@ function withOffset (local) {
   return `${local.length === 16 ? local + ':00' : local}${offset >= 0 ? '+' : '-'}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
 }
 
+/** [name, field] pairs in the schema's own order. */
+function ordered (described) {
+  const names = described.order || Object.keys(described.fields)
+  return names.map((name) => [name, described.fields[name]])
+}
+
 function errorText (errs) {
   return (errs || []).filter((e) => typeof e === 'string').join('；')
 }
@@ -303,7 +309,7 @@ function fieldControl (field, name, obj, changed, errs, path) {
     const inner = value && typeof value === 'object' ? value : {}
     const sub = nestedErrors(errs)
     return el('fieldset', { class: 'nested' }, el('legend', {}, field.label || name, field.required ? ' *' : ''),
-      Object.entries(field.fields).map(([k, f]) => fieldControl(f, k, inner, () => {
+      ordered(field).map(([k, f]) => fieldControl(f, k, inner, () => {
         if (Object.keys(inner).length) obj[name] = inner
         else delete obj[name]
         changed()
@@ -315,7 +321,7 @@ function fieldControl (field, name, obj, changed, errs, path) {
     const draw = () => {
       const sub = nestedErrors(errs)
       wrap.replaceChildren(wrap.firstChild, ...list.map((entry, i) => el('div', { class: 'entry' },
-        Object.entries(field.items.fields).map(([k, f]) => fieldControl(f, k, entry, changed, nestedErrors(sub[i])[k], [...path, i, k])),
+        ordered(field.items).map(([k, f]) => fieldControl(f, k, entry, changed, nestedErrors(sub[i])[k], [...path, i, k])),
         el('button', { type: 'button', class: 'button', onclick: () => {
           list.splice(i, 1)
           if (list.length) obj[name] = list
@@ -435,7 +441,7 @@ async function renderForm (captureId) {
     el('h3', {}, '照片'), el('div', { class: 'slots' }, slots),
     el('h3', {}, '表单'),
     el('form', { id: 'capture-form', onsubmit: (e) => { e.preventDefault(); send() } },
-      Object.entries(descriptor.fields).map(([name, field]) => fieldControl(field, name, data, changed, dataErrors[name], [name])),
+      ordered(descriptor).map(([name, field]) => fieldControl(field, name, data, changed, dataErrors[name], [name])),
       el('div', { class: 'row sticky' },
         el('button', { type: 'submit', class: 'primary big', id: 'submit' }, '提交')))))
 }
