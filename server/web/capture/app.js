@@ -372,6 +372,19 @@ function position () {
   })
 }
 
+// Thumbnails point at the stored Blobs; their URLs are released when the form is drawn again.
+let objectUrls = []
+function objectUrl (blob) {
+  const url = URL.createObjectURL(blob)
+  objectUrls.push(url)
+  return url
+}
+
+function releaseObjectUrls () {
+  for (const url of objectUrls) URL.revokeObjectURL(url)
+  objectUrls = []
+}
+
 async function slotView (capture, slot, photoErrors) {
   const meta = capture.photos.find((p) => p.slot === slot.name)
   const stored = meta ? await state.db.get('photos', meta.id) : null
@@ -385,7 +398,7 @@ async function slotView (capture, slot, photoErrors) {
     toast(`已保存照片：${slot.label}`)
     renderForm(capture.capture_id)
   })
-  const thumb = stored && stored.blob && /jpeg|png|webp/.test(stored.mime_type) ? el('img', { src: URL.createObjectURL(stored.blob), alt: slot.label, class: 'thumb' }) : null
+  const thumb = stored && stored.blob && /jpeg|png|webp/.test(stored.mime_type) ? el('img', { src: objectUrl(stored.blob), alt: slot.label, class: 'thumb' }) : null
   return el('div', { class: `slot ${meta ? 'filled' : 'empty'}`, dataset: { slot: slot.name } },
     el('div', {}, el('strong', {}, slot.label), slot.required ? el('span', { class: 'req' }, ' 必拍') : el('span', { class: 'muted' }, ' 选拍')),
     thumb,
@@ -404,6 +417,7 @@ async function renderForm (captureId) {
     return
   }
   if (capture.state !== 'draft') return go('#/home')
+  releaseObjectUrls()
   const data = structuredClone(capture.data)
   let saving = Promise.resolve()
   const status = el('span', { class: 'muted', id: 'draft-status' }, '草稿已保存')
@@ -448,6 +462,7 @@ async function renderForm (captureId) {
 
 // ---------------------------------------------------------------- routing and start
 async function render () {
+  releaseObjectUrls()
   const token = await getMeta(state.db, 'token')
   if (!token) return renderEnrol()
   const [, route, arg] = location.hash.split('/')
