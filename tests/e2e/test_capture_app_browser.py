@@ -280,3 +280,61 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
         finished = conn.execute(sa.text("SELECT count(*) FROM uploads WHERE state = 'finished'")).scalar()
     assert photo.blob_sha256 == _sha(big) and photo.state != "awaiting_upload"
     assert finished == 1
+
+
+def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_them_after_enrolment(
+        database_url, redis_url, tmp_path):
+    from server import create_app
+    from server.extensions import db
+    from server.ports_access import ports
+    from server.services import devices, enrolment
+
+    code = _world(database_url, redis_url, tmp_path)
+    stack = LiveStack(database_url, redis_url, tmp_path)
+    stack.start_web()
+    photo_path = tmp_path / "IMG_meter.jpg"
+    photo_path.write_bytes(make_jpeg(seed=9))
+    engine = engine_for(database_url)
+    office = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
+                         "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "live-stack"})
+    count = "import('/capture/assets/db.js').then(async m => (await m.open()).count({!r}))".format
+    try:
+        with app.chromium() as browser:
+            tablet = app.tablet_context(browser, stack.url)
+            page = app.open_app(tablet, stack.url)
+            app.enrol(page, code)
+            app.wait_for_service_worker(page)
+            assert page.evaluate(count("dossiers")) == 2
+            device_id = page.evaluate("import('/capture/assets/db.js').then(async m => m.getMeta(await m.open(), 'device_id'))")
+
+            tablet.set_offline(True)
+            unsent = app.start_capture(page, HIGH, "usage_inspection", search=HIGH)
+            app.photo(page, "meter", photo_path)
+            _fill_usage_inspection(page)
+            app.submit(page)
+
+            with office.app_context():  # the admin revokes the tablet while it is offline
+                devices.revoke_device(db.session, CLI, device_id, ports().clock.now())
+                _, second_code = enrolment.create_code(db.session, CLI, "inspector1", ports().clock.now())
+                db.session.commit()
+                db.session.remove()
+                db.engine.dispose()
+
+            tablet.set_offline(False)
+            page.click("#sync")
+            page.wait_for_selector("#enrol-code")
+            assert page.is_visible("#revoked") and "1 条" in page.inner_text("#kept")
+            assert page.evaluate(count("dossiers")) == 0
+            assert page.evaluate(count("captures")) == 1 and page.evaluate(count("outbox")) == 1
+            screenshot(page, "capture-revoked", full_page=False)
+
+            app.enrol(page, second_code)
+            app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{unsent}']\").dataset.state "
+                                 "=== 'received'")
+    finally:
+        stack.stop()
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT device_id, current_revision FROM captures WHERE id = :id"), {"id": unsent}).one()
+        photo = conn.execute(sa.text("SELECT blob_sha256 FROM photos")).one()
+    assert row.device_id != device_id and row.current_revision == 1
+    assert photo.blob_sha256 == _sha(photo_path)
