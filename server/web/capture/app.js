@@ -439,7 +439,9 @@ async function renderForm (captureId) {
     if (!result.ok) {
       state.errors = { captureId, errors: result.errors }
       toast('请按提示补全后再提交')
-      renderForm(captureId)
+      await renderForm(captureId)
+      const first = view.querySelector('.error:not(:empty)')
+      if (first) first.scrollIntoView({ block: 'center' })
       return
     }
     state.errors = null
