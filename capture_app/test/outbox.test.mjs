@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import { open, getMeta, setMeta } from '../../server/web/capture/db.js'
 import {
   addPhoto, applyPushAnswer, applyStatus, batches, displayState, newDraft, openAmendment, pending, photosToUpload,
-  rememberUpload, saveDraft, sha256Hex, submit, wipeForRevocation, confirmPhoto, mimeOf
+  rememberUpload, saveDraft, sha256Hex, submit, wipeForRevocation, confirmPhoto, mimeOf, errorText
 } from '../../server/web/capture/outbox.js'
 
 const fixtures = JSON.parse(fs.readFileSync(process.env.CAPTURE_SCHEMA_FIXTURES, 'utf8'))
@@ -125,7 +125,8 @@ test('retry results stay in the outbox and rejected ones need the inspector', as
   })
   assert.deepEqual((await pending(db)).map((r) => r.capture_id), [a])
   const rejected = await db.get('captures', b)
-  assert.equal(displayState(rejected).code, 'attention')
+  assert.deepEqual(displayState(rejected), { code: 'attention', label: '需处理', detail: '这条记录不是您采集的，不能补正。' })
+  assert.equal(errorText({ code: 'x.unknown', message: 'as sent' }), 'as sent')
 })
 
 test('push batches respect the item and byte limits and keep the order', () => {
@@ -178,4 +179,17 @@ test('revocation deletes customer data and sent captures but keeps unsent ones',
   assert.equal((await pending(db)).length, 1)
   const photo = (await db.getAll('photos')).find((p) => p.capture_id === unsent)
   assert.ok(photo.blob instanceof Blob)
+})
+
+test('sending shows the share of photo bytes sent; a conflict is shown as such', async () => {
+  const id = await readyCapture()
+  await submit(db, id, D)
+  const rows = await pending(db)
+  await applyPushAnswer(db, rows, applied(rows, [(await db.get('captures', id)).photos[0].id]))
+  const photos = await db.getAll('photos')
+  const sending = displayState(await db.get('captures', id), { syncing: true, progress: { [photos[0].id]: 40 }, photos })
+  assert.deepEqual([sending.code, sending.percent], ['sending', 40])
+  await confirmPhoto(db, photos[0].id)
+  await applyStatus(db, [{ capture_id: id, revision: 2, conflict: true, stamped: false, review_state: 'pending', photos: [] }])
+  assert.equal(displayState(await db.get('captures', id), { photos: await db.getAll('photos') }).code, 'conflict')
 })

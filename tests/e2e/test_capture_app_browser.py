@@ -328,6 +328,10 @@ def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_
             assert page.evaluate(count("captures")) == 1 and page.evaluate(count("outbox")) == 1
             screenshot(page, "capture-revoked", full_page=False)
 
+            page.fill("#enrol-code", code)  # the first code again: used up, said in Chinese
+            page.click("#enrol-submit")
+            page.wait_for_selector("#enrol-error[data-code='enrolment.code_used']")
+            assert "已经用过" in page.inner_text("#enrol-error")
             app.enrol(page, second_code)
             app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{unsent}']\").dataset.state "
                                  "=== 'received'")

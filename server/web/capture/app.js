@@ -2,7 +2,7 @@
 // Everything is kept in IndexedDB first; syncing runs in the background whenever the network is up.
 import { open, getMeta, setMeta } from './db.js'
 import {
-  addPhoto, displayState, isoNow, newDraft, openAmendment, saveDraft, submit
+  addPhoto, displayState, errorText as serverErrorText, isoNow, newDraft, openAmendment, saveDraft, submit
 } from './outbox.js'
 import { search, nearest, isAccountNo } from './search.js'
 import { Revoked, ApiError, backoff, enrol, syncOnce } from './sync.js'
@@ -162,7 +162,7 @@ async function renderEnrol () {
       runSync()
       render()
     } catch (err) {
-      message.textContent = err instanceof ApiError ? err.message : '无法连接服务器，请联网后再登记。'
+      message.textContent = err instanceof ApiError ? serverErrorText(err) : '无法连接服务器，请联网后再登记。'
       message.dataset.code = (err && err.code) || 'network'
     }
   }

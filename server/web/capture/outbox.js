@@ -285,6 +285,26 @@ export async function wipeForRevocation (db) {
   return kept
 }
 
+// The server's error codes (docs/errors.md) as the inspector reads them.
+export const ERROR_TEXT = {
+  'enrolment.code_unknown': '登记码不对，请核对 8 位字符。',
+  'enrolment.code_used': '该登记码已经用过，请向管理员索取新的登记码。',
+  'enrolment.code_expired': '登记码已过期（24 小时内有效），请向管理员索取新的登记码。',
+  'request.rate_limited': '尝试次数过多，请稍后再试。',
+  'request.validation_failed': '请输入登记码。',
+  'sync.capture_invalid': '服务器校验未通过，请联系管理员。',
+  'sync.unknown_kind': '服务器不认识这种表单，请联系管理员。',
+  'sync.unknown_version': '服务器不接受这个表单版本，请联系管理员。',
+  'sync.id_reused': '记录编号冲突，请联系管理员。',
+  'sync.not_owner': '这条记录不是您采集的，不能补正。'
+}
+
+/** A Chinese text for an error answer of the server (its code), else its message. */
+export function errorText (error) {
+  if (!error) return ''
+  return ERROR_TEXT[error.code] || error.message || error.code || ''
+}
+
 /**
  * What the inspector sees for a capture: {code, label, detail}.
  * ctx: {online, progress: {photoId: percent}, photos: [stored photo rows of this capture]}.
@@ -296,7 +316,7 @@ export function displayState (capture, ctx = {}) {
     return capture.base_revision_id ? { code: 'draft', label: '补正草稿', detail: '修改后提交' } : { code: 'draft', label: '草稿', detail: '' }
   }
   if (capture.state === 'attention') {
-    return { code: 'attention', label: '需处理', detail: (capture.attention && capture.attention.message) || '' }
+    return { code: 'attention', label: '需处理', detail: errorText(capture.attention) }
   }
   const waitingPhotos = photos.filter((p) => !p.confirmed)
   if (capture.state === 'queued' || waitingPhotos.length) {

@@ -1,5 +1,5 @@
-// One sync round with the server: push the outbox, upload photo bytes over tus, ask where the
-// captures stand, pull the scope. The protocol is docs/sync-protocol.md; nothing here is specific
+// One sync round with the server: push the outbox, upload photo bytes over tus, pull the scope,
+// ask where the captures stand. The protocol is docs/sync-protocol.md; nothing here is specific
 // to a browser except the tus-js-client global (window.tus), which tests may replace.
 import { getMeta, setMeta, dropScope } from './db.js'
 import {
@@ -154,7 +154,7 @@ async function refreshStatus (db, call) {
 }
 
 /**
- * One full round: push → upload → status → pull. Throws Revoked after wiping the customer data
+ * One full round: push → upload → pull → status. Throws Revoked after wiping the customer data
  * when the server refuses the token; other errors propagate for the caller's backoff.
  */
 export async function syncOnce (db, { base, onProgress, tusLib, fetchFn = fetch, chunkSize } = {}) {
@@ -166,8 +166,8 @@ export async function syncOnce (db, { base, onProgress, tusLib, fetchFn = fetch,
     for (const photo of await photosToUpload(db)) {
       await uploadPhoto(db, photo, { base, token, onProgress, tusLib, chunkSize })
     }
-    await refreshStatus(db, call)
     await pullAll(db, call)
+    await refreshStatus(db, call) // last: the current state wins over review outcomes still in the feed
     await setMeta(db, 'last_sync', new Date().toISOString())
   } catch (err) {
     const final = revokedOrThrow(err)
