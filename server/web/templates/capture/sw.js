@@ -24,11 +24,15 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (event.request.mode === "navigate" && url.pathname.startsWith(SHELL)) {
-    // The shell: the network when it answers (a newer version), else the cached copy.
+    // The shell: the network when it answers well (a newer version), else the cached copy
+    // (no network, or a server that is down or restarting).
+    const cached = () => caches.match(SHELL, { ignoreSearch: true });
     event.respondWith(fetch(event.request).then((response) => {
-      if (response.ok) caches.open(CACHE).then((cache) => cache.put(SHELL, response.clone()));
+      if (!response.ok) return cached().then((hit) => hit || response);
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(SHELL, copy)));
       return response;
-    }).catch(() => caches.match(SHELL, { ignoreSearch: true })));
+    }).catch(() => cached()));
     return;
   }
   event.respondWith(caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || fetch(event.request)));
