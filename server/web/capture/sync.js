@@ -143,8 +143,9 @@ async function pullAll (db, call) {
 }
 
 async function refreshStatus (db, call) {
+  // settled: approved, filed (卷内目录 number known) and stamped; everything else is asked again
   const captures = (await db.getAll('captures')).filter((c) => c.server && c.server.revision &&
-    !(c.server.review_state === 'approved' && c.server.stamped))
+    !(c.server.review_state === 'approved' && c.server.stamped && c.server.dossier_item_seq))
   for (let i = 0; i < captures.length; i += 100) {
     const query = new URLSearchParams()
     for (const c of captures.slice(i, i + 100)) query.append('id', c.capture_id)
