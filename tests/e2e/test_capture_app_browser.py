@@ -198,7 +198,7 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
         office.click("#reject")
         office.wait_for_load_state()
 
-        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'rejected'")
+        app.sync(page, until=app.state_is(first, "rejected"))
         row = page.locator(f"li.capture[data-capture-id='{first}']")
         assert "表计示数看不清" in row.inner_text()
         screenshot(page, "capture-retake-task", full_page=False)
@@ -207,7 +207,7 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
         assert page.input_value("#f-meter_number") == "3300123456781"  # the amendment starts from what was sent
         app.photo(page, "meter", files["meter-retake"])
         app.submit(page)
-        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'stamped'")
+        app.sync(page, until=app.state_is(first, "stamped"))
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT current_revision, review_state FROM captures WHERE id = :id"),
                                 {"id": first}).one() == (2, "pending")
@@ -215,7 +215,7 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
         office.goto(f"{base}/review/captures/{first}")
         office.click("#approve")
         office.wait_for_load_state()
-        app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{first}']\").dataset.state === 'approved'")
+        app.sync(page, until=app.state_is(first, "approved"))
         text = page.locator(f"li.capture[data-capture-id='{first}']").inner_text()
         seq = re.search(r"卷内目录第 (\d+) 号", text)
         with engine.connect() as conn:
@@ -265,8 +265,7 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
             stack.start_web()
 
             page = app.open_app(tablet, stack.url)  # opening the app syncs; the upload URL is in IndexedDB
-            app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{capture_id}']\")"
-                                 ".dataset.state === 'received'")
+            app.sync(page, until=app.state_is(capture_id, "received"))
     finally:
         stack.stop()
     methods = [m for m, _ in uploads]
@@ -333,8 +332,7 @@ def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_
             page.wait_for_selector("#enrol-error[data-code='enrolment.code_used']")
             assert "已经用过" in page.inner_text("#enrol-error")
             app.enrol(page, second_code)
-            app.sync(page, until=f"document.querySelector(\"li.capture[data-capture-id='{unsent}']\").dataset.state "
-                                 "=== 'received'")
+            app.sync(page, until=app.state_is(unsent, "received"))
     finally:
         stack.stop()
     with engine.connect() as conn:

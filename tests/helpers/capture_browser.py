@@ -78,11 +78,18 @@ def sync(page, until: str | None = None, timeout: float = 90.0) -> None:
         page.wait_for_timeout(1000)
 
 
+def state_is(capture_id: str, state: str) -> str:
+    """A JavaScript condition: the home screen shows ``state`` for the capture."""
+    return (f"(document.querySelector(\"li.capture[data-capture-id='{capture_id}']\") || {{dataset: {{}}}})"
+            f".dataset.state === {state!r}")
+
+
 def states(page) -> dict[str, str]:
     """The state shown for each capture on the home screen, by capture id."""
     page.goto(page.url.split("#")[0] + "#/home")
     page.wait_for_selector("#search")
-    return page.eval_on_selector_all("li.capture", "els => Object.fromEntries(els.map(e => [e.dataset.captureId, e.dataset.state]))")
+    return page.eval_on_selector_all(
+        "li.capture", "els => Object.fromEntries(els.map(e => [e.dataset.captureId, e.dataset.state]))")
 
 
 def start_capture(page, account_no: str, kind: str, search: str | None = None) -> str:
