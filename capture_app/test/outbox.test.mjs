@@ -127,6 +127,12 @@ test('retry results stay in the outbox and rejected ones need the inspector', as
   const rejected = await db.get('captures', b)
   assert.deepEqual(displayState(rejected), { code: 'attention', label: '需处理', detail: '这条记录不是您采集的，不能补正。' })
   assert.equal(errorText({ code: 'x.unknown', message: 'as sent' }), 'as sent')
+  const reopened = await openAmendment(db, b) // 修改后重新提交: nothing of it was applied, so a new capture again
+  assert.equal(reopened.state, 'draft')
+  assert.equal(reopened.base_revision_id, null)
+  const { item } = await submit(db, b, D)
+  assert.equal(item.base_revision_id, null)
+  assert.equal(item.capture_id, b)
 })
 
 test('push batches respect the item and byte limits and keep the order', () => {

@@ -202,8 +202,8 @@ async function captureRow (capture, photoRows) {
     capture.state === 'draft'
       ? el('button', { type: 'button', class: 'button', onclick: () => go(`#/capture/${capture.capture_id}`) }, '继续填写')
       : null,
-    task
-      ? el('button', { type: 'button', class: 'primary amend', onclick: async () => { await openAmendment(state.db, capture.capture_id); go(`#/capture/${capture.capture_id}`) } }, '重拍/补正')
+    task || s.code === 'attention'
+      ? el('button', { type: 'button', class: 'primary amend', onclick: async () => { await openAmendment(state.db, capture.capture_id); go(`#/capture/${capture.capture_id}`) } }, task ? '重拍/补正' : '修改后重新提交')
       : null)
 }
 
@@ -223,7 +223,8 @@ async function renderHome () {
   })
   const unknown = el('input', { id: 'unknown-account', inputmode: 'numeric', placeholder: '户号（6–20 位数字）' })
   const rows = []
-  const ordered = captures.slice().sort((a, b) => (displayState(b).code === 'rejected') - (displayState(a).code === 'rejected'))
+  const needsWork = (c) => ['rejected', 'attention'].includes(displayState(c).code)
+  const ordered = captures.slice().sort((a, b) => needsWork(b) - needsWork(a))
   for (const c of ordered) rows.push(await captureRow(c, photoRows))
   view.replaceChildren(
     el('section', { class: 'card' },

@@ -60,15 +60,19 @@ export async function saveDraft (db, captureId, data) {
   return capture
 }
 
-/** Open a sent capture again as an amendment draft (a 重拍/补正 task): a new revision on the last one. */
+/**
+ * Open a sent capture again as a draft: after a rejection (a 重拍/补正 task) a new revision on the
+ * last applied one; after the server refused a revision (需处理), the same base as that revision.
+ */
 export async function openAmendment (db, captureId) {
   const tx = db.transaction('captures', 'readwrite')
   const capture = await tx.store.get(captureId)
   const last = capture.revisions[capture.revisions.length - 1]
   if (capture.state === 'draft') return capture
   if (!last) throw new Error('nothing sent yet')
+  const applied = capture.revisions.filter((r) => r.status === 'applied')
   capture.state = 'draft'
-  capture.base_revision_id = last.revision_id
+  capture.base_revision_id = applied.length ? applied[applied.length - 1].revision_id : null
   capture.data = structuredClone(last.data)
   capture.photos = structuredClone(last.photos)
   capture.attention = null
