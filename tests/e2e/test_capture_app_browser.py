@@ -175,8 +175,8 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
 
         with engine.connect() as conn:
             captures = conn.execute(sa.text("SELECT id, account_no, link_state, current_revision FROM captures")).all()
-            photos = conn.execute(sa.text("SELECT capture_id, slot, blob_sha256, declared_sha256, mime_type, state "
-                                          "FROM photos")).all()
+            photos = conn.execute(sa.text("SELECT capture_id, slot, blob_sha256, declared_sha256, mime_type, state, "
+                                          "device_latitude, device_gps_accuracy_m, device_captured_at FROM photos")).all()
         assert sorted((c.id, c.current_revision) for c in captures) == sorted([(first, 1), (second, 1), (third, 1)])
         assert {c.id: c.link_state for c in captures}[third] == "unlinked"
         expected = {(first, "meter"): files["meter-a"], (first, "seal"): files["seal"],
@@ -188,6 +188,9 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
             stored = (stack.data_dir / "blobs" / "objects" / p.blob_sha256[:2] / p.blob_sha256[2:4] / p.blob_sha256)
             assert p.blob_sha256 == p.declared_sha256 == _sha(path) == hashlib.sha256(stored.read_bytes()).hexdigest()
             assert p.state == "ready"
+            # the tablet's own time and position with its accuracy, recorded at each photo
+            assert p.device_captured_at is not None
+            assert abs(p.device_latitude - 30.2102) < 1e-6 and p.device_gps_accuracy_m == 8
         assert {p.mime_type for p in photos if p.slot == "seal"} == {"image/heic"}
 
         # the archivist rejects the first capture in the review pages

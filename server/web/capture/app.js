@@ -364,12 +364,23 @@ function fieldControl (field, name, obj, changed, errs, path) {
   return el('div', { class: 'field', dataset: { name: path.join('.') } }, label, control, error)
 }
 
+function toFix (pos) {
+  return { latitude: pos.coords.latitude, longitude: pos.coords.longitude, accuracy_m: pos.coords.accuracy, fix_time: new Date(pos.timestamp).toISOString() }
+}
+
+// The tablet's position is followed while the app is open, so a photo is kept at once with the
+// latest fix instead of waiting for a new one.
+function followPosition () {
+  if (!navigator.geolocation) return
+  navigator.geolocation.watchPosition((pos) => { state.fix = toFix(pos) }, () => {}, { enableHighAccuracy: true, maximumAge: 30000 })
+}
+
 function position () {
+  if (state.fix && Date.now() - Date.parse(state.fix.fix_time) < 120000) return Promise.resolve(state.fix)
   return new Promise((resolve) => {
     if (!navigator.geolocation) return resolve(null)
-    navigator.geolocation.getCurrentPosition(
-      (pos) => resolve({ latitude: pos.coords.latitude, longitude: pos.coords.longitude, accuracy_m: pos.coords.accuracy, fix_time: new Date(pos.timestamp).toISOString() }),
-      () => resolve(null), { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 })
+    navigator.geolocation.getCurrentPosition((pos) => resolve(toFix(pos)), () => resolve(null),
+      { enableHighAccuracy: true, timeout: 5000, maximumAge: 120000 })
   })
 }
 
@@ -484,6 +495,7 @@ async function start () {
     navigator.serviceWorker.register(view.dataset.sw, { scope: './' }).catch((err) => console.warn('service worker', err))
   }
   await setMeta(state.db, 'opened_at', new Date().toISOString())
+  followPosition()
   await render()
   await updateBar()
   document.body.dataset.ready = '1'
