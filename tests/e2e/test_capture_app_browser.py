@@ -243,7 +243,12 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
     big = tmp_path / "IMG_big.jpg"
     big.write_bytes(make_noisy_jpeg())
     engine = engine_for(database_url)
-    stored = lambda: engine.connect().execute(sa.text("SELECT max(\"offset\") FROM uploads")).scalar() or 0  # noqa: E731
+
+    def stored() -> int:
+        """The offset the server has stored for the upload."""
+        with engine.connect() as conn:
+            return conn.execute(sa.text('SELECT max("offset") FROM uploads')).scalar() or 0
+
     try:
         with app.chromium() as browser:
             tablet = app.tablet_context(browser, stack.url)
