@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from uuid import UUID
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from capture_schema.base import FormSpec, PhotoMetadataSchema
 from capture_schema.forms import (defect_notice, metering_check, site_survey, theft_evidence,
@@ -149,14 +149,39 @@ def upgrade(kind: str, version: int, data: dict) -> tuple[int, dict]:
     return spec.version, data
 
 
+def _rules(field_obj: fields.Field) -> dict:
+    """The field's validators as plain data, so a tablet checks the same rules before saving."""
+    rules: dict = {}
+    if field_obj.allow_none:
+        rules["nullable"] = True
+    for validator in field_obj.validators:
+        if isinstance(validator, validate.Length):
+            rules.update({k: v for k, v in (("min_length", validator.min), ("max_length", validator.max))
+                          if v is not None})
+        elif isinstance(validator, validate.Range):
+            if validator.min is not None:
+                rules.update({"min": validator.min, "min_inclusive": validator.min_inclusive})
+            if validator.max is not None:
+                rules.update({"max": validator.max, "max_inclusive": validator.max_inclusive})
+        elif isinstance(validator, validate.Regexp):
+            rules["pattern"] = validator.regex.pattern
+        elif isinstance(validator, validate.OneOf):
+            rules["one_of"] = list(validator.choices)
+    return rules
+
+
 def _describe_field(field_obj: fields.Field) -> dict:
     out: dict = {"type": type(field_obj).__name__, "required": field_obj.required}
     out.update({k: v for k, v in field_obj.metadata.items() if k in ("label", "choices")})
+    rules = _rules(field_obj)
+    if rules:
+        out["rules"] = rules
     if isinstance(field_obj, fields.Nested):
         nested = field_obj.nested() if callable(field_obj.nested) else field_obj.nested
         nested = nested() if isinstance(nested, type) else nested
         assert isinstance(nested, Schema), "forms nest schema classes or instances only"
         out["fields"] = {name: _describe_field(f) for name, f in nested.fields.items()}
+        out["order"] = list(nested.fields)  # JSON objects lose their order in some stores
     if isinstance(field_obj, fields.List):
         out["items"] = _describe_field(field_obj.inner)
     return out
@@ -169,9 +194,12 @@ def describe(spec: FormSpec) -> dict:
         "kind": spec.kind, "version": spec.version, "label": spec.label,
         "latest": spec.version == latest_version(spec.kind),
         "fields": {name: _describe_field(f) for name, f in schema.fields.items()},
+        "order": list(schema.fields),  # the order the form shows its fields in
         "photo_slots": [{"name": s.name, "label": s.label, "category": s.category,
                          "required": s.required} for s in spec.slots],
         "photo_fields": {name: _describe_field(f) for name, f in PhotoMetadataSchema().fields.items()},
+        # cross-field rules: each ``later`` date must not fall before its ``earlier`` date (same day is fine)
+        "date_order": [{"later": later, "earlier": earlier} for later, earlier in getattr(schema, "DATE_ORDER", ())],
     }
 
 

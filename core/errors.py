@@ -85,6 +85,12 @@ UNKNOWN_USER = problem("user.unknown", 404, "No such user.")
 NOT_AN_INSPECTOR = problem("device.not_inspector", 400, "Devices can only be bound to inspectors.")
 UNKNOWN_DEVICE = problem("device.unknown", 404, "No such device.")
 WEAK_PASSWORD = problem("user.weak_password", 400, "The password is too short.")
+ENROLMENT_CODE_UNKNOWN = problem("enrolment.code_unknown", 404,
+                                 "No enrolment code like this; check the 8 characters.")
+ENROLMENT_CODE_EXPIRED = problem("enrolment.code_expired", 410,
+                                 "The enrolment code has expired; ask for a new one.")
+ENROLMENT_CODE_USED = problem("enrolment.code_used", 409,
+                              "The enrolment code was already used; ask for a new one.")
 
 # --- customers and import ------------------------------------------------------------------
 INVALID_ACCOUNT_NO = problem("customer.invalid_account_no", 400, "Invalid account number (户号).")

@@ -3,6 +3,7 @@ from models.audit import AuditEntry
 from models.base import Base, UTCDateTime, utcnow
 from models.captures import Blob, Capture, CaptureRevision, Photo
 from models.customers import BusinessEvent, Counter, Customer, Dossier, DossierItem
+from models.enrolment import EnrolmentCode
 from models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
 from models.legal import EvidenceExport, EvidenceUse
 from models.lifecycle import (BoxSlot, CalendarArrangement, DestructionRecord, DisposalEntry, DisposalList,
@@ -29,5 +30,5 @@ __all__ = [
     # legal retrieval
     "EvidenceExport", "EvidenceUse",
     # sync
-    "Assignment", "SyncMutation", "SyncSession",
+    "Assignment", "EnrolmentCode", "SyncMutation", "SyncSession",
 ]

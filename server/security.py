@@ -43,6 +43,8 @@ BODY_LIMITS = {
 
 LOGIN_LIMIT = "20 per minute"
 BAD_TOKEN_LIMIT = "30 per minute"
+# Wrong enrolment codes: 8 characters of 31 symbols cannot be guessed at this pace.
+ENROL_LIMIT = "10 per minute"
 
 
 def limiter_storage_uri(app: Flask) -> str:
@@ -93,6 +95,11 @@ def _valid_device() -> object | None:
         return auth.bearer_device()
     except errors.DomainError:
         return None
+
+
+def refused_enrolment(response) -> bool:
+    """Count only refused enrolment codes against the limit."""
+    return response.status_code in (404, 409, 410)
 
 
 def _valid_device_key() -> str:

@@ -19,9 +19,13 @@ class DefectNoticeV1(Schema):
     customer_signed = labelled(fields.Boolean(required=True), "客户已签收")
     customer_signatory = text("签收人", 64, load_default=None, allow_none=True)
 
+    # (later, earlier): published to tablets with the schema, checked here
+    DATE_ORDER = (("deadline", "issued_at"),)
+
     @validates_schema
     def _deadline_after_issue(self, data, **_kwargs):
-        date_not_before(data, "deadline", "issued_at")
+        for later, earlier in self.DATE_ORDER:
+            date_not_before(data, later, earlier)
 
 
 SPECS = (

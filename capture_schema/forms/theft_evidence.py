@@ -40,10 +40,13 @@ class TheftEvidenceV1(Schema):
                             metadata={"label": "见证人"})
     measures_taken = text("已采取措施", 1000, load_default="")
 
+    # (later, earlier): published to tablets with the schema, checked here
+    DATE_ORDER = (("estimated_period_end", "estimated_period_start"), ("found_at", "estimated_period_start"))
+
     @validates_schema
     def _period_in_order(self, data, **_kwargs):
-        date_not_before(data, "estimated_period_end", "estimated_period_start")
-        date_not_before(data, "found_at", "estimated_period_start")
+        for later, earlier in self.DATE_ORDER:
+            date_not_before(data, later, earlier)
 
 
 SPECS = (

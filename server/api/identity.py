@@ -1,9 +1,18 @@
 """Who am I (for tablets checking their token) and device administration."""
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from core import errors
+from core.actor import Actor
+from server.api.schemas import ErrorSchema
+from server.auth import current_actor, require
+from models.database import db
+from services.ports_access import ports
+from server.security import ENROL_LIMIT, limiter, refused_enrolment
+from services import devices, enrolment
+from server.web.capture import enrol_url
 from core import errors
 from server.auth import current_actor, require
 from models.database import db
@@ -53,3 +62,64 @@ class RevokeDevice(MethodView):
         device = devices.revoke_device(db.session, current_actor(), device_id, ports().clock.now())
         db.session.commit()
         return device
+
+
+class EnrolmentRequestSchema(Schema):
+    inspector = fields.String(required=True, validate=validate.Length(1, 64),
+                              metadata={"description": "user name of the inspector who gets the tablet"})
+    device_name = fields.String(load_default="", validate=validate.Length(max=128),
+                                metadata={"description": "label of the tablet (e.g. asset number)"})
+
+
+class EnrolmentCodeSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "8 characters, shown only in this answer",
+                                                  "example": "K7QD3MWX"})
+    enrol_url = fields.String(required=True, metadata={"description": "what the QR code holds: the capture "
+                                                       "app's address with the code"})
+    inspector = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class ExchangeRequestSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(1, 40))
+    device_name = fields.String(load_default="", validate=validate.Length(max=128))
+
+
+class ExchangeResponseSchema(Schema):
+    device_id = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "the device token, shown only in this answer"})
+    inspector = fields.String(required=True)
+
+
+@blp.route("/devices/enrolments")
+class Enrolments(MethodView):
+    @blp.arguments(EnrolmentRequestSchema)
+    @blp.response(201, EnrolmentCodeSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description="device.not_inspector")
+    @blp.alt_response(404, schema=ErrorSchema, description="user.unknown")
+    @require("devices.manage")
+    def post(self, args):
+        """Create a one-time enrolment code (valid 24 h) for an inspector's capture app."""
+        row, code = enrolment.create_code(db.session, current_actor(), args["inspector"], ports().clock.now(),
+                                          args["device_name"], created_by=g.user.username if g.user else "")
+        db.session.commit()
+        return {"code": code, "enrol_url": enrol_url(code), "inspector": args["inspector"],
+                "expires_at": row.expires_at}
+
+
+@blp.route("/devices/enrol")
+class Enrol(MethodView):
+    @blp.arguments(ExchangeRequestSchema)
+    @blp.response(201, ExchangeResponseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="enrolment.code_unknown")
+    @blp.alt_response(409, schema=ErrorSchema, description="enrolment.code_used")
+    @blp.alt_response(410, schema=ErrorSchema, description="enrolment.code_expired")
+    @blp.alt_response(429, schema=ErrorSchema, description="request.rate_limited")
+    @limiter.limit(ENROL_LIMIT, deduct_when=refused_enrolment)
+    def post(self, args):
+        """Exchange a one-time enrolment code for a device token (no credentials needed: the code is one)."""
+        actor = Actor("enrolment", None, request.remote_addr)
+        device, token = enrolment.exchange(db.session, actor, args["code"], ports().clock.now(),
+                                           args["device_name"])
+        db.session.commit()
+        return {"device_id": device.id, "token": token, "inspector": device.inspector.username}

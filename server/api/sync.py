@@ -12,6 +12,9 @@ from server.api.schemas import ErrorSchema
 from server.auth import current_actor, require
 from models.database import db
 from services.ports_access import ports
+from services import capture_status, sync_pull, sync_push
+from models.database import db
+from services.ports_access import ports
 from services import sync_pull, sync_push
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
@@ -119,3 +122,47 @@ class Pull(MethodView):
         """Pull the next page of this tablet's scope after the cursor."""
         return sync_pull.pull(db.session, g.device, args["cursor"], args["limit"], ports().clock.now(),
                               args["device_time"], current_app.config["SECRET_KEY"].encode())
+
+
+class StatusArgsSchema(Schema):
+    id = fields.List(fields.String(validate=validate.Length(max=36)), required=True,
+                     validate=validate.Length(1, capture_status.MAX_IDS),
+                     metadata={"description": "capture ids (repeat the parameter, at most 200)"})
+
+
+class PhotoStatusSchema(Schema):
+    id = fields.String(required=True)
+    slot = fields.String(allow_none=True)
+    state = fields.String(required=True, metadata={"enum": ["awaiting_upload", "received", "stamped",
+                                                            "integrity_failed"]})
+
+
+class CaptureStatusSchema(Schema):
+    capture_id = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    conflict = fields.Boolean(required=True)
+    link_state = fields.String(required=True, metadata={"enum": ["linked", "unlinked"]})
+    complete = fields.Boolean(required=True)
+    stamped = fields.Boolean(required=True, metadata={"description": "every photo stamped"})
+    photos = fields.List(fields.Nested(PhotoStatusSchema), required=True)
+    review_state = fields.String(required=True, metadata={"enum": ["pending", "approved", "rejected",
+                                                                   "has_issues"]})
+    reason_code = fields.String(allow_none=True)
+    reason_text = fields.String(allow_none=True)
+    dossier_item_seq = fields.Integer(allow_none=True, metadata={"description": "卷内目录 number once filed"})
+
+
+class StatusResponseSchema(Schema):
+    captures = fields.List(fields.Nested(CaptureStatusSchema), required=True)
+
+
+@blp.route("/status")
+class Status(MethodView):
+    @blp.doc(security=[{"deviceToken": []}])
+    @blp.arguments(StatusArgsSchema, location="query")
+    @blp.response(200, StatusResponseSchema)
+    @blp.alt_response(401, schema=SyncErrorSchema, description="Unknown or revoked device token")
+    @require("sync")
+    def get(self, args):
+        """Where this inspector's captures stand: photos received/stamped, review outcome, 卷内目录 number."""
+        return {"captures": capture_status.statuses(db.session, g.device, args["id"])}

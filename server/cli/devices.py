@@ -1,10 +1,17 @@
-"""``devices register`` / ``devices revoke``: tablets and their bearer tokens."""
+"""``devices register`` / ``devices enrol`` / ``devices revoke``: tablets and their bearer tokens."""
+import sys
+
 import click
+import segno
 from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
 from server.cli.output import emit, fail
+from models.database import db
+from services.ports_access import ports
+from services import devices as device_service
+from services import enrolment
 from models.database import db
 from services.ports_access import ports
 from services import devices as device_service
@@ -24,6 +31,26 @@ def register(inspector, name):
         db.session.rollback()
         fail(exc)
     emit({"device_id": device.id, "token": token})
+
+
+@devices.command("enrol")
+@click.option("--inspector", required=True, help="User name of the inspector who gets the tablet.")
+@click.option("--name", default="", help="A label for the tablet (e.g. asset number).")
+@click.option("--url", "base_url", default="", help="The server's address as the tablets reach it "
+              "(e.g. https://dangan.example.cn); with it the QR code is drawn on the terminal.")
+def enrol(inspector, name, base_url):
+    """Create a one-time enrolment code (24 h) for the capture app; prints {"code", "expires_at", …}."""
+    try:
+        row, code = enrolment.create_code(db.session, CLI, inspector, ports().clock.now(), name)
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        fail(exc)
+    out = {"code": code, "inspector": inspector, "expires_at": row.expires_at.isoformat()}
+    if base_url:
+        out["enrol_url"] = base_url.rstrip("/") + "/capture/#enrol=" + code
+        segno.make(out["enrol_url"], error="m").terminal(compact=True, border=2, out=sys.stderr)
+    emit(out)
 
 
 @devices.command("revoke")

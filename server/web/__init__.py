@@ -6,7 +6,7 @@ from server.extensions import db, login_manager
 from models import User
 
 # Each module exposes ``bp``; new page areas add their module name here.
-MODULES = ("auth_pages", "home", "lifecycle", "review", "dossiers", "admin", "legal")
+MODULES = ("auth_pages", "home", "lifecycle", "review", "dossiers", "admin", "legal", "capture")
 
 
 def register(app: Flask) -> None:

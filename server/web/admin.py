@@ -1,9 +1,19 @@
-"""Admin pages: stamping jobs (failures, outbox backlog, queues, retry) and the working-day calendar."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+"""Admin pages: stamping jobs (failures, outbox backlog, queues, retry), the working-day calendar and tablets
+(enrolment codes, revocation)."""
+import segno
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from core import errors
 from server.auth import current_actor, require
+from models.database import db
+from models import Device, User
+from services.ports_access import ports
+from ports.redis_connection import get_redis
+from services import devices as device_service
+from services import enrolment, stamping_jobs
+from server.web.capture import enrol_url
+from core.labels import TSA_LABELS
 from core.errors import zh_message
 from models.database import db
 from models import FilingObligation, User
@@ -113,3 +123,52 @@ def load_calendar():
           f"重新计算 {result['recomputed']['checked']} 项归档期限，{result['recomputed']['changed']} 项有变化，"
           f"仍为暂定 {result['recomputed']['provisional']} 项。", "info")
     return redirect(url_for("admin.calendar"))
+
+
+def _devices_page(issued: dict | None = None, status: int = 200):
+    inspectors = db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
+                                    .order_by(User.username)).all()
+    tablets = db.session.scalars(select(Device).order_by(Device.created_at.desc())).all()
+    return render_template("admin/devices.html", inspectors=inspectors, tablets=tablets, issued=issued,
+                           validity_hours=int(enrolment.VALIDITY.total_seconds() // 3600)), status
+
+
+@bp.route("/devices")
+@require("devices.manage")
+def devices():
+    """Tablets and their inspectors; a form that creates a one-time enrolment code."""
+    return _devices_page()
+
+
+@bp.route("/devices/enrol", methods=["POST"])
+@require("devices.manage")
+def enrol():
+    """Create an enrolment code and show it once, as 8 characters and as a QR code."""
+    inspector = request.form.get("inspector", "")
+    try:
+        row, code = enrolment.create_code(db.session, current_actor(), inspector, ports().clock.now(),
+                                          request.form.get("device_name", "")[:128], created_by=g.user.username)
+        db.session.commit()
+    except errors.DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _devices_page(status=exc.status)
+    url = enrol_url(code)
+    qr = segno.make(url, error="m")
+    return _devices_page({"code": code, "grouped": f"{code[:4]} {code[4:]}", "url": url,
+                          "qr": qr.svg_data_uri(scale=6, border=2), "inspector": inspector,
+                          "expires_at": row.expires_at})
+
+
+@bp.route("/devices/<string:device_id>/revoke", methods=["POST"])
+@require("devices.manage")
+def revoke(device_id: str):
+    """Revoke a tablet: its app deletes the customer data and keeps unsent captures."""
+    try:
+        device = device_service.revoke_device(db.session, current_actor(), device_id, ports().clock.now())
+        db.session.commit()
+        flash(f"已停用：{device.name}", "info")
+    except errors.DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("admin.devices"))

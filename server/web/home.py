@@ -21,6 +21,7 @@ AREAS = (
     ("lifecycle.quality", "质量指标", "quality.read"),
     ("admin.jobs", "后台任务", "system.jobs"),
     ("admin.calendar", "工作日日历", "calendar.manage"),
+    ("admin.devices", "平板与登记码", "devices.manage"),
 )
 
 

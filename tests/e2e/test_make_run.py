@@ -42,6 +42,9 @@ def test_runner_serves_health_ok_on_embedded_defaults_and_stops_on_ctrl_c(tmp_pa
         health = wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc).json()
         assert health["status"] == "ok"
         assert health["checks"]["database"]["dialect"] == "sqlite"
+        # the capture app is served from the committed files: nothing but Python needed
+        for path in ("/capture/", "/capture/sw.js", "/capture/assets/app.js", "/capture/assets/vendor/tus.min.js"):
+            assert requests.get(f"http://127.0.0.1:{port}{path}", timeout=10).status_code == 200, path
         db_path = data_dir / "dangan.sqlite3"
         assert db_path.exists()
         assert embedded_redis.is_up(embedded_redis.url_for(data_dir))

@@ -18,6 +18,12 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/health"): "health check for load balancers",
     ("GET", "/api/v1/openapi.json"): "the published API description",
     ("GET", "/api/v1/me"): "answers who the caller is; 401 without credentials",
+    ("POST", "/api/v1/devices/enrol"): "a tablet exchanges a one-time enrolment code (the code is the "
+                                        "credential; wrong codes are rate limited)",
+    ("GET", "/capture/"): "the capture app's shell; it holds no data (the app asks for an enrolment code)",
+    ("GET", "/capture/assets/<path:filename>"): "the capture app's scripts, styles and icons",
+    ("GET", "/capture/manifest.webmanifest"): "the capture app's web app manifest",
+    ("GET", "/capture/sw.js"): "the capture app's service worker script",
     ("OPTIONS", "/api/v1/uploads"): "tus discovery and CORS preflight carry no credentials",
     ("OPTIONS", "/api/v1/uploads/<string:upload_id>"): "tus discovery and CORS preflight carry no credentials",
 }
