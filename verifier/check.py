@@ -12,11 +12,10 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from server.ports.tsa import verify_response
-from verifier import layout
+from verifier import layout, merkle
 from verifier.source import CHUNK, BundleSource, BundleUnreadable
 from verifier.sums import parse_sums
-from workers import merkle
+from verifier.timestamps import verify_response
 
 
 @dataclass(frozen=True)

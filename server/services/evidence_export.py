@@ -33,10 +33,7 @@ from workers import merkle, translog
 CHINA = timezone(timedelta(hours=8))
 # the source files of the offline verifier, copied into every bundle under tools/
 ROOT = Path(__file__).resolve().parents[2]
-VERIFIER_SOURCES = ("verifier/__init__.py", "verifier/__main__.py", "verifier/check.py", "verifier/layout.py",
-                    "verifier/source.py", "verifier/sums.py", "workers/__init__.py", "workers/merkle.py",
-                    "server/__init__.py", "server/ports/__init__.py", "server/ports/blobstore.py",
-                    "server/ports/clock.py", "server/ports/tsa.py")
+VERIFIER_SOURCES = tuple(f"verifier/{p.name}" for p in sorted((ROOT / "verifier").glob("*.py")))
 EXPORTABLE_STATES = ("ready", "hashed", "exif_read", "time_analysed", "derived", "timestamped")
 
 
