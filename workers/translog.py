@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Counter, LogCheckpoint, LogLeaf
+from verifier.timestamps import certificate_fingerprint, load_certificates
 from workers import merkle
 
 COUNTER = "translog.size"
@@ -166,7 +167,7 @@ def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None
     session.add(checkpoint)
     session.flush()
     if tsa is not None:
-        timestamp_checkpoint(checkpoint, tsa)
+        timestamp_checkpoint(checkpoint, tsa, session, now)
     return checkpoint
 
 
@@ -175,8 +176,19 @@ def checkpoint_digest(checkpoint: LogCheckpoint) -> bytes:
     return hashlib.sha256(checkpoint.note.encode("utf-8")).digest()
 
 
-def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa) -> bool:
-    """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason."""
+def checkpoint_subject(tree_size: int) -> str:
+    """The subject of the ``timestamped`` event that binds a checkpoint's token into the log."""
+    return f"checkpoint-{int(tree_size)}"
+
+
+def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None = None,
+                         now: datetime | None = None) -> bool:
+    """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason.
+
+    Given a session, a granted token is bound into the log: a ``timestamped`` event records the
+    token's SHA-256, the note's SHA-256 and the issuer, so the next checkpoint signs over it and a
+    token replaced later no longer matches the log.
+    """
     from server.ports.tsa import TsaUnavailable
 
     try:
@@ -186,7 +198,33 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa) -> bool:
         return False
     checkpoint.tsa_status, checkpoint.tsa_kind, checkpoint.tsa_token = "granted", token.kind, token.response
     checkpoint.tsa_gen_time, checkpoint.tsa_error = token.gen_time, None
+    checkpoint.tsa_name, checkpoint.tsa_url = token.tsa_name, token.url
+    checkpoint.tsa_chain_pem = token.chain_pem.decode() if token.chain_pem else None
+    checkpoint.tsa_anchor_pem = token.anchor_pem.decode() if token.anchor_pem else None
+    if session is not None:
+        anchors = load_certificates(token.anchor_pem)
+        append_event(session, "timestamped", checkpoint_subject(checkpoint.tree_size), {
+            "checkpoint_tree_size": checkpoint.tree_size, "checkpoint_root_hash": checkpoint.root_hash,
+            "note_sha256": checkpoint_digest(checkpoint).hex(),
+            "tsa_token_sha256": hashlib.sha256(token.response).hexdigest(), "tsa_kind": token.kind,
+            "tsa_name": token.tsa_name, "tsa_url": token.url, "tsa_gen_time": token.gen_time,
+            "tsa_anchor_sha256": certificate_fingerprint(anchors[0]) if anchors else None},
+            now or token.gen_time)
     return True
+
+
+def growth_besides_timestamps(session: Session, since: int) -> int:
+    """Leaves appended from index ``since`` on, not counting the events binding checkpoint tokens."""
+    return session.scalar(select(func.count()).select_from(LogLeaf).where(
+        LogLeaf.index >= since,
+        ~((LogLeaf.event_type == "timestamped") & LogLeaf.subject_id.like("checkpoint-%")))) or 0
+
+
+def checkpoint_timestamp_event(session: Session, size: int) -> LogLeaf | None:
+    """The latest leaf below ``size`` binding a checkpoint's token into the log, if any."""
+    return session.scalars(select(LogLeaf).where(LogLeaf.index < size, LogLeaf.event_type == "timestamped",
+                                                 LogLeaf.subject_id.like("checkpoint-%"))
+                           .order_by(LogLeaf.index.desc()).limit(1)).first()
 
 
 def latest_checkpoint(session: Session) -> LogCheckpoint | None:

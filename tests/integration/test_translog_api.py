@@ -54,16 +54,16 @@ def test_proofs_from_the_api_verify_against_the_signed_checkpoint(app, client):
     key = api.get("/api/v1/evidence-log/public-key").json
     checkpoint = api.get("/api/v1/evidence-log/checkpoint").json
     signed = merkle.verify_checkpoint(checkpoint["note"], key["name"], base64.b64decode(key["public_key"]))
-    assert signed.size == checkpoint["tree_size"] == 7
+    assert signed.size == checkpoint["tree_size"] == 8  # 5 events, the first checkpoint's binding leaf, 2 events
     assert checkpoint["tsa_status"] == "granted" and checkpoint["tsa_kind"] == "local"
 
     proof = api.get("/api/v1/evidence-log/proofs/inclusion?leaf_index=3").json
-    assert proof["tree_size"] == 7
-    assert merkle.verify_inclusion(merkle.leaf_hash(proof["entry"].encode()), 3, 7,
+    assert proof["tree_size"] == 8
+    assert merkle.verify_inclusion(merkle.leaf_hash(proof["entry"].encode()), 3, 8,
                                    [bytes.fromhex(h) for h in proof["path"]], signed.root)
-    consistency = api.get("/api/v1/evidence-log/proofs/consistency?old_size=5&new_size=7").json
+    consistency = api.get("/api/v1/evidence-log/proofs/consistency?old_size=5&new_size=8").json
     older = api.get("/api/v1/evidence-log/checkpoints").json["checkpoints"][1]
-    assert merkle.verify_consistency(5, 7, bytes.fromhex(older["root_hash"]), signed.root,
+    assert merkle.verify_consistency(5, 8, bytes.fromhex(older["root_hash"]), signed.root,
                                      [bytes.fromhex(h) for h in consistency["path"]])
 
 
@@ -84,7 +84,7 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
     result = runner.invoke(args=["log", "verify"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["ok"] and report["leaves"] == 4 and report["checkpoints"][0]["signature"] == "ok"
+    assert report["ok"] and report["leaves"] == 5 and report["checkpoints"][0]["signature"] == "ok"
 
     leaf = db.session.get(LogLeaf, 2)
     leaf.entry = leaf.entry.replace(b'"n":2', b'"n":9')
