@@ -236,3 +236,5 @@ EXPORT_SELF_APPROVAL = problem("export.self_approval", 403,
                                "An export cannot be approved by the person who requested it.")
 EXPORT_NOT_OWNER = problem("export.not_owner", 403, "This export belongs to another user.")
 EXPORT_NOT_FINISHED = problem("export.not_finished", 409, "The evidence bundle is not ready yet.")
+EXPORT_SELF_CHECK_FAILED = problem("export.self_check_failed", 500,
+                                   "The evidence bundle did not pass its own verifier; nothing was shipped.")

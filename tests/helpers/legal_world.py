@@ -162,3 +162,22 @@ class UserApi:
     def page(self, path: str):
         """GET a page with this user's cookies."""
         return self.client.get(path)
+
+
+def pinned_anchor_files(app, directory) -> tuple[str, str]:
+    """The server's TSA root and log public key written to files, as an operator publishes them."""
+    from pathlib import Path
+
+    env = context.env_for(app)
+    root, key = Path(directory) / "pinned-tsa-root.pem", Path(directory) / "pinned-log-key.pem"
+    root.write_bytes(env.tsa.roots_pem())
+    key.write_text(env.signer.public_key_pem())
+    return str(root), str(key)
+
+
+def pins_of(app, directory):
+    """The server's anchors as the verifier's pins."""
+    from verifier.__main__ import read_pins
+
+    root, key = pinned_anchor_files(app, directory)
+    return read_pins([root], key)
