@@ -317,6 +317,17 @@ class _Checker:
         except Exception as exc:  # TokenInvalid, or a parser error on a damaged token
             self.fail(where, f"timestamp token does not verify for what it should cover ({exc})")
             return None
+        anchor_file = issuer.get("anchor")
+        anchors = []
+        if anchor_file:
+            try:
+                anchors = load_certificates(self.source.read(anchor_file))
+            except (KeyError, OSError, TokenInvalid) as exc:
+                self.fail(anchor_file, f"TSA root certificate missing or unreadable ({exc})")
+                return None
+            if len(anchors) != 1 or certificate_fingerprint(anchors[0]) != issuer.get("anchor_sha256"):
+                self.fail(anchor_file, "is not the TSA root recorded for this token (fingerprint differs)")
+                return None
         if self.pinned_roots:
             try:
                 verify_response(response, digest, pem_of(self.pinned_roots))
@@ -324,19 +335,11 @@ class _Checker:
                 self.fail(where, f"token does not chain to any pinned TSA root ({exc})")
                 return None
             return gen_time.isoformat(), "certificate chain verified against a pinned TSA root"
-        anchor_file = issuer.get("anchor")
-        if not anchor_file:
+        if not anchors:
             self.report.unchecked.append(f"{where}: certificate chain not checked (no TSA root recorded for "
-                                         f"{issuer.get('tsa_name') or 'this TSA'}; pass --tsa-ca)")
+                                         f"{issuer.get('tsa_url') or issuer.get('tsa_name') or 'this TSA'}; "
+                                         "pass --tsa-ca)")
             return gen_time.isoformat(), "certificate chain NOT checked"
-        try:
-            anchors = load_certificates(self.source.read(anchor_file))
-        except (KeyError, OSError, TokenInvalid) as exc:
-            self.fail(anchor_file, f"TSA root certificate missing or unreadable ({exc})")
-            return None
-        if len(anchors) != 1 or certificate_fingerprint(anchors[0]) != issuer.get("anchor_sha256"):
-            self.fail(anchor_file, "is not the TSA root recorded for this token (fingerprint differs)")
-            return None
         try:
             verify_response(response, digest, pem_of(anchors))
         except Exception as exc:  # any chain failure is a finding
