@@ -309,7 +309,9 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     except Exception as exc:
         session.rollback()
         export = session.get(EvidenceExport, export_id)
-        export.state, export.error, export.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:2000], env.clock.now()
+        reason = f"{exc.code}: {exc.message} {json.dumps(exc.details, ensure_ascii=False)}" \
+            if isinstance(exc, errors.DomainError) else f"{type(exc).__name__}: {exc}"
+        export.state, export.error, export.finished_at = "failed", reason[:2000], env.clock.now()
         audit.record(session, SYSTEM, "evidence.export_failed", "evidence_export", export.id, {"error": export.error})
         session.commit()
         raise
