@@ -237,14 +237,15 @@ proves nothing until it matches one obtained independently.
 
 ## 5. Merkle 包含证明与检查点签名 / Merkle proofs and checkpoint signatures
 
-把下面的 Python 程序（只用标准库）原样保存为 `check_log.py`，放在解压目录中运行：
-Save this program (standard library only) as `check_log.py` in the unpacked directory and run it:
+把下面的 Python 程序（只用标准库）原样保存为解压目录旁边的 `../check_log.py`（不要放进解压目录），在解压目录中运行：
+Save this program (standard library only) as `../check_log.py`, next to (not inside) the unpacked directory,
+and run it from the unpacked directory:
 
 ```python
 {CHECK_LOG_PY}```
 
 ```
-python3 check_log.py
+python3 ../check_log.py
 openssl pkeyutl -verify -pubin -inkey log/public-key.pem -rawin -in ../verify-work/checkpoint.body -sigfile ../verify-work/checkpoint.sig{stamped_sig}
 ```
 
