@@ -74,9 +74,12 @@ def verify_response(response: bytes, digest: bytes, roots_pem: bytes | None,
     from rfc3161_client.errors import VerificationError
 
     decoded = _decode(response)
-    info = decoded.tst_info
     if decoded.status not in (0, 1):
         raise TokenInvalid(f"TSA refused: status {decoded.status} {decoded.status_string}")
+    try:
+        info = decoded.tst_info
+    except ValueError as exc:  # the Rust parser reads the token lazily
+        raise TokenInvalid(f"malformed timestamp token: {exc}") from exc
     if info.message_imprint.message != digest:
         raise TokenInvalid("token covers a different digest")
     if nonce is not None and info.nonce != nonce:

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Counter, LogCheckpoint, LogLeaf
+from server.models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
 from verifier.timestamps import certificate_fingerprint, load_certificates
 from workers import merkle
 
@@ -211,6 +211,23 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None
             "tsa_anchor_sha256": certificate_fingerprint(anchors[0]) if anchors else None},
             now or token.gen_time)
     return True
+
+
+def tsa_fits_log(session: Session, tsa) -> bool:
+    """False when ``tsa`` is the built-in local TSA while the log's latest token came from an external TSA.
+
+    That is a process started without the deployment's TSA settings (a shell without ``TSA_URL``):
+    it must not add local tokens to an archive timestamped by an external TSA.
+    """
+    if tsa is None or tsa.kind != "local":
+        return True
+    latest = []
+    for model in (PhotoEvidence, LogCheckpoint):
+        row = session.execute(select(model.tsa_kind, model.tsa_gen_time).where(model.tsa_status == "granted")
+                              .order_by(model.tsa_gen_time.desc()).limit(1)).first()
+        if row is not None and row[1] is not None:
+            latest.append((row[1], row[0]))
+    return not latest or max(latest)[1] == "local"
 
 
 def growth_besides_timestamps(session: Session, since: int) -> int:

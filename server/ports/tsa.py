@@ -123,8 +123,12 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def create_local_authority(directory: Path, now: datetime | None = None) -> None:
-    """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config."""
+def create_local_authority(directory: Path, now: datetime | None = None, organisation: str = "Dangan",
+                           common_name: str = "Dangan LOCAL TSA") -> None:
+    """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config.
+
+    The names default to the built-in local TSA's; tests give other names to stand up independent TSAs.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -133,10 +137,10 @@ def create_local_authority(directory: Path, now: datetime | None = None) -> None
     now = now or datetime.now(timezone.utc)
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA root (self-signed)")])
-    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                         x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} root (self-signed)")])
+    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                          x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     start, end = now - timedelta(days=1), now + timedelta(days=365 * 30)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
