@@ -13,7 +13,8 @@ from server.models.captures import REVIEW_STATES
 from server.models.legal import EXPORT_STATES
 from server.policy import can
 from server.ports_access import ports
-from server.services import evidence_export, export_approval, legal_search, use_register
+from server.services import evidence_export, export_approval, legal_search, trust_anchors, use_register
+from workers.context import env_for
 from workers.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
@@ -199,6 +200,14 @@ def decide(export_id):
         return _refused(exc, "legal.approvals")
     flash("已处理导出申请。", "info")
     return redirect(url_for("legal.approvals"), code=303)
+
+
+@bp.route("/anchors")
+@require("evidence.search")
+def anchors():
+    """The trust anchors a court's expert pins: TSA roots with their fingerprints, and the evidence log key."""
+    described = trust_anchors.describe(db.session, env_for(current_app._get_current_object()))
+    return render_template("legal/anchors.html", anchors=described)
 
 
 @bp.route("/uses")

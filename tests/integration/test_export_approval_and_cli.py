@@ -158,3 +158,18 @@ def test_the_export_pages_ask_for_a_purpose_and_show_progress_until_the_download
     assert "已完成" in status and 'id="download-bundle"' in status and 'http-equiv="refresh"' not in status
     progress = lawyer.page(asked.headers["Location"] + "/progress.json").get_json()
     assert progress["state"] == "done" and progress["done_items"] == 1 and progress["percent"] == 100
+
+
+def test_the_anchors_page_shows_the_fingerprints_the_unpinned_verifier_asks_to_compare(app, client, runner, tmp_path):
+    push_photos(app, client, tmp_path, count=1)
+    out = tmp_path / "case.zip"
+    assert runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
+                               "--out", str(out)]).exit_code == 0
+    unpinned = runner.invoke(args=["evidence", "verify", str(out)])
+    printed = {line.rsplit("SHA256 ", 1)[1] for line in unpinned.output.splitlines() if "SHA256 " in line}
+    assert len(printed) == 2  # the TSA root and the log key found in the bundle
+    page = logged_in(client, "lawyer", "legal").page("/legal/anchors")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert all(fingerprint in text for fingerprint in printed)
+    assert "信任锚" in text and "--tsa-ca" in text
