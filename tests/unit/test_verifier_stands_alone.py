@@ -48,3 +48,18 @@ def test_the_server_uses_the_verifiers_merkle_and_token_code():
 
     assert merkle.leaf_hash is standalone.leaf_hash and merkle.verify_inclusion is standalone.verify_inclusion
     assert tsa.verify_response is timestamps.verify_response and tsa.TokenInvalid is timestamps.TokenInvalid
+
+
+def test_every_module_of_the_verifier_is_python_3_9_syntax():
+    for path in sorted((ROOT / "verifier").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        ast.parse(source, filename=str(path), feature_version=(3, 9))
+        if " | " in source:  # X | Y annotations are evaluated only from Python 3.10 on
+            assert "from __future__ import annotations" in source, path.name
+
+
+def test_the_verifiers_packages_are_pinned_as_the_servers_are():
+    from verifier import REQUIREMENTS
+
+    pins = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()}
+    assert set(REQUIREMENTS) <= pins
