@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
-from verifier.timestamps import certificate_fingerprint, load_certificates
+from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 from workers import merkle
 
 COUNTER = "translog.size"
@@ -269,6 +270,11 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
         if computed.hex() != leaf.leaf_hash:
             problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
         hashes.append(computed)
+    bindings = {}
+    for leaf in leaves:
+        if leaf.event_type == "timestamped" and leaf.subject_id.startswith("checkpoint-"):
+            payload = json.loads(leaf.entry)["payload"]
+            bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
     checked = []
     previous = None
     for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
@@ -290,12 +296,20 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
                                              bytes.fromhex(previous.root_hash), bytes.fromhex(checkpoint.root_hash),
                                              path):
                 result["root"] = "not consistent with the previous checkpoint"
-        if tsa is not None and checkpoint.tsa_token:
+        if checkpoint.tsa_token and (tsa is not None or checkpoint.tsa_anchor_pem):
             try:
-                tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
+                if checkpoint.tsa_anchor_pem:  # the root recorded at stamping: a later TSA change does not matter
+                    verify_response(checkpoint.tsa_token, checkpoint_digest(checkpoint),
+                                    checkpoint.tsa_anchor_pem.encode())
+                else:
+                    tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
                 result["timestamp"] = f"verified ({checkpoint.tsa_kind})"
             except Exception as exc:  # any failure to verify is a finding, not a crash
                 result["timestamp"] = f"invalid: {exc}"
+            bound = bindings.get(checkpoint_subject(checkpoint.tree_size))
+            if bound is not None and bound != (hashlib.sha256(checkpoint.tsa_token).hexdigest(),
+                                               checkpoint_digest(checkpoint).hex()):
+                result["timestamp"] = "invalid: differs from the token the log bound to this checkpoint"
         if result["signature"] != "ok" or result["root"] != "ok" or result["timestamp"].startswith("invalid"):
             problems.append(f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
                             f"root {result['root']}, timestamp {result['timestamp']}")

@@ -3,6 +3,8 @@ import base64
 import json
 from datetime import datetime, timezone
 
+from sqlalchemy import select
+
 from server.extensions import db
 from server.models import LogLeaf
 from tests.helpers.api_client import ApiClient
@@ -92,3 +94,31 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
     result = runner.invoke(args=["log", "verify"])
     assert result.exit_code == 1
     assert "leaf 2: stored hash does not match its entry" in result.output
+
+
+def test_log_verify_checks_each_checkpoint_token_against_its_recorded_root_after_a_tsa_change(app, runner, tmp_path):
+    from server.models import LogCheckpoint
+    from server.ports.tsa import LocalTsa
+
+    env = context.env_for(app)
+    first, second = LocalTsa(tmp_path / "tsa-one"), LocalTsa(tmp_path / "tsa-two")
+    env.tsa = first
+    _fill(3)
+    translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
+    db.session.commit()
+    env.tsa = second  # the deployment moves to another TSA
+    _fill(2)
+    translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
+    db.session.commit()
+    result = runner.invoke(args=["log", "verify"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [c["timestamp"] for c in report["checkpoints"]] == ["verified (local)"] * 2
+
+    oldest = db.session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).first()
+    # the first checkpoint's token replaced by one the other TSA issued for the same note
+    oldest.tsa_token = second.stamp(translog.checkpoint_digest(oldest)).response
+    db.session.commit()
+    result = runner.invoke(args=["log", "verify"])
+    assert result.exit_code == 1
+    assert "checkpoint 3" in result.output and "invalid" in result.output
