@@ -192,6 +192,10 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None
     """
     from server.ports.tsa import TsaUnavailable
 
+    if session is not None and not tsa_fits_log(session, tsa):
+        checkpoint.tsa_status = "pending"
+        checkpoint.tsa_error = "left to the deployment's TSA: this process has only the built-in local TSA"
+        return False
     try:
         token = tsa.stamp(checkpoint_digest(checkpoint))
     except TsaUnavailable as exc:

@@ -267,10 +267,9 @@ def _checkpoint(session: Session, export: EvidenceExport, env, now: datetime) ->
     a checkpoint token replaced inside a bundle no longer matches the signed log.
     """
     if export.checkpoint_size is None:
-        # a shell without the deployment's TSA settings leaves the new checkpoint to the worker's TSA and
-        # bundles the latest checkpoint token already bound into the log
-        tsa = env.tsa if translog.tsa_fits_log(session, env.tsa) else None
-        stamped = _sign_checkpoint(session, env, now, tsa)
+        # in a shell without the deployment's TSA settings the new checkpoint stays pending for the
+        # worker's TSA (translog.tsa_fits_log) and the latest token already bound into the log is bundled
+        stamped = _sign_checkpoint(session, env, now, env.tsa)
         bound = _sign_checkpoint(session, env, now, None) if stamped and stamped.tsa_status == "granted" else None
         checkpoint = bound or stamped or translog.latest_checkpoint(session)
         export.checkpoint_size = checkpoint.tree_size
