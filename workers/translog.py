@@ -1,8 +1,8 @@
 """The transparency log: evidence events as RFC 6962 leaves in the database, signed checkpoints.
 
 Leaves are appended in the caller's transaction, so an event and its log entry commit together
-or not at all. The hashing, proof and signature code lives in :mod:`workers.merkle` (pure) so
-the offline verifier shares it.
+or not at all. The hashing, proof and signature code is :mod:`verifier.merkle` (pure, through
+:mod:`workers.merkle`), the same code the offline verifier runs.
 """
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The timestamp authority port (RFC 3161): a built-in local TSA, an HTTP client, and a fake.
 
 Requests are built over a SHA-256 digest the caller already has (the photo's, or a checkpoint
-body's), with a fresh nonce and ``certReq`` set. Every token is verified before it is kept.
+body's), with a fresh nonce and ``certReq`` set. Every token is verified before it is kept (with
+:mod:`verifier.timestamps`, the offline verifier's code), against ``TSA_CA_FILE`` for an external
+TSA and against its own root for the local one, and carries its issuer: URL, chain and that root.
 The local TSA signs with ``openssl ts -reply`` using its own CA and TSA certificate made on first
 start under the data dir; it is labelled ``local`` everywhere, because it proves only this
 server's clock, not a trusted third party's.
