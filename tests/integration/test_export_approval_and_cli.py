@@ -161,7 +161,7 @@ def test_the_export_pages_ask_for_a_purpose_and_show_progress_until_the_download
 
 
 def test_the_anchors_page_shows_the_fingerprints_the_unpinned_verifier_asks_to_compare(app, client, runner, tmp_path):
-    push_photos(app, client, tmp_path, count=1)
+    (photo_id,) = push_photos(app, client, tmp_path, count=1)
     out = tmp_path / "case.zip"
     assert runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
                                "--out", str(out)]).exit_code == 0
@@ -173,3 +173,8 @@ def test_the_anchors_page_shows_the_fingerprints_the_unpinned_verifier_asks_to_c
     text = page.get_data(as_text=True)
     assert all(fingerprint in text for fingerprint in printed)
     assert "信任锚" in text and "--tsa-ca" in text
+    # the photo's page names the root its token was verified against
+    api = UserApi(client)
+    api.login("lawyer", PASSWORD)
+    photo_page = api.page(f"/legal/photos/{photo_id}").get_data(as_text=True)
+    assert sum(fingerprint in photo_page for fingerprint in printed) == 1
