@@ -148,3 +148,21 @@ def test_an_external_token_records_its_url_chain_and_the_configured_anchor_it_ve
         load_certificates(local_tsa.certificate_pem())[0])  # signer first
     with pytest.raises(TokenInvalid):
         HttpTsa("http://tsa.example/tsa", roots_pem=other.roots_pem()).verify(token.response, DIGEST)
+
+
+def test_tsa_ca_file_is_read_from_the_environment_and_anchors_the_external_tsa(local_tsa, tmp_path, monkeypatch):
+    from server.config import Config
+    from server.ports.tsa import from_config
+
+    (tmp_path / "root.pem").write_bytes(local_tsa.roots_pem())
+    monkeypatch.setenv("DANGAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("TSA_URL", "http://tsa.example/tsa")
+    monkeypatch.setenv("TSA_CA_FILE", str(tmp_path / "root.pem"))
+    config = Config()
+    assert config.TSA_CA_FILE == str(tmp_path / "root.pem")
+    tsa = from_config(config.DANGAN_DATA_DIR, config.TSA_URL, config.TSA_CA_FILE)
+    assert tsa.kind == "external" and tsa.roots_pem() == local_tsa.roots_pem()
+    (tmp_path / "not-pem.txt").write_text("not a certificate")
+    with pytest.raises(TokenInvalid):
+        from_config(config.DANGAN_DATA_DIR, config.TSA_URL, str(tmp_path / "not-pem.txt"))
