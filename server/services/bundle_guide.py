@@ -174,9 +174,10 @@ def verify_guide(items: list[dict], binding: dict | None) -> str:
 ```
 
 应显示 `Verification: OK`。此令牌盖在 `{binding['note']}`（日志前 {binding['timestamped_checkpoint']['tree_size']}
-条记录）上；它的 SHA-256 作为第 {binding['event']['leaf_index']} 条日志记录写入日志，由 `{layout.CHECKPOINT}` 的签名覆盖
-（第 5 步的脚本会检查）。It must print `Verification: OK`. The token stamps `{binding['note']}`; its SHA-256
-is log entry {binding['event']['leaf_index']}, which the signature on `{layout.CHECKPOINT}` covers (step 5 checks it)."""
+条记录）上；它的 SHA-256 作为日志第 {binding['event']['leaf_index']} 号记录（从 0 编号）写入日志，由
+`{layout.CHECKPOINT}` 的签名覆盖（第 5 步的脚本会检查）。It must print `Verification: OK`. The token stamps
+`{binding['note']}`; its SHA-256 is log entry {binding['event']['leaf_index']} (numbered from 0), which the signature on
+`{layout.CHECKPOINT}` covers (step 5 checks it)."""
     else:
         checkpoint = "本证据包的检查点没有时间戳（导出时 TSA 不可用）。 The checkpoint of this bundle has no timestamp."
     stamped_sig = ""
