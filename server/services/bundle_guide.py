@@ -118,12 +118,13 @@ def tsa_statement(issuers: list[dict], checkpoint_issuer: dict | None) -> str:
     """Which TSA issued which tokens (local or external, its root and fingerprint), from what was recorded."""
     if not issuers and not checkpoint_issuer:
         return "本证据包中没有 RFC 3161 时间戳。 This bundle holds no RFC 3161 timestamp.\n"
-    local = any(i.get("kind") == "local" for i in issuers + ([checkpoint_issuer] if checkpoint_issuer else []))
-    head = ("本证据包的时间戳来自以下时间戳服务（按各令牌盖戳时的记录）。"
+    everyone = issuers + ([checkpoint_issuer] if checkpoint_issuer else [])
+    names = list(dict.fromkeys("本地 TSA LOCAL（仅证明本服务器时钟 this server's clock only）" if i.get("kind") == "local"
+                               else (i.get("tsa_url") or i.get("tsa_name") or "?") for i in everyone))
+    # the first line is the summary the report's cover shows
+    head = (f"时间戳签发者 TSA: {'；'.join(names)}\n"
+            "本证据包的时间戳来自以下时间戳服务（按各令牌盖戳时的记录）。"
             "The timestamps in this bundle come from these TSAs, as recorded when each token was stamped.")
-    if local:
-        head = "含本地 TSA 时间戳（仅证明本服务器时钟）。 Includes LOCAL TSA timestamps (this server's clock only). " \
-               + head
     parts = [head]
     for issuer in issuers:
         parts.append(_describe(issuer, f"{issuer['tokens']} 张照片的时间戳 photo token(s)"))

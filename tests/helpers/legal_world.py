@@ -10,6 +10,7 @@ import base64
 import os
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from rq import SimpleWorker
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from sync.client import PhotoFile
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
 from tests.helpers.images import make_jpeg
+from verifier.__main__ import read_pins
 from workers import context, dispatch
 from workers.queues import queue
 
@@ -166,8 +168,6 @@ class UserApi:
 
 def pinned_anchor_files(app, directory) -> tuple[str, str]:
     """The server's TSA root and log public key written to files, as an operator publishes them."""
-    from pathlib import Path
-
     env = context.env_for(app)
     root, key = Path(directory) / "pinned-tsa-root.pem", Path(directory) / "pinned-log-key.pem"
     root.write_bytes(env.tsa.roots_pem())
@@ -177,7 +177,5 @@ def pinned_anchor_files(app, directory) -> tuple[str, str]:
 
 def pins_of(app, directory):
     """The server's anchors as the verifier's pins."""
-    from verifier.__main__ import read_pins
-
     root, key = pinned_anchor_files(app, directory)
     return read_pins([root], key)

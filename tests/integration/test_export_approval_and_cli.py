@@ -7,7 +7,7 @@ import zipfile
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import EvidenceUse
+from server.models import EvidenceExport, EvidenceUse, PhotoEvidence
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos, run_jobs
 from verifier import layout
@@ -116,8 +116,6 @@ def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner,
 
 def test_an_export_whose_bundle_fails_its_own_verifier_fails_loudly_and_ships_nothing(app, client, runner,
                                                                                      tmp_path):
-    from server.models import EvidenceExport, PhotoEvidence
-
     first, second = push_photos(app, client, tmp_path, count=2)
     one, two = db.session.get(PhotoEvidence, first), db.session.get(PhotoEvidence, second)
     one.tsa_token, two.tsa_token = two.tsa_token, one.tsa_token  # each token now covers the other photo

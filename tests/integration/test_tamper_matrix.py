@@ -16,7 +16,8 @@ import pytest
 from server.ports.tsa import LocalTsa
 from tests.helpers.legal_world import export_bundle, pins_of
 from verifier import layout, merkle
-from verifier.check import EXIT_FAILED, EXIT_NOT_PINNED, EXIT_VERIFIED, verify_bundle
+from verifier.check import (EXIT_FAILED, EXIT_NOT_PINNED, EXIT_VERIFIED, key_fingerprint, raw_key_from_pem,
+                            verify_bundle)
 from verifier.sums import format_sums
 
 
@@ -269,8 +270,6 @@ def test_a_forgery_with_recomputed_sums_fails_with_pins_and_never_fully_passes_w
 
 def test_a_wholly_re_signed_log_passes_only_as_consistent_and_shows_the_forged_key_fingerprint(members, pins,
                                                                                               tmp_path):
-    from verifier.check import key_fingerprint, raw_key_from_pem
-
     # no checkpoint timestamp to betray the old signature: only the pinned key can expose the new one
     stripped = {k: v for k, v in members.items()
                 if k not in (layout.CHECKPOINT_TIMESTAMPED, layout.CHECKPOINT_TOKEN, layout.CHECKPOINT_BINDING)}

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import LogLeaf
+from server.models import LogCheckpoint, LogLeaf
+from server.ports.tsa import LocalTsa
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_user
 from workers import context, merkle, translog
@@ -97,9 +98,6 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
 
 
 def test_log_verify_checks_each_checkpoint_token_against_its_recorded_root_after_a_tsa_change(app, runner, tmp_path):
-    from server.models import LogCheckpoint
-    from server.ports.tsa import LocalTsa
-
     env = context.env_for(app)
     first, second = LocalTsa(tmp_path / "tsa-one"), LocalTsa(tmp_path / "tsa-two")
     env.tsa = first

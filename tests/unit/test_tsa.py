@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from server.ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
+from server.config import Config
+from server.ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request, from_config
+from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 
 DATA = "现场照片 bytes".encode()
 DIGEST = hashlib.sha256(DATA).digest()
@@ -126,8 +128,6 @@ def test_requests_carry_the_sha256_imprint_a_nonce_and_cert_req():
 
 
 def test_a_refusal_or_an_unparseable_token_is_token_invalid_not_a_crash():
-    from verifier.timestamps import verify_response
-
     refusal = bytes.fromhex("3005" "3003" "020102")  # TimeStampResp { status { rejection } }, no token
     with pytest.raises(TokenInvalid, match="refused"):
         verify_response(refusal, DIGEST, None)
@@ -136,8 +136,6 @@ def test_a_refusal_or_an_unparseable_token_is_token_invalid_not_a_crash():
 
 
 def test_an_external_token_records_its_url_chain_and_the_configured_anchor_it_verified_against(local_tsa, tmp_path):
-    from verifier.timestamps import certificate_fingerprint, load_certificates
-
     other = LocalTsa(tmp_path / "other")
     both = other.roots_pem() + local_tsa.roots_pem()
     token = local_tsa.stamp(DIGEST)
@@ -151,9 +149,6 @@ def test_an_external_token_records_its_url_chain_and_the_configured_anchor_it_ve
 
 
 def test_tsa_ca_file_is_read_from_the_environment_and_anchors_the_external_tsa(local_tsa, tmp_path, monkeypatch):
-    from server.config import Config
-    from server.ports.tsa import from_config
-
     (tmp_path / "root.pem").write_bytes(local_tsa.roots_pem())
     monkeypatch.setenv("DANGAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECRET_KEY", "x")
