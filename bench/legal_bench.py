@@ -206,7 +206,9 @@ def export_part(bundle_mb: int, photo_mb: int) -> dict:
                                           sm3=sm3, size=photo_mb * 1024 * 1024, hash_ok=True, exif_raw={},
                                           parsed={}, flags=[], time_analysis={}, tsa_status="granted",
                                           tsa_kind=token.kind, tsa_name=token.tsa_name, tsa_token=token.response,
-                                          tsa_gen_time=token.gen_time, tsa_attempts=1, created_at=now))
+                                          tsa_gen_time=token.gen_time, tsa_attempts=1, created_at=now,
+                                          tsa_url=token.url, tsa_chain_pem=token.chain_pem.decode(),
+                                          tsa_anchor_pem=token.anchor_pem.decode()))
                 translog.append_event(session, "received", pid, {"photo_id": pid, "sha256": sha256}, now)
                 session.commit()
             export = evidence_export.request_export(

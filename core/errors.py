@@ -255,6 +255,10 @@ EXPORT_SELF_APPROVAL = problem("export.self_approval", 403,
                                "An export cannot be approved by the person who requested it.")
 EXPORT_NOT_OWNER = problem("export.not_owner", 403, "This export belongs to another user.")
 EXPORT_NOT_FINISHED = problem("export.not_finished", 409, "The evidence bundle is not ready yet.")
+EXPORT_SELF_CHECK_FAILED = problem("export.self_check_failed", 500,
+                                   "The evidence bundle did not pass its own verifier; nothing was shipped.")
+
+
 EXPORT_ITEMS_DESTROYED = problem("export.items_destroyed", 409,
                                  "Photos named for export were destroyed; leave them out (skip_destroyed) "
                                  "or change the selection.")
@@ -364,6 +368,7 @@ ZH_CN: dict[str, str] = {
     "export.destroyed": "该证据包所含照片已销毁，证据包已随之删除。",
     "export.expired": "该证据包已过保存期限并被删除，请重新申请导出。",
     "export.failed": "证据包生成失败，错误已记录，请联系管理员。",
+    "export.self_check_failed": "证据包未通过自身校验，未交付任何文件；请联系管理员。",
 }
 # upload.* and sync.* are answered to tablets only; their clients show their own texts
 DEVICE_ONLY_PREFIXES = ("upload.", "sync.")

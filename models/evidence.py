@@ -53,6 +53,11 @@ class PhotoEvidence(Base):
     tsa_attempts: Mapped[int] = mapped_column(Integer, default=0)
     tsa_error: Mapped[str | None] = mapped_column(Text)
     tsa_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # who issued the token: the TSA's URL (None = built-in local TSA), its certificate chain (PEM,
+    # signer first) and the root certificate the token was verified against at stamping (PEM)
+    tsa_url: Mapped[str | None] = mapped_column(String(500))
+    tsa_chain_pem: Mapped[str | None] = mapped_column(Text)
+    tsa_anchor_pem: Mapped[str | None] = mapped_column(Text)
     # step 6: transparency log
     stamped_leaf_index: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,3 +115,9 @@ class LogCheckpoint(Base):
     tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     tsa_gen_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tsa_error: Mapped[str | None] = mapped_column(Text)
+    tsa_name: Mapped[str | None] = mapped_column(String(200))
+    # who issued the token: the TSA's URL (None = built-in local TSA), its certificate chain (PEM,
+    # signer first) and the root certificate the token was verified against at stamping (PEM)
+    tsa_url: Mapped[str | None] = mapped_column(String(500))
+    tsa_chain_pem: Mapped[str | None] = mapped_column(Text)
+    tsa_anchor_pem: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,9 @@
 """The timestamp authority port (RFC 3161): a built-in local TSA, an HTTP client, and a fake.
 
 Requests are built over a SHA-256 digest the caller already has (the photo's, or a checkpoint
-body's), with a fresh nonce and ``certReq`` set. Every token is verified before it is kept.
+body's), with a fresh nonce and ``certReq`` set. Every token is verified before it is kept (with
+:mod:`verifier.timestamps`, the offline verifier's code), against ``TSA_CA_FILE`` for an external
+TSA and against its own root for the local one, and carries its issuer: URL, chain and that root.
 The local TSA signs with ``openssl ts -reply`` using its own CA and TSA certificate made on first
 start under the data dir; it is labelled ``local`` everywhere, because it proves only this
 server's clock, not a trusted third party's.
@@ -21,6 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from verifier.timestamps import (TokenInvalid, anchor_of, certificate_fingerprint, load_certificates, pem_of,
+                                 token_certificates, verify_response)
+
 # A UUID-derived OID (ITU-T X.667 arc 2.25) naming the local TSA's policy.
 LOCAL_POLICY_OID = "2.25.190925348245312963312414718427436745170"
 LOCAL_TSA_NAME = "Dangan LOCAL TSA (this server's clock, not a trusted third party)"
@@ -28,10 +33,6 @@ LOCAL_TSA_NAME = "Dangan LOCAL TSA (this server's clock, not a trusted third par
 
 class TsaUnavailable(Exception):
     """The TSA could not be reached or refused; the caller marks the timestamp pending and retries."""
-
-
-class TokenInvalid(Exception):
-    """A token does not verify for the digest it is supposed to cover."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class Token:
     kind: str  # local | external
     tsa_name: str
     chain_checked: bool = True
+    url: str | None = None  # where an external TSA was asked; None for the built-in local TSA
+    chain_pem: bytes | None = None  # the TSA's signing certificate (and intermediates), signer first
+    anchor_pem: bytes | None = None  # the root certificate the token was verified against, if any
+
+
+def issued_token(response: bytes, digest: bytes, roots: bytes | None, nonce: int | None, kind: str, name: str,
+                 url: str | None = None, extra_chain: bytes | None = None) -> Token:
+    """Verify a response against the configured roots and record who issued it and what anchors it."""
+    gen_time, serial, checked = verify_response(response, digest, roots, nonce)
+    chain = token_certificates(response)
+    known = {certificate_fingerprint(c) for c in chain}
+    chain += [c for c in load_certificates(extra_chain) if certificate_fingerprint(c) not in known]
+    anchor = anchor_of(response, digest, roots) if checked else None
+    return Token(response, gen_time, serial, kind, name, checked, url=url,
+                 chain_pem=pem_of(chain) if chain else None, anchor_pem=pem_of([anchor]) if anchor else None)
 
 
 def build_request(digest: bytes) -> tuple[bytes, int]:
@@ -60,45 +76,6 @@ def build_request(digest: bytes) -> tuple[bytes, int]:
         "cert_req": True,
     })
     return request.dump(), nonce
-
-
-def _decode(response: bytes):
-    from rfc3161_client import decode_timestamp_response
-
-    try:
-        return decode_timestamp_response(response)
-    except Exception as exc:  # the Rust parser raises its own error types
-        raise TokenInvalid(f"not an RFC 3161 response: {exc}") from exc
-
-
-def verify_response(response: bytes, digest: bytes, roots_pem: bytes | None,
-                    nonce: int | None = None) -> tuple[datetime, str, bool]:
-    """Verify status, imprint, nonce and (given roots) the signature chain; return (genTime, serial, chain_checked)."""
-    from cryptography import x509
-    from rfc3161_client import VerifierBuilder
-    from rfc3161_client.errors import VerificationError
-
-    decoded = _decode(response)
-    info = decoded.tst_info
-    if decoded.status not in (0, 1):
-        raise TokenInvalid(f"TSA refused: status {decoded.status} {decoded.status_string}")
-    if info.message_imprint.message != digest:
-        raise TokenInvalid("token covers a different digest")
-    if nonce is not None and info.nonce != nonce:
-        raise TokenInvalid("nonce mismatch")
-    chain_checked = False
-    if roots_pem:
-        builder = VerifierBuilder()
-        for cert in x509.load_pem_x509_certificates(roots_pem):
-            builder = builder.add_root_certificate(cert)
-        try:
-            builder.build().verify(decoded, digest)
-        except VerificationError as exc:
-            raise TokenInvalid(f"token signature does not verify: {exc}") from exc
-        chain_checked = True
-    gen_time = info.gen_time
-    gen_time = gen_time.replace(tzinfo=timezone.utc) if gen_time.tzinfo is None else gen_time.astimezone(timezone.utc)
-    return gen_time, format(info.serial_number, "x"), chain_checked
 
 
 class TimestampAuthority:
@@ -148,8 +125,12 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def create_local_authority(directory: Path, now: datetime | None = None) -> None:
-    """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config."""
+def create_local_authority(directory: Path, now: datetime | None = None, organisation: str = "Dangan",
+                           common_name: str = "Dangan LOCAL TSA") -> None:
+    """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config.
+
+    The names default to the built-in local TSA's; tests give other names to stand up independent TSAs.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -158,10 +139,10 @@ def create_local_authority(directory: Path, now: datetime | None = None) -> None
     now = now or datetime.now(timezone.utc)
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA root (self-signed)")])
-    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dangan"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, "Dangan LOCAL TSA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                         x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} root (self-signed)")])
+    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                          x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     start, end = now - timedelta(days=1), now + timedelta(days=365 * 30)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
@@ -241,13 +222,13 @@ class LocalTsa(TimestampAuthority):
             if done.returncode != 0 or not reply.exists():
                 raise TsaUnavailable(f"openssl ts -reply failed: {done.stderr.strip()[:300]}")
             response = reply.read_bytes()
-        gen_time, serial, checked = verify_response(response, digest, self.roots_pem(), nonce)
-        return Token(response, gen_time, serial, self.kind, self.name, checked)
+        return issued_token(response, digest, self.roots_pem(), nonce, self.kind, self.name,
+                            extra_chain=self.certificate_pem())
 
     def verify(self, response: bytes, digest: bytes) -> Token:
         """Verify a token this TSA issued."""
-        gen_time, serial, checked = verify_response(response, digest, self.roots_pem())
-        return Token(response, gen_time, serial, self.kind, self.name, checked)
+        return issued_token(response, digest, self.roots_pem(), None, self.kind, self.name,
+                            extra_chain=self.certificate_pem())
 
 
 # --- an external TSA over HTTP ---------------------------------------------------------------
@@ -260,6 +241,7 @@ class HttpTsa(TimestampAuthority):
     def __init__(self, url: str, roots_pem: bytes | None = None, timeout: float = 10.0):
         self.url = url
         self.name = url
+        load_certificates(roots_pem)  # a TSA_CA_FILE that is not PEM certificates stops the start
         self._roots = roots_pem
         self.timeout = timeout
 
@@ -279,15 +261,13 @@ class HttpTsa(TimestampAuthority):
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise TsaUnavailable(f"TSA at {self.url} unreachable: {exc}") from exc
         try:
-            gen_time, serial, checked = verify_response(response, digest, self._roots, nonce)
+            return issued_token(response, digest, self._roots, nonce, self.kind, self.name, url=self.url)
         except TokenInvalid as exc:
             raise TsaUnavailable(f"TSA at {self.url} answered with an unusable token: {exc}") from exc
-        return Token(response, gen_time, serial, self.kind, self.name, checked)
 
     def verify(self, response: bytes, digest: bytes) -> Token:
         """Verify a token from this TSA (chain checked only when trust anchors are configured)."""
-        gen_time, serial, checked = verify_response(response, digest, self._roots)
-        return Token(response, gen_time, serial, self.kind, self.name, checked)
+        return issued_token(response, digest, self._roots, None, self.kind, self.name, url=self.url)
 
 
 # --- a fake for unit tests ------------------------------------------------------------------

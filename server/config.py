@@ -1,7 +1,7 @@
 """Configuration classes, read from the environment.
 
-The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY and
-TSA_URL; everything else has a sane default and may be overridden by a mapping passed to
+The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY, TSA_URL
+and TSA_CA_FILE; everything else has a sane default and may be overridden by a mapping passed to
 ``create_app(config=...)``.
 """
 import os
@@ -47,6 +47,8 @@ class Config:
         # Unset means: start (or reuse) the embedded Redis under the data dir.
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.TSA_URL = os.environ.get("TSA_URL") or None
+        # PEM root certificate(s) every token of the external TSA must chain to
+        self.TSA_CA_FILE = os.environ.get("TSA_CA_FILE") or None
         self.SESSION_COOKIE_SECURE = os.environ.get("DANGAN_INSECURE_COOKIES") != "1"
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

@@ -144,7 +144,7 @@ def retry_timestamps(session: Session, env, now: datetime, limit: int = 20) -> d
             break  # the TSA is down: the others would fail the same way
     for checkpoint in session.scalars(select(LogCheckpoint).where(LogCheckpoint.tsa_status == "pending")
                                       .order_by(LogCheckpoint.tree_size).limit(5)).all():
-        if not translog.timestamp_checkpoint(checkpoint, env.tsa):
+        if not translog.timestamp_checkpoint(checkpoint, env.tsa, session, now):
             session.commit()
             break
         session.commit()
@@ -156,6 +156,8 @@ def checkpoint_if_due(session: Session, env, now: datetime) -> LogCheckpoint | N
     last = translog.latest_checkpoint(session)
     if last is not None and (now - last.created_at).total_seconds() < env.settings.checkpoint_interval_s:
         return None
+    if last is not None and not translog.growth_besides_timestamps(session, last.tree_size):
+        return None  # only the events binding earlier checkpoint tokens were added: nothing new to sign
     checkpoint = translog.make_checkpoint(session, env.signer, now, env.tsa)
     session.commit()
     return checkpoint

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from models import (AuditEntry, Capture, Customer, Device, LogLeaf, Photo, PhotoEvidence,
                            ReviewDecision, User)
 from verifier import layout
+from verifier.timestamps import certificate_fingerprint, load_certificates
+from core import merkle
+from services.translog import jsonable
 from core import merkle
 from services.translog import jsonable
 
@@ -83,6 +86,31 @@ def load_item(session: Session, photo: Photo) -> ItemSource:
                       device=session.get(Device, photo.device_id))
 
 
+def issuer(kind: str | None, name: str | None, url: str | None, chain_pem: str | None,
+           anchor_pem: str | None) -> dict:
+    """Who issued a token, as recorded at stamping, with the bundle files of its root and chain."""
+    anchors = load_certificates(anchor_pem.encode()) if anchor_pem else []
+    chain = load_certificates(chain_pem.encode()) if chain_pem else []
+    anchor_sha256 = certificate_fingerprint(anchors[0]) if anchors else None
+    signer_sha256 = certificate_fingerprint(chain[0]) if chain else None
+    return {"kind": kind, "tsa_name": name, "tsa_url": url, "anchor_sha256": anchor_sha256,
+            "anchor": layout.tsa_root_path(anchor_sha256) if anchor_sha256 else None,
+            "anchor_subject": anchors[0].subject.rfc4514_string() if anchors else None,
+            "chain": layout.tsa_chain_path(signer_sha256) if signer_sha256 else None}
+
+
+def issuer_files(rows) -> dict[str, bytes]:
+    """Bundle path → PEM of every TSA root and chain recorded for these tokens (evidence or checkpoint rows)."""
+    files: dict[str, bytes] = {}
+    for row in rows:
+        described = issuer(row.tsa_kind, None, None, row.tsa_chain_pem, row.tsa_anchor_pem)
+        if described["anchor"]:
+            files[described["anchor"]] = row.tsa_anchor_pem.encode()
+        if described["chain"]:
+            files[described["chain"]] = row.tsa_chain_pem.encode()
+    return files
+
+
 def manifest_item(session: Session, source: ItemSource) -> dict:
     """The manifest entry of one photo: ids, people, every time source, EXIF, hashes, review."""
     photo, evidence, capture, customer = source.photo, source.evidence, source.capture, source.customer
@@ -115,9 +143,10 @@ def manifest_item(session: Session, source: ItemSource) -> dict:
                   "customer_site": _point(customer.latitude, customer.longitude) if customer else None},
         "metadata": {"status": evidence.metadata_status, "reason": evidence.metadata_reason,
                      "reader": evidence.reader, "exif_raw": evidence.exif_raw or {}, "parsed": evidence.parsed or {}},
-        "timestamp": {"status": evidence.tsa_status, "kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name,
-                      "gen_time": evidence.tsa_gen_time, "serial": evidence.tsa_serial,
-                      "token_sha256": hashlib.sha256(evidence.tsa_token).hexdigest() if evidence.tsa_token else None},
+        "timestamp": {"status": evidence.tsa_status, "gen_time": evidence.tsa_gen_time, "serial": evidence.tsa_serial,
+                      "token_sha256": hashlib.sha256(evidence.tsa_token).hexdigest() if evidence.tsa_token else None,
+                      **issuer(evidence.tsa_kind, evidence.tsa_name, evidence.tsa_url, evidence.tsa_chain_pem,
+                               evidence.tsa_anchor_pem)},
         "review": review_decisions(session, photo.capture_id),
         "files": {"original": layout.original_path(number, photo.id, extension_for(photo)), "token": token_file,
                   "proof": layout.proof_path(number), "custody": layout.custody_path(number)},

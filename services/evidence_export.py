@@ -34,6 +34,10 @@ from services.report_pdf import render_report
 from services.stamping_env import env_for
 from services.bundle_zip import BundleWriter
 from verifier import layout
+from verifier.check import Pins, verify_bundle
+from verifier.timestamps import verify_response
+from core import merkle
+from services import translog
 from core import merkle
 from services import translog
 
@@ -41,10 +45,7 @@ CHINA = timezone(timedelta(hours=8))
 log = logging.getLogger("dangan.exports")
 # the source files of the offline verifier, copied into every bundle under tools/
 ROOT = Path(__file__).resolve().parents[1]
-VERIFIER_SOURCES = ("verifier/__init__.py", "verifier/__main__.py", "verifier/check.py", "verifier/layout.py",
-                    "verifier/source.py", "verifier/sums.py", "core/__init__.py", "core/merkle.py",
-                    "ports/__init__.py", "ports/blobstore.py",
-                    "ports/clock.py", "ports/tsa.py")
+VERIFIER_SOURCES = tuple(f"verifier/{p.name}" for p in sorted((ROOT / "verifier").glob("*.py")))
 DEFAULT_BUNDLE_DAYS = 30
 EXPORTABLE_STATES = ("ready", "hashed", "exif_read", "time_analysed", "derived", "timestamped")
 
@@ -288,21 +289,20 @@ def _progress(session: Session, export: EvidenceExport, phase: str, items: int |
 
 def _fix_manifest(session: Session, export: EvidenceExport, sources: list, env) -> None:
     approver = session.get(User, export.decided_by_id) if export.decided_by_id else None
-    tsa = env.tsa
-    roots = tsa.roots_pem()
+    items = [evidence_bundle.manifest_item(session, source) for source in sources]
     manifest = {
         "format": layout.FORMAT,
         "export": {"id": export.id, "purpose": export.purpose, "requester": export.requester_name,
                    "requested_at": export.created_at, "criteria": export.criteria,
                    "approved_by": use_register.user_label(approver, SYSTEM) if approver else None,
                    "approved_at": export.decided_at},
-        "tsa": {"kind": tsa.kind, "name": tsa.name, "statement": bundle_guide.tsa_statement(tsa.kind, tsa.name,
-                                                                                            bool(roots)),
-                "root_certificates": layout.TSA_CA if roots else None},
+        # who issued the photos' tokens, as recorded when each was stamped (never this process's settings)
+        "tsa": {"statement": layout.TSA_STATEMENT, "issuers": bundle_guide.distinct_issuers(
+            [item["timestamp"] for item in items if item["files"]["token"]])},
         "log": {"name": env.signer.name, "public_key": layout.PUBLIC_KEY_JSON, "checkpoint": layout.CHECKPOINT,
-                "checkpoint_token": layout.CHECKPOINT_TOKEN},
+                "checkpoint_timestamp": layout.CHECKPOINT_BINDING},
         "hash_algorithms": ["SHA-256", "SM3 (GB/T 32905)"],
-        "items": [evidence_bundle.manifest_item(session, source) for source in sources],
+        "items": items,
     }
     left_out = (export.criteria or {}).get("left_out") or []
     if left_out:  # destroyed photos the requester asked to leave out, named so the bundle says what is missing
@@ -326,15 +326,28 @@ def _log_exported(session: Session, export: EvidenceExport, sources: list, now: 
     session.commit()
 
 
+def _sign_checkpoint(session: Session, env, now: datetime, tsa) -> LogCheckpoint | None:
+    try:
+        checkpoint = translog.make_checkpoint(session, env.signer, now, tsa)
+        session.commit()
+        return checkpoint
+    except IntegrityError:  # another export signed the same tree size a moment earlier
+        session.rollback()
+        return None
+
+
 def _checkpoint(session: Session, export: EvidenceExport, env, now: datetime) -> LogCheckpoint:
+    """Sign and timestamp a checkpoint over the exported events, then sign one more over the token's log event.
+
+    The bundle carries the second: its signature covers the event binding the first one's token, so
+    a checkpoint token replaced inside a bundle no longer matches the signed log.
+    """
     if export.checkpoint_size is None:
-        try:
-            checkpoint = translog.make_checkpoint(session, env.signer, now, env.tsa)
-            session.commit()
-        except IntegrityError:  # another export signed the same tree size a moment earlier
-            session.rollback()
-            checkpoint = None
-        checkpoint = checkpoint or translog.latest_checkpoint(session)
+        # in a shell without the deployment's TSA settings the new checkpoint stays pending for the
+        # worker's TSA (translog.tsa_fits_log) and the latest token already bound into the log is bundled
+        stamped = _sign_checkpoint(session, env, now, env.tsa)
+        bound = _sign_checkpoint(session, env, now, None) if stamped and stamped.tsa_status == "granted" else None
+        checkpoint = bound or stamped or translog.latest_checkpoint(session)
         export.checkpoint_size = checkpoint.tree_size
         session.commit()
     return session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == export.checkpoint_size))
@@ -393,8 +406,10 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
 def failure_text(exc: BaseException) -> str:
     """What a failed export shows: a catalogued code and message, never a server path or a traceback."""
     if isinstance(exc, errors.DomainError):
-        ids = exc.details.get("photo_ids")
-        return f"{exc.code}: {exc.message}" + (f" ({', '.join(ids)})" if ids else "")
+        ids, failures = exc.details.get("photo_ids"), exc.details.get("failures")
+        text = f"{exc.code}: {exc.message}" + (f" ({', '.join(ids)})" if ids else "")
+        # the verifier names files inside the bundle, never a server path
+        return text + (" " + json.dumps(failures[:20], ensure_ascii=False) if failures else "")
     if isinstance(exc, StoredBytesChanged):
         return f"{errors.INTERNAL.code}: {exc}"
     return f"{errors.INTERNAL.code}: {errors.INTERNAL.message}"
@@ -433,20 +448,21 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
             if on_progress:
                 on_progress(export)
         _progress(session, export, "log")
-        _write_log_files(writer, env, checkpoint, manifest)
+        bound = timestamped_checkpoint(session, checkpoint)
+        binding = _write_log_files(writer, env, checkpoint, sources, bound, levels)
+        statement = bundle_guide.tsa_statement(manifest["tsa"]["issuers"], binding["tsa"] if binding else None)
+        writer.add_bytes(layout.TSA_STATEMENT, statement.encode("utf-8"))
         writer.add_bytes(layout.MANIFEST, export.manifest)
         _progress(session, export, "report")
         previews = {source.photo.id: source.evidence.preview_key for source in sources}
-        _write_report(writer, env, export, manifest, checks, checkpoint, previews, target.parent)
-        example = manifest["items"][0] if manifest["items"] else None
-        has_roots = bool(env.tsa.roots_pem())
-        writer.add_bytes(layout.VERIFY_GUIDE, bundle_guide.verify_guide(example, has_roots,
-                                                                      hasattr(env.tsa, "certificate_pem")).encode())
+        _write_report(writer, env, export, manifest, checks, checkpoint, previews, target.parent, statement)
+        writer.add_bytes(layout.VERIFY_GUIDE, bundle_guide.verify_guide(manifest["items"], binding).encode())
         for relative in VERIFIER_SOURCES:
             writer.add_file(layout.TOOLS + relative, ROOT / relative)
         writer.finish()
         with open(partial, "rb") as fh:
             os.fsync(fh.fileno())
+        _self_check(partial, env, sources, bound)
         session.refresh(export, ["state"])
         if export.state != "running":  # destroyed (or taken over) while it was being built: keep no copy
             problem = errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE
@@ -483,9 +499,11 @@ def _write_item(session: Session, env, writer: BundleWriter, source, item: dict,
     check = {"原始文件哈希": "一致（SHA-256、SM3）"}
     if evidence.tsa_token:
         writer.add_bytes(item["files"]["token"], evidence.tsa_token, compress=False)
+        anchor = evidence.tsa_anchor_pem.encode() if evidence.tsa_anchor_pem else None
         try:
-            env.tsa.verify(evidence.tsa_token, bytes.fromhex(sha256))
-            check["时间戳"] = f"有效（{'本地' if evidence.tsa_kind == 'local' else '外部'} TSA）"
+            verify_response(evidence.tsa_token, bytes.fromhex(sha256), anchor)
+            chained = "证书链已验证" if anchor else "未记录根证书，证书链未验证"
+            check["时间戳"] = f"有效（{'本地' if evidence.tsa_kind == 'local' else '外部'} TSA，{chained}）"
         except Exception as exc:  # a token that no longer verifies is reported, not hidden
             check["时间戳"] = f"无效：{exc}"
     else:
@@ -502,24 +520,71 @@ def _write_item(session: Session, env, writer: BundleWriter, source, item: dict,
     return check
 
 
-def _write_log_files(writer: BundleWriter, env, checkpoint: LogCheckpoint, manifest: dict) -> None:
-    tsa = env.tsa
-    roots = tsa.roots_pem()
-    if roots:
-        writer.add_bytes(layout.TSA_CA, roots)
-    if hasattr(tsa, "certificate_pem"):
-        writer.add_bytes(layout.TSA_CERT, tsa.certificate_pem())
-    writer.add_bytes(layout.TSA_STATEMENT, manifest["tsa"]["statement"].encode("utf-8"))
+def timestamped_checkpoint(session: Session, checkpoint: LogCheckpoint) -> tuple[LogCheckpoint, object] | None:
+    """The timestamped checkpoint whose token's log event the bundled checkpoint signs over, with that leaf."""
+    leaf = translog.checkpoint_timestamp_event(session, checkpoint.tree_size)
+    if leaf is None:
+        return None
+    payload = json.loads(leaf.entry)["payload"]
+    stamped = session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == payload["checkpoint_tree_size"]))
+    if stamped is None or not stamped.tsa_token or \
+            hashlib.sha256(stamped.tsa_token).hexdigest() != payload.get("tsa_token_sha256"):
+        return None
+    return stamped, leaf
+
+
+def checkpoint_binding(stamped: LogCheckpoint, leaf, levels: list[list[bytes]], size: int) -> dict:
+    """``log/checkpoint-timestamp.json``: the stamped checkpoint, its token's issuer, and the proofs binding them."""
+    return {"note": layout.CHECKPOINT_TIMESTAMPED, "token": layout.CHECKPOINT_TOKEN,
+            "timestamped_checkpoint": {"tree_size": stamped.tree_size, "root_hash": stamped.root_hash,
+                                       "tsa_gen_time": stamped.tsa_gen_time},
+            "tsa": evidence_bundle.issuer(stamped.tsa_kind, stamped.tsa_name, stamped.tsa_url,
+                                          stamped.tsa_chain_pem, stamped.tsa_anchor_pem),
+            "consistency": {"old_size": stamped.tree_size, "new_size": size,
+                            "path": [h.hex() for h in merkle.consistency_path(levels[0][:size], stamped.tree_size)]},
+            "event": {"leaf_index": leaf.index, "entry": leaf.entry.decode("utf-8"), "leaf_hash": leaf.leaf_hash,
+                      "path": [h.hex() for h in evidence_bundle.path_from_levels(levels, leaf.index)]}}
+
+
+def _write_log_files(writer: BundleWriter, env, checkpoint: LogCheckpoint, sources: list,
+                     bound: tuple | None, levels: list[list[bytes]]) -> dict | None:
+    stamped = bound[0] if bound else None
+    rows = [source.evidence for source in sources if source.evidence.tsa_token] + ([stamped] if stamped else [])
+    for path, pem in sorted(evidence_bundle.issuer_files(rows).items()):
+        writer.add_bytes(path, pem)
+    binding = checkpoint_binding(stamped, bound[1], levels, checkpoint.tree_size) if bound else None
     writer.add_bytes(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
-    if checkpoint.tsa_token:
-        writer.add_bytes(layout.CHECKPOINT_TOKEN, checkpoint.tsa_token, compress=False)
+    if binding:
+        writer.add_bytes(layout.CHECKPOINT_TIMESTAMPED, stamped.note.encode("utf-8"))
+        writer.add_bytes(layout.CHECKPOINT_TOKEN, stamped.tsa_token, compress=False)
+        writer.add_bytes(layout.CHECKPOINT_BINDING, evidence_bundle.json_bytes(binding))
     key = translog.public_key_info(env.signer)
     writer.add_bytes(layout.PUBLIC_KEY_PEM, key["public_key_pem"].encode())
     writer.add_bytes(layout.PUBLIC_KEY_JSON, evidence_bundle.json_bytes(evidence_bundle.public_key_document(key)))
+    return binding
+
+
+def recorded_anchors(sources: list, bound: tuple | None) -> bytes:
+    """Every TSA root the bundle's tokens were verified against when they were stamped (PEM)."""
+    rows = [source.evidence for source in sources] + ([bound[0]] if bound else [])
+    return b"".join(sorted({row.tsa_anchor_pem.encode() for row in rows if row.tsa_token and row.tsa_anchor_pem}))
+
+
+def _self_check(path: str, env, sources: list, bound: tuple | None) -> None:
+    """Run the bundled verifier on the finished ZIP, pinned to this server's log key and recorded TSA roots."""
+    rows = [source.evidence for source in sources] + ([bound[0]] if bound else [])
+    # pinned only when every token has its root recorded (older tokens are checked against what was bundled)
+    anchors = recorded_anchors(sources, bound) if all(r.tsa_anchor_pem for r in rows if r.tsa_token) else None
+    report = verify_bundle(path, Pins(tsa_roots_pem=anchors or None,
+                                      log_key_pem=env.signer.public_key_pem().encode()))
+    if not report.ok:
+        raise errors.DomainError(errors.EXPORT_SELF_CHECK_FAILED,
+                                 details={"failures": [str(f) for f in report.all_failures][:50]})
 
 
 def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: dict, checks: dict,
-                  checkpoint: LogCheckpoint, previews: dict[str, str | None], directory: Path) -> None:
+                  checkpoint: LogCheckpoint, previews: dict[str, str | None], directory: Path,
+                  statement: str) -> None:
 
     def preview(item: dict) -> bytes | None:
         key = previews.get(item["photo_id"])
@@ -530,7 +595,7 @@ def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: d
 
     cover = {"export_id": export.id, "purpose": export.purpose, "requester": export.requester_name,
              "approved_by": manifest["export"]["approved_by"], "requested_at": export.created_at,
-             "built_at": env.clock.now(), "tsa_statement": manifest["tsa"]["statement"].splitlines()[0],
+             "built_at": env.clock.now(), "tsa_statement": statement.splitlines()[0],
              "tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash,
              "manifest_sha256": export.manifest_sha256}
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".report-", suffix=".pdf") as fh:

@@ -184,10 +184,7 @@ def retry_timestamp(session: Session, env: Env, photo_id: str) -> bool:
     now = env.clock.now()
     granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
     if granted:
-        translog.append_event(session, "timestamped", photo_id, {
-            "photo_id": photo_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-            "tsa_kind": evidence.tsa_kind, "tsa_gen_time": evidence.tsa_gen_time,
-            "tsa_token_sha256": stamping.hashing.digest_bytes(evidence.tsa_token).sha256}, now)
+        stamping.log_timestamped(session, evidence, now)
     audit.record(session, SYSTEM, "evidence.timestamp_retry", "photo", photo_id,
                  {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
     session.commit()

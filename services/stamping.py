@@ -16,6 +16,12 @@ from models import Blob, Capture, Customer, Photo, PhotoEvidence
 from ports.tsa import TsaUnavailable
 from core import derivatives, exif, hashing, time_analysis
 from services import translog
+from verifier.timestamps import certificate_fingerprint, load_certificates
+from core.labels import BASIS_LABELS, flag_label
+from models import Blob, Capture, Customer, Photo, PhotoEvidence
+from ports.tsa import TsaUnavailable
+from core import derivatives, exif, hashing, time_analysis
+from services import translog
 from core.labels import BASIS_LABELS, flag_label
 
 CHINA = timezone(timedelta(hours=8))
@@ -206,7 +212,26 @@ def make_derivatives(ctx: StampContext) -> None:
 
 def timestamp(ctx: StampContext) -> None:
     """Ask the TSA for a token over the SHA-256; if it is unreachable, leave it pending (never blocks review)."""
-    request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts)
+    if request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts):
+        log_timestamped(ctx.session, ctx.evidence, ctx.now())
+
+
+def anchor_sha256(anchor_pem: str | None) -> str | None:
+    """SHA-256 fingerprint of the recorded anchor certificate (DER), as ``openssl x509 -fingerprint`` shows."""
+    certificates = load_certificates(anchor_pem.encode()) if anchor_pem else []
+    return certificate_fingerprint(certificates[0]) if certificates else None
+
+
+def log_timestamped(session: Session, evidence: PhotoEvidence, now: datetime) -> None:
+    """Append the photo's ``timestamped`` event (once): the token's hash and who issued it."""
+    if translog.find_event(session, "timestamped", evidence.photo_id) is not None:
+        return
+    translog.append_event(session, "timestamped", evidence.photo_id, {
+        "photo_id": evidence.photo_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
+        "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
+        "tsa_gen_time": evidence.tsa_gen_time, "tsa_serial": evidence.tsa_serial,
+        "tsa_anchor_sha256": anchor_sha256(evidence.tsa_anchor_pem),
+        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256}, now)
 
 
 def request_timestamp(evidence: PhotoEvidence, tsa, now: datetime, max_attempts: int) -> bool:
@@ -228,6 +253,9 @@ def request_timestamp(evidence: PhotoEvidence, tsa, now: datetime, max_attempts:
     evidence.tsa_status, evidence.tsa_kind, evidence.tsa_name = "granted", token.kind, token.tsa_name
     evidence.tsa_token, evidence.tsa_gen_time, evidence.tsa_serial = token.response, token.gen_time, token.serial
     evidence.tsa_error, evidence.tsa_next_attempt_at = None, None
+    evidence.tsa_url = token.url
+    evidence.tsa_chain_pem = token.chain_pem.decode() if token.chain_pem else None
+    evidence.tsa_anchor_pem = token.anchor_pem.decode() if token.anchor_pem else None
     return True
 
 

@@ -1,13 +1,14 @@
 """The transparency log: evidence events as RFC 6962 leaves in the database, signed checkpoints.
 
 Leaves are appended in the caller's transaction, so an event and its log entry commit together
-or not at all. The hashing, proof and signature code lives in :mod:`core.merkle` (pure) so
-the offline verifier shares it.
+or not at all. The hashing, proof and signature code is :mod:`verifier.merkle` (pure, through
+:mod:`core.merkle`), the same code the offline verifier runs.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -15,6 +16,9 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
+from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
+from core import merkle
 from models import Counter, LogCheckpoint, LogLeaf
 from core import merkle
 
@@ -166,7 +170,7 @@ def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None
     session.add(checkpoint)
     session.flush()
     if tsa is not None:
-        timestamp_checkpoint(checkpoint, tsa)
+        timestamp_checkpoint(checkpoint, tsa, session, now)
     return checkpoint
 
 
@@ -175,10 +179,25 @@ def checkpoint_digest(checkpoint: LogCheckpoint) -> bytes:
     return hashlib.sha256(checkpoint.note.encode("utf-8")).digest()
 
 
-def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa) -> bool:
-    """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason."""
+def checkpoint_subject(tree_size: int) -> str:
+    """The subject of the ``timestamped`` event that binds a checkpoint's token into the log."""
+    return f"checkpoint-{int(tree_size)}"
+
+
+def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None = None,
+                         now: datetime | None = None) -> bool:
+    """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason.
+
+    Given a session, a granted token is bound into the log: a ``timestamped`` event records the
+    token's SHA-256, the note's SHA-256 and the issuer, so the next checkpoint signs over it and a
+    token replaced later no longer matches the log.
+    """
     from ports.tsa import TsaUnavailable
 
+    if session is not None and not tsa_fits_log(session, tsa):
+        checkpoint.tsa_status = "pending"
+        checkpoint.tsa_error = "left to the deployment's TSA: this process has only the built-in local TSA"
+        return False
     try:
         token = tsa.stamp(checkpoint_digest(checkpoint))
     except TsaUnavailable as exc:
@@ -186,7 +205,50 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa) -> bool:
         return False
     checkpoint.tsa_status, checkpoint.tsa_kind, checkpoint.tsa_token = "granted", token.kind, token.response
     checkpoint.tsa_gen_time, checkpoint.tsa_error = token.gen_time, None
+    checkpoint.tsa_name, checkpoint.tsa_url = token.tsa_name, token.url
+    checkpoint.tsa_chain_pem = token.chain_pem.decode() if token.chain_pem else None
+    checkpoint.tsa_anchor_pem = token.anchor_pem.decode() if token.anchor_pem else None
+    if session is not None:
+        anchors = load_certificates(token.anchor_pem)
+        append_event(session, "timestamped", checkpoint_subject(checkpoint.tree_size), {
+            "checkpoint_tree_size": checkpoint.tree_size, "checkpoint_root_hash": checkpoint.root_hash,
+            "note_sha256": checkpoint_digest(checkpoint).hex(),
+            "tsa_token_sha256": hashlib.sha256(token.response).hexdigest(), "tsa_kind": token.kind,
+            "tsa_name": token.tsa_name, "tsa_url": token.url, "tsa_gen_time": token.gen_time,
+            "tsa_anchor_sha256": certificate_fingerprint(anchors[0]) if anchors else None},
+            now or token.gen_time)
     return True
+
+
+def tsa_fits_log(session: Session, tsa) -> bool:
+    """False when ``tsa`` is the built-in local TSA while the log's latest token came from an external TSA.
+
+    That is a process started without the deployment's TSA settings (a shell without ``TSA_URL``):
+    it must not add local tokens to an archive timestamped by an external TSA.
+    """
+    if tsa is None or tsa.kind != "local":
+        return True
+    latest = []
+    for model in (PhotoEvidence, LogCheckpoint):
+        row = session.execute(select(model.tsa_kind, model.tsa_gen_time).where(model.tsa_status == "granted")
+                              .order_by(model.tsa_gen_time.desc()).limit(1)).first()
+        if row is not None and row[1] is not None:
+            latest.append((row[1], row[0]))
+    return not latest or max(latest)[1] == "local"
+
+
+def growth_besides_timestamps(session: Session, since: int) -> int:
+    """Leaves appended from index ``since`` on, not counting the events binding checkpoint tokens."""
+    return session.scalar(select(func.count()).select_from(LogLeaf).where(
+        LogLeaf.index >= since,
+        ~((LogLeaf.event_type == "timestamped") & LogLeaf.subject_id.like("checkpoint-%")))) or 0
+
+
+def checkpoint_timestamp_event(session: Session, size: int) -> LogLeaf | None:
+    """The latest leaf below ``size`` binding a checkpoint's token into the log, if any."""
+    return session.scalars(select(LogLeaf).where(LogLeaf.index < size, LogLeaf.event_type == "timestamped",
+                                                 LogLeaf.subject_id.like("checkpoint-%"))
+                           .order_by(LogLeaf.index.desc()).limit(1)).first()
 
 
 def latest_checkpoint(session: Session) -> LogCheckpoint | None:
@@ -214,6 +276,11 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
         if computed.hex() != leaf.leaf_hash:
             problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
         hashes.append(computed)
+    bindings = {}
+    for leaf in leaves:
+        if leaf.event_type == "timestamped" and leaf.subject_id.startswith("checkpoint-"):
+            payload = json.loads(leaf.entry)["payload"]
+            bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
     checked = []
     previous = None
     for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
@@ -235,12 +302,20 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
                                              bytes.fromhex(previous.root_hash), bytes.fromhex(checkpoint.root_hash),
                                              path):
                 result["root"] = "not consistent with the previous checkpoint"
-        if tsa is not None and checkpoint.tsa_token:
+        if checkpoint.tsa_token and (tsa is not None or checkpoint.tsa_anchor_pem):
             try:
-                tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
+                if checkpoint.tsa_anchor_pem:  # the root recorded at stamping: a later TSA change does not matter
+                    verify_response(checkpoint.tsa_token, checkpoint_digest(checkpoint),
+                                    checkpoint.tsa_anchor_pem.encode())
+                else:
+                    tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
                 result["timestamp"] = f"verified ({checkpoint.tsa_kind})"
             except Exception as exc:  # any failure to verify is a finding, not a crash
                 result["timestamp"] = f"invalid: {exc}"
+            bound = bindings.get(checkpoint_subject(checkpoint.tree_size))
+            if bound is not None and bound != (hashlib.sha256(checkpoint.tsa_token).hexdigest(),
+                                               checkpoint_digest(checkpoint).hex()):
+                result["timestamp"] = "invalid: differs from the token the log bound to this checkpoint"
         if result["signature"] != "ok" or result["root"] != "ok" or result["timestamp"].startswith("invalid"):
             problems.append(f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
                             f"root {result['root']}, timestamp {result['timestamp']}")

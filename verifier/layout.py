@@ -7,11 +7,12 @@ MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 VERIFY_GUIDE = "VERIFY.md"
 REPORT = "report.pdf"
-TSA_CA = "tsa/ca.pem"
-TSA_CERT = "tsa/tsa.pem"
 TSA_STATEMENT = "tsa/STATEMENT.txt"
 CHECKPOINT = "log/checkpoint.txt"
+# the checkpoint the TSA stamped, its token, and the proofs binding that token into the signed log
+CHECKPOINT_TIMESTAMPED = "log/timestamped-checkpoint.txt"
 CHECKPOINT_TOKEN = "log/checkpoint.tsr"
+CHECKPOINT_BINDING = "log/checkpoint-timestamp.json"
 PUBLIC_KEY_PEM = "log/public-key.pem"
 PUBLIC_KEY_JSON = "log/public-key.json"
 TOOLS = "tools/"
@@ -35,3 +36,13 @@ def proof_path(evidence_no: str) -> str:
 def custody_path(evidence_no: str) -> str:
     """Path of a photo's custody log."""
     return f"custody/{evidence_no}.json"
+
+
+def tsa_root_path(fingerprint: str) -> str:
+    """Path of a TSA root certificate (PEM), named by its SHA-256 fingerprint's first 16 hex digits."""
+    return f"tsa/roots/{fingerprint[:16]}.pem"
+
+
+def tsa_chain_path(fingerprint: str) -> str:
+    """Path of a TSA's certificate chain (PEM, signer first), named by the signer certificate's fingerprint."""
+    return f"tsa/chains/{fingerprint[:16]}.pem"

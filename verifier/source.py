@@ -30,7 +30,9 @@ class BundleSource:
         """Every file in the bundle, relative, with forward slashes."""
         if self._zip is not None:
             return sorted(info.filename for info in self._zip.infolist() if not info.is_dir())
-        return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file())
+        # Python's bytecode caches, written when the bundled verifier runs from tools/, are not bundle files
+        return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                      if p.is_file() and "__pycache__" not in p.relative_to(self.path).parts)
 
     def open(self, name: str) -> BinaryIO:
         """Open one file for streamed reading."""

@@ -1,4 +1,4 @@
-"""``evidence export`` (an evidence bundle, with a progress bar) and ``evidence verify BUNDLE.zip`` (offline)."""
+"""``evidence export`` (a bundle, with a progress bar), ``evidence verify BUNDLE`` (offline) and ``evidence anchors``."""
 from __future__ import annotations
 
 import sys
@@ -12,6 +12,10 @@ from sqlalchemy import select
 from core import errors
 from core.actor import CLI
 from server.cli.output import emit, fail
+from models.database import db
+from models import User
+from services import evidence_export, export_approval, trust_anchors
+from verifier.__main__ import read_pins
 from models.database import db
 from models import User
 from services import evidence_export, export_approval
@@ -89,15 +93,25 @@ def export_command(account_no, date_from, date_to, ids, purpose, out, username, 
 
 @evidence.command("verify")
 @click.argument("bundle", type=click.Path(exists=True))
-def verify_command(bundle):
-    """Check every hash, token, proof and signature offline; print a verdict per item; exit 1 on any failure."""
-    report = verify_bundle(bundle)
+@click.option("--tsa-ca", "tsa_ca", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A TSA root certificate (PEM) obtained outside the bundle; repeat for several TSAs.")
+@click.option("--log-key", "log_key", type=click.Path(exists=True, dir_okay=False),
+              help="The evidence log's Ed25519 public key (PEM) obtained outside the bundle.")
+def verify_command(bundle, tsa_ca, log_key):
+    """Check a bundle offline; exit 0 verified against pinned anchors, 2 consistent but not pinned, 1 failed."""
+    report = verify_bundle(bundle, read_pins(list(tsa_ca), log_key))
     for line in report.lines():
         click.echo(line)
     for failure in report.all_failures:
         click.echo(f"FAILED {failure}", err=True)
-    if not report.ok:
-        sys.exit(1)
+    sys.exit(report.exit_code)
+
+
+@evidence.command("anchors")
+def anchors_command():
+    """Print the trust anchors to publish: every TSA root tokens were verified against, and the log key."""
+    env = env_for(current_app._get_current_object())
+    emit(trust_anchors.describe(db.session, env))
 
 
 commands = [evidence]

@@ -13,6 +13,14 @@ from models.captures import REVIEW_STATES
 from models.legal import EXPORT_STATES
 from core.policy import can
 from services.ports_access import ports
+from services import evidence_export, export_approval, legal_search, trust_anchors, use_register
+from services.stamping_env import env_for
+from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
+from models.database import db
+from models.captures import REVIEW_STATES
+from models.legal import EXPORT_STATES
+from core.policy import can
+from services.ports_access import ports
 from services import evidence_export, export_approval, legal_search, review_evidence, use_register
 from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 from models.database import db
@@ -255,6 +263,14 @@ def decide(export_id):
         return _refused(exc, "legal.approvals")
     flash("已处理导出申请。", "info")
     return redirect(url_for("legal.approvals"), code=303)
+
+
+@bp.route("/anchors")
+@require("evidence.search")
+def anchors():
+    """The trust anchors a court's expert pins: TSA roots with their fingerprints, and the evidence log key."""
+    described = trust_anchors.describe(db.session, env_for(current_app._get_current_object()))
+    return render_template("legal/anchors.html", anchors=described)
 
 
 @bp.route("/uses")

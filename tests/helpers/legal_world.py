@@ -10,6 +10,7 @@ import base64
 import os
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from rq import SimpleWorker
 from sqlalchemy import select
@@ -22,6 +23,11 @@ from services import review
 from clients.device_client import PhotoFile
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
+from tests.helpers.images import make_jpeg
+from verifier.__main__ import read_pins
+from workers import context
+from services import dispatch
+from ports.job_queue import queue
 from tests.helpers.images import PhotoSpec, make_image, make_jpeg
 from workers import context
 from services import dispatch
@@ -170,3 +176,18 @@ class UserApi:
     def page(self, path: str):
         """GET a page with this user's cookies."""
         return self.client.get(path)
+
+
+def pinned_anchor_files(app, directory) -> tuple[str, str]:
+    """The server's TSA root and log public key written to files, as an operator publishes them."""
+    env = context.env_for(app)
+    root, key = Path(directory) / "pinned-tsa-root.pem", Path(directory) / "pinned-log-key.pem"
+    root.write_bytes(env.tsa.roots_pem())
+    key.write_text(env.signer.public_key_pem())
+    return str(root), str(key)
+
+
+def pins_of(app, directory):
+    """The server's anchors as the verifier's pins."""
+    root, key = pinned_anchor_files(app, directory)
+    return read_pins([root], key)

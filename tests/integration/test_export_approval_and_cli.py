@@ -7,6 +7,8 @@ import zipfile
 from sqlalchemy import select
 
 from models.database import db
+from models import EvidenceExport, EvidenceUse, PhotoEvidence
+from models.database import db
 from models import EvidenceUse
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos, run_jobs
@@ -87,8 +89,18 @@ def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner,
     assert done.exit_code == 0, done.output
     summary = json.loads([line for line in done.output.splitlines() if line.startswith("{")][-1])
     assert summary["state"] == "done" and summary["item_count"] == 2 and out.exists()
-    checked = runner.invoke(args=["evidence", "verify", str(out)])
-    assert checked.exit_code == 0 and "ALL CHECKS PASSED" in checked.output
+    unpinned = runner.invoke(args=["evidence", "verify", str(out)])
+    assert unpinned.exit_code == 2 and "ALL CHECKS PASSED" not in unpinned.output, unpinned.output
+    anchors = runner.invoke(args=["evidence", "anchors"])
+    assert anchors.exit_code == 0, anchors.output
+    published = json.loads(anchors.output.strip().splitlines()[-1])
+    (tmp_path / "root.pem").write_text(published["tsa_roots"][0]["pem"])
+    (tmp_path / "log-key.pem").write_text(published["log_key"]["public_key_pem"])
+    assert published["log_key"]["sha256"] in unpinned.output  # the fingerprint to compare is printed
+    assert published["tsa_roots"][0]["sha256"] in unpinned.output
+    checked = runner.invoke(args=["evidence", "verify", str(out), "--tsa-ca", str(tmp_path / "root.pem"),
+                                  "--log-key", str(tmp_path / "log-key.pem")])
+    assert checked.exit_code == 0 and "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in checked.output, checked.output
     members = {}
     with zipfile.ZipFile(out) as zf:
         members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
@@ -102,6 +114,22 @@ def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner,
     assert failed.exit_code == 1 and f"FAILED {original}" in failed.output
     missing = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--out", str(tmp_path / "x.zip")])
     assert missing.exit_code == 1 and "legal.purpose_required" in missing.output
+
+
+def test_an_export_whose_bundle_fails_its_own_verifier_fails_loudly_and_ships_nothing(app, client, runner,
+                                                                                     tmp_path):
+    first, second = push_photos(app, client, tmp_path, count=2)
+    one, two = db.session.get(PhotoEvidence, first), db.session.get(PhotoEvidence, second)
+    one.tsa_token, two.tsa_token = two.tsa_token, one.tsa_token  # each token now covers the other photo
+    db.session.commit()
+    out = tmp_path / "case.zip"
+    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
+                               "--out", str(out)])
+    assert done.exit_code == 1, done.output
+    assert "export.self_check_failed" in done.output and "tokens/" in done.output
+    assert not out.exists() and not list(tmp_path.glob(".case.zip.*"))
+    export = db.session.scalars(select(EvidenceExport).order_by(EvidenceExport.id.desc())).first()
+    assert export.state == "failed" and export.error.startswith("export.self_check_failed") and "tokens/" in export.error
 
 
 def test_the_cli_stops_at_an_export_that_needs_approval(app, client, runner, tmp_path):
@@ -155,3 +183,21 @@ def test_an_export_the_queue_missed_at_commit_is_handed_over_by_the_outbox(app, 
     run_jobs(app, "exports")  # one dispatcher tick, then the export worker
     assert lawyer.get(f"/api/v1/legal/exports/{export_id}").get_json()["state"] == "done"
     assert db.session.get(OutboxEvent, row.id).dispatched_at is not None
+def test_the_anchors_page_shows_the_fingerprints_the_unpinned_verifier_asks_to_compare(app, client, runner, tmp_path):
+    (photo_id,) = push_photos(app, client, tmp_path, count=1)
+    out = tmp_path / "case.zip"
+    assert runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
+                               "--out", str(out)]).exit_code == 0
+    unpinned = runner.invoke(args=["evidence", "verify", str(out)])
+    printed = {line.rsplit("SHA256 ", 1)[1] for line in unpinned.output.splitlines() if "SHA256 " in line}
+    assert len(printed) == 2  # the TSA root and the log key found in the bundle
+    page = logged_in(client, "lawyer", "legal").page("/legal/anchors")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert all(fingerprint in text for fingerprint in printed)
+    assert "信任锚" in text and "--tsa-ca" in text
+    # the photo's page names the root its token was verified against
+    api = UserApi(client)
+    api.login("lawyer", PASSWORD)
+    photo_page = api.page(f"/legal/photos/{photo_id}").get_data(as_text=True)
+    assert sum(fingerprint in photo_page for fingerprint in printed) == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +15,11 @@ from ports.tsa import FakeTsa
 from ports.redis_connection import get_redis
 from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_image, make_jpeg, truncated_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
+from workers import context
+from services import dispatch, translog
+from core import merkle
+from ports.job_queue import queue
+from services.stamping_env import env_for
 from workers import context
 from services import dispatch, translog, stamping_env
 from core import merkle
@@ -57,10 +63,16 @@ def test_received_photo_is_stamped_and_ready_for_review(app, clock):
         stored = app.extensions["dangan.ports"].blobs.open(key).read()
         assert hashlib.sha256(stored).hexdigest() == key
     assert evidence.tsa_status == "granted" and evidence.tsa_kind == "local"
+    # the token's issuer is recorded with it: no URL (built-in), its chain, the root it was verified against
+    local_root = env_for(app).tsa.roots_pem().decode()
+    assert evidence.tsa_url is None and evidence.tsa_anchor_pem == local_root
+    assert "BEGIN CERTIFICATE" in evidence.tsa_chain_pem and local_root not in evidence.tsa_chain_pem
     assert app.extensions["dangan.ports"].blobs.open(photo.blob_sha256).read() == data  # original untouched
-    events = [leaf.event_type for leaf in db.session.scalars(
-        select(LogLeaf).where(LogLeaf.subject_id == photo.id).order_by(LogLeaf.index))]
-    assert events == ["received", "stamped"]
+    leaves = list(db.session.scalars(select(LogLeaf).where(LogLeaf.subject_id == photo.id).order_by(LogLeaf.index)))
+    assert [leaf.event_type for leaf in leaves] == ["received", "timestamped", "stamped"]
+    logged = json.loads(leaves[1].entry)["payload"]
+    assert logged["tsa_token_sha256"] == hashlib.sha256(evidence.tsa_token).hexdigest()
+    assert logged["tsa_kind"] == "local" and len(logged["tsa_anchor_sha256"]) == 64
     run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == photo.id))
     assert (run.status, run.attempt) == ("done", 1)
     assert db.session.scalar(select(OutboxEvent.dispatched_at).where(OutboxEvent.subject_id == photo.id))
@@ -173,19 +185,28 @@ def test_checkpoints_are_signed_timestamped_and_proofs_verify(app, clock):
     work(app)
     env = stamping_env.env_for(app)
     checkpoint = translog.latest_checkpoint(db.session)
-    assert checkpoint.tree_size == 6 and checkpoint.tsa_status == "granted"
+    assert checkpoint.tree_size == 9 and checkpoint.tsa_status == "granted"
     signed = merkle.verify_checkpoint(checkpoint.note, env.signer.name, env.signer.public_key_raw())
     proof = translog.inclusion_proof(db.session, 4, checkpoint.tree_size)
     leaf = db.session.get(LogLeaf, 4)
-    assert merkle.verify_inclusion(merkle.leaf_hash(leaf.entry), 4, 6, [bytes.fromhex(h) for h in proof["path"]],
+    assert merkle.verify_inclusion(merkle.leaf_hash(leaf.entry), 4, 9, [bytes.fromhex(h) for h in proof["path"]],
                                    signed.root)
+    # the checkpoint's token is bound into the log by the next leaf
+    binding = db.session.get(LogLeaf, 9)
+    assert (binding.event_type, binding.subject_id) == ("timestamped", "checkpoint-9")
+    bound = json.loads(binding.entry)["payload"]
+    assert bound["tsa_token_sha256"] == hashlib.sha256(checkpoint.tsa_token).hexdigest()
+    assert bound["note_sha256"] == hashlib.sha256(checkpoint.note.encode()).hexdigest()
+    clock.advance(hours=1)
+    work(app)  # only the binding leaf is new: no checkpoint is signed for it alone
+    assert translog.latest_checkpoint(db.session).tree_size == 9
     received_photo(make_jpeg(seed=9), make_capture())
     clock.advance(hours=1)
     work(app)
     newer = translog.latest_checkpoint(db.session)
-    assert newer.tree_size == 8
-    consistency = translog.consistency_proof(db.session, 6, 8)
-    assert merkle.verify_consistency(6, 8, bytes.fromhex(checkpoint.root_hash), bytes.fromhex(newer.root_hash),
+    assert newer.tree_size == 13
+    consistency = translog.consistency_proof(db.session, 9, 13)
+    assert merkle.verify_consistency(9, 13, bytes.fromhex(checkpoint.root_hash), bytes.fromhex(newer.root_hash),
                                      [bytes.fromhex(h) for h in consistency["path"]])
     report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name, env.tsa)
     assert report["ok"], report["problems"]

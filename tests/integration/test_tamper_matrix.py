@@ -13,9 +13,11 @@ import zipfile
 
 import pytest
 
-from tests.helpers.legal_world import export_bundle
-from verifier import layout
-from verifier.check import verify_bundle
+from ports.tsa import LocalTsa
+from tests.helpers.legal_world import export_bundle, pins_of
+from verifier import layout, merkle
+from verifier.check import (EXIT_FAILED, EXIT_NOT_PINNED, EXIT_VERIFIED, key_fingerprint, raw_key_from_pem,
+                            verify_bundle)
 from verifier.sums import format_sums
 
 
@@ -102,7 +104,9 @@ CARELESS = [
     ("custody log", lambda m: first(m, "custody/"), lambda d: flip(d, d.index(b'"action"') + 12)),
     ("public key", lambda m: layout.PUBLIC_KEY_JSON, lambda d: flip(d, d.index(b'"public_key"') + 20)),
     ("public key PEM", lambda m: layout.PUBLIC_KEY_PEM, lambda d: flip(d, 40)),
-    ("TSA certificate", lambda m: layout.TSA_CA, lambda d: flip(d, 100)),
+    ("TSA root certificate", lambda m: first(m, "tsa/roots/"), lambda d: flip(d, 100)),
+    ("checkpoint timestamp binding", lambda m: layout.CHECKPOINT_BINDING, lambda d: flip(d, d.index(b'"path"') + 15)),
+    ("timestamped checkpoint", lambda m: layout.CHECKPOINT_TIMESTAMPED, lambda d: flip(d, d.index(b"\n") + 1)),
     ("report", lambda m: layout.REPORT, flip),
     ("guide", lambda m: layout.VERIFY_GUIDE, flip),
     ("verifier source", lambda m: "tools/verifier/check.py", flip),
@@ -121,10 +125,17 @@ CAREFUL = [
 ]
 
 
-def test_the_untouched_bundle_passes(members, tmp_path):
+@pytest.fixture
+def pins(app, tmp_path):
+    return pins_of(app, tmp_path)
+
+
+def test_the_untouched_bundle_passes_with_pins_and_is_only_consistent_without(members, pins, tmp_path):
     write(members, tmp_path / "same.zip", resum=False)
-    report = verify_bundle(tmp_path / "same.zip")
-    assert report.ok, "\n".join(report.lines())
+    report = verify_bundle(tmp_path / "same.zip", pins)
+    assert report.exit_code == EXIT_VERIFIED, "\n".join(report.lines())
+    unpinned = verify_bundle(tmp_path / "same.zip")
+    assert unpinned.exit_code == EXIT_NOT_PINNED, "\n".join(unpinned.lines())
 
 
 @pytest.mark.parametrize("kind,choose,change", CARELESS, ids=[c[0] for c in CARELESS])
@@ -187,3 +198,90 @@ def test_removed_and_added_files_are_named(members, tmp_path):
     write(altered, tmp_path / "changed.zip", resum=False)
     named = verify_bundle(tmp_path / "changed.zip").failed_files()
     assert token in named and "originals/extra.jpg" in named
+
+
+# --- forgeries only pinned anchors (or the signed log) can expose ------------------------------------------
+
+@pytest.fixture
+def rogue_tsa(tmp_path):
+    return LocalTsa(tmp_path / "rogue-tsa")
+
+
+def _rogue_checkpoint_token(members: dict, rogue: LocalTsa) -> dict:
+    """The checkpoint's timestamp re-issued by another TSA, for the same checkpoint."""
+    token = rogue.stamp(hashlib.sha256(members[layout.CHECKPOINT_TIMESTAMPED]).digest()).response
+    return dict(members, **{layout.CHECKPOINT_TOKEN: token})
+
+
+def _rogue_ca_in_bundle(members: dict, rogue: LocalTsa) -> dict:
+    """The rogue TSA's root put where the bundle keeps the TSA root, and the checkpoint token re-issued by it."""
+    altered = _rogue_checkpoint_token(members, rogue)
+    altered[first(members, "tsa/roots/")] = rogue.roots_pem()
+    return altered
+
+
+def _tokens_swapped(members: dict, _rogue) -> dict:
+    one, two = sorted(name for name in members if name.startswith("tokens/"))[:2]
+    return dict(members, **{one: members[two], two: members[one]})
+
+
+def _log_key_replaced(members: dict, _rogue) -> dict:
+    """A new log key in the bundle, with both checkpoints re-signed by it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    info = json.loads(members[layout.PUBLIC_KEY_JSON])
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    info["public_key"] = base64.b64encode(raw).decode()
+    info["key_hint"] = merkle.key_hint(info["name"], raw).hex()
+    altered = dict(members)
+    for name in (layout.CHECKPOINT, layout.CHECKPOINT_TIMESTAMPED):
+        checkpoint, _ = merkle.parse_checkpoint(members[name].decode())
+        altered[name] = merkle.sign_checkpoint(checkpoint, info["name"], key).encode()
+    altered[layout.PUBLIC_KEY_JSON] = json.dumps(info).encode()
+    altered[layout.PUBLIC_KEY_PEM] = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return altered
+
+
+# (kind, forgery, files of which one must be named with pins)
+FORGERIES = [
+    ("checkpoint token from a rogue TSA", _rogue_checkpoint_token, {layout.CHECKPOINT_TOKEN}),
+    ("rogue CA placed in the bundle", _rogue_ca_in_bundle, {"tsa/roots/", layout.CHECKPOINT_TOKEN}),
+    ("token swapped between photos", _tokens_swapped, {"tokens/"}),
+    ("log key replaced inside the bundle", _log_key_replaced, {layout.PUBLIC_KEY_JSON, layout.CHECKPOINT}),
+]
+
+
+@pytest.mark.parametrize("kind,forge,named", FORGERIES, ids=[f[0] for f in FORGERIES])
+def test_a_forgery_with_recomputed_sums_fails_with_pins_and_never_fully_passes_without(
+        members, pins, rogue_tsa, tmp_path, kind, forge, named):
+    write(forge(members, rogue_tsa), tmp_path / "forged.zip", resum=True)
+    pinned = verify_bundle(tmp_path / "forged.zip", pins)
+    assert pinned.exit_code == EXIT_FAILED, "\n".join(pinned.lines())
+    assert any(f.where.startswith(prefix) for f in pinned.all_failures for prefix in named), \
+        "\n".join(pinned.lines())
+    assert not any(f.where == layout.SUMS for f in pinned.all_failures)
+    unpinned = verify_bundle(tmp_path / "forged.zip")
+    assert unpinned.exit_code != EXIT_VERIFIED
+    assert not any("ALL CHECKS PASSED" in line for line in unpinned.lines()), "\n".join(unpinned.lines())
+
+
+def test_a_wholly_re_signed_log_passes_only_as_consistent_and_shows_the_forged_key_fingerprint(members, pins,
+                                                                                              tmp_path):
+    # no checkpoint timestamp to betray the old signature: only the pinned key can expose the new one
+    stripped = {k: v for k, v in members.items()
+                if k not in (layout.CHECKPOINT_TIMESTAMPED, layout.CHECKPOINT_TOKEN, layout.CHECKPOINT_BINDING)}
+    forged = _log_key_replaced(dict(stripped, **{layout.CHECKPOINT_TIMESTAMPED: members[layout.CHECKPOINT]}), None)
+    del forged[layout.CHECKPOINT_TIMESTAMPED]
+    write(forged, tmp_path / "forged.zip", resum=True)
+    report = verify_bundle(tmp_path / "forged.zip")
+    assert report.exit_code == EXIT_NOT_PINNED, "\n".join(report.lines())
+    fingerprint = key_fingerprint(raw_key_from_pem(forged[layout.PUBLIC_KEY_PEM]))
+    assert key_fingerprint(raw_key_from_pem(members[layout.PUBLIC_KEY_PEM])) != fingerprint
+    assert any(fingerprint in line for line in report.lines())
+    assert any("no RFC 3161 timestamp" in line for line in report.lines())
+    pinned = verify_bundle(tmp_path / "forged.zip", pins)
+    assert pinned.exit_code == EXIT_FAILED
+    assert {layout.PUBLIC_KEY_JSON, layout.CHECKPOINT} <= pinned.failed_files(), "\n".join(pinned.lines())

@@ -3,6 +3,11 @@ import base64
 import json
 from datetime import datetime, timezone
 
+from sqlalchemy import select
+
+from models.database import db
+from models import LogCheckpoint, LogLeaf
+from ports.tsa import LocalTsa
 from models.database import db
 from models import LogLeaf
 from tests.helpers.api_client import ApiClient
@@ -56,16 +61,16 @@ def test_proofs_from_the_api_verify_against_the_signed_checkpoint(app, client):
     key = api.get("/api/v1/evidence-log/public-key").json
     checkpoint = api.get("/api/v1/evidence-log/checkpoint").json
     signed = merkle.verify_checkpoint(checkpoint["note"], key["name"], base64.b64decode(key["public_key"]))
-    assert signed.size == checkpoint["tree_size"] == 7
+    assert signed.size == checkpoint["tree_size"] == 8  # 5 events, the first checkpoint's binding leaf, 2 events
     assert checkpoint["tsa_status"] == "granted" and checkpoint["tsa_kind"] == "local"
 
     proof = api.get("/api/v1/evidence-log/proofs/inclusion?leaf_index=3").json
-    assert proof["tree_size"] == 7
-    assert merkle.verify_inclusion(merkle.leaf_hash(proof["entry"].encode()), 3, 7,
+    assert proof["tree_size"] == 8
+    assert merkle.verify_inclusion(merkle.leaf_hash(proof["entry"].encode()), 3, 8,
                                    [bytes.fromhex(h) for h in proof["path"]], signed.root)
-    consistency = api.get("/api/v1/evidence-log/proofs/consistency?old_size=5&new_size=7").json
+    consistency = api.get("/api/v1/evidence-log/proofs/consistency?old_size=5&new_size=8").json
     older = api.get("/api/v1/evidence-log/checkpoints").json["checkpoints"][1]
-    assert merkle.verify_consistency(5, 7, bytes.fromhex(older["root_hash"]), signed.root,
+    assert merkle.verify_consistency(5, 8, bytes.fromhex(older["root_hash"]), signed.root,
                                      [bytes.fromhex(h) for h in consistency["path"]])
 
 
@@ -86,7 +91,7 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
     result = runner.invoke(args=["log", "verify"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["ok"] and report["leaves"] == 4 and report["checkpoints"][0]["signature"] == "ok"
+    assert report["ok"] and report["leaves"] == 5 and report["checkpoints"][0]["signature"] == "ok"
 
     leaf = db.session.get(LogLeaf, 2)
     leaf.entry = leaf.entry.replace(b'"n":2', b'"n":9')
@@ -94,3 +99,28 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
     result = runner.invoke(args=["log", "verify"])
     assert result.exit_code == 1
     assert "leaf 2: stored hash does not match its entry" in result.output
+
+
+def test_log_verify_checks_each_checkpoint_token_against_its_recorded_root_after_a_tsa_change(app, runner, tmp_path):
+    env = context.env_for(app)
+    first, second = LocalTsa(tmp_path / "tsa-one"), LocalTsa(tmp_path / "tsa-two")
+    env.tsa = first
+    _fill(3)
+    translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
+    db.session.commit()
+    env.tsa = second  # the deployment moves to another TSA
+    _fill(2)
+    translog.make_checkpoint(db.session, env.signer, NOW, env.tsa)
+    db.session.commit()
+    result = runner.invoke(args=["log", "verify"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [c["timestamp"] for c in report["checkpoints"]] == ["verified (local)"] * 2
+
+    oldest = db.session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).first()
+    # the first checkpoint's token replaced by one the other TSA issued for the same note
+    oldest.tsa_token = second.stamp(translog.checkpoint_digest(oldest)).response
+    db.session.commit()
+    result = runner.invoke(args=["log", "verify"])
+    assert result.exit_code == 1
+    assert "checkpoint 3" in result.output and "invalid" in result.output

@@ -6,6 +6,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from server.config import Config
+from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request, from_config
+from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
 from tests.helpers.tools import require_command
 
@@ -117,3 +120,39 @@ def test_requests_carry_the_sha256_imprint_a_nonce_and_cert_req():
     assert request["message_imprint"]["hashed_message"].native == DIGEST
     assert request["message_imprint"]["hash_algorithm"]["algorithm"].native == "sha256"
     assert request["nonce"].native == nonce and request["cert_req"].native is True
+
+
+def test_a_refusal_or_an_unparseable_token_is_token_invalid_not_a_crash():
+    refusal = bytes.fromhex("3005" "3003" "020102")  # TimeStampResp { status { rejection } }, no token
+    with pytest.raises(TokenInvalid, match="refused"):
+        verify_response(refusal, DIGEST, None)
+    with pytest.raises(TokenInvalid):
+        verify_response(b"\x30\x03\x02\x01\x00", DIGEST, None)
+
+
+def test_an_external_token_records_its_url_chain_and_the_configured_anchor_it_verified_against(local_tsa, tmp_path):
+    other = LocalTsa(tmp_path / "other")
+    both = other.roots_pem() + local_tsa.roots_pem()
+    token = local_tsa.stamp(DIGEST)
+    issued = HttpTsa("http://tsa.example/tsa", roots_pem=both).verify(token.response, DIGEST)
+    assert issued.url == "http://tsa.example/tsa" and issued.chain_checked
+    assert issued.anchor_pem == local_tsa.roots_pem()  # the one root among the configured ones it chains to
+    assert certificate_fingerprint(load_certificates(issued.chain_pem)[0]) == certificate_fingerprint(
+        load_certificates(local_tsa.certificate_pem())[0])  # signer first
+    with pytest.raises(TokenInvalid):
+        HttpTsa("http://tsa.example/tsa", roots_pem=other.roots_pem()).verify(token.response, DIGEST)
+
+
+def test_tsa_ca_file_is_read_from_the_environment_and_anchors_the_external_tsa(local_tsa, tmp_path, monkeypatch):
+    (tmp_path / "root.pem").write_bytes(local_tsa.roots_pem())
+    monkeypatch.setenv("DANGAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("TSA_URL", "http://tsa.example/tsa")
+    monkeypatch.setenv("TSA_CA_FILE", str(tmp_path / "root.pem"))
+    config = Config()
+    assert config.TSA_CA_FILE == str(tmp_path / "root.pem")
+    tsa = from_config(config.DANGAN_DATA_DIR, config.TSA_URL, config.TSA_CA_FILE)
+    assert tsa.kind == "external" and tsa.roots_pem() == local_tsa.roots_pem()
+    (tmp_path / "not-pem.txt").write_text("not a certificate")
+    with pytest.raises(TokenInvalid):
+        from_config(config.DANGAN_DATA_DIR, config.TSA_URL, str(tmp_path / "not-pem.txt"))
