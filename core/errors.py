@@ -369,6 +369,9 @@ ZH_CN: dict[str, str] = {
     "export.expired": "该证据包已过保存期限并被删除，请重新申请导出。",
     "export.failed": "证据包生成失败，错误已记录，请联系管理员。",
     "export.self_check_failed": "证据包未通过自身校验，未交付任何文件；请联系管理员。",
+    "enrolment.code_unknown": "登记码不存在，请核对后重新输入。",
+    "enrolment.code_used": "该登记码已被使用，请向管理员申请新的登记码。",
+    "enrolment.code_expired": "该登记码已过期（有效期 24 小时），请向管理员申请新的登记码。",
 }
 # upload.* and sync.* are answered to tablets only; their clients show their own texts
 DEVICE_ONLY_PREFIXES = ("upload.", "sync.")

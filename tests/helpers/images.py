@@ -235,16 +235,6 @@ def not_an_image() -> bytes:
     return b"%PDF-1.4 this is not a photo\n" * 10
 
 
-def make_heic(seed: int = 1, width: int = 640, height: int = 480) -> bytes:
-    """A real HEIC photo (as iPhones and many Android tablets write them), encoded with libheif."""
-    import pillow_heif
-
-    image = _picture(PhotoSpec(width=width, height=height, seed=seed))
-    buffer = io.BytesIO()
-    pillow_heif.from_pillow(image).save(buffer, quality=70)
-    return buffer.getvalue()
-
-
 def make_noisy_jpeg(width: int = 2400, height: int = 1600, seed: int = 1, quality: int = 92) -> bytes:
     """A camera-sized JPEG that does not compress away (random pixels): several MB, for upload tests."""
     import random
