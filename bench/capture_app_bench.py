@@ -38,12 +38,12 @@ def prepare(data_dir: Path, url: str, customers: int) -> str:
     from flask_migrate import upgrade
     from sqlalchemy import insert
 
-    from server import create_app
     from core.actor import CLI
-    from models.database import db
     from models import Customer, Dossier
-    from services.ports_access import ports
+    from models.database import db
+    from server import create_app
     from services import enrolment, sync_assignments
+    from services.ports_access import ports
     from tests.helpers.factories import make_user
 
     flask_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(data_dir),

@@ -49,8 +49,8 @@ def _insert(session, table, rows):
 
 def fill(app, rows: int, chunk: int = 20_000) -> dict:
     """Insert ``rows`` photos with evidence (and their customers, inspectors, devices, captures) in bulk."""
-    from models.database import db
     from models import Capture, Customer, Device, Photo, PhotoEvidence, User
+    from models.database import db
 
     rng = random.Random(7)
     customers = max(10, rows // 50)
@@ -163,12 +163,11 @@ def search_part(rows: int, queries: int) -> dict:
 def export_part(bundle_mb: int, photo_mb: int) -> dict:
     """Store photos worth ``bundle_mb`` with real tokens and log events, then build one bundle."""
     from core.actor import SYSTEM
-    from models.database import db
     from models import Blob, Capture, Customer, Device, Photo, PhotoEvidence, User
-    from services import evidence_export, export_approval
-    from verifier.check import verify_bundle
-    from services import translog
+    from models.database import db
+    from services import evidence_export, export_approval, translog
     from services.stamping_env import env_for
+    from verifier.check import verify_bundle
 
     count = max(1, bundle_mb // photo_mb)
     with tempfile.TemporaryDirectory(prefix="legal-bench-export-") as data_dir:

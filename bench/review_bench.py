@@ -69,10 +69,11 @@ def _chunks(rows, size=5000):
 
 def load(app, pending: int, seed: int = 7) -> dict:
     """Fill the database: customers, inspectors with tablets, ``pending`` captures with photos and evidence."""
-    from models.database import db
-    from models import (Blob, Capture, CaptureRevision, Customer, Device, Dossier, Photo, User)
-    from models.evidence import PhotoEvidence
     from werkzeug.security import generate_password_hash as hash_password
+
+    from models import Blob, Capture, CaptureRevision, Customer, Device, Dossier, Photo, User
+    from models.database import db
+    from models.evidence import PhotoEvidence
 
     rng = random.Random(seed)
     now = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)

@@ -41,8 +41,8 @@ def make_12mp(seed: int) -> bytes:
 
 def per_step(files: list[bytes], work: Path) -> dict[str, list[float]]:
     """Milliseconds of each pure step per photo (no database, no queue)."""
-    from ports.tsa import LocalTsa
     from core import derivatives, exif, hashing, merkle, time_analysis
+    from ports.tsa import LocalTsa
 
     tsa = LocalTsa(work / "tsa")
     tsa.roots_pem()
@@ -87,10 +87,10 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from server import create_app
-    from ports import embedded_redis
-    from models.database import db
     from models import Photo, PhotoEvidence
+    from models.database import db
+    from ports import embedded_redis
+    from server import create_app
 
     data_dir = work / f"run{workers}"
     data_dir.mkdir()
@@ -106,8 +106,8 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
         with app.app_context():
             upgrade()
             sys.path.insert(0, str(ROOT))
-            from tests.helpers.received_photos import make_capture, received_photo
             from services import dispatch
+            from tests.helpers.received_photos import make_capture, received_photo
 
             capture = make_capture()
             ids = [received_photo(data, capture).id for data in files]

@@ -104,9 +104,9 @@ class OurServer:
     def _prepare(self) -> str:
         from flask_migrate import upgrade
 
-        from server import create_app
         from core.actor import CLI
         from models.database import db
+        from server import create_app
         from services import accounts, devices
 
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": self.database_url,

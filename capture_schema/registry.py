@@ -9,8 +9,7 @@ from uuid import UUID
 from marshmallow import Schema, ValidationError, fields, validate
 
 from capture_schema.base import FormSpec, PhotoMetadataSchema
-from capture_schema.forms import (defect_notice, metering_check, site_survey, theft_evidence,
-                                  usage_inspection)
+from capture_schema.forms import defect_notice, metering_check, site_survey, theft_evidence, usage_inspection
 
 _MODULES = (usage_inspection, site_survey, metering_check, defect_notice, theft_evidence)
 REGISTRY: dict[tuple[str, int], FormSpec] = {

@@ -27,6 +27,8 @@ from typing import Callable
 
 import requests
 
+import capture_schema
+
 PROTOCOL = 1
 DEFAULT_MAX_BATCH_BYTES = 512 * 1024
 DEFAULT_MAX_BATCH_ITEMS = 100
@@ -263,7 +265,6 @@ class DeviceClient:
         versions = [json.loads(r[0])["version"] for r in rows if json.loads(r[0])["kind"] == kind]
         if versions:
             return max(versions)
-        import capture_schema
 
         return capture_schema.latest_version(kind)
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from core import exif, hashing, time_analysis
 
+DEFAULT_SETTINGS = time_analysis.Settings()
 
-def inspect_bytes(data: bytes, name: str, settings: time_analysis.Settings = time_analysis.Settings()) -> dict:
+
+def inspect_bytes(data: bytes, name: str, settings: time_analysis.Settings = DEFAULT_SETTINGS) -> dict:
     """Hashes, capture time and its source, offset, GPS, device fields and flags of one file."""
     digests = hashing.digest_bytes(data)
     meta = exif.read_metadata(data)

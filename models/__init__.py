@@ -6,9 +6,19 @@ from models.customers import BusinessEvent, Counter, Customer, Dossier, DossierI
 from models.enrolment import EnrolmentCode
 from models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
 from models.legal import EvidenceExport, EvidenceUse
-from models.lifecycle import (BoxSlot, CalendarArrangement, DestructionRecord, DisposalEntry, DisposalList,
-                                     FilingObligation, LegalHold, PaperBox, RetentionState,
-                                     UseRequest, UseRequestItem)
+from models.lifecycle import (
+                                     BoxSlot,
+                                     CalendarArrangement,
+                                     DestructionRecord,
+                                     DisposalEntry,
+                                     DisposalList,
+                                     FilingObligation,
+                                     LegalHold,
+                                     PaperBox,
+                                     RetentionState,
+                                     UseRequest,
+                                     UseRequestItem,
+)
 from models.outbox import OutboxEvent
 from models.people import ROLES, Device, LoginThrottle, User
 from models.review import CaptureLink, ReviewComment, ReviewDecision

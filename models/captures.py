@@ -1,8 +1,7 @@
 """Field captures: forms (with append-only revisions), their photos, and the stored blobs."""
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow

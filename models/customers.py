@@ -1,8 +1,7 @@
 """Customers (master data from the marketing system), their dossiers and the dossier index."""
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Date, Float, ForeignKey, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow

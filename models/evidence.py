@@ -1,8 +1,18 @@
 """Evidence extracted from received photos, pipeline progress, and the transparency log."""
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow

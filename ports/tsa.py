@@ -23,8 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from verifier.timestamps import (TokenInvalid, anchor_of, certificate_fingerprint, load_certificates, pem_of,
-                                 token_certificates, verify_response)
+from verifier.timestamps import (
+    TokenInvalid,
+    anchor_of,
+    certificate_fingerprint,
+    load_certificates,
+    pem_of,
+    token_certificates,
+    verify_response,
+)
 
 # A UUID-derived OID (ITU-T X.667 arc 2.25) naming the local TSA's policy.
 LOCAL_POLICY_OID = "2.25.190925348245312963312414718427436745170"

@@ -14,6 +14,7 @@ from ports import Ports
 from ports import tsa as tsa_port
 from ports.blobstore import LocalBlobStore
 from ports.clock import SystemClock
+from ports.exportstore import LocalExportStore
 from ports.redis_connection import RedisConnection
 from server import api as api_package
 from server import cli, http_errors, logging_setup, masking, security, web
@@ -21,12 +22,6 @@ from server import config as config_module
 from server.api.schemas import ErrorSchema
 from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
-from ports import Ports
-from ports.blobstore import LocalBlobStore
-from ports.exportstore import LocalExportStore
-from ports.clock import SystemClock
-from ports import tsa as tsa_port
-from ports.redis_connection import RedisConnection
 from services import dispatch
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

@@ -14,8 +14,8 @@ from flask_login import current_user
 from core import errors, policy
 from core.actor import Actor
 from server.extensions import csrf, db
-from services.ports_access import ports
 from services import devices
+from services.ports_access import ports
 
 
 def _is_api() -> bool:

@@ -5,13 +5,13 @@ import logging
 import time
 
 import sqlalchemy.exc
-
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from core import errors
 from models.database import db
+from server.security import limiter
 
 log = logging.getLogger("dangan.http")
 
@@ -42,7 +42,6 @@ def from_http_exception(exc: HTTPException) -> errors.DomainError:
 
 def _rate_limit_retry_after() -> str:
     """Seconds until the breached rate-limit window lets the caller in again (at least 1)."""
-    from server.security import limiter
 
     current = limiter.current_limit
     seconds = int(current.reset_at - time.time()) if current is not None else 60

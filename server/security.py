@@ -5,10 +5,11 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from server import auth
-from ports import embedded_redis
 from core import errors
 from ports import embedded_redis
+from server import auth
+from services.sync_push import PushLimits
+from sync.uploads import settings_from
 
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
@@ -18,13 +19,11 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 def _upload_limit(config) -> int:
-    from sync.uploads import settings_from
 
     return settings_from(config).max_size  # a PATCH never carries more than Tus-Max-Size
 
 
 def _push_limit(config) -> int:
-    from services.sync_push import PushLimits
 
     # one byte more than the batch cap, so the push route itself answers 413 with its limit
     return int(config.get("SYNC_MAX_PUSH_BYTES", PushLimits().max_bytes)) + 1

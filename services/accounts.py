@@ -18,12 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import errors
 from core.actor import Actor
-from models import ROLES, LoginThrottle, User
-from models import audit
-from core import errors
-from core.actor import Actor
-from models import ROLES, User
-from models import audit
+from models import ROLES, LoginThrottle, User, audit
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so timing does not reveal user names.

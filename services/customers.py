@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Counter, Customer, Dossier
+from models import Counter, Customer, Dossier, audit
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
-from models import audit
 
 ACCOUNT_NO = re.compile(r"^[0-9]{6,20}$")
 ARCHIVE_COUNTER = "archive_no"

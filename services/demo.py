@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from models import Device, User
-from services import accounts, devices
+from services import accounts, devices, sync_assignments
 from services.customers import clean_row, upsert_customer
 
 DEMO_PASSWORD = "dangan-demo-2026"
@@ -91,7 +91,6 @@ def load(session: Session, actor: Actor, now: datetime) -> dict:
 
 def assign_by_district(session: Session, actor: Actor, now: datetime) -> dict:
     """Give each demo inspector the demo customers of their district (tablets pull them)."""
-    from services import sync_assignments
 
     session.flush()
     out = {}

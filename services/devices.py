@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Device
-from models import audit
+from models import Device, audit
 from services import accounts
 
 TOKEN_PREFIX = "dgn_"

@@ -14,17 +14,17 @@ import time
 from datetime import datetime, timedelta
 
 import redis
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun
 from models.database import db
-from services import export_queue, pipeline, translog
-from services.schedules import schedule_periodic
 from ports.job_queue import job_state, queue
+from services import export_queue, pipeline, translog
 from services.pipeline_runs import ensure_run, retry_timestamp
+from services.schedules import schedule_periodic
 from services.stamping_env import current_app_or_none, env_for
 
 log = logging.getLogger("dangan.dispatch")

@@ -10,17 +10,10 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User
+from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User, audit
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
-from models import audit
 from services import filing_scope, linking, review_forms
 from services.lifecycle import destruction
-from core import errors
-from core.actor import Actor
-from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User
-from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
-from models import audit
-from services import filing_scope, linking, review_forms
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}

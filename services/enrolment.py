@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Device, EnrolmentCode
+from models import Device, EnrolmentCode, audit
 from services import accounts, devices
-from models import audit
 
 VALIDITY = timedelta(hours=24)
 # No 0/O, 1/I/L: the code is read aloud and typed on a tablet.

@@ -12,14 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from models import (AuditEntry, Capture, Customer, Device, LogLeaf, Photo, PhotoEvidence,
-                           ReviewDecision, User)
+from core import merkle
+from models import AuditEntry, Capture, Customer, Device, LogLeaf, Photo, PhotoEvidence, ReviewDecision, User
+from services.translog import jsonable
 from verifier import layout
 from verifier.timestamps import certificate_fingerprint, load_certificates
-from core import merkle
-from services.translog import jsonable
-from core import merkle
-from services.translog import jsonable
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/webp": ".webp",
                    "image/tiff": ".tif", "application/pdf": ".pdf"}

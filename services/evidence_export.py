@@ -23,23 +23,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import errors
+from core import errors, merkle
 from core.actor import SYSTEM, Actor
-from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, PhotoEvidence, User
-from models import audit
+from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, PhotoEvidence, User, audit
 from models.database import db
 from models.legal import EXPORT_STATES
-from services import bundle_guide, evidence_bundle, export_approval, export_queue, use_register
+from services import bundle_guide, evidence_bundle, export_approval, export_queue, translog, use_register
+from services.bundle_zip import BundleWriter
 from services.report_pdf import render_report
 from services.stamping_env import env_for
-from services.bundle_zip import BundleWriter
 from verifier import layout
 from verifier.check import Pins, verify_bundle
 from verifier.timestamps import verify_response
-from core import merkle
-from services import translog
-from core import merkle
-from services import translog
 
 CHINA = timezone(timedelta(hours=8))
 log = logging.getLogger("dangan.exports")

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import EvidenceExport, User
-from models import audit
+from models import EvidenceExport, User, audit
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import OutboxEvent
 from ports.job_queue import depths
+from services.stamping_jobs import counts
 
 
 def _timed(check) -> dict:
@@ -42,7 +43,6 @@ def report(session: Session, redis_client_factory, data_dir: str, min_free_bytes
     def stamping():
         from datetime import datetime, timezone
 
-        from services.stamping_jobs import counts
 
         figures = counts(session, datetime.now(timezone.utc))
         # failed stamping runs need an operator (admin jobs page); waiting ones retry by themselves

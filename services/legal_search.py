@@ -19,18 +19,10 @@ from sqlalchemy.orm import Session, aliased
 
 from core import errors
 from core.actor import Actor
-from models import Capture, Customer, Photo, PhotoEvidence, User
-from services import evidence_bundle, like_patterns, use_register
 from core.labels import FLAG_LABELS
-from core import errors
-from core.actor import Actor
 from models import Capture, Customer, DestructionRecord, Photo, PhotoEvidence, User
-from services import evidence_bundle, review_photos, use_register
+from services import evidence_bundle, like_patterns, review_photos, use_register
 from services.lifecycle import destruction
-from core import errors
-from core.actor import Actor
-from models import Capture, Customer, Photo, PhotoEvidence, User
-from services import evidence_bundle, use_register
 
 SORTS = ("received", "captured")
 MAX_LIMIT = 100

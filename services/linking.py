@@ -8,26 +8,11 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Capture, CaptureLink, Customer, Device, User
-from models import audit
+from models import Capture, CaptureLink, Customer, Device, User, audit
 from services import like_patterns, review_events
-from services.review_cursor import decode_cursor, encode_cursor
-from services.review_queue import QueuePage, QueueFilters, summarize
-from core import errors
-from core.actor import Actor
-from models import Capture, CaptureLink, Customer, Device, User
-from models import audit
-from services import review_events
 from services.lifecycle.destruction import refuse_if_destroyed
 from services.review_cursor import decode_cursor, encode_cursor
-from services.review_queue import QueuePage, QueueFilters, summarize
-from core import errors
-from core.actor import Actor
-from models import Capture, CaptureLink, Customer, Device, User
-from models import audit
-from services import review_events
-from services.review_cursor import decode_cursor, encode_cursor
-from services.review_queue import QueuePage, QueueFilters, summarize
+from services.review_queue import QueueFilters, QueuePage, summarize
 
 SEARCH_LIMIT = 20
 UNLINKED_SORT = "unlinked"

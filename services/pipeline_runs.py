@@ -17,10 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM
-from models import Photo, PipelineRun
-from models import audit
-from services import pipeline, stamping, translog
+from models import Photo, PhotoEvidence, PipelineRun, audit
 from models.database import db
+from services import pipeline, stamping
 from services.stamping_env import Env, env_for
 
 log = logging.getLogger("dangan.worker")
@@ -176,7 +175,6 @@ def _summary(step: str, evidence) -> dict:
 
 def retry_timestamp(session: Session, env: Env, photo_id: str) -> bool:
     """One more try for a pending photo timestamp; a granted token is logged as ``timestamped``."""
-    from models import PhotoEvidence
 
     evidence = session.get(PhotoEvidence, photo_id)
     if evidence is None or evidence.tsa_status != "pending" or evidence.sha256 is None:

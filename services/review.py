@@ -16,13 +16,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import (BusinessEvent, Capture, Customer, ReviewComment,
-                           ReviewDecision, User)
-from models import audit
+from models import BusinessEvent, Capture, Customer, ReviewComment, ReviewDecision, User, audit
 from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 from services.lifecycle.destruction import refuse_if_destroyed
-from models import audit
-from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 
 OPEN_STATES = ("pending", "has_issues")
 STATE_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回",

@@ -8,19 +8,21 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import (BusinessEvent, CaptureLink, CaptureRevision, Customer, DestructionRecord, Device,
-                           ReviewComment, ReviewDecision, User)
-from models import audit
+from models import (
+    BusinessEvent,
+    CaptureLink,
+    CaptureRevision,
+    Customer,
+    DestructionRecord,
+    Device,
+    ReviewComment,
+    ReviewDecision,
+    User,
+    audit,
+)
 from services import filing_scope, review, review_evidence, review_forms, review_queue, site_plan
 from services.dossiers import _events, _items, _refs
 from services.lifecycle import destruction
-from core import errors
-from core.actor import Actor
-from models import (BusinessEvent, CaptureLink, CaptureRevision, Customer, Device,
-                           ReviewComment, ReviewDecision, User)
-from models import audit
-from services import filing_scope, review, review_evidence, review_forms, review_queue, site_plan
-from services.dossiers import _events, _items, _refs
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from models import Capture
-from sync import feed
 from services import translog
+from sync import feed
 
 EVIDENCE_EVENTS = ("approved", "rejected", "has_issues", "linked", "commented")
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, cast, exists, false, or_, select
+from sqlalchemy import String, cast, exists, or_, select
 from sqlalchemy.orm import Session
 
+from capture_schema import PHOTO_CATEGORIES
+from core.labels import FLAG_LABELS
 from models import Blob, Capture, Photo
+from models.evidence import PhotoEvidence as EvidenceRow
 from services import like_patterns
-from models import Blob, Capture, Photo
 
 FLAGS: dict[str, str] = {
     "time_mismatch": "时间不符",
@@ -47,12 +49,6 @@ TIME_SOURCE_LABELS = {
     "distance_to_site_m": "距客户登记位置", "distance_source": "位置来源",
     "software": "编辑软件", "modified_after_capture_s": "拍摄后修改",
 }
-
-try:  # the stamping results (written by the background pipeline)
-    from models.evidence import PhotoEvidence as EvidenceRow
-except ImportError:  # pragma: no cover - the evidence models ship with the product
-    EvidenceRow = None
-
 
 @dataclass
 class PhotoEvidence:
@@ -201,8 +197,6 @@ def flag_clause(flag: str):
         return Capture.complete.is_(False)
     if flag == "conflict":
         return Capture.has_conflict.is_(True)
-    if EvidenceRow is None:
-        return exists().where(Photo.capture_id == Capture.id) if flag == "timestamp_pending" else false()
     if flag == "timestamp_pending":
         granted = exists().where(EvidenceRow.photo_id == Photo.id, EvidenceRow.tsa_status == "granted")
         return exists().where(Photo.capture_id == Capture.id, ~granted)
@@ -223,17 +217,9 @@ def has_image(photo: Photo, evidence: PhotoEvidence) -> bool:
 
 def pipeline_flag_labels() -> dict[str, str]:
     """Chinese names of the stamping pipeline's detailed flags."""
-    try:
-        from core.labels import FLAG_LABELS
-    except ImportError:  # pragma: no cover
-        return {}
     return dict(FLAG_LABELS)
 
 
 def photo_categories() -> dict[str, str]:
     """Photo categories with their Chinese names."""
-    try:
-        from capture_schema import PHOTO_CATEGORIES
-    except ImportError:  # pragma: no cover
-        return {}
     return dict(PHOTO_CATEGORIES)

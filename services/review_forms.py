@@ -8,12 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+import capture_schema as _registry
 from models import Capture, CaptureRevision
-
-try:  # the form registry; without it forms are shown with their raw field names
-    import capture_schema as _registry
-except ImportError:  # pragma: no cover - the registry ships with the product
-    _registry = None
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -27,8 +23,6 @@ def form_data(payload: dict | None) -> dict:
 
 
 def _spec(kind: str, version: int | None = None):
-    if _registry is None:
-        return None
     try:
         if version is None:
             version = _registry.latest_version(kind)
@@ -52,8 +46,6 @@ def slot_label(kind: str, version: int | None, slot: str | None) -> str:
 
 def kind_labels() -> dict[str, str]:
     """Every known form kind with its Chinese name."""
-    if _registry is None:
-        return {}
     return {kind: kind_label(kind) for kind in _registry.kinds()}
 
 

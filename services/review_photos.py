@@ -9,15 +9,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Blob, Capture, DestructionRecord, Photo
-from models import audit
+from models import Blob, Capture, DestructionRecord, Photo, audit
 from services import review_evidence
 from services.lifecycle import destruction
-from core import errors
-from core.actor import Actor
-from models import Blob, Capture, Photo
-from models import audit
-from services import review_evidence
 
 VARIANTS = ("thumbnail", "preview", "original")
 

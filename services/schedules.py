@@ -13,7 +13,6 @@ from rq.job import Job
 from ports.job_queue import queue
 from services.lifecycle.daily import schedule_daily
 
-
 UPLOAD_SWEEP_JOB = "workers.jobs.sweep_uploads"
 
 

@@ -12,17 +12,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Blob, Capture, Customer, Photo, PhotoEvidence
-from ports.tsa import TsaUnavailable
 from core import derivatives, exif, hashing, time_analysis
+from core.labels import BASIS_LABELS, flag_label
+from models import Blob, Capture, Customer, Photo, PhotoEvidence
+from models.sync import SyncSession
+from ports.tsa import TsaUnavailable
 from services import translog
 from verifier.timestamps import certificate_fingerprint, load_certificates
-from core.labels import BASIS_LABELS, flag_label
-from models import Blob, Capture, Customer, Photo, PhotoEvidence
-from ports.tsa import TsaUnavailable
-from core import derivatives, exif, hashing, time_analysis
-from services import translog
-from core.labels import BASIS_LABELS, flag_label
 
 CHINA = timezone(timedelta(hours=8))
 TSA_BACKOFF_S = (30, 120, 600, 1800, 3600)
@@ -114,10 +110,6 @@ def read_exif(ctx: StampContext) -> None:
 
 def device_clock_offset(session: Session, device_id: str, at: datetime | None) -> float | None:
     """The tablet's clock offset (seconds, device minus server) from its latest sync up to ``at``."""
-    try:
-        from models.sync import SyncSession
-    except ImportError:  # sync bookkeeping not installed: the offset is unknown
-        return None
     query = select(SyncSession.clock_offset_ms).where(SyncSession.device_id == device_id,
                                                       SyncSession.clock_offset_ms.is_not(None))
     if at is not None:

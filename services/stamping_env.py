@@ -10,6 +10,7 @@ from ports import tsa as tsa_port
 from services import stamping_settings as settings_module
 from services.translog import LogSigner
 
+
 @dataclass
 class Env:
     """The ports and settings the stamping jobs use."""

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun
-from models import audit
+from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun, audit
 from services import pipeline
+from services.dispatch import enqueue
 
 
 def counts(session: Session, now: datetime) -> dict:
@@ -49,7 +49,6 @@ def backlog(session: Session, limit: int = 50) -> list[OutboxEvent]:
 
 def retry(session: Session, actor: Actor, run_id: int, now: datetime, connection_factory) -> PipelineRun:
     """Give a failed or waiting run one more attempt now; enqueued at once, or by the dispatcher if Redis is down."""
-    from services.dispatch import enqueue
 
     run = session.get(PipelineRun, run_id)
     if run is None:

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Assignment, Customer, User
-from models import audit
+from models import Assignment, Customer, User, audit
 from services import accounts
 from services.customers import check_account_no
 from sync import scope

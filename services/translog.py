@@ -16,11 +16,10 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core import merkle
 from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
+from ports.tsa import TsaUnavailable
 from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
-from core import merkle
-from models import Counter, LogCheckpoint, LogLeaf
-from core import merkle
 
 COUNTER = "translog.size"
 DEFAULT_NAME = "dangan-evidence-log"
@@ -192,7 +191,6 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None
     token's SHA-256, the note's SHA-256 and the issuer, so the next checkpoint signs over it and a
     token replaced later no longer matches the log.
     """
-    from ports.tsa import TsaUnavailable
 
     if session is not None and not tsa_fits_log(session, tsa):
         checkpoint.tsa_status = "pending"

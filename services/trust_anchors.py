@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import LogCheckpoint, PhotoEvidence
+from services import translog
 from verifier.check import key_fingerprint
 from verifier.timestamps import TokenInvalid, certificate_fingerprint, load_certificates, pem_of
-from services import translog
 
 
 def _root(pem: str, source: str) -> dict:

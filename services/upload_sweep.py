@@ -19,10 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM
-from models import Base, Blob, Photo, Upload
+from models import Base, Blob, Photo, Upload, audit
 from models.database import db
 from ports.blobstore import BlobStore
-from models import audit
 from services import uploads as upload_service
 from sync import uploads as tus
 

@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Upload
+from models import Upload, audit
 from ports.blobstore import BlobStore
 from ports.clock import Clock
-from models import audit
 from sync import uploads as tus
 from sync.uploads import CreateRequest, Digests, PatchRequest, UploadSettings
 

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import EvidenceUse, User
+from models import EvidenceUse, User, audit
 from models.legal import USE_ACTIONS
-from models import audit
 from services import translog
 
 # actions on one photo that go into the photo's evidence log as an access

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -24,12 +24,7 @@ from sqlalchemy.orm import Session
 import capture_schema
 from core import errors
 from core.actor import Actor
-from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
-from models import audit
-from core import errors
-from core.actor import Actor
-from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation
-from models import audit
+from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation, audit
 from sync import photos as photo_meeting
 from sync.messages import PushItemSchema
 

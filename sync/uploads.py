@@ -35,9 +35,6 @@ from capture_schema.base import is_safe_filename
 from core import errors
 from models import Blob, Photo, Upload
 from ports.blobstore import BlobStore
-from core import errors
-from models import Blob, Photo, Upload
-from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
 TUS_VERSION = "1.0.0"

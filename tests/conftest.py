@@ -7,10 +7,10 @@ import shutil
 import pytest
 import redis as redis_lib
 
-from server import create_app
 from ports import Ports
 from ports.blobstore import LocalBlobStore
 from ports.clock import FakeClock
+from server import create_app
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests

@@ -12,10 +12,10 @@ import threading
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 
+from ports.job_queue import QUEUE_NAMES, queue
 from services.dispatch import tick
 from services.stamping_env import env_for
 from workers.context import get_app
-from ports.job_queue import QUEUE_NAMES, queue
 
 log = logging.getLogger("dangan.worker")
 

@@ -6,11 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from server.auth import current_actor, require
 from models.database import db
+from server.auth import current_actor, require
 from server.masking import mask_id_number, mask_phone
-from services.ports_access import ports
 from services import dossier_print, dossiers, filing_scope
+from services.ports_access import ports
 
 blp = Blueprint("dossiers_api", __name__, url_prefix="/api/v1",
                 description="Customer dossiers: index (卷内目录), completeness, filing scope table")

@@ -4,8 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from server.auth import require
 from models.database import db
+from server.auth import require
 from services import evidence_log
 from services.stamping_env import env_for
 

@@ -6,18 +6,13 @@ from marshmallow import Schema, fields, validate
 
 from core import errors
 from core.actor import Actor
+from models.database import db
 from server.api.schemas import ErrorSchema
 from server.auth import current_actor, require
-from models.database import db
-from services.ports_access import ports
 from server.security import ENROL_LIMIT, limiter, refused_enrolment
-from services import devices, enrolment
 from server.web.capture import enrol_url
-from core import errors
-from server.auth import current_actor, require
-from models.database import db
+from services import devices, enrolment
 from services.ports_access import ports
-from services import devices
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Identity and devices")
 

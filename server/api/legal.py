@@ -6,16 +6,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from server.auth import current_actor, require
-from models.database import db
-from core.policy import can
-from services.ports_access import ports
-from services import evidence_export, export_approval, legal_search, use_register
 from core.labels import FLAG_LABELS
-from models.database import db
 from core.policy import can
-from services.ports_access import ports
+from models.database import db
+from server.auth import current_actor, require
 from services import evidence_export, export_approval, legal_search, use_register
+from services.ports_access import ports
 
 blp = Blueprint("legal_api", __name__, url_prefix="/api/v1/legal",
                 description="Legal retrieval: evidence search, evidence bundles, use register (档案利用登记)")

@@ -6,21 +6,24 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core import errors
+from models import Customer, DossierItem, User
+from models.database import db
+from models.lifecycle import USE_FORMS
 from server.auth import current_actor, require
-from models.database import db
-from models.lifecycle import USE_FORMS
-from services.ports_access import ports
-from services.lifecycle import (borrowing, boxes, calendar_arrangements, destruction, obligations,
-                                       quality, retention)
+from services.lifecycle import (
+    borrowing,
+    boxes,
+    calendar_arrangements,
+    destruction,
+    obligations,
+    quality,
+    retention,
+)
 from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.daily import recompute_deadlines
 from services.lifecycle.settings import EVENT_KINDS, settings_from
-from models.database import db
-from models.lifecycle import USE_FORMS
 from services.ports_access import ports
-from services.lifecycle import (borrowing, boxes, destruction, obligations, quality, retention,
-                                       working_days)
-from services.lifecycle.common import customer_by_account, local_date
-from services.lifecycle.settings import EVENT_KINDS, settings_from
 
 blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1/lifecycle",
                 description="Archive lifecycle: filing deadlines, use and borrowing, retention and destruction")
@@ -324,7 +327,6 @@ def _use(use, account_no: str | None = None, seqs: list[int] | None = None, over
 
 
 def _use_single(use) -> dict:
-    from models import Customer, DossierItem
 
     customer = db.session.get(Customer, use.customer_id)
     seqs = sorted(db.session.get(DossierItem, i.dossier_item_id).seq for i in use.items)
@@ -332,7 +334,6 @@ def _use_single(use) -> dict:
 
 
 def _disposal(disposal) -> dict:
-    from models import Customer
 
     accounts = {c.id: c.account_no for c in db.session.query(Customer).filter(
         Customer.id.in_([e.customer_id for e in disposal.entries]))}
@@ -382,7 +383,6 @@ class Events(MethodView):
                                            settings=_rules(), **body)
         db.session.commit()
         customer = customer_by_account(db.session, body["account_no"])
-        from models import User
 
         responsible = db.session.get(User, outcome.obligation.responsible_id) \
             if outcome.obligation.responsible_id else None
@@ -409,7 +409,6 @@ class Recompute(MethodView):
     @require("lifecycle.manage")
     def post(self):
         """Recompute every open obligation now (the daily job does the same)."""
-        from services.lifecycle.daily import recompute_deadlines
 
         now, today = _clock()
         result = recompute_deadlines(db.session, current_actor(), today, now, _rules())
@@ -684,7 +683,6 @@ class CustomerBox(MethodView):
     @require("dossier.read")
     def get(self, account_no):
         """Where the customer's paper originals are (box, shelf, position)."""
-        from core import errors
 
         location = boxes.location_of_customer(db.session, customer_by_account(db.session, account_no).id)
         if location is None:

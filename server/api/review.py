@@ -6,10 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from server.auth import current_actor, require
 from models.database import db
-from services.ports_access import ports
+from server.auth import current_actor, require
 from services import capture_access, linking, review, review_detail, review_queue
+from services.ports_access import ports
 
 blp = Blueprint("review_api", __name__, url_prefix="/api/v1",
                 description="Archivist review: queue, decisions, linking; captures for inspectors")

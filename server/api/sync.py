@@ -8,14 +8,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from models.database import db
 from server.api.schemas import ErrorSchema
 from server.auth import current_actor, require
-from models.database import db
-from services.ports_access import ports
 from services import capture_status, sync_pull, sync_push
-from models.database import db
 from services.ports_access import ports
-from services import sync_pull, sync_push
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync for tablets (see docs/sync-protocol.md)")

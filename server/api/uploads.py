@@ -11,10 +11,10 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import ClientDisconnected
 
 from core import errors
-from server.auth import current_actor, require
 from models.database import db
-from services.ports_access import ports
+from server.auth import current_actor, require
 from services import uploads as service
+from services.ports_access import ports
 from sync import uploads as tus
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1",

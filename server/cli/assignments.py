@@ -4,10 +4,10 @@ from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
-from server.cli.output import emit, fail
 from models.database import db
-from services.ports_access import ports
+from server.cli.output import emit, fail
 from services import sync_assignments
+from services.ports_access import ports
 
 assignments = AppGroup("assignments", help="Task assignments: customers per inspector.")
 

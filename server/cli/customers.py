@@ -1,17 +1,16 @@
 """``customers import FILE``: master data from the marketing system."""
 import sys
 
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
-from server.cli.output import emit, fail
 from models.database import db
+from server.cli.output import emit, fail
+from services.customer_import import csv_text, import_customers
 from services.ports_access import ports
-from services.customer_import import import_customers
 
 customers = AppGroup("customers", help="Customer master data.")
 
@@ -51,7 +50,6 @@ def import_command(file, errors_out):
     if len(report.errors) > 50:
         click.echo(f"  … {len(report.errors) - 50} more (see --errors-out)", err=True)
     if errors_out:
-        from services.customer_import import csv_text
 
         rows = [["row", "column", "field", "reason"]] + [
             [e["row"], e["column"], e["field"], e["reason"]] for e in report.errors]

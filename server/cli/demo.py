@@ -5,10 +5,10 @@ import os
 import click
 
 from core.actor import CLI
-from server.cli.output import emit
 from models.database import db
-from services.ports_access import ports
+from server.cli.output import emit
 from services import demo as demo_service
+from services.ports_access import ports
 
 
 @click.command("demo")

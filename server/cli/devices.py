@@ -7,14 +7,11 @@ from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
-from server.cli.output import emit, fail
 from models.database import db
-from services.ports_access import ports
+from server.cli.output import emit, fail
 from services import devices as device_service
 from services import enrolment
-from models.database import db
 from services.ports_access import ports
-from services import devices as device_service
 
 devices = AppGroup("devices", help="Register and revoke inspector tablets.")
 

@@ -11,16 +11,13 @@ from sqlalchemy import select
 
 from core import errors
 from core.actor import CLI
+from models import User
+from models.database import db
 from server.cli.output import emit, fail
-from models.database import db
-from models import User
 from services import evidence_export, export_approval, trust_anchors
-from verifier.__main__ import read_pins
-from models.database import db
-from models import User
-from services import evidence_export, export_approval
-from verifier.check import verify_bundle
 from services.stamping_env import env_for
+from verifier.__main__ import read_pins
+from verifier.check import verify_bundle
 
 evidence = AppGroup("evidence", help="Evidence bundles for legal use.")
 EXIT_AWAITING_APPROVAL = 3

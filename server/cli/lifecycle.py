@@ -6,17 +6,14 @@ from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
-from server.cli.output import emit, fail
 from models.database import db
-from services.ports_access import ports
+from server.cli.output import emit, fail
+from services import evidence_export
 from services.lifecycle import boxes, calendar_arrangements, events_import, obligations
 from services.lifecycle.common import customer_by_account, local_date
+from services.lifecycle.daily import recompute_deadlines, schedule_daily, sweep_retention
 from services.lifecycle.settings import settings_from
-from models.database import db
 from services.ports_access import ports
-from services.lifecycle import boxes, events_import, working_days
-from services.lifecycle.common import customer_by_account, local_date
-from services.lifecycle.settings import settings_from
 
 events = AppGroup("events", help="Business events of customers (业扩报装, 合同, 变更用电, 销户 …).")
 lifecycle = AppGroup("lifecycle", help="Filing deadlines and retention.")
@@ -54,7 +51,6 @@ def import_command(file):
 @lifecycle.command("recompute")
 def recompute_command():
     """Recompute every open filing obligation now (what the daily job does)."""
-    from services.lifecycle.daily import recompute_deadlines
 
     now, today = _now()
     emit(recompute_deadlines(db.session, CLI, today, now, settings_from(current_app.config)))
@@ -63,7 +59,6 @@ def recompute_command():
 @lifecycle.command("sweep")
 def sweep_command():
     """Track closed accounts' retention and count the dossiers eligible for destruction today."""
-    from services.lifecycle.daily import sweep_retention
 
     now, today = _now()
     emit(sweep_retention(db.session, CLI, today, now, settings_from(current_app.config)))
@@ -72,7 +67,6 @@ def sweep_command():
 @lifecycle.command("expire-bundles")
 def expire_bundles_command():
     """Remove evidence bundles kept on the server longer than EXPORT_BUNDLE_DAYS (the daily job does it too)."""
-    from services import evidence_export
 
     emit({"expired": evidence_export.expire_bundles(db.session, ports().exports, ports().clock.now())})
 
@@ -80,7 +74,6 @@ def expire_bundles_command():
 @lifecycle.command("schedule")
 def schedule_command():
     """Put the next daily lifecycle run into the RQ scheduler (a no-op if it is already there)."""
-    from services.lifecycle.daily import schedule_daily
 
     connection = current_app.extensions["dangan.redis"].client(current_app)
     emit({"job_id": schedule_daily(connection, ports().clock.now())})

@@ -3,8 +3,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from server.cli.output import emit
 from models.database import db
+from server.cli.output import emit
 from services import translog
 from services.stamping_env import env_for
 

@@ -2,8 +2,8 @@
 import click
 from flask.cli import AppGroup
 
-from server.cli.output import emit
 from core.inspect import inspect_bytes
+from server.cli.output import emit
 
 photos = AppGroup("photos", help="Photo evidence tools.")
 

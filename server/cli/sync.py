@@ -3,10 +3,10 @@ import click
 from flask.cli import AppGroup
 
 from core.actor import CLI
-from server.cli.output import emit
 from models.database import db
-from services.ports_access import ports
+from server.cli.output import emit
 from services import sync_maintenance
+from services.ports_access import ports
 
 sync = AppGroup("sync", help="Maintenance of the tablets' sync feed.")
 

@@ -2,11 +2,11 @@
 from flask import current_app
 from flask.cli import AppGroup
 
-from server.cli.output import emit
 from models.database import db
+from server.cli.output import emit
 from services.ports_access import ports
-from sync.uploads import settings_from
 from services.upload_sweep import sweep_uploads
+from sync.uploads import settings_from
 
 uploads = AppGroup("uploads", help="Resumable photo uploads (tus).")
 

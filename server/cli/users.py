@@ -6,9 +6,9 @@ from flask.cli import AppGroup
 
 from core import errors
 from core.actor import CLI
-from server.cli.output import emit, fail
-from models.database import db
 from models import ROLES
+from models.database import db
+from server.cli.output import emit, fail
 from services import accounts
 
 users = AppGroup("users", help="Manage user accounts.")

@@ -2,8 +2,10 @@
 from flask import Flask
 
 from core.errors import zh_message
-from server.extensions import db, login_manager
+from core.policy import can
 from models import User
+from models.people import ROLE_LABELS
+from server.extensions import db, login_manager
 
 # Each module exposes ``bp``; new page areas add their module name here.
 MODULES = ("auth_pages", "home", "lifecycle", "review", "dossiers", "admin", "legal", "capture")
@@ -27,7 +29,5 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject_labels():
-        from models.people import ROLE_LABELS
-        from core.policy import can
 
         return {"ROLE_LABELS": ROLE_LABELS, "can": can, "zh_message": zh_message}

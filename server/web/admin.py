@@ -5,30 +5,20 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from sqlalchemy import func, select
 
 from core import errors
-from server.auth import current_actor, require
+from core.errors import zh_message
+from core.labels import TSA_LABELS
+from models import Device, FilingObligation, User
 from models.database import db
-from models import Device, User
-from services.ports_access import ports
+from ports.job_queue import depths
 from ports.redis_connection import get_redis
+from server.auth import current_actor, require
+from server.web.capture import enrol_url
 from services import devices as device_service
 from services import enrolment, stamping_jobs
-from server.web.capture import enrol_url
-from core.labels import TSA_LABELS
-from core.errors import zh_message
-from models.database import db
-from models import FilingObligation, User
-from services.ports_access import ports
-from ports.redis_connection import get_redis
-from services import stamping_jobs
 from services.lifecycle import calendar_arrangements, obligations, working_days
 from services.lifecycle.common import local_date, user_label
 from services.lifecycle.settings import settings_from
-from core.labels import TSA_LABELS
-from models.database import db
 from services.ports_access import ports
-from ports.redis_connection import get_redis
-from services import stamping_jobs
-from core.labels import TSA_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,7 +41,6 @@ STATUS_LABELS = {"failed": "失败（需人工重试）", "retry_wait": "等待�
 
 
 def _queue_depths() -> dict | None:
-    from ports.job_queue import depths
 
     try:
         return depths(get_redis())

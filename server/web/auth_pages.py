@@ -8,12 +8,12 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core import errors
-from server.auth import current_actor
-from models.database import db
-from services.ports_access import ports
-from server.security import LOGIN_LIMIT, limiter
 from models import audit
+from models.database import db
+from server.auth import current_actor
+from server.security import LOGIN_LIMIT, limiter
 from services import accounts
+from services.ports_access import ports
 
 bp = Blueprint("web", __name__)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from server.auth import current_actor, require
 from models.database import db
-from services.ports_access import ports
+from server.auth import current_actor, require
 from services import dossier_print, dossiers, filing_scope
+from services.ports_access import ports
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 

@@ -1,12 +1,11 @@
 """The landing page after login: the work areas this role can open."""
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
 
-from models.database import db
 from core.policy import can
-from services.ports_access import ports
+from models.database import db
 from services.lifecycle import calendar_arrangements
 from services.lifecycle.common import local_date
-from core.policy import can
+from services.ports_access import ports
 
 bp = Blueprint("home", __name__)
 

@@ -3,33 +3,29 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from core import errors
+from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
+from core.policy import can
+from models.captures import REVIEW_STATES
+from models.database import db
+from models.legal import EXPORT_STATES
 from server.auth import current_actor, require
-from models.database import db
-from models.captures import REVIEW_STATES
-from models.legal import EXPORT_STATES
-from core.policy import can
+from services import evidence_export, export_approval, legal_search, review_evidence, trust_anchors, use_register
 from services.ports_access import ports
-from services import evidence_export, export_approval, legal_search, trust_anchors, use_register
 from services.stamping_env import env_for
-from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
-from models.database import db
-from models.captures import REVIEW_STATES
-from models.legal import EXPORT_STATES
-from core.policy import can
-from services.ports_access import ports
-from services import evidence_export, export_approval, legal_search, review_evidence, use_register
-from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
-from models.database import db
-from models.captures import REVIEW_STATES
-from models.legal import EXPORT_STATES
-from core.policy import can
-from services.ports_access import ports
-from services import evidence_export, export_approval, legal_search, use_register
-from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
 CHINA = timezone(timedelta(hours=8))

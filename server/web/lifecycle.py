@@ -5,32 +5,32 @@ import os
 import tempfile
 from datetime import date
 
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import errors
-from server.auth import current_actor, require
-from models.database import db
-from models import User
-from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
 from core.policy import can
-from services.ports_access import ports
+from models import Customer, User
+from models.database import db
+from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
+from server.auth import current_actor, require
 from services import filing_scope
 from services.customer_import import csv_text
-from services.lifecycle import (borrowing, boxes, calendar_arrangements, charts, destruction,
-                                       events_import, obligations, quality, retention, working_days)
+from services.lifecycle import (
+    borrowing,
+    boxes,
+    calendar_arrangements,
+    charts,
+    destruction,
+    events_import,
+    obligations,
+    quality,
+    retention,
+    working_days,
+)
 from services.lifecycle.common import customer_by_account, local_date, user_label
+from services.lifecycle.daily import recompute_deadlines, sweep_retention
 from services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
-from models.database import db
-from models import User
-from models.lifecycle import DISPOSAL_STATES, OBLIGATION_STATES, USE_FORMS, USE_STATES
-from core.policy import can
 from services.ports_access import ports
-from services.customer_import import csv_text
-from services.lifecycle import (borrowing, boxes, charts, destruction, events_import, obligations,
-                                       quality, retention, working_days)
-from services.lifecycle.common import customer_by_account, local_date
-from services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/lifecycle")
 PER_PAGE = 50
@@ -257,7 +257,6 @@ def import_events():
 @require("lifecycle.manage")
 def recompute():
     """Recompute all open obligations now."""
-    from services.lifecycle.daily import recompute_deadlines
 
     now, today = _now()
     result = recompute_deadlines(db.session, current_actor(), today, now, _rules())
@@ -405,7 +404,6 @@ def close_account():
 @require("lifecycle.manage")
 def sweep():
     """Run the retention sweep now."""
-    from services.lifecycle.daily import sweep_retention
 
     now, today = _now()
     result = sweep_retention(db.session, current_actor(), today, now, _rules())
@@ -434,7 +432,6 @@ def propose_disposal():
 @require("lifecycle.manage")
 def disposal(list_id: int):
     """One disposal list: entries, holds, approval and execution."""
-    from models import Customer
 
     item = destruction.get_list(db.session, list_id)
     customers = {c.id: c for c in db.session.query(Customer).filter(
@@ -506,7 +503,6 @@ def destruction_record(record_id: int):
 @require("lifecycle.hold")
 def holds():
     """Active legal holds; place and lift."""
-    from models import Customer
 
     active = retention.active_holds(db.session)
     customers = {c.id: c for c in db.session.query(Customer).filter(

@@ -1,18 +1,25 @@
 """The archivist's review pages: the queue, unlinked captures, the capture detail and its actions."""
 from __future__ import annotations
 
-from flask import (Blueprint, Response, flash, g, make_response, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from core import errors
+from models.database import db
 from server.auth import current_actor, require
-from models.database import db
-from services.ports_access import ports
-from services import linking, review, review_detail, review_forms, review_photos, review_queue
-from models.database import db
-from services.ports_access import ports
-from services import linking, review, review_detail, review_photos, review_queue
 from server.web import review_text
+from services import linking, review, review_detail, review_forms, review_photos, review_queue
+from services.ports_access import ports
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 # row density of the queue: standard rows with form summaries, or compact rows (15+ above the fold)

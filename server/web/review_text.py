@@ -8,11 +8,9 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from core import errors
+from core.labels import TAG_LABELS, basis_detail, duration_text  # noqa: F401 (the pages' helpers)
 from services.review import STATE_LABELS
 from services.site_plan import format_distance
-from core.labels import TAG_LABELS, basis_detail, duration_text  # noqa: F401 (the pages' helpers)
-from core import errors
-from services.review import STATE_LABELS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 64 * 1024

@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Customer, Dossier, DossierItem, UseRequest, UseRequestItem, User
+from models import Customer, Dossier, DossierItem, User, UseRequest, UseRequestItem, audit
 from models.lifecycle import USE_FORMS, USE_STATES
-from models import audit
 from services.lifecycle.common import actor_user_id, customer_by_account, local_date
 from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings
 

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import BoxSlot, Customer, PaperBox, RetentionState
-from models import audit
+from models import BoxSlot, Customer, PaperBox, RetentionState, audit
 from services.lifecycle.settings import LifecycleSettings
 
 CLASS_PREFIX = {"high": "G", "low": "D"}

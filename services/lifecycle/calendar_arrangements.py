@@ -21,11 +21,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import CalendarArrangement
-from models import audit
+from models import CalendarArrangement, audit
 from services.lifecycle.common import actor_user_id
-from services.lifecycle.working_days import (AUTHORITY, FIRST_YEAR, LAST_PROVISIONAL_YEAR,
-                                                    Arrangement, WorkingCalendar)
+from services.lifecycle.working_days import AUTHORITY, FIRST_YEAR, LAST_PROVISIONAL_YEAR, Arrangement, WorkingCalendar
 
 MAX_BYTES = 64 * 1024
 MAX_SPAN_DAYS = 31

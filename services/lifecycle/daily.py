@@ -16,13 +16,9 @@ from rq.job import Job
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM, Actor
-from services import evidence_export
-from services.lifecycle import obligations, retention
-from services.lifecycle.common import local_date
-from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings, settings_from
-from core.actor import SYSTEM, Actor
 from models.database import db
 from ports.job_queue import queue
+from services import evidence_export
 from services.lifecycle import obligations, retention
 from services.lifecycle.common import local_date
 from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings, settings_from

@@ -30,23 +30,29 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import (Blob, Capture, Customer, DestructionRecord, DisposalEntry, DisposalList,
-                           Dossier, DossierItem, EvidenceExport, LegalHold, Photo, RetentionState, Upload,
-                           User)
-from models import audit
-from services import evidence_export, review_events
+from core.hashing import digest_stream
+from models import (
+    Blob,
+    Capture,
+    Customer,
+    DestructionRecord,
+    DisposalEntry,
+    DisposalList,
+    Dossier,
+    DossierItem,
+    EvidenceExport,
+    LegalHold,
+    Photo,
+    RetentionState,
+    Upload,
+    User,
+    audit,
+)
+from services import evidence_export, review_events, translog
 from services.lifecycle import boxes
 from services.lifecycle.common import actor_user_id, customer_by_account
 from services.lifecycle.settings import LOCAL_TZ
 from sync.uploads import discard_staging
-from core import errors
-from core.actor import Actor
-from models import (Blob, Capture, Customer, DestructionRecord, DisposalEntry, DisposalList,
-                           Dossier, DossierItem, LegalHold, Photo, RetentionState, User)
-from models.lifecycle import DISPOSAL_STATES
-from models import audit
-from services.lifecycle import boxes
-from services.lifecycle.common import actor_user_id, customer_by_account
 
 log = logging.getLogger("dangan.destruction")
 
@@ -241,7 +247,6 @@ def _digests(session: Session, blobs, key: str) -> dict | None:
         return {"sha256": blob.sha256, "sm3": blob.sm3, "size": blob.size}
     if not blobs.exists(key):
         return None
-    from core.hashing import digest_stream
 
     with blobs.open(key) as stream:
         found = digest_stream(stream)
@@ -394,7 +399,6 @@ def _mark_destroyed(session: Session, actor: Actor, record: DestructionRecord, p
 
 
 def _translog_append() -> Callable:
-    from services import translog
 
     return translog.append_event
 
@@ -501,7 +505,6 @@ def verify_record(session: Session, record_id: int, blobs, exports=None) -> dict
 
 def _logged_leaf(session: Session, record: DestructionRecord) -> int | None:
     """Index of the transparency-log leaf that carries this record's digest, or None."""
-    from services import translog
 
     subject = record.content.get("archive_no") or record.content["customer"]["account_no"]
     leaf = translog.find_event(session, "destroyed", subject)

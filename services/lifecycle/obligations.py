@@ -15,18 +15,9 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import (AuditEntry, BusinessEvent, Capture, Customer, Dossier, DossierItem,
-                           FilingObligation, User)
-from models import audit
-from services.lifecycle import calendar_arrangements, working_days
-from services.lifecycle.common import customer_by_account, local_date, user_by_name
-from services.lifecycle.settings import EVENT_KINDS, EVENT_LABELS, LifecycleSettings
-from core import errors
-from core.actor import Actor
-from models import (BusinessEvent, Capture, Customer, Dossier, DossierItem,
-                           FilingObligation, User)
-from models import audit
-from services.lifecycle import working_days
+from models import AuditEntry, BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation, User, audit
+from services import filing_scope
+from services.lifecycle import calendar_arrangements, retention, working_days
 from services.lifecycle.common import customer_by_account, local_date, user_by_name
 from services.lifecycle.settings import EVENT_KINDS, EVENT_LABELS, LifecycleSettings
 
@@ -49,7 +40,6 @@ def required_documents(voltage_class: str, kind: str, settings: LifecycleSetting
     """Document types an event of this kind requires filed, from the settings or the filing scope."""
     if kind in settings.required_docs:
         return list(settings.required_docs[kind])
-    from services import filing_scope
 
     return list(filing_scope.current().required_for(voltage_class, kind))
 
@@ -58,7 +48,6 @@ def doc_type_matches(stored: str | None, wanted: str) -> bool:
     """True if a dossier item's ``doc_type`` (code or 中文名) is the wanted document type."""
     if not stored:
         return False
-    from services import filing_scope
 
     stored = stored.strip()
     return stored == wanted or stored == filing_scope.current().doc_types.get(wanted)
@@ -145,7 +134,6 @@ def record_event(session: Session, actor: Actor, *, account_no: str, kind: str, 
                  at=now)
     evaluate(session, actor, obligation, today, now, settings, calendar)
     if kind == "account_closure" and customer.status != "closed":
-        from services.lifecycle import retention
 
         retention.close_customer(session, actor, customer, occurred_on, now, settings)
     return RecordedEvent(event, obligation, True)
@@ -158,7 +146,6 @@ def _met_on(session: Session, obligation: FilingObligation) -> date | None:
     dossier page agree: a document counts for the event it was filed under; documents filed
     under no event count for the base business (业扩报装) only.
     """
-    from services import filing_scope
 
     required = obligation.required_doc_types or []
     if not required:

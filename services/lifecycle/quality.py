@@ -13,10 +13,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import (BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation,
-                           Photo, RetentionState, User)
+from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation, Photo, RetentionState, User
 from models.people import ROLE_LABELS
-from services.lifecycle import borrowing
+from services import filing_scope
 from services.lifecycle import borrowing
 
 NO_DISTRICT = "（未填供电单位）"
@@ -76,7 +75,6 @@ class _Tally:
 
 def _dossier_completeness(session: Session) -> dict[int, tuple[str | None, bool]]:
     """customer id → (district, complete?) for every customer whose dossier is kept (not destroyed)."""
-    from services import filing_scope
 
     scope = filing_scope.current()
     destroyed = select(RetentionState.customer_id).where(RetentionState.destroyed_at.is_not(None))

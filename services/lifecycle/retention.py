@@ -14,15 +14,8 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import Customer, Dossier, DossierItem, LegalHold, RetentionState
-from models import audit
-from services.lifecycle import destruction
-from services.lifecycle.common import actor_user_id, customer_by_account
-from services.lifecycle.settings import LifecycleSettings
-from core import errors
-from core.actor import Actor
-from models import Customer, Dossier, DossierItem, LegalHold, RetentionState
-from models import audit
+from models import Customer, Dossier, DossierItem, LegalHold, RetentionState, audit
+from services.lifecycle import destruction, obligations
 from services.lifecycle.common import actor_user_id, customer_by_account
 from services.lifecycle.settings import LifecycleSettings
 
@@ -81,7 +74,6 @@ def close_account(session: Session, actor: Actor, account_no: str, closed_on: da
                   now: datetime, settings: LifecycleSettings, reference: str | None = None,
                   responsible: str | None = None) -> RetentionState:
     """Close an account (销户): records the closure event, its filing obligation and the retention."""
-    from services.lifecycle import obligations
 
     customer = customer_by_account(session, account_no)
     if customer.status == "closed":

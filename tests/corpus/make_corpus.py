@@ -13,8 +13,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.helpers.images import (bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_jpeg, not_an_image,
-                                  truncated_jpeg)
+from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, huge_ifd_count_jpeg, make_jpeg, not_an_image, truncated_jpeg
 
 SCRIPT = "<script>alert('dangan')</script>"
 HOSTILE_TEXTS = (

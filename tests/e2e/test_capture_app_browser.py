@@ -24,10 +24,10 @@ UNKNOWN = "9900000001"
 def _world(database_url, redis_url, data_dir) -> str:
     """Customers, office users and an inspector with both customers assigned (no tablet yet);
     return an enrolment code for the inspector."""
-    from server import create_app
     from models.database import db
-    from services.ports_access import ports
+    from server import create_app
     from services import enrolment, sync_assignments
+    from services.ports_access import ports
     from tests.helpers.factories import make_customer, make_user
 
     flask_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
@@ -291,10 +291,10 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
 
 def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_them_after_enrolment(
         database_url, redis_url, tmp_path):
-    from server import create_app
     from models.database import db
-    from services.ports_access import ports
+    from server import create_app
     from services import devices, enrolment
+    from services.ports_access import ports
 
     code = _world(database_url, redis_url, tmp_path)
     stack = LiveStack(database_url, redis_url, tmp_path)

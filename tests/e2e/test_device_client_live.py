@@ -22,11 +22,11 @@ def live(database_factory, redis_url, tmp_path_factory):
     """gunicorn on its own migrated database, with a customer assigned to a tablet's inspector."""
     import redis as redis_lib
 
-    from server import create_app
     from core.actor import CLI
     from models.database import db
-    from services.ports_access import ports
+    from server import create_app
     from services import sync_assignments
+    from services.ports_access import ports
     from tests.helpers.factories import make_customer, make_device
 
     redis_lib.Redis.from_url(redis_url).flushdb()

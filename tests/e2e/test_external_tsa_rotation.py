@@ -19,14 +19,14 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from models.database import db
 from models import LogCheckpoint, PhotoEvidence
+from models.database import db
+from services import dispatch
 from tests.helpers import openssl_tsa
 from tests.helpers.legal_world import ACCOUNT, approve_capture_of, push_photos
 from tests.helpers.live import ROOT
 from tests.helpers.rfc6962 import root_from_inclusion_proof
 from workers import context
-from services import dispatch
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from models.database import db
-from models import AuditEntry, Blob, Capture, CaptureRevision, Photo, Upload
 from clients.device_client import ServerBusy
+from models import AuditEntry, Blob, Capture, CaptureRevision, Photo, Upload
+from models.database import db
 from tests.helpers.device import photo_files, sample_data, tablet
 from tests.helpers.factories import make_customer, make_device
 from tests.helpers.faults import DatabaseOutage

@@ -15,15 +15,15 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from models.database import db
-from models import Capture, CaptureRevision, Photo, PhotoEvidence
-from ports.redis_connection import get_redis
 from clients.device_client import PhotoFile
+from models import Capture, CaptureRevision, Photo, PhotoEvidence
+from models.database import db
+from ports.job_queue import queue
+from ports.redis_connection import get_redis
+from services import dispatch
 from tests.helpers.device import DirectBlobUploader, photo_files, sample_data, tablet
 from tests.helpers.factories import make_customer, make_device
-from services import dispatch
 from workers import context
-from ports.job_queue import queue
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "3100012345"

@@ -13,11 +13,11 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from server import create_app
-from models.database import db
 from models import Blob, Photo, Upload
+from models.database import db
 from ports import Ports
 from ports.blobstore import LocalBlobStore
+from server import create_app
 from sync import uploads as tus
 from tests.helpers.factories import make_device
 from tests.helpers.faults import WriteBudget, can_mount, small_disk

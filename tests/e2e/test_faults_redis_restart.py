@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ports import embedded_redis
 from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
+from ports import embedded_redis
 from tests.helpers.device import sample_data
 from tests.helpers.images import make_jpeg
 from tests.helpers.stack import LiveStack, audit_photos, engine_for, seed, wait_until

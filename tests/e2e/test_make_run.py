@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from ports import embedded_redis
 from clients.demo_tablets import PLAN
+from ports import embedded_redis
 from tests.helpers.live import free_port, start_runner, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from core.actor import CLI, Actor
-from models.database import db
 from models import Capture, Customer, Device, Photo, PhotoEvidence, User
-from services.ports_access import ports
+from models.database import db
 from services import demo
 from services.lifecycle import borrowing, boxes, destruction, obligations, retention
 from services.lifecycle.settings import LifecycleSettings
+from services.ports_access import ports
 from tests.helpers.browser import ROOT, SCREENSHOTS, chromium_page, live_server, login
 from tests.helpers.captures import make_capture, utc
 from tests.helpers.legal_world import ACCOUNT, export_bundle, push_photos

@@ -9,10 +9,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from models.database import db
-from models import Capture, DossierItem, Photo
-from models.evidence import PhotoEvidence
 from clients.device_client import DeviceClient, HttpTransport, PhotoFile
+from models import Capture, DossierItem, Photo
+from models.database import db
+from models.evidence import PhotoEvidence
 from tests.helpers.browser import chromium_page, live_server, login, require_chromium, screenshot
 from tests.helpers.captures import HIGH, LOW, review_world
 from tests.helpers.device import sample_data

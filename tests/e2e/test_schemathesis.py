@@ -77,8 +77,8 @@ def live(database_factory, redis_url, tmp_path_factory):
 
 
 def _office_users(database_url, redis_url, data_dir) -> None:
-    from server import create_app
     from models.database import db
+    from server import create_app
     from tests.helpers.factories import make_user
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from models.database import db
 from models import Blob, Capture, CaptureRevision, Customer, Device, Photo
+from models.database import db
 from services.ports_access import ports
 from tests.helpers.images import make_jpeg
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models.database import db
 from models import Customer, DestructionRecord, EvidenceExport, PhotoEvidence
+from models.database import db
 from services.ports_access import ports
 from tests.helpers.lifecycle_data import at, capture_with_photo, close, customer, destroy, file_item
 

@@ -97,8 +97,8 @@ class DirectBlobUploader:
 
 def store_blob(data: bytes):
     """Put bytes in the blob store, add the Blob row and complete waiting photos (as uploads do)."""
-    from models.database import db
     from models import Blob
+    from models.database import db
     from services.ports_access import ports
     from sync.photos import blob_arrived
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from core.actor import CLI
 from models.database import db
-from services.ports_access import ports
 from services import accounts, devices
 from services.customers import clean_row, upsert_customer
+from services.ports_access import ports
 
 PASSWORD = "correct horse battery"
 

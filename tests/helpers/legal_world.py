@@ -15,23 +15,18 @@ from pathlib import Path
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from core.actor import Actor
-from models.database import db
-from models import Capture, Photo, User
-from ports.redis_connection import get_redis
-from services import review
 from clients.device_client import PhotoFile
+from core.actor import Actor
+from models import Capture, Photo, User
+from models.database import db
+from ports.job_queue import queue
+from ports.redis_connection import get_redis
+from services import dispatch, review
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
-from tests.helpers.images import make_jpeg
+from tests.helpers.images import PhotoSpec, make_image, make_jpeg
 from verifier.__main__ import read_pins
 from workers import context
-from services import dispatch
-from ports.job_queue import queue
-from tests.helpers.images import PhotoSpec, make_image, make_jpeg
-from workers import context
-from services import dispatch
-from ports.job_queue import queue
 
 ACCOUNT = "3100012345"
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from models.database import db
 from models import Blob, Capture, Customer, Dossier, DossierItem, Photo, User
+from models.database import db
 from services.ports_access import ports
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_customer, make_device, make_user

@@ -10,12 +10,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from models.database import db
+from core.hashing import digest_bytes
 from models import Blob, Capture, Customer, Device, Photo, User
+from models.database import db
 from services.ports_access import ports
 from sync.photos import mark_received
 from tests.helpers.factories import make_customer, make_device
-from core.hashing import digest_bytes
 
 
 def _device() -> Device:

@@ -25,11 +25,11 @@ ACCESS_FORMAT = "%(s)s %(m)s %(U)s"
 
 def seed(database_url: str, redis_url: str, data_dir: Path, tablets: int, customers_per_tablet: int = 2) -> list[dict]:
     """Create one inspector, one tablet and assigned customers per tablet; return [{token, account_nos}]."""
-    from server import create_app
     from core.actor import CLI
     from models.database import db
-    from services.ports_access import ports
+    from server import create_app
     from services import sync_assignments
+    from services.ports_access import ports
     from tests.helpers.factories import make_customer, make_device
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from core.actor import CLI
-from models.database import db
-from models import Blob, CaptureRevision, Photo
 from core.policy import PERMISSIONS, can
-from services.ports_access import ports
+from models import Blob, CaptureRevision, Photo
+from models.database import db
 from services import devices, sync_assignments
+from services.ports_access import ports
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.device import sample_data

@@ -6,17 +6,17 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, Customer, Dossier, User
+from models.database import db
+from ports.job_queue import queue
 from ports.redis_connection import get_redis
+from services import dispatch
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, make_capture, review_world
 from tests.helpers.factories import PASSWORD
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import received_photo
-from services import dispatch
 from workers import context
-from ports.job_queue import queue
 
 PURPOSE = {"purpose": "窃电案件取证"}
 # (role, method, path template, object type, object key); {c} capture, {p} photo, {a} 户号

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, UseRequest
+from models.database import db
 from services.lifecycle.settings import LifecycleSettings
 from tests.helpers.lifecycle_data import at, customer, file_item, login
 

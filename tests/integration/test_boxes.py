@@ -4,11 +4,11 @@ import json
 from sqlalchemy import select
 
 from core.actor import CLI
-from models.database import db
 from models import Customer
-from services.ports_access import ports
+from models.database import db
 from services.lifecycle import boxes
 from services.lifecycle.settings import LifecycleSettings
+from services.ports_access import ports
 from tests.helpers.lifecycle_data import close, customer, destroy, login
 
 RULES = LifecycleSettings(low_box_capacity=3)

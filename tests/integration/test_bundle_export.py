@@ -11,14 +11,10 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from models.database import db
-from models import AuditEntry, EvidenceExport, EvidenceUse, LogLeaf, PhotoEvidence
-from services.ports_access import ports
-from tests.helpers.legal_world import ACCOUNT, export_bundle, pinned_anchor_files, pins_of
 from models import AuditEntry, EvidenceUse, LogLeaf, PhotoEvidence
 from models.database import db
 from services.ports_access import ports
-from tests.helpers.legal_world import ACCOUNT, export_bundle
+from tests.helpers.legal_world import ACCOUNT, export_bundle, pinned_anchor_files, pins_of
 from tests.helpers.tools import require_command
 from verifier import layout
 from verifier.check import EXIT_NOT_PINNED, EXIT_VERIFIED, verify_bundle

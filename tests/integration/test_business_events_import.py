@@ -5,8 +5,8 @@ import json
 import openpyxl
 from sqlalchemy import select
 
-from models.database import db
 from models import BusinessEvent, FilingObligation
+from models.database import db
 from tests.helpers.lifecycle_data import customer, login
 
 HEADER = ["户号", "业务类型", "发生日期", "业务单号", "责任人", "备注"]

@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, CalendarArrangement, FilingObligation
+from models.database import db
 from tests.helpers.lifecycle_data import customer, login
 
 # A made-up 2027 arrangement in the file format (not the published one): New Year off 1–4 January,

@@ -5,8 +5,8 @@ import re
 
 from core.actor import CLI
 from models.database import db
-from services.ports_access import ports
 from services import review
+from services.ports_access import ports
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import make_capture
 from tests.helpers.factories import make_customer, make_device, make_user

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from models.database import db
 from models import AuditEntry, Device, EnrolmentCode
+from models.database import db
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.factories import PASSWORD, make_user
 

@@ -2,8 +2,8 @@
 times in Beijing time, differences as 约 18 年 with the exact seconds at hand, Chinese statements."""
 from sqlalchemy import select
 
-from models.database import db
 from models import Photo, PhotoEvidence
+from models.database import db
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, make_capture, review_world, utc
 from tests.helpers.factories import PASSWORD

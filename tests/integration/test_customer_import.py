@@ -5,8 +5,8 @@ import json
 import openpyxl
 import pytest
 
-from models.database import db
 from models import AuditEntry, Customer, Dossier
+from models.database import db
 
 HEADER = ["户号", "户名", "联系电话", "用电地址", "客户分类", "用电类别", "合同容量", "电能表表号",
           "电流互感器变比", "纬度", "经度"]

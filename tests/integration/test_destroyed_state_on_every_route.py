@@ -1,8 +1,8 @@
 """After destruction every page and route knows the photo is destroyed: 410 or 已销毁, never 500 or "unknown"."""
 import pytest
 
-from models.database import db
 from models import Capture, DossierItem, Photo
+from models.database import db
 from tests.helpers.destroyed import destroyed_customer_with_photo, evidence_for
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, login
 

@@ -5,9 +5,19 @@ from datetime import date
 
 from sqlalchemy import select
 
+from models import (
+    AuditEntry,
+    Blob,
+    Capture,
+    DestructionRecord,
+    DossierItem,
+    LegalHold,
+    LogLeaf,
+    Photo,
+    PhotoEvidence,
+    RetentionState,
+)
 from models.database import db
-from models import (AuditEntry, Blob, Capture, DestructionRecord, DossierItem, LegalHold, LogLeaf, Photo,
-                           PhotoEvidence, RetentionState)
 from services.ports_access import ports
 from tests.helpers.lifecycle_data import at, capture_with_photo, close, customer, destroy, file_item, login
 

@@ -7,21 +7,20 @@ import pytest
 from sqlalchemy import select, update
 
 from core.actor import Actor
-from models.database import db
 from models import AuditEntry, Capture, EvidenceExport, EvidenceUse, Photo, PhotoEvidence, Upload, User
-from services.ports_access import ports
+from models.database import db
 from services import evidence_export, export_approval
+from services import pipeline_runs as runner
+from services.ports_access import ports
+from services.stamping_env import env_for
 from sync.uploads import staging_path
 from tests.helpers.api_client import ApiClient
+from tests.helpers.destroyed import closed_customer_with_photo, done_export, files_holding, record_of, stored_bundle
 from tests.helpers.device import photo_files, sample_data, tablet
-from tests.helpers.destroyed import (closed_customer_with_photo, done_export, files_holding, record_of,
-                                     stored_bundle)
 from tests.helpers.factories import PASSWORD, make_device
 from tests.helpers.legal_world import ACCOUNT, FlaskTusUploader, export_bundle
 from tests.helpers.lifecycle_data import capture_with_photo, close, customer, destroy, login
 from tests.helpers.uploads import tus_metadata, tus_patch
-from services import pipeline_runs as runner
-from services.stamping_env import env_for
 
 
 def _evidence_bytes(photo_ids: list[str]) -> dict[str, bytes]:

@@ -1,15 +1,14 @@
 """The reference device client: durable outbox, lost answers, crashes, poison items, resets."""
 import json
 
+import pytest
 from sqlalchemy import func, select
 
-from models.database import db
-from models import Capture, CaptureRevision, Photo
 from clients.device_client import DeviceClient, TransportError
+from models import Capture, CaptureRevision, Photo
+from models.database import db
 from tests.helpers.device import DirectBlobUploader, photo_files, sample_data, tablet
 from tests.helpers.factories import make_customer, make_device
-
-import pytest
 
 
 @pytest.fixture
@@ -143,8 +142,8 @@ def test_schema_version_change_on_a_device_with_pending_items(setup, tmp_path):
 
 def test_reset_required_drops_the_local_copy_but_keeps_the_outbox(runner, setup, tmp_path):
     from core.actor import CLI
-    from services.ports_access import ports
     from services import sync_assignments
+    from services.ports_access import ports
 
     client, token = setup
     sync_assignments.assign(db.session, CLI, "inspector1", ["3100012345"], ports().clock.now())

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from models.database import db
-from models import Device
 from core.policy import PERMISSIONS, can, permissions_of
+from models import Device
+from models.database import db
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_device, make_user
 

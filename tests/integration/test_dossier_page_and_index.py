@@ -3,8 +3,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, BusinessEvent, Customer, DossierItem
+from models.database import db
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world
 from tests.helpers.factories import PASSWORD
@@ -58,12 +58,12 @@ def test_a_change_appends_documents_under_its_own_business_event_and_nothing_is_
 def test_the_dossier_page_shows_header_index_events_completeness_and_masks_personal_data(client):
     device, _ = review_world()
     _event(HIGH, "name_transfer", date(2026, 1, 5))
-    api = _login(client, "legal")
+    _login(client, "legal")
     archivist = ApiClient(client)
     archivist.login("archivist", PASSWORD)
     capture = make_capture(device, HIGH)
     archivist.post(f"/api/v1/review/captures/{capture.id}/approve", json={"doc_type": "inspection_record"})
-    api = _login(client, "legal")
+    _login(client, "legal")
     page = client.get(f"/dossiers/{HIGH}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200

@@ -6,10 +6,8 @@ import zipfile
 
 from sqlalchemy import select
 
-from models.database import db
 from models import EvidenceExport, EvidenceUse, PhotoEvidence
 from models.database import db
-from models import EvidenceUse
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos, run_jobs
 from verifier import layout

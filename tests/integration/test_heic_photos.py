@@ -7,10 +7,9 @@ import json
 import zipfile
 
 from PIL import Image
-from sqlalchemy import select
 
-from models.database import db
 from models import Photo, PhotoEvidence
+from models.database import db
 from services.ports_access import ports
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD

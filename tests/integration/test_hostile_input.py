@@ -13,9 +13,11 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, inspect, select
 
-from models.database import db
 from models import Capture, CaptureRevision, Photo, PhotoEvidence, PipelineRun
+from models.database import db
+from ports.job_queue import queue
 from ports.redis_connection import get_redis
+from services import dispatch
 from tests.corpus.make_corpus import HOSTILE_TEXTS, SCRIPT, write_images
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, make_capture, review_world
@@ -23,9 +25,7 @@ from tests.helpers.device import sample_data
 from tests.helpers.factories import PASSWORD, make_customer, make_device
 from tests.helpers.received_photos import received_photo
 from tests.helpers.uploads import tus_metadata
-from services import dispatch
 from workers import context
-from ports.job_queue import queue
 
 NOW = "2026-03-02T01:00:00+00:00"
 

@@ -25,8 +25,8 @@ def test_the_worker_moves_due_scheduled_jobs_into_their_queue(app):
     from rq.scheduler import RQScheduler
 
     from ports.job_queue import QUEUE_NAMES
-    from workers.run import scheduler_tick
     from workers.jobs import sweep_uploads
+    from workers.run import scheduler_tick
 
     redis = app.extensions["dangan.redis"].client(app)
     default = Queue("default", connection=redis)

@@ -2,8 +2,8 @@
 and the 403 page speak the catalogue's zh-CN messages."""
 from datetime import datetime, timezone
 
-from models.database import db
 from models import EvidenceUse
+from models.database import db
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_user
 

@@ -6,8 +6,8 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, EvidenceUse, LogLeaf, PhotoEvidence
+from models.database import db
 from services.ports_access import ports
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.legal_world import ACCOUNT, UserApi, push_photos

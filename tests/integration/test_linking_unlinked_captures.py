@@ -1,8 +1,8 @@
 """Captures naming an unknown 户号 wait in the unlinked list until an archivist links them."""
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, Capture, CaptureLink, Customer
+from models.database import db
 from models.evidence import LogLeaf
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world

@@ -48,8 +48,8 @@ def test_models_and_migrations_agree(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from models.database import db
     from models import Base
+    from models.database import db
 
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

@@ -3,8 +3,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, BusinessEvent, FilingObligation
+from models.database import db
 from services.lifecycle import working_days
 from tests.helpers.lifecycle_data import at, capture_with_photo, customer, file_item, login
 

@@ -9,18 +9,17 @@ import redis as redis_lib
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from server import create_app
-from ports import embedded_redis
-from models.database import db
 from models import LogLeaf, OutboxEvent, Photo, PipelineRun
-from ports import Ports
+from models.database import db
+from ports import Ports, embedded_redis
 from ports.blobstore import LocalBlobStore
 from ports.clock import FakeClock
+from ports.job_queue import queue
+from server import create_app
+from services import dispatch
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from services import dispatch
 from workers import context
-from ports.job_queue import queue
 
 
 @pytest.fixture

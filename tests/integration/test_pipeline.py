@@ -3,27 +3,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from models.database import db
+from core import merkle
 from models import AuditEntry, LogLeaf, OutboxEvent, Photo, PhotoEvidence, PipelineRun
-from ports.tsa import FakeTsa
+from models.database import db
+from ports.job_queue import queue
 from ports.redis_connection import get_redis
+from ports.tsa import FakeTsa
+from services import dispatch, stamping_env, translog
+from services.stamping_env import env_for
 from tests.helpers.images import bomb_jpeg, exif_loop_jpeg, make_image, make_jpeg, truncated_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
 from workers import context
-from services import dispatch, translog
-from core import merkle
-from ports.job_queue import queue
-from services.stamping_env import env_for
-from workers import context
-from services import dispatch, translog, stamping_env
-from core import merkle
-from ports.job_queue import queue
 
 CAPTURED = "2026:03:02 09:15:30"  # +08:00 → 01:15:30 UTC
 
@@ -153,7 +149,7 @@ def test_stored_bytes_that_do_not_match_their_hash_halt_the_pipeline(app):
 
 
 def test_a_failing_step_is_retried_with_backoff_and_gives_up_after_the_last_attempt(app, clock, monkeypatch):
-    from services import pipeline, stamping
+    from services import pipeline
 
     calls = {"n": 0}
 

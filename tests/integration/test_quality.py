@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from models.database import db
 from models import Photo, ReviewDecision, User
+from models.database import db
 from tests.helpers.lifecycle_data import at, capture_with_photo, customer, file_item, login
 
 LOW_NEW_CONNECTION = ("application", "id_papers", "property_proof", "meter_installation", "supply_contract")

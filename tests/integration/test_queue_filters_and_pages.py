@@ -1,8 +1,8 @@
 """The review queue: filters, sort order and keyset pages that visit every capture exactly once."""
 from datetime import timedelta
 
-from models.database import db
 from models import Photo
+from models.database import db
 from models.evidence import PhotoEvidence
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world

@@ -3,8 +3,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models.database import db
 from models import BusinessEvent, Customer, RetentionState
+from models.database import db
 from tests.helpers.lifecycle_data import close, customer, login
 
 

@@ -3,8 +3,8 @@ import json
 
 from sqlalchemy import func, select
 
-from models.database import db
 from models import AuditEntry, Capture, DossierItem, ReviewComment, ReviewDecision, SyncChange
+from models.database import db
 from models.evidence import LogLeaf
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import HIGH, LOW, make_capture, review_world

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import select
 
-from models.database import db
-from models import Customer, User
 from core.policy import can
+from models import Customer, User
+from models.database import db
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.captures import HIGH, make_capture, review_world
 from tests.helpers.factories import PASSWORD, make_device

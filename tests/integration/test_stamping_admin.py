@@ -2,16 +2,16 @@
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, PipelineRun
+from models.database import db
+from ports.job_queue import queue
 from ports.redis_connection import get_redis
+from services import dispatch
 from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
-from services import dispatch
 from workers import context
-from ports.job_queue import queue
 
 
 def _failed_run(app, monkeypatch):

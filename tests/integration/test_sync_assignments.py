@@ -3,8 +3,8 @@ import json
 
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, SyncChange
+from models.database import db
 from tests.helpers.factories import make_customer, make_user
 
 

@@ -12,11 +12,12 @@ import threading
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models.database import db
 from models import CaptureRevision, Photo
+from models.database import db
 from tests.helpers.device import sample_data
 from tests.helpers.factories import make_customer, make_device
 

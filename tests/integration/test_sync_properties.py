@@ -12,19 +12,20 @@ from contextlib import contextmanager
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from clients.device_client import DeviceClient, ServerBusy, TransportError
 from core.actor import CLI
-from models.database import db
 from models import Assignment, Capture, CaptureRevision, Customer, Device, Dossier
-from services.ports_access import ports
+from models.database import db
 from services import sync_assignments, sync_maintenance, sync_push
 from services.devices import hash_token
+from services.ports_access import ports
 from sync import feed
-from clients.device_client import DeviceClient, ServerBusy, TransportError
-from sync.scope import dossier_summary
 from sync.schemas import current_descriptors
+from sync.scope import dossier_summary
 from tests.helpers.device import FlaskTransport, photo_files, sample_data
 from tests.helpers.factories import make_customer, make_device
 

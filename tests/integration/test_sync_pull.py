@@ -6,10 +6,10 @@ from sqlalchemy import event, func, select
 
 import capture_schema
 from core.actor import CLI
-from models.database import db
 from models import SyncChange, SyncSession
-from services.ports_access import ports
+from models.database import db
 from services import sync_assignments
+from services.ports_access import ports
 from sync import feed
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import make_customer, make_device

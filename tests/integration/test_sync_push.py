@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models.database import db
 from models import AuditEntry, Capture, CaptureRevision, Photo, SyncMutation, SyncSession
+from models.database import db
 from tests.helpers.api_client import ApiClient
 from tests.helpers.device import photo_files, sample_data, store_blob
 from tests.helpers.factories import make_customer, make_device

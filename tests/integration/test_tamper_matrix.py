@@ -16,8 +16,7 @@ import pytest
 from ports.tsa import LocalTsa
 from tests.helpers.legal_world import export_bundle, pins_of
 from verifier import layout, merkle
-from verifier.check import (EXIT_FAILED, EXIT_NOT_PINNED, EXIT_VERIFIED, key_fingerprint, raw_key_from_pem,
-                            verify_bundle)
+from verifier.check import EXIT_FAILED, EXIT_NOT_PINNED, EXIT_VERIFIED, key_fingerprint, raw_key_from_pem, verify_bundle
 from verifier.sums import format_sums
 
 

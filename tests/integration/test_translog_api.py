@@ -5,16 +5,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from models.database import db
+from core import merkle
 from models import LogCheckpoint, LogLeaf
-from ports.tsa import LocalTsa
 from models.database import db
-from models import LogLeaf
+from ports.tsa import LocalTsa
+from services import stamping_env, translog
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_user
-from services import stamping_env, translog
 from workers import context
-from core import merkle
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 

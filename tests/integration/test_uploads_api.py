@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models.database import db
 from models import AuditEntry, Blob, OutboxEvent, Photo, Upload
+from models.database import db
 from services.ports_access import ports
+from services.upload_sweep import sweep_uploads
 from sync import uploads as tus
 from tests.helpers.factories import make_device
-from services.upload_sweep import sweep_uploads
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"
@@ -198,9 +198,9 @@ def test_digests_are_rebuilt_from_the_staged_file_when_no_running_state_is_cache
 
 def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(tus_client, app, database_url,
                                                                         redis_url, tmp_path, clock, device):
-    from server import create_app
     from ports import Ports
     from ports.blobstore import LocalBlobStore
+    from server import create_app
 
     data = photo_bytes(120_000)
     location = tus_client.create(data).headers["Location"]

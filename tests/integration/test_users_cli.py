@@ -1,8 +1,8 @@
 """``users create``: roles, duplicates and passwords give clear messages and leave nothing behind."""
 import json
 
-from models.database import db
 from models import AuditEntry, User
+from models.database import db
 
 
 def test_creating_a_user_prints_it_and_audits_it(runner):

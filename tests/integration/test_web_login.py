@@ -1,6 +1,6 @@
 """Web login: passwords, CSRF on every form, backoff per account and address (never a lockout), logout."""
-from models.database import db
 from models import AuditEntry
+from models.database import db
 from tests.helpers.api_client import csrf_token_of
 from tests.helpers.factories import PASSWORD, make_user
 

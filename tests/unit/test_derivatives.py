@@ -4,9 +4,9 @@ import io
 import pytest
 from PIL import Image
 
-from tests.helpers.images import bomb_jpeg, make_image, make_jpeg, truncated_jpeg
 from core import derivatives
 from core.exif import read_metadata
+from tests.helpers.images import bomb_jpeg, make_image, make_jpeg, truncated_jpeg
 
 
 def test_thumbnail_and_preview_are_upright_and_carry_no_gps():

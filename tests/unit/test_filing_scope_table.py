@@ -3,8 +3,7 @@ from datetime import date
 
 import pytest
 
-from services.filing_scope import (EventRef, ItemRef, completeness, event_for_new_item, load,
-                                          parse_table)
+from services.filing_scope import EventRef, ItemRef, completeness, event_for_new_item, load, parse_table
 
 
 def test_the_shipped_defaults_parse_and_ask_more_of_high_voltage_customers():

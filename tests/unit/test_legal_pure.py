@@ -3,10 +3,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core import errors
+from core import errors, merkle
 from services import evidence_bundle, legal_search
 from verifier.sums import format_sums, parse_sums
-from core import merkle
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 8, 13, 16, 31, 64, 100])

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 from PIL import Image
 
+from services.dossier_pdf import index_pdf
 from services.pdf_font import registered_subsets
 from services.report_pdf import render_report
-from services.dossier_pdf import index_pdf
 from tests.helpers.pdf import dark_pixels, fonts_of, render_page, text_of
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)

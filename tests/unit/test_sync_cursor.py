@@ -3,7 +3,8 @@ import base64
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.cursor import CursorInvalid, Position, decode, encode
 

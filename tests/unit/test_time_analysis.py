@@ -3,10 +3,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.helpers.images import make_image, make_jpeg
 from core.exif import read_metadata
 from core.labels import FLAG_LABELS
 from core.time_analysis import DeviceFacts, Settings, analyse
+from tests.helpers.images import make_image, make_jpeg
 
 UTC = timezone.utc
 RECEIVED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

@@ -6,11 +6,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from server.config import Config
 from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request, from_config
-from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
-from ports.tsa import HttpTsa, LocalTsa, TokenInvalid, TsaUnavailable, build_request
+from server.config import Config
 from tests.helpers.tools import require_command
+from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 
 DATA = "现场照片 bytes".encode()
 DIGEST = hashlib.sha256(DATA).digest()

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.images import jpeg_with_segments, make_jpeg
 from core import vendor_times
 from core.exif import read_metadata
+from tests.helpers.images import jpeg_with_segments, make_jpeg
 
 
 def _ciff(entries: list[tuple[int, bytes]], self_references: int = 0) -> bytes:

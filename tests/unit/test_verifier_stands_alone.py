@@ -41,10 +41,10 @@ def test_importing_the_verifier_loads_no_server_module():
 
 
 def test_the_server_uses_the_verifiers_merkle_and_token_code():
+    from core import merkle
     from ports import tsa
     from verifier import merkle as standalone
     from verifier import timestamps
-    from core import merkle
 
     assert merkle.leaf_hash is standalone.leaf_hash and merkle.verify_inclusion is standalone.verify_inclusion
     assert tsa.verify_response is timestamps.verify_response and tsa.TokenInvalid is timestamps.TokenInvalid
