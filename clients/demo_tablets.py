@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from capture_schema import get_spec, latest_version
 from capture_schema.examples import INSPECTED, SAMPLE_DATA
 from clients.device_client import DeviceClient, HttpTransport, PhotoFile, TusPhotoUploader
+from core.beijing_time import BEIJING
 
 # (inspector, 户号, form kind, minutes before now the form was filled in)
 PLAN = (
@@ -47,7 +48,7 @@ def site_photo(path: str, label: str, taken: datetime, lat: float, lon: float) -
     draw.rectangle((500, 300, 1100, 900), outline=(230, 230, 230), width=12)
     draw.text((540, 330), label, fill=(255, 255, 255))
     exif = Image.Exif()
-    local = taken.astimezone(timezone(timedelta(hours=8)))
+    local = taken.astimezone(BEIJING)
     exif[0x010F], exif[0x0110] = "Demo", "FieldCam 1"
     exif[0x0132] = local.strftime("%Y:%m:%d %H:%M:%S")
     ifd = exif.get_ifd(0x8769)
@@ -84,7 +85,7 @@ def run(base_url: str, devices: dict, work_dir: str, now: datetime | None = None
                 site_photo(path, f"{account_no} {slot.name} #{number}", taken, lat, lon)
                 photos.append(PhotoFile(path, slot.name, slot.category, captured_at=taken,
                                         gps={"latitude": lat, "longitude": lon, "accuracy_m": 8.0}))
-            local = taken.astimezone(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
+            local = taken.astimezone(BEIJING).isoformat(timespec="seconds")
             data = {key: (local if value == INSPECTED else value)
                     for key, value in SAMPLE_DATA[(kind, version)].items()}
             if "deadline" in data:  # a defect must be fixed after the notice, not before

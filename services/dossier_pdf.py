@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -11,6 +10,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.beijing_time import BEIJING
 from services.pdf_font import document_characters, embedded_font
 
 COLUMNS = (("序号", 14), ("文件题名", 70), ("文件类型", 36), ("日期", 24), ("页数", 12), ("来源", 18))
@@ -54,7 +54,7 @@ def _index_pdf(header: dict, rows: list[dict], printed_at: datetime, font: str) 
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
     story.append(table)
-    stamp = printed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    stamp = printed_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
     def footer(canvas, document):
         canvas.saveState()

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import importlib
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.beijing_time import BEIJING
 from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User, audit
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
 from services import filing_scope, linking, review_forms
 from services.lifecycle import destruction
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
 # 存放位置 of paper originals that have no box position yet (page, printable index and PDF alike)
 NO_BOX = "未装盒"
@@ -23,7 +22,7 @@ NO_BOX = "未装盒"
 
 def local_date(moment: datetime | None) -> date | None:
     """The Beijing calendar date of an instant."""
-    return moment.astimezone(LOCAL_TZ).date() if moment is not None else None
+    return moment.astimezone(BEIJING).date() if moment is not None else None
 
 
 def _events(session: Session, customer_id: int) -> list[BusinessEvent]:

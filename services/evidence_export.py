@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import errors, merkle
 from core.actor import SYSTEM, Actor
+from core.beijing_time import BEIJING
 from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, PhotoEvidence, User, audit
 from models.database import db
 from models.legal import EXPORT_STATES
@@ -36,7 +37,6 @@ from verifier import layout
 from verifier.check import Pins, verify_bundle
 from verifier.timestamps import verify_response
 
-CHINA = timezone(timedelta(hours=8))
 log = logging.getLogger("dangan.exports")
 # the source files of the offline verifier, copied into every bundle under tools/
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +67,8 @@ class StoredBytesChanged(ValueError):
 
 
 def _day_bounds(criteria: Criteria) -> tuple[datetime | None, datetime | None]:
-    start = datetime.combine(criteria.date_from, time.min, CHINA) if criteria.date_from else None
-    end = datetime.combine(criteria.date_to + timedelta(days=1), time.min, CHINA) if criteria.date_to else None
+    start = datetime.combine(criteria.date_from, time.min, BEIJING) if criteria.date_from else None
+    end = datetime.combine(criteria.date_to + timedelta(days=1), time.min, BEIJING) if criteria.date_to else None
     return start, end
 
 
@@ -427,7 +427,7 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
     items = {item["photo_id"]: item for item in manifest["items"]}
     size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
     levels = evidence_bundle.tree_levels(translog.leaf_hashes(session, size))
-    stamp = export.created_at.astimezone(CHINA)
+    stamp = export.created_at.astimezone(BEIJING)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)

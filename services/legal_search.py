@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core import errors
 from core.actor import Actor
+from core.beijing_time import BEIJING
 from core.labels import FLAG_LABELS
 from models import Capture, Customer, DestructionRecord, Photo, PhotoEvidence, User
 from services import evidence_bundle, like_patterns, review_photos, use_register
@@ -306,7 +307,7 @@ def open_thumbnail(session: Session, photo_id: str, blobs):
 
 
 def _day(value: str, name: str, end: bool) -> datetime | None:
-    from datetime import date, time, timedelta, timezone
+    from datetime import date, time, timedelta
 
     if not value:
         return None
@@ -314,8 +315,7 @@ def _day(value: str, name: str, end: bool) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError as exc:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": name}) from exc
-    china = timezone(timedelta(hours=8))
-    start = datetime.combine(day, time.min, china)
+    start = datetime.combine(day, time.min, BEIJING)
     return start + timedelta(days=1, microseconds=-1) if end else start
 
 

@@ -7,7 +7,7 @@ written to a file on disk (never into memory as a whole) and then streamed into 
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import BinaryIO, Callable
 from xml.sax.saxutils import escape
 
@@ -18,10 +18,10 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, TSA_KIND_LABELS, basis_detail, flag_label
 from services.pdf_font import document_characters, embedded_font
 
-CHINA = timezone(timedelta(hours=8))
 FLAG_TEXT = "时间/位置存在不一致，详见清单"
 
 
@@ -30,7 +30,7 @@ def china_time(value) -> str:
     if not value:
         return "未知"
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
 
 
 def _basis(times: dict) -> str:

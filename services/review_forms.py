@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 import capture_schema as _registry
+from core.beijing_time import BEIJING
 from models import Capture, CaptureRevision
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def form_data(payload: dict | None) -> dict:
@@ -94,7 +92,7 @@ def _local_time(text: str) -> str:
         return text
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _label(name: str, field_obj) -> str:

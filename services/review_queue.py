@@ -14,13 +14,13 @@ from sqlalchemy import and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import errors
+from core.beijing_time import BEIJING
 from models import Capture, Customer, Device, Photo, User
 from models.captures import REVIEW_STATES
 from models.customers import VOLTAGE_CLASSES
 from services import review_evidence, review_forms
 from services.review_cursor import SORTS, decode_cursor, encode_cursor
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -112,7 +112,7 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
 
 def local_day_start(day: date) -> datetime:
     """The UTC instant a local (Beijing) day starts."""
-    return datetime.combine(day, time.min, LOCAL_TZ).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time.min, BEIJING).astimezone(ZoneInfo("UTC"))
 
 
 def _conditions(filters: QueueFilters) -> tuple[list, bool]:

@@ -7,12 +7,13 @@ name, the photo state and an audit entry, so a crash repeats at most the step in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import derivatives, exif, hashing, time_analysis
+from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, flag_label
 from models import Blob, Capture, Customer, Photo, PhotoEvidence
 from models.sync import SyncSession
@@ -20,7 +21,6 @@ from ports.tsa import TsaUnavailable
 from services import translog
 from verifier.timestamps import certificate_fingerprint, load_certificates
 
-CHINA = timezone(timedelta(hours=8))
 TSA_BACKOFF_S = (30, 120, 600, 1800, 3600)
 
 
@@ -56,7 +56,7 @@ class StampContext:
 
 def evidence_number(photo: Photo) -> str:
     """A stable, human-quotable evidence number: receipt date plus the photo id's first 12 hex digits."""
-    day = (photo.received_at or photo.created_at).astimezone(CHINA).strftime("%Y%m%d")
+    day = (photo.received_at or photo.created_at).astimezone(BEIJING).strftime("%Y%m%d")
     return f"DGE-{day}-{photo.id.replace('-', '')[:12].upper()}"
 
 
@@ -149,7 +149,7 @@ def analyse_time(ctx: StampContext) -> None:
 # --- step 4 -----------------------------------------------------------------------------------
 
 def _china_time(moment: datetime | None) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）" if moment else "未知"
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）" if moment else "未知"
 
 
 def band_for(ctx: StampContext) -> derivatives.Band:

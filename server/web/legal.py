@@ -1,7 +1,7 @@
 """Legal staff's pages: evidence search, a result, exports with progress, approvals, the use register."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from flask import (
     Blueprint,
@@ -17,6 +17,7 @@ from flask import (
 )
 
 from core import errors
+from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 from core.policy import can
 from models.captures import REVIEW_STATES
@@ -28,7 +29,6 @@ from services.ports_access import ports
 from services.stamping_env import env_for
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
-CHINA = timezone(timedelta(hours=8))
 CHUNK = 1024 * 1024
 REVIEW_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "has_issues": "有问题",
                  "closed": "已关闭（档案已销毁）"}
@@ -41,7 +41,7 @@ def local_time(value) -> str:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
 
 
 @bp.app_template_filter("lg_size")

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from core import errors
+from core.beijing_time import BEIJING
 from core.policy import can
 from models import Customer, User
 from models.database import db
@@ -29,7 +30,7 @@ from services.lifecycle import (
 )
 from services.lifecycle.common import customer_by_account, local_date, user_label
 from services.lifecycle.daily import recompute_deadlines, sweep_retention
-from services.lifecycle.settings import EVENT_LABELS, LOCAL_TZ, settings_from
+from services.lifecycle.settings import EVENT_LABELS, settings_from
 from services.ports_access import ports
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/lifecycle")
@@ -139,7 +140,7 @@ def doc_label(code) -> str:
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
     """Render an aware timestamp in Beijing time, labelled."""
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M（北京时间）") if value else ""
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）") if value else ""
 
 
 @bp.app_context_processor

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import BinaryIO, Iterator
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from core import errors
+from core.beijing_time import BEIJING
 from core.labels import TAG_LABELS, basis_detail, duration_text  # noqa: F401 (the pages' helpers)
 from services.review import STATE_LABELS
 from services.site_plan import format_distance
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 64 * 1024
 
 MESSAGES = {
@@ -36,7 +35,7 @@ def local_time(value: datetime | None, seconds: bool = False) -> str:
     """An instant as Beijing wall-clock time (the archive works on Beijing time)."""
     if value is None:
         return "—"
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def beijing_time(value: datetime | None, seconds: bool = True) -> str:
@@ -67,7 +66,7 @@ def local_day(value: datetime | date | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        value = value.astimezone(LOCAL_TZ).date()
+        value = value.astimezone(BEIJING).date()
     return value.isoformat()
 
 

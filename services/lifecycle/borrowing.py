@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.beijing_time import BEIJING
 from models import Customer, Dossier, DossierItem, User, UseRequest, UseRequestItem, audit
 from models.lifecycle import USE_FORMS, USE_STATES
 from services.lifecycle.common import actor_user_id, customer_by_account, local_date
-from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings
+from services.lifecycle.settings import LifecycleSettings
 
 MAX_ITEMS = 500
 
@@ -182,7 +183,7 @@ REGISTER_HEADER = ["登记号", "户号", "户名", "利用人", "单位", "利�
 def register_rows(session: Session, today: date) -> list[list[str]]:
     """The complete use register (档案利用登记表) as rows for CSV export, header first."""
     def stamp(value):
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+        return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
 
     rows, _ = list_uses(session, today, per_page=0)
     out = [REGISTER_HEADER]

@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.beijing_time import BEIJING
 from models import Customer, User
-from services.lifecycle.settings import LOCAL_TZ
 
 
 def local_date(moment: datetime) -> date:
     """The Beijing calendar date of an aware timestamp."""
-    return moment.astimezone(LOCAL_TZ).date()
+    return moment.astimezone(BEIJING).date()
 
 
 def customer_by_account(session: Session, account_no: str) -> Customer:

@@ -16,12 +16,13 @@ from rq.job import Job
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM, Actor
+from core.beijing_time import BEIJING
 from models.database import db
 from ports.job_queue import queue
 from services import evidence_export
 from services.lifecycle import obligations, retention
 from services.lifecycle.common import local_date
-from services.lifecycle.settings import LOCAL_TZ, LifecycleSettings, settings_from
+from services.lifecycle.settings import LifecycleSettings, settings_from
 
 log = logging.getLogger("dangan.lifecycle")
 DAILY_AT = time(1, 30)  # Beijing time: before the office opens
@@ -47,8 +48,8 @@ def sweep_retention(session: Session, actor: Actor, today: date, now: datetime,
 
 def next_run(now: datetime) -> datetime:
     """The next daily run time (01:30 Beijing time) after ``now``, as aware UTC."""
-    local = now.astimezone(LOCAL_TZ)
-    candidate = datetime.combine(local.date(), DAILY_AT, tzinfo=LOCAL_TZ)
+    local = now.astimezone(BEIJING)
+    candidate = datetime.combine(local.date(), DAILY_AT, tzinfo=BEIJING)
     if candidate <= local:
         candidate += timedelta(days=1)
     return candidate.astimezone(now.tzinfo)
@@ -57,7 +58,7 @@ def next_run(now: datetime) -> datetime:
 def schedule_daily(connection, now: datetime) -> str:
     """Enqueue the next daily run in RQ's scheduler (once per day, whoever asks); return its job id."""
     when = next_run(now)
-    job_id = f"lifecycle-daily-{when.astimezone(LOCAL_TZ).date().isoformat()}"
+    job_id = f"lifecycle-daily-{when.astimezone(BEIJING).date().isoformat()}"
     try:
         Job.fetch(job_id, connection=connection)
         return job_id

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.beijing_time import BEIJING
 from core.hashing import digest_stream
 from models import (
     Blob,
@@ -51,7 +52,6 @@ from models import (
 from services import evidence_export, review_events, translog
 from services.lifecycle import boxes
 from services.lifecycle.common import actor_user_id, customer_by_account
-from services.lifecycle.settings import LOCAL_TZ
 from sync.uploads import discard_staging
 
 log = logging.getLogger("dangan.destruction")
@@ -526,14 +526,14 @@ def record_label(record_id: int | None, executed_at: datetime | None) -> dict | 
     """How pages and APIs name a destruction: the record's number and the (Beijing) date it was executed."""
     if record_id is None:
         return None
-    day = executed_at.astimezone(LOCAL_TZ).date().isoformat() if executed_at else None
+    day = executed_at.astimezone(BEIJING).date().isoformat() if executed_at else None
     return {"record_id": record_id, "destroyed_on": day,
             "text": f"已销毁（销毁记录第 {record_id} 号，{day}）" if day else f"已销毁（销毁记录第 {record_id} 号）"}
 
 
 def closed_reason(record: DestructionRecord) -> str:
     """Why a capture of a destroyed dossier is closed (shown to archivists and sent to the tablet)."""
-    day = record.executed_at.astimezone(LOCAL_TZ).date().isoformat()
+    day = record.executed_at.astimezone(BEIJING).date().isoformat()
     return f"客户档案已于 {day} 销毁（销毁记录第 {record.id} 号），该采集不再审核归档。"
 
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 # The archive works on Beijing time: "today", filing dates and due dates are local dates.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # kind → (label, default working days). What each event requires filed comes from the filing
 # scope table (services.filing_scope), the same table the dossier completeness uses.
