@@ -1,4 +1,5 @@
 """All Dangan models; importing this package registers every table on ``Base.metadata``."""
+from models import state_checks
 from models.audit import AuditEntry
 from models.base import Base, UTCDateTime, utcnow
 from models.captures import Blob, Capture, CaptureRevision, Photo
@@ -25,6 +26,8 @@ from models.review import CaptureLink, ReviewComment, ReviewDecision
 from models.sync import Assignment, SyncMutation, SyncSession
 from models.sync_feed import SyncChange
 from models.uploads import Upload
+
+state_checks.attach()
 
 __all__ = [
     "AuditEntry", "Base", "Blob", "BusinessEvent", "Capture", "CaptureRevision", "Counter",

@@ -4,10 +4,11 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.states import LinkState, ReviewState
 from models.base import Base, UTCDateTime, utcnow
 
-LINK_STATES = ("linked", "unlinked")
-REVIEW_STATES = ("pending", "approved", "rejected", "has_issues", "closed")
+LINK_STATES = tuple(LinkState)
+REVIEW_STATES = tuple(ReviewState)
 # Whether a record's evidence is still kept, or was destroyed by supervised destruction
 # (the row stays, naming the destruction record); photos carry it as their ``state``.
 RECORD_STATES = {"kept": "在档", "destroyed": "已销毁"}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.actor import Actor
 from core.beijing_time import BEIJING
+from core.states import OPEN_REVIEW_STATES
 from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User, audit
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
 from services import filing_scope, linking, review_forms
@@ -104,7 +105,7 @@ def search(session: Session, query: str, limit: int = 50) -> list[dict]:
         if ids else {}
     pending = dict(session.execute(select(Capture.customer_id, func.count())
                                    .where(Capture.customer_id.in_(ids),
-                                          Capture.review_state.in_(("pending", "has_issues")))
+                                          Capture.review_state.in_(OPEN_REVIEW_STATES))
                                    .group_by(Capture.customer_id)).all()) if ids else {}
     return [{"customer": c, "archive_no": c.dossier.archive_no if c.dossier else None,
              "items": counts.get(c.id, 0), "incoming": pending.get(c.id, 0)} for c in customers]
@@ -123,7 +124,7 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
     report = filing_scope.completeness(scope, customer.voltage_class, *_refs(events, items))
     incoming = list(session.scalars(
         select(Capture).where(Capture.customer_id == customer.id,
-                              Capture.review_state.in_(("pending", "has_issues")))
+                              Capture.review_state.in_(OPEN_REVIEW_STATES))
         .order_by(Capture.received_at, Capture.id).limit(100)))
     audit.record(session, actor, "dossier.view", "dossier", dossier.archive_no,
                  {"account_no": customer.account_no}, at=now)

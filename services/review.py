@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.states import OPEN_REVIEW_STATES, ReviewState
 from models import BusinessEvent, Capture, Customer, ReviewComment, ReviewDecision, User, audit
 from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 from services.lifecycle.destruction import refuse_if_destroyed
 
-OPEN_STATES = ("pending", "has_issues")
+OPEN_STATES = OPEN_REVIEW_STATES
 STATE_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回",
                 "has_issues": "有问题", "closed": "已关闭（档案已销毁）"}
 REJECT_REASONS: dict[str, str] = {
@@ -207,8 +208,8 @@ def mark_issues(session: Session, actor: Actor, user_id: int, capture_id: str, n
         raise errors.DomainError(errors.REASON_TEXT_REQUIRED, "Say what the issue is.")
     expected = _expected(capture, expected_version)
     _check_open(session, capture, expected)
-    from_state = _claim(session, capture, expected, "has_issues")
-    decision = _record(session, actor, user_id, capture, "has_issues", from_state, now,
+    from_state = _claim(session, capture, expected, ReviewState.HAS_ISSUES)
+    decision = _record(session, actor, user_id, capture, ReviewState.HAS_ISSUES, from_state, now,
                        reason_code=code, reason_text=text)
     return Outcome(capture, decision)
 

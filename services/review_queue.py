@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.beijing_time import BEIJING
+from core.states import ReviewState
 from models import Capture, Customer, Device, Photo, User
 from models.captures import REVIEW_STATES
 from models.customers import VOLTAGE_CLASSES
@@ -257,6 +258,6 @@ def filter_choices(session: Session) -> dict:
 def next_after(session: Session, capture: Capture) -> str | None:
     """Id of the next capture in the default queue order after this one (for the "next" key)."""
     return session.scalar(
-        select(Capture.id).where(Capture.review_state == "pending",
+        select(Capture.id).where(Capture.review_state == ReviewState.PENDING,
                                  tuple_(Capture.received_at, Capture.id) > (capture.received_at, capture.id))
         .order_by(Capture.received_at, Capture.id).limit(1))

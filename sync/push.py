@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 import capture_schema
 from core import errors
 from core.actor import Actor
+from core.states import ReviewState
 from models import Blob, Capture, CaptureRevision, Customer, Device, Photo, SyncMutation, audit
 from sync import photos as photo_meeting
 from sync.messages import PushItemSchema
@@ -209,7 +210,7 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
         capture = Capture(id=str(item["capture_id"]), device_id=device.id,
                           inspector_id=device.inspector_id, kind=item["kind"],
                           schema_version=item["schema_version"], current_revision=0,
-                          has_conflict=False, complete=False, review_state="pending",
+                          has_conflict=False, complete=False, review_state=ReviewState.PENDING,
                           device_created_at=item["device_time"], received_at=now)
         session.add(capture)
     conflict = amendment and base.number != capture.current_revision
@@ -221,9 +222,9 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
     capture.schema_version = item["schema_version"]
     capture.current_revision += 1
     capture.has_conflict = capture.has_conflict or conflict
-    if amendment and capture.review_state != "pending":
+    if amendment and capture.review_state != ReviewState.PENDING:
         # a retake or correction goes back to the archivists' queue
-        capture.review_state = "pending"
+        capture.review_state = ReviewState.PENDING
         capture.review_version = (capture.review_version or 1) + 1
     session.flush()
     if on_revision is not None:

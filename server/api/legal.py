@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from core.labels import FLAG_LABELS
 from core.policy import can
+from core.states import ReviewState
 from models.database import db
 from server.auth import current_actor, require
 from services import evidence_export, export_approval, legal_search, use_register
@@ -38,7 +39,7 @@ class SearchQuery(Schema):
     near_site = fields.Boolean(load_default=False, metadata={"description": "radius around the customer's site"})
     category = fields.String()
     inspector = fields.String(metadata={"description": "inspector's login name"})
-    review_state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "has_issues", "closed"]))
+    review_state = fields.String(validate=validate.OneOf(list(ReviewState)))
     flag = fields.String(metadata={"description": "a time/place flag code, one of "
                                                   + ", ".join(FLAG_LABELS) + " (400 legal.bad_filter otherwise)"})
     sort = fields.String(load_default="received", validate=validate.OneOf(legal_search.SORTS))

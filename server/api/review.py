@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.states import ReviewState
 from models.database import db
 from server.auth import current_actor, require
 from services import capture_access, linking, review, review_detail, review_queue
@@ -18,7 +19,7 @@ blp = Blueprint("review_api", __name__, url_prefix="/api/v1",
 # --- schemas ----------------------------------------------------------------------------------
 
 class QueueQuery(Schema):
-    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected", "closed"]})
+    state = fields.String(metadata={"enum": [str(s) for s in ReviewState]})
     flag = fields.String()
     kind = fields.String()
     category = fields.String()
@@ -250,7 +251,7 @@ class CaptureDetailOut(Schema):
 
 class CaptureListQuery(Schema):
     cursor = fields.String(validate=validate.Length(max=400))
-    state = fields.String(metadata={"enum": ["pending", "has_issues", "approved", "rejected", "closed"]})
+    state = fields.String(metadata={"enum": [str(s) for s in ReviewState]})
 
 
 class CaptureListOut(Schema):

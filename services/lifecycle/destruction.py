@@ -32,6 +32,7 @@ from core import errors
 from core.actor import Actor
 from core.beijing_time import BEIJING
 from core.hashing import digest_stream
+from core.states import OPEN_REVIEW_STATES
 from models import (
     Blob,
     Capture,
@@ -321,7 +322,7 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
                                                         Upload.state.in_(LIVE_UPLOAD_STATES))
                                    .order_by(Upload.id))) if photo_ids else []
     captures = list(session.scalars(select(Capture).where(Capture.customer_id == customer.id).order_by(Capture.id)))
-    open_captures = [c for c in captures if c.review_state in ("pending", "has_issues")]
+    open_captures = [c for c in captures if c.review_state in OPEN_REVIEW_STATES]
     items = session.scalars(select(DossierItem).where(DossierItem.dossier_id == dossier.id)
                             .order_by(DossierItem.seq)).all() if dossier else []
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
@@ -539,7 +540,7 @@ def closed_reason(record: DestructionRecord) -> str:
 
 def close_if_destroyed(session: Session, actor: Actor, capture: Capture, now: datetime) -> bool:
     """Close a capture waiting for review whose customer's dossier is destroyed (arriving late from a tablet)."""
-    if capture.review_state not in ("pending", "has_issues"):
+    if capture.review_state not in OPEN_REVIEW_STATES:
         return False
     record = record_of_customer(session, capture.customer_id)
     if record is None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
+from core.states import ReviewState
 from models import AuditEntry, BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation, User, audit
 from services import filing_scope
 from services.lifecycle import calendar_arrangements, retention, working_days
@@ -274,7 +275,7 @@ def events_from_approved_captures(session: Session, actor: Actor, today: date, n
     known = {ref for ref in session.scalars(select(BusinessEvent.reference)
                                             .where(BusinessEvent.source == "capture"))}
     added = 0
-    for capture_id in session.scalars(select(Capture.id).where(Capture.review_state == "approved")
+    for capture_id in session.scalars(select(Capture.id).where(Capture.review_state == ReviewState.APPROVED)
                                       .where(Capture.customer_id.is_not(None))):
         if f"capture:{capture_id}" in known:
             continue

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.states import DECIDED_REVIEW_STATES, ReviewState
 from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, FilingObligation, Photo, RetentionState, User
 from models.people import ROLE_LABELS
 from services import filing_scope
@@ -111,9 +112,9 @@ def figures(session: Session, today: date) -> dict:
         for row in (districts[district or NO_DISTRICT], people[capture.inspector_id]):
             row.captures += 1
             row.complete_captures += int(bool(capture.complete))
-            if capture.review_state in ("approved", "rejected", "has_issues"):
+            if capture.review_state in DECIDED_REVIEW_STATES:
                 row.reviewed += 1
-                row.rejected += int(capture.review_state == "rejected")
+                row.rejected += int(capture.review_state == ReviewState.REJECTED)
             decided = reviewed_at.get(capture.id)
             if decided is not None and capture.received_at is not None:
                 row.review_hours.append(max((decided - capture.received_at).total_seconds(), 0) / 3600)

@@ -69,3 +69,40 @@ def test_migrations_form_one_line_of_history():
     assert len(script.get_heads()) == 1
     chain = [rev.revision for rev in script.walk_revisions()]
     assert chain == sorted(chain, reverse=True)
+
+
+def test_the_database_refuses_a_state_outside_its_enum_and_upgrading_keeps_existing_rows(database_factory,
+                                                                                          tmp_path):
+    """The state CHECK constraints arrive on a database that already holds linked rows (the demo data of an
+    earlier version): every row survives the table copy SQLite needs, and a bad state is refused after."""
+    url = _empty_database(database_factory, tmp_path)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(tmp_path),
+                      "REDIS_URL": "redis://unused"})
+    with app.app_context():
+        from models.database import db
+
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO customers (account_no, name, voltage_class, usage_category, status, created_at, "
+                "updated_at) VALUES ('3100000001', '测试', 'low', 'residential', 'active', '2026-01-01', "
+                "'2026-01-01')"))
+            customer_id = conn.execute(sa.text("SELECT id FROM customers")).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO dossiers (customer_id, archive_no, opened_at) "
+                "VALUES (:c, 'KH-2026-000001', '2026-01-01')"), {"c": customer_id})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM dossiers")).scalar() == 1
+            assert conn.execute(sa.text("SELECT status FROM customers")).scalar() == "active"
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE customers SET status = 'sleeping'"))
+            refused = False
+        except sa.exc.IntegrityError:
+            refused = True
+        assert refused
+        db.session.remove()
+        db.engine.dispose()
+    if os.environ.get("TEST_DATABASE_URL"):
+        database_factory.drop(url)
