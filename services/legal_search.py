@@ -8,8 +8,6 @@ Every search and every opened result is registered in the use register.
 """
 from __future__ import annotations
 
-import base64
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import String, and_, cast, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core import errors
+from core import cursors, errors
 from core.actor import Actor
 from core.beijing_time import BEIJING
 from core.labels import FLAG_LABELS
@@ -62,20 +60,14 @@ class Filters:
 
 def encode_cursor(sort: str, moment: datetime, photo_id: str) -> str:
     """An opaque cursor after the row (moment, id) in this sort."""
-    raw = json.dumps([sort, moment.isoformat(), photo_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.keyset_encode(sort, moment, photo_id)
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[datetime, str]:
     """(moment, id) of a cursor; legal.bad_cursor when it is malformed or of another sort."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, moment, photo_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = datetime.fromisoformat(moment)
-        if kind != sort or moment.tzinfo is None or not isinstance(photo_id, str):
-            raise ValueError("cursor of another sort")
-        return moment, photo_id
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        return cursors.keyset_decode(cursor, sort)
+    except cursors.CursorInvalid as exc:
         raise errors.DomainError(errors.LEGAL_BAD_CURSOR) from exc
 
 
