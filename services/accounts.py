@@ -19,12 +19,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import errors
 from core.actor import Actor
 from models import ROLES, LoginThrottle, User, audit
+from services.unit_of_work import commit_then_raise, transaction
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so timing does not reveal user names.
 _DUMMY_HASH = generate_password_hash("dangan-dummy-password")
 
 
+@transaction
 def create_user(session: Session, actor: Actor, username: str, role: str, password: str | None,
                 display_name: str = "", district: str | None = None) -> User:
     """Create a user with a role; password may be None for accounts that never log in on the web."""
@@ -115,29 +117,36 @@ def authenticate(session: Session, actor: Actor, username: str, password: str, n
     """Check a password login from ``actor.ip``; failures slow down only that account and address.
 
     While the pair waits, the attempt is refused with ``auth.login_throttled`` (``Retry-After``)
-    before the password is looked at. The failure record is committed by the caller even when
-    this raises; a successful login clears it.
+    before the password is looked at. The failure record and the audit entry are committed even
+    when this refuses; a successful login clears the record.
     """
     name, address = (username or "").strip()[:64], (actor.ip or "unknown")[:64]
     pending = session.get(LoginThrottle, (name, address))
     if pending is not None and pending.wait_until is not None and pending.wait_until > now:
         retry_after = max(1, math.ceil((pending.wait_until - now).total_seconds()))
         audit.record(session, actor, "login.throttled", "user", None, {"username": name, "retry_after": retry_after})
-        raise errors.DomainError(errors.LOGIN_THROTTLED, details={"retry_after": retry_after},
-                                 headers={"Retry-After": str(retry_after)})
+        commit_then_raise(session, errors.DomainError(errors.LOGIN_THROTTLED, details={"retry_after": retry_after},
+                                                      headers={"Retry-After": str(retry_after)}))
     user = session.scalar(select(User).where(User.username == name))
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
         details = _record_failure(session, name, address, now, backoff)
         audit.record(session, actor, "login.failed", "user", None, {"username": name, **details})
-        raise errors.DomainError(errors.BAD_CREDENTIALS)
+        commit_then_raise(session, errors.DomainError(errors.BAD_CREDENTIALS))
     if not check_password_hash(user.password_hash, password or ""):
         details = _record_failure(session, name, address, now, backoff)
         audit.record(session, actor, "login.failed", "user", user.id, details)
-        raise errors.DomainError(errors.BAD_CREDENTIALS)
+        commit_then_raise(session, errors.DomainError(errors.BAD_CREDENTIALS))
     if not user.active:
-        raise errors.DomainError(errors.ACCOUNT_DISABLED)
+        commit_then_raise(session, errors.DomainError(errors.ACCOUNT_DISABLED))
     if pending is not None:
         session.delete(pending)
     audit.record(session, Actor("user", str(user.id), actor.ip, user.role), "login.ok", "user", user.id)
+    session.commit()
     return user
+
+
+@transaction
+def record_logout(session: Session, actor: Actor) -> None:
+    """Audit a user's logout."""
+    audit.record(session, actor, "logout", "user", actor.id)

@@ -13,6 +13,7 @@ from models.captures import REVIEW_STATES
 from services import review_detail
 from services.review_cursor import decode_cursor, encode_cursor
 from services.review_queue import summarize
+from services.unit_of_work import transaction
 
 LIST_SORT = "captures_desc"
 LIST_LIMIT = 50
@@ -55,6 +56,7 @@ def list_captures(session: Session, role: str | None, user_id: int | None, state
             "next_cursor": encode_cursor(LIST_SORT, last.received_at, last.id) if more and last else None}
 
 
+@transaction
 def capture_for(session: Session, actor: Actor, role: str | None, user_id: int | None,
                 capture_id: str, now: datetime) -> dict:
     """The detail of one capture as this role may see it (another inspector's is ``capture.unknown``)."""

@@ -13,6 +13,7 @@ from core import errors
 from core.actor import Actor
 from models import Device, audit
 from services import accounts
+from services.unit_of_work import transaction
 
 TOKEN_PREFIX = "dgn_"
 
@@ -22,6 +23,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@transaction
 def register_device(session: Session, actor: Actor, inspector_username: str,
                     name: str = "") -> tuple[Device, str]:
     """Register a tablet for an inspector; return the device and its token (shown only this once)."""
@@ -39,6 +41,7 @@ def register_device(session: Session, actor: Actor, inspector_username: str,
     return device, token
 
 
+@transaction
 def revoke_device(session: Session, actor: Actor, device_id: str, now: datetime) -> Device:
     """Revoke a device token; the next request with it gets 401 ``auth.token_revoked``."""
     device = session.get(Device, device_id)

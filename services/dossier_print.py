@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from services import dossier_pdf, dossiers
+from services.unit_of_work import transaction
 
 
+@transaction
 def index_pdf_for(session: Session, actor: Actor, account_no: str, now: datetime) -> bytes:
     """Build the index PDF of a customer's dossier (the look is audited like the page)."""
     view = dossiers.dossier_view(session, actor, account_no, now)

@@ -15,6 +15,7 @@ from models import BusinessEvent, Capture, Customer, Dossier, DossierItem, User,
 from models.customers import CUSTOMER_STATUSES, USAGE_CATEGORIES, VOLTAGE_CLASSES
 from services import filing_scope, linking, review_forms
 from services.lifecycle import destruction
+from services.unit_of_work import transaction
 
 SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
 # 存放位置 of paper originals that have no box position yet (page, printable index and PDF alike)
@@ -111,6 +112,7 @@ def search(session: Session, query: str, limit: int = 50) -> list[dict]:
              "items": counts.get(c.id, 0), "incoming": pending.get(c.id, 0)} for c in customers]
 
 
+@transaction
 def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime) -> dict:
     """Everything the dossier page shows; the look is audited (customer data is confidential)."""
     customer = customer_by_account(session, account_no)

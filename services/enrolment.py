@@ -17,6 +17,7 @@ from core import errors
 from core.actor import Actor
 from models import Device, EnrolmentCode, audit
 from services import accounts, devices
+from services.unit_of_work import transaction
 
 VALIDITY = timedelta(hours=24)
 # No 0/O, 1/I/L: the code is read aloud and typed on a tablet.
@@ -33,6 +34,7 @@ def _hash(code: str) -> str:
     return hashlib.sha256(normalise(code).encode("utf-8")).hexdigest()
 
 
+@transaction
 def create_code(session: Session, actor: Actor, inspector_username: str, now: datetime,
                 device_name: str = "", created_by: str = "") -> tuple[EnrolmentCode, str]:
     """Create a one-time code for ``inspector_username``; return the row and the code (shown once)."""
@@ -51,6 +53,7 @@ def create_code(session: Session, actor: Actor, inspector_username: str, now: da
     return row, code
 
 
+@transaction
 def exchange(session: Session, actor: Actor, code: str, now: datetime,
              device_name: str = "") -> tuple[Device, str]:
     """Exchange a code for a new device token of its inspector; the code cannot be used again."""

@@ -13,6 +13,7 @@ from services import like_patterns, review_events
 from services.lifecycle.destruction import refuse_if_destroyed
 from services.review_cursor import decode_cursor, encode_cursor
 from services.review_queue import QueueFilters, QueuePage, summarize
+from services.unit_of_work import transaction
 
 SEARCH_LIMIT = 20
 UNLINKED_SORT = "unlinked"
@@ -55,6 +56,7 @@ def unlinked_page(session: Session, cursor: str | None = None, limit: int = 50) 
     return QueuePage(summarize(session, rows), next_cursor, total, QueueFilters(limit=limit))
 
 
+@transaction
 def link_capture(session: Session, actor: Actor, user_id: int, capture_id: str,
                  customer_id: int, now: datetime) -> Capture:
     """Link an unlinked capture to a customer; the capture then joins that customer's dossier queue."""

@@ -20,6 +20,7 @@ from core.states import OPEN_REVIEW_STATES, ReviewState
 from models import BusinessEvent, Capture, Customer, ReviewComment, ReviewDecision, User, audit
 from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 from services.lifecycle.destruction import refuse_if_destroyed
+from services.unit_of_work import transaction
 
 OPEN_STATES = OPEN_REVIEW_STATES
 STATE_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回",
@@ -124,6 +125,7 @@ def _record(session: Session, actor: Actor, user_id: int, capture: Capture, deci
     return row
 
 
+@transaction
 def approve(session: Session, actor: Actor, user_id: int, capture_id: str, now: datetime, *,
             doc_type: str | None = None, title: str | None = None,
             business_event_id: int | None = None, expected_version: int | None = None,
@@ -184,6 +186,7 @@ def _reason(code: str | None, text: str | None, required: bool) -> tuple[str | N
     return code, text
 
 
+@transaction
 def reject(session: Session, actor: Actor, user_id: int, capture_id: str, now: datetime, *,
            reason_code: str | None, reason_text: str | None = None,
            expected_version: int | None = None) -> Outcome:
@@ -198,6 +201,7 @@ def reject(session: Session, actor: Actor, user_id: int, capture_id: str, now: d
     return Outcome(capture, decision)
 
 
+@transaction
 def mark_issues(session: Session, actor: Actor, user_id: int, capture_id: str, now: datetime, *,
                 reason_code: str | None = None, reason_text: str | None = None,
                 expected_version: int | None = None) -> Outcome:
@@ -214,6 +218,7 @@ def mark_issues(session: Session, actor: Actor, user_id: int, capture_id: str, n
     return Outcome(capture, decision)
 
 
+@transaction
 def add_comment(session: Session, actor: Actor, user_id: int, capture_id: str, body: str,
                 now: datetime) -> ReviewComment:
     """Add a comment to a capture (comments are never edited or deleted)."""
@@ -233,6 +238,7 @@ def add_comment(session: Session, actor: Actor, user_id: int, capture_id: str, b
     return comment
 
 
+@transaction
 def bulk_approve(session: Session, actor: Actor, user_id: int,
                  entries: list[tuple[str, int | None]], now: datetime, *,
                  doc_type: str | None = None) -> list[dict]:

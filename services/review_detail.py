@@ -23,6 +23,7 @@ from models import (
 from services import filing_scope, review, review_evidence, review_forms, review_queue, site_plan
 from services.dossiers import _events, _items, _refs
 from services.lifecycle import destruction
+from services.unit_of_work import transaction
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -32,6 +33,7 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
             for u in session.scalars(select(User).where(User.id.in_(ids)))}
 
 
+@transaction
 def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetime, *,
                    only_inspector_id: int | None = None) -> dict:
     """The detail of a capture; ``only_inspector_id`` limits inspectors to their own captures.

@@ -12,6 +12,7 @@ from core.actor import Actor
 from models import Blob, Capture, DestructionRecord, Photo, audit
 from services import review_evidence
 from services.lifecycle import destruction
+from services.unit_of_work import transaction
 
 VARIANTS = ("thumbnail", "preview", "original")
 
@@ -47,6 +48,7 @@ def destroyed_photo(session: Session, photo: Photo, variant: str | None = None) 
     return errors.DomainError(errors.PHOTO_DESTROYED, details=details)
 
 
+@transaction
 def open_photo(session: Session, actor: Actor, blobs, photo_id: str, variant: str, now: datetime,
                *, only_inspector_id: int | None = None) -> OpenedPhoto:
     """Open one variant of a photo for streaming, or raise ``photo.unknown`` (``photo.destroyed`` once destroyed)."""

@@ -15,6 +15,7 @@ from core.actor import Actor
 from models import Assignment, Customer, User, audit
 from services import accounts
 from services.customers import check_account_no
+from services.unit_of_work import transaction
 from sync import scope
 
 
@@ -43,6 +44,7 @@ def _active(session: Session, inspector_id: int, customer_id: int) -> Assignment
         Assignment.ended_at.is_(None)))
 
 
+@transaction
 def assign(session: Session, actor: Actor, inspector_username: str, account_nos: list[str],
            now: datetime) -> dict:
     """Assign customers to an inspector; already assigned ones are left as they are."""
@@ -60,6 +62,7 @@ def assign(session: Session, actor: Actor, inspector_username: str, account_nos:
     return {"inspector": inspector.username, "assigned": added, "already_assigned": kept}
 
 
+@transaction
 def unassign(session: Session, actor: Actor, inspector_username: str, account_nos: list[str],
              now: datetime) -> dict:
     """End assignments; the customers' summaries are withdrawn from the inspector's tablets."""

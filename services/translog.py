@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import merkle
 from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
 from ports.tsa import TsaUnavailable
+from services.unit_of_work import transaction
 from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 
 COUNTER = "translog.size"
@@ -322,3 +323,9 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
     root = merkle.root_from_leaf_hashes(hashes).hex()
     return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked,
             "problems": problems}
+
+
+@transaction
+def checkpoint_now(session: Session, signer: LogSigner, now: datetime, tsa=None) -> LogCheckpoint | None:
+    """Sign (and timestamp) a checkpoint now if the log grew since the last one (the operator's command)."""
+    return make_checkpoint(session, signer, now, tsa)

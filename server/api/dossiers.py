@@ -122,7 +122,6 @@ class Dossier(MethodView):
     def get(self, account_no):
         """One dossier: header, 卷内目录 in order, business events, completeness (audited)."""
         view = dossiers.dossier_view(db.session, current_actor(), account_no, ports().clock.now())
-        db.session.commit()
         return view
 
 
@@ -134,7 +133,6 @@ class IndexPdf(MethodView):
     def get(self, account_no):
         """The printable 卷内目录 (PDF with CJK fonts)."""
         pdf = dossier_print.index_pdf_for(db.session, current_actor(), account_no, ports().clock.now())
-        db.session.commit()
         return Response(pdf, mimetype="application/pdf")
 
 

@@ -55,7 +55,6 @@ class RevokeDevice(MethodView):
     def post(self, device_id):
         """Revoke a device token; the tablet gets 401 from then on."""
         device = devices.revoke_device(db.session, current_actor(), device_id, ports().clock.now())
-        db.session.commit()
         return device
 
 
@@ -97,7 +96,6 @@ class Enrolments(MethodView):
         """Create a one-time enrolment code (valid 24 h) for an inspector's capture app."""
         row, code = enrolment.create_code(db.session, current_actor(), args["inspector"], ports().clock.now(),
                                           args["device_name"], created_by=g.user.username if g.user else "")
-        db.session.commit()
         return {"code": code, "enrol_url": enrol_url(code), "inspector": args["inspector"],
                 "expires_at": row.expires_at}
 
@@ -116,5 +114,4 @@ class Enrol(MethodView):
         actor = Actor("enrolment", None, request.remote_addr)
         device, token = enrolment.exchange(db.session, actor, args["code"], ports().clock.now(),
                                            args["device_name"])
-        db.session.commit()
         return {"device_id": device.id, "token": token, "inspector": device.inspector.username}

@@ -381,7 +381,6 @@ class Events(MethodView):
         now, today = _clock()
         outcome = obligations.record_event(db.session, current_actor(), today=today, now=now,
                                            settings=_rules(), **body)
-        db.session.commit()
         customer = customer_by_account(db.session, body["account_no"])
 
         responsible = db.session.get(User, outcome.obligation.responsible_id) \
@@ -441,7 +440,6 @@ class UseRequests(MethodView):
                                      item_seqs=body["items"], requester_name=body["requester_name"],
                                      purpose=body["purpose"], form=body["form"], now=now,
                                      requester_unit=body["requester_unit"])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -455,7 +453,6 @@ class ApproveUse(MethodView):
     def post(self, body, request_id):
         """Approve lending an original (archive manager)."""
         use = borrowing.decide(db.session, current_actor(), request_id, True, _clock()[0], body["note"])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -468,7 +465,6 @@ class RejectUse(MethodView):
     def post(self, body, request_id):
         """Reject lending an original (archive manager)."""
         use = borrowing.decide(db.session, current_actor(), request_id, False, _clock()[0], body["note"])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -481,7 +477,6 @@ class SignOut(MethodView):
     def post(self, body, request_id):
         """Hand out an approved original with its return date."""
         use = borrowing.sign_out(db.session, current_actor(), request_id, _clock()[0], _rules(), body["due_on"])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -493,7 +488,6 @@ class ReturnUse(MethodView):
     def post(self, request_id):
         """Record the return of a lent original."""
         use = borrowing.receive_return(db.session, current_actor(), request_id, _clock()[0])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -505,7 +499,6 @@ class CompleteUse(MethodView):
     def post(self, request_id):
         """Close a registered view, copy or extract."""
         use = borrowing.complete(db.session, current_actor(), request_id, _clock()[0])
-        db.session.commit()
         return _use_single(use)
 
 
@@ -522,7 +515,6 @@ class CloseAccount(MethodView):
         now, today = _clock()
         state = retention.close_account(db.session, current_actor(), account_no, body["closed_on"], today, now,
                                         _rules(), reference=body["reference"], responsible=body["responsible"])
-        db.session.commit()
         customer = customer_by_account(db.session, account_no)
         return {"account_no": customer.account_no, "name": customer.name,
                 "voltage_class": customer.voltage_class, "archive_no": customer.dossier.archive_no,
@@ -567,7 +559,6 @@ class Holds(MethodView):
         """Place a legal hold on a customer or one dossier item; it blocks destruction (destroyed dossiers: refused)."""
         hold = retention.place_hold(db.session, current_actor(), body["account_no"], body["reason"],
                                     _clock()[0], item_seq=body["item_seq"])
-        db.session.commit()
         return hold
 
 
@@ -580,7 +571,6 @@ class LiftHold(MethodView):
     def post(self, body, hold_id):
         """Lift a legal hold (the hold stays on record)."""
         hold = retention.lift_hold(db.session, current_actor(), hold_id, body["reason"], _clock()[0])
-        db.session.commit()
         return hold
 
 
@@ -596,7 +586,6 @@ class DisposalLists(MethodView):
         disposal = destruction.propose_list(db.session, current_actor(), title=body["title"],
                                             reason=body["reason"], account_nos=body["accounts"],
                                             today=today, now=now)
-        db.session.commit()
         return _disposal(disposal)
 
 
@@ -619,7 +608,6 @@ class ApproveDisposal(MethodView):
     def post(self, body, list_id):
         """Approve a disposal list (archive manager, not the proposer)."""
         disposal = destruction.decide_list(db.session, current_actor(), list_id, True, _clock()[0], body["note"])
-        db.session.commit()
         return _disposal(disposal)
 
 
@@ -631,7 +619,6 @@ class RejectDisposal(MethodView):
     def post(self, body, list_id):
         """Reject a disposal list."""
         disposal = destruction.decide_list(db.session, current_actor(), list_id, False, _clock()[0], body["note"])
-        db.session.commit()
         return _disposal(disposal)
 
 
@@ -644,7 +631,6 @@ class WithdrawDisposal(MethodView):
         """Take one dossier off a list before execution."""
         destruction.withdraw_entry(db.session, current_actor(), list_id, body["account_no"], _clock()[0],
                                    body["reason"])
-        db.session.commit()
         return _disposal(destruction.get_list(db.session, list_id))
 
 
@@ -696,7 +682,6 @@ class CustomerBox(MethodView):
         """Give the customer's paper originals a box position (reusing freed positions first)."""
         customer = customer_by_account(db.session, account_no)
         boxes.assign_box(db.session, current_actor(), customer, _clock()[0], _rules())
-        db.session.commit()
         return boxes.location_of_customer(db.session, customer.id)
 
 

@@ -297,7 +297,6 @@ class CaptureDetail(MethodView):
     def get(self, capture_id):
         """Everything about a capture (audited as an access to evidence)."""
         view = review_detail.capture_detail(db.session, current_actor(), capture_id, _now())
-        db.session.commit()
         return capture_access.detail_json(view)
 
 
@@ -311,7 +310,6 @@ class Approve(MethodView):
     def post(self, data, capture_id):
         """Approve a capture and file it into the customer's 卷内目录 (never into a destroyed dossier)."""
         outcome = review.approve(db.session, current_actor(), g.user.id, capture_id, _now(), **data)
-        db.session.commit()
         return outcome
 
 
@@ -324,7 +322,6 @@ class Reject(MethodView):
     def post(self, data, capture_id):
         """Reject with a reason; the inspector's tablets get a retake request on their next pull."""
         outcome = review.reject(db.session, current_actor(), g.user.id, capture_id, _now(), **data)
-        db.session.commit()
         return outcome
 
 
@@ -337,7 +334,6 @@ class Issues(MethodView):
     def post(self, data, capture_id):
         """Mark a capture as having issues."""
         outcome = review.mark_issues(db.session, current_actor(), g.user.id, capture_id, _now(), **data)
-        db.session.commit()
         return outcome
 
 
@@ -349,7 +345,6 @@ class Comments(MethodView):
     def post(self, data, capture_id):
         """Add a comment to a capture."""
         comment = review.add_comment(db.session, current_actor(), g.user.id, capture_id, data["body"], _now())
-        db.session.commit()
         return comment
 
 
@@ -363,7 +358,6 @@ class Link(MethodView):
         """Link an unlinked capture to a customer (the choice is audited)."""
         capture = linking.link_capture(db.session, current_actor(), g.user.id, capture_id,
                                        data["customer_id"], _now())
-        db.session.commit()
         return capture
 
 
@@ -377,7 +371,6 @@ class BulkApprove(MethodView):
         results = review.bulk_approve(db.session, current_actor(), g.user.id,
                                       [(e["capture_id"], e["expected_version"]) for e in data["items"]],
                                       _now(), doc_type=data["doc_type"])
-        db.session.commit()
         return {"results": results}
 
 
@@ -411,5 +404,4 @@ class CaptureOwn(MethodView):
         """One capture: inspectors only their own (others are 404), office roles any."""
         view = capture_access.capture_for(db.session, current_actor(), g.role,
                                           g.user.id if g.user else None, capture_id, _now())
-        db.session.commit()
         return capture_access.detail_json(view)

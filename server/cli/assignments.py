@@ -19,7 +19,6 @@ def add(inspector, account_nos):
     """Assign customers (by 户号) to an inspector; the tablets get them on their next pull."""
     try:
         result = sync_assignments.assign(db.session, CLI, inspector, list(account_nos), ports().clock.now())
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -33,7 +32,6 @@ def remove(inspector, account_nos):
     """End assignments; the customers leave the inspector's tablets on their next pull."""
     try:
         result = sync_assignments.unassign(db.session, CLI, inspector, list(account_nos), ports().clock.now())
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)

@@ -23,7 +23,6 @@ def register(inspector, name):
     """Register a tablet; prints {"device_id", "token"} once (the token is not stored in clear)."""
     try:
         device, token = device_service.register_device(db.session, CLI, inspector, name)
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -39,7 +38,6 @@ def enrol(inspector, name, base_url):
     """Create a one-time enrolment code (24 h) for the capture app; prints {"code", "expires_at", …}."""
     try:
         row, code = enrolment.create_code(db.session, CLI, inspector, ports().clock.now(), name)
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -56,7 +54,6 @@ def revoke(device_id):
     """Revoke the token of tablet DEVICE_ID."""
     try:
         device = device_service.revoke_device(db.session, CLI, device_id, ports().clock.now())
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)

@@ -34,7 +34,6 @@ def import_command(file):
         report = events_import.import_events(db.session, CLI, file, today=today, now=now,
                                              max_bytes=current_app.config["IMPORT_MAX_BYTES"],
                                              settings=settings_from(current_app.config))
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -95,7 +94,6 @@ def calendar_load_command(file):
         arrangement = calendar_arrangements.read_file(file)
         result = obligations.load_arrangement(db.session, CLI, arrangement, today, now,
                                               settings_from(current_app.config))
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -115,7 +113,6 @@ def assign_command(account_no):
             result = boxes.location_of_customer(db.session, customer.id)
         else:
             result = boxes.assign_all(db.session, CLI, now, settings)
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)

@@ -32,7 +32,6 @@ def create(name, role, display_name, district, password, no_password):
     try:
         user = accounts.create_user(db.session, CLI, name, role, None if no_password else password,
                                     display_name, district)
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)

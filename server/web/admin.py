@@ -101,7 +101,6 @@ def load_calendar():
         arrangement = calendar_arrangements.parse(content)
         result = obligations.load_arrangement(db.session, current_actor(), arrangement, local_date(now), now,
                                               settings_from(current_app.config))
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         flash(f"{zh_message(exc)}（{exc.code}）", "error")
@@ -137,7 +136,6 @@ def enrol():
     try:
         row, code = enrolment.create_code(db.session, current_actor(), inspector, ports().clock.now(),
                                           request.form.get("device_name", "")[:128], created_by=g.user.username)
-        db.session.commit()
     except errors.DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -155,7 +153,6 @@ def revoke(device_id: str):
     """Revoke a tablet: its app deletes the customer data and keeps unsent captures."""
     try:
         device = device_service.revoke_device(db.session, current_actor(), device_id, ports().clock.now())
-        db.session.commit()
         flash(f"已停用：{device.name}", "info")
     except errors.DomainError as exc:
         db.session.rollback()

@@ -8,7 +8,6 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core import errors
-from models import audit
 from models.database import db
 from server.auth import current_actor
 from server.security import LOGIN_LIMIT, limiter
@@ -42,7 +41,6 @@ def login():
                                          form.password.data, ports().clock.now(),
                                          accounts.LoginBackoff.from_config(current_app.config))
         except errors.DomainError as exc:
-            db.session.commit()  # keep the failure count and the audit entry
             if exc.problem is errors.LOGIN_THROTTLED:
                 message = f"登录失败次数过多，请 {exc.details['retry_after']} 秒后再试。"
             elif exc.problem is errors.ACCOUNT_DISABLED:
@@ -52,7 +50,6 @@ def login():
             flash(message, "error")
             return render_template("login.html", form=form), exc.status, exc.headers
         else:
-            db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -65,8 +62,7 @@ def logout():
     """End the session (POST with CSRF token, so no link can log someone out)."""
     actor = current_actor()
     if actor.kind == "user":
-        audit.record(db.session, actor, "logout", "user", actor.id)
-        db.session.commit()
+        accounts.record_logout(db.session, actor)
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for("web.login"))

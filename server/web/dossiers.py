@@ -32,7 +32,6 @@ def scope_table():
 def show(account_no):
     """One customer's dossier."""
     view = dossiers.dossier_view(db.session, current_actor(), account_no, ports().clock.now())
-    db.session.commit()
     return render_template("dossiers/show.html", v=view)
 
 
@@ -41,7 +40,6 @@ def show(account_no):
 def index_print(account_no):
     """The 卷内目录 as a page made for printing."""
     view = dossiers.dossier_view(db.session, current_actor(), account_no, ports().clock.now())
-    db.session.commit()
     return render_template("dossiers/index_print.html", v=view, rows=dossiers.index_rows(view),
                            printed_at=ports().clock.now())
 
@@ -51,6 +49,5 @@ def index_print(account_no):
 def index_pdf(account_no):
     """The 卷内目录 as PDF."""
     pdf = dossier_print.index_pdf_for(db.session, current_actor(), account_no, ports().clock.now())
-    db.session.commit()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="index-{account_no}.pdf"'})

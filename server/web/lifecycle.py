@@ -212,7 +212,6 @@ def record_event():
             kind=request.form.get("kind", ""), occurred_on=_date_field("occurred_on"), today=today, now=now,
             settings=_rules(), reference=request.form.get("reference"), note=request.form.get("note"),
             responsible=request.form.get("responsible"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -241,7 +240,6 @@ def import_events():
             upload.save(fh)
         report = events_import.import_events(db.session, current_actor(), path, today=today, now=now,
                                              max_bytes=current_app.config["IMPORT_MAX_BYTES"], settings=_rules())
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("lifecycle.deadlines"))
@@ -293,7 +291,6 @@ def register_use():
             item_seqs=_int_list(request.form.get("items", "")), requester_name=request.form.get("requester_name", ""),
             purpose=request.form.get("purpose", ""), form=request.form.get("form", ""), now=now,
             requester_unit=request.form.get("requester_unit"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -308,7 +305,6 @@ def decide_use(request_id: int):
     try:
         borrowing.decide(db.session, current_actor(), request_id, request.form.get("decision") == "approve",
                          _now()[0], request.form.get("note"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -323,7 +319,6 @@ def sign_out(request_id: int):
     try:
         borrowing.sign_out(db.session, current_actor(), request_id, _now()[0], _rules(),
                            _date_field("due_on", required=False))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -337,7 +332,6 @@ def receive_return(request_id: int):
     """Record the return of an original."""
     try:
         borrowing.receive_return(db.session, current_actor(), request_id, _now()[0])
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -351,7 +345,6 @@ def complete_use(request_id: int):
     """Close a registered view/copy/extract."""
     try:
         borrowing.complete(db.session, current_actor(), request_id, _now()[0])
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -393,7 +386,6 @@ def close_account():
         state = retention.close_account(db.session, current_actor(), request.form.get("account_no", ""),
                                         _date_field("closed_on"), today, now, _rules(),
                                         reference=request.form.get("reference"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -421,7 +413,6 @@ def propose_disposal():
         disposal = destruction.propose_list(db.session, current_actor(), title=request.form.get("title", ""),
                                             reason=request.form.get("reason", ""),
                                             account_nos=request.form.getlist("accounts"), today=today, now=now)
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("lifecycle.retention_page", eligible=1))
@@ -451,7 +442,6 @@ def decide_disposal(list_id: int):
     try:
         destruction.decide_list(db.session, current_actor(), list_id, request.form.get("decision") == "approve",
                                 _now()[0], request.form.get("note"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -466,7 +456,6 @@ def withdraw(list_id: int):
     try:
         destruction.withdraw_entry(db.session, current_actor(), list_id, request.form.get("account_no", ""),
                                    _now()[0], request.form.get("reason"))
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -520,7 +509,6 @@ def place_hold():
         retention.place_hold(db.session, current_actor(), request.form.get("account_no", ""),
                              request.form.get("reason", ""), _now()[0],
                              item_seq=int(seq) if seq.isdigit() else None)
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -534,7 +522,6 @@ def lift_hold(hold_id: int):
     """Lift a legal hold."""
     try:
         retention.lift_hold(db.session, current_actor(), hold_id, request.form.get("reason", ""), _now()[0])
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -572,7 +559,6 @@ def assign_boxes():
             boxes.assign_box(db.session, current_actor(), customer, now, _rules())
         else:
             result = boxes.assign_all(db.session, current_actor(), now, _rules())
-        db.session.commit()
     except errors.DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("lifecycle.boxes_page"))

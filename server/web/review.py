@@ -87,7 +87,6 @@ def unlinked():
 def detail(capture_id):
     """One capture: photos and their evidence, form, revisions, history and the decision forms."""
     view = review_detail.capture_detail(db.session, current_actor(), capture_id, ports().clock.now())
-    db.session.commit()  # the look at the evidence is audited
     query = request.args.get("q", "").strip()
     matches = linking.search_customers(db.session, query) if query else []
     return render_template("review/detail.html", v=view, q=query, matches=matches,
@@ -107,7 +106,6 @@ def approve(capture_id):
                                  expected_version=_form_version())
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
-    db.session.commit()
     flash(review_text.approved_message(outcome), "info")
     return _next(capture_id)
 
@@ -130,7 +128,6 @@ def reject(capture_id):
                       expected_version=_form_version())
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
-    db.session.commit()
     flash("已退回，检查员的平板将在下次同步时收到重拍要求。", "info")
     return _next(capture_id)
 
@@ -146,7 +143,6 @@ def issues(capture_id):
                            expected_version=_form_version())
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
-    db.session.commit()
     flash("已标记为“有问题”。", "info")
     return _back_to(capture_id)
 
@@ -160,7 +156,6 @@ def comment(capture_id):
                            request.form.get("body", ""), ports().clock.now())
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
-    db.session.commit()
     flash("已添加备注。", "info")
     return _back_to(capture_id)
 
@@ -175,7 +170,6 @@ def link(capture_id):
                              int(customer) if customer.isdigit() else -1, ports().clock.now())
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
-    db.session.commit()
     flash("已关联客户，该采集已进入客户档案的待审核队列。", "info")
     return _back_to(capture_id)
 
@@ -192,7 +186,6 @@ def bulk_approve():
         db.session.rollback()
         flash(review_text.message_for(exc), "error")
         return redirect(url_for("review.queue"), code=303)
-    db.session.commit()
     for category, message in review_text.bulk_messages(results):
         flash(message, category)
     return redirect(review_text.safe_back(request.form.get("back"), url_for("review.queue")), code=303)
@@ -204,7 +197,6 @@ def photo(photo_id, variant):
     """Stream a photo (thumbnail, preview or original) from the blob store; audited."""
     opened = review_photos.open_photo(db.session, current_actor(), ports().blobs, photo_id, variant,
                                       ports().clock.now())
-    db.session.commit()
     response = Response(stream_with_context(review_text.chunks(opened.stream)),
                         mimetype=opened.mime_type)
     response.headers["Cache-Control"] = "private, max-age=3600"

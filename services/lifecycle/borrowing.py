@@ -19,6 +19,7 @@ from models import Customer, Dossier, DossierItem, User, UseRequest, UseRequestI
 from models.lifecycle import USE_FORMS, USE_STATES
 from services.lifecycle.common import actor_user_id, customer_by_account, local_date
 from services.lifecycle.settings import LifecycleSettings
+from services.unit_of_work import transaction
 
 MAX_ITEMS = 500
 
@@ -42,6 +43,7 @@ def _audit(session, actor, use: UseRequest, action: str, now: datetime, **detail
                  {"state": use.state, **details}, at=now)
 
 
+@transaction
 def register_use(session: Session, actor: Actor, *, account_no: str, item_seqs: list[int],
                  requester_name: str, purpose: str, form: str, now: datetime,
                  requester_unit: str | None = None) -> UseRequest:
@@ -80,6 +82,7 @@ def register_use(session: Session, actor: Actor, *, account_no: str, item_seqs: 
     return use
 
 
+@transaction
 def decide(session: Session, actor: Actor, request_id: int, approve: bool, now: datetime,
            note: str | None = None) -> UseRequest:
     """The archive manager approves or rejects lending an original (not their own request)."""
@@ -95,6 +98,7 @@ def decide(session: Session, actor: Actor, request_id: int, approve: bool, now: 
     return use
 
 
+@transaction
 def sign_out(session: Session, actor: Actor, request_id: int, now: datetime,
              settings: LifecycleSettings, due_on: date | None = None) -> UseRequest:
     """Hand an approved original out, with the date it must be back."""
@@ -110,6 +114,7 @@ def sign_out(session: Session, actor: Actor, request_id: int, now: datetime,
     return use
 
 
+@transaction
 def receive_return(session: Session, actor: Actor, request_id: int, now: datetime) -> UseRequest:
     """Record the return of a lent original."""
     use = _request(session, request_id)
@@ -120,6 +125,7 @@ def receive_return(session: Session, actor: Actor, request_id: int, now: datetim
     return use
 
 
+@transaction
 def complete(session: Session, actor: Actor, request_id: int, now: datetime) -> UseRequest:
     """Close a registered view/copy/extract once the use is over."""
     use = _request(session, request_id)

@@ -16,6 +16,7 @@ from core import errors
 from core.actor import Actor
 from models import BoxSlot, Customer, PaperBox, RetentionState, audit
 from services.lifecycle.settings import LifecycleSettings
+from services.unit_of_work import transaction
 
 CLASS_PREFIX = {"high": "G", "low": "D"}
 CLASS_AREA = {"high": "高压区", "low": "低压区"}
@@ -51,6 +52,7 @@ def _new_box(session: Session, voltage_class: str, now: datetime, settings: Life
     return box
 
 
+@transaction
 def assign_box(session: Session, actor: Actor, customer: Customer, now: datetime,
                settings: LifecycleSettings) -> BoxSlot:
     """Give a customer's paper originals a box position (the one it has, if any)."""
@@ -84,6 +86,7 @@ def assign_box(session: Session, actor: Actor, customer: Customer, now: datetime
     raise errors.DomainError(errors.UNAVAILABLE, "Could not claim a box position; retry.")
 
 
+@transaction
 def assign_all(session: Session, actor: Actor, now: datetime, settings: LifecycleSettings) -> dict:
     """Give every customer without a position one (destroyed dossiers excepted), oldest first."""
     placed = select(BoxSlot.customer_id).where(BoxSlot.customer_id.is_not(None))

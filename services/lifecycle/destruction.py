@@ -53,6 +53,7 @@ from models import (
 from services import evidence_export, review_events, translog
 from services.lifecycle import boxes
 from services.lifecycle.common import actor_user_id, customer_by_account
+from services.unit_of_work import transaction
 from sync.uploads import discard_staging
 
 log = logging.getLogger("dangan.destruction")
@@ -97,6 +98,7 @@ def _hold_details(session: Session, holds: list[LegalHold]) -> list[dict]:
              "item_id": h.dossier_item_id, "reason": h.reason} for h in holds]
 
 
+@transaction
 def propose_list(session: Session, actor: Actor, *, title: str, reason: str, account_nos: list[str],
                  today: date, now: datetime) -> DisposalList:
     """Propose eligible, unheld dossiers for destruction; the list then waits for approval."""
@@ -142,6 +144,7 @@ def _on_open_list(session: Session, customer_id: int) -> bool:
                                  DisposalList.state.in_(("proposed", "approved")))) > 0
 
 
+@transaction
 def decide_list(session: Session, actor: Actor, list_id: int, approve: bool, now: datetime,
                 note: str | None = None) -> DisposalList:
     """The archive manager approves or rejects a proposed list (never their own)."""
@@ -158,6 +161,7 @@ def decide_list(session: Session, actor: Actor, list_id: int, approve: bool, now
     return disposal
 
 
+@transaction
 def withdraw_entry(session: Session, actor: Actor, list_id: int, account_no: str, now: datetime,
                    reason: str | None = None) -> DisposalEntry:
     """Take one dossier off a list before execution (shrinking a list needs no new approval)."""

@@ -17,6 +17,7 @@ from models import audit
 from services.customer_import import ImportReport, map_header, open_rows
 from services.lifecycle import obligations
 from services.lifecycle.settings import LifecycleSettings
+from services.unit_of_work import transaction
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "account_no": ("户号", "account_no", "客户编号", "用户编号"),
@@ -40,6 +41,7 @@ def parse_date(value: str) -> date:
     return date(int(parts[0]), int(parts[1]), int(parts[2]))
 
 
+@transaction
 def import_events(session: Session, actor: Actor, path: str, *, today: date, now: datetime,
                   max_bytes: int, settings: LifecycleSettings) -> ImportReport:
     """Import a business-event file; each good row records an event and its filing obligation."""

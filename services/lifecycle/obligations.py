@@ -21,6 +21,7 @@ from services import filing_scope
 from services.lifecycle import calendar_arrangements, retention, working_days
 from services.lifecycle.common import customer_by_account, local_date, user_by_name
 from services.lifecycle.settings import EVENT_KINDS, EVENT_LABELS, LifecycleSettings
+from services.unit_of_work import transaction
 
 FINAL_STATES = ("met", "met_late")
 
@@ -91,6 +92,7 @@ class RecordedEvent:
     created: bool
 
 
+@transaction
 def record_event(session: Session, actor: Actor, *, account_no: str, kind: str, occurred_on: date,
                  today: date, now: datetime, settings: LifecycleSettings, reference: str | None = None,
                  note: str | None = None, responsible: str | None = None,
@@ -230,6 +232,7 @@ def recompute_all(session: Session, actor: Actor, today: date, now: datetime,
             "today": today.isoformat()}
 
 
+@transaction
 def load_arrangement(session: Session, actor: Actor, arrangement: working_days.Arrangement, today: date,
                      now: datetime, settings: LifecycleSettings) -> dict:
     """Record a year's holiday arrangement and recompute every provisional deadline on it."""

@@ -18,6 +18,7 @@ from models import Customer, Dossier, DossierItem, LegalHold, RetentionState, au
 from services.lifecycle import destruction, obligations
 from services.lifecycle.common import actor_user_id, customer_by_account
 from services.lifecycle.settings import LifecycleSettings
+from services.unit_of_work import transaction
 
 
 def eligibility_date(closed_on: date, years: int) -> date:
@@ -70,6 +71,7 @@ def close_customer(session: Session, actor: Actor, customer: Customer, closed_on
     return _track(session, actor, customer, now, settings)
 
 
+@transaction
 def close_account(session: Session, actor: Actor, account_no: str, closed_on: date, today: date,
                   now: datetime, settings: LifecycleSettings, reference: str | None = None,
                   responsible: str | None = None) -> RetentionState:
@@ -142,6 +144,7 @@ def list_retention(session: Session, today: date, *, only_eligible: bool = False
 
 # --- legal holds ---------------------------------------------------------------------------
 
+@transaction
 def place_hold(session: Session, actor: Actor, account_no: str, reason: str, now: datetime,
                item_seq: int | None = None) -> LegalHold:
     """Put a legal hold on a customer (or one item of its dossier, by sequence number)."""
@@ -171,6 +174,7 @@ def place_hold(session: Session, actor: Actor, account_no: str, reason: str, now
     return hold
 
 
+@transaction
 def lift_hold(session: Session, actor: Actor, hold_id: int, reason: str, now: datetime) -> LegalHold:
     """Lift a legal hold (kept on record with who lifted it and why)."""
     hold = session.get(LegalHold, hold_id)

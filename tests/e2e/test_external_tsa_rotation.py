@@ -21,12 +21,11 @@ from sqlalchemy import select
 
 from models import LogCheckpoint, PhotoEvidence
 from models.database import db
-from services import dispatch
+from services import dispatch, stamping_env
 from tests.helpers import openssl_tsa
 from tests.helpers.legal_world import ACCOUNT, approve_capture_of, push_photos
 from tests.helpers.live import ROOT
 from tests.helpers.rfc6962 import root_from_inclusion_proof
-from workers import context
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +118,7 @@ def test_two_external_tsas_and_an_export_from_a_bare_shell_verify_against_pinned
                                                  [bytes.fromhex(h) for h in event["path"]])
             assert computed == base64.b64decode(root), (item["evidence_no"], event["leaf_index"])
     key = tmp_path / "log-key.pem"
-    key.write_text(context.env_for(app).signer.public_key_pem())  # as /api/v1/evidence-log/public-key serves it
+    key.write_text(stamping_env.env_for(app).signer.public_key_pem())  # as /api/v1/evidence-log/public-key serves it
     (tmp_path / "body").write_bytes((body + "\n").encode())
     (tmp_path / "sig").write_bytes(base64.b64decode(signature_line.strip().rsplit(" ", 1)[1])[4:])
     signed = subprocess.run([openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(key), "-rawin",

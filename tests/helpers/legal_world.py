@@ -21,7 +21,7 @@ from models import Capture, Photo, User
 from models.database import db
 from ports.job_queue import queue
 from ports.redis_connection import get_redis
-from services import dispatch, review
+from services import dispatch, review, stamping_env
 from tests.helpers.device import sample_data, tablet
 from tests.helpers.factories import make_customer, make_device, make_user
 from tests.helpers.images import PhotoSpec, make_image, make_jpeg
@@ -175,7 +175,7 @@ class UserApi:
 
 def pinned_anchor_files(app, directory) -> tuple[str, str]:
     """The server's TSA root and log public key written to files, as an operator publishes them."""
-    env = context.env_for(app)
+    env = stamping_env.env_for(app)
     root, key = Path(directory) / "pinned-tsa-root.pem", Path(directory) / "pinned-log-key.pem"
     root.write_bytes(env.tsa.roots_pem())
     key.write_text(env.signer.public_key_pem())

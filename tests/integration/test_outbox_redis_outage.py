@@ -50,7 +50,7 @@ def outage_app(database_url, own_redis, tmp_path):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": url,
                       "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
                       "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))})
-    dispatch._breaker["until"] = 0.0
+    app.extensions["dangan.dispatch"]["breaker_until"] = 0.0
     with app.app_context():
         context.set_app(app)
         yield app, clock

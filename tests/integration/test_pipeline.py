@@ -82,7 +82,7 @@ def test_running_the_same_job_again_changes_nothing(app):
     before = evidence_of(photo.id)
     snapshot = (before.sha256, before.stamped_key, before.preview_key, before.tsa_token, before.stamped_leaf_index)
     leaves = db.session.scalar(select(func.count()).select_from(LogLeaf))
-    from services.pipeline_runs import run_event
+    from workers.jobs import run_event
 
     assert run_event("photo.received", photo.id, 1) == "skipped"
     after = evidence_of(photo.id)

@@ -12,7 +12,6 @@ from ports.tsa import LocalTsa
 from services import stamping_env, translog
 from tests.helpers.api_client import ApiClient
 from tests.helpers.factories import PASSWORD, make_user
-from workers import context
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
@@ -100,7 +99,7 @@ def test_log_verify_passes_on_an_intact_log_and_names_a_tampered_leaf(app, runne
 
 
 def test_log_verify_checks_each_checkpoint_token_against_its_recorded_root_after_a_tsa_change(app, runner, tmp_path):
-    env = context.env_for(app)
+    env = stamping_env.env_for(app)
     first, second = LocalTsa(tmp_path / "tsa-one"), LocalTsa(tmp_path / "tsa-two")
     env.tsa = first
     _fill(3)
