@@ -10,6 +10,7 @@ from models.lifecycle import (BoxSlot, DestructionRecord, DisposalEntry, Disposa
                                      UseRequest, UseRequestItem)
 from models.outbox import OutboxEvent
 from models.people import ROLES, Device, User
+from models.scans import Scan, ScanEvidence
 from models.review import CaptureLink, ReviewComment, ReviewDecision
 from models.sync import Assignment, SyncMutation, SyncSession
 from models.sync_feed import SyncChange
@@ -28,6 +29,8 @@ __all__ = [
     "LogCheckpoint", "LogLeaf", "PhotoEvidence", "PipelineRun",
     # legal retrieval
     "EvidenceExport", "EvidenceUse",
+    # paper documents scanned into dossiers
+    "Scan", "ScanEvidence",
     # sync
     "Assignment", "SyncMutation", "SyncSession",
 ]

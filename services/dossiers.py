@@ -16,7 +16,7 @@ from models import audit
 from services import filing_scope, linking, review_forms
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
+SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入", "scan": "纸质扫描"}
 
 
 def local_date(moment: datetime | None) -> date | None:

@@ -1,0 +1,200 @@
+"""Scanned paper documents: intake with quality flags, stamping like photos, filing into the 卷内目录."""
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+
+from core.actor import CLI
+from models import AuditEntry, FilingObligation, LogLeaf, PipelineRun, Scan, ScanEvidence
+from models.database import db
+from services.lifecycle import obligations
+from services.lifecycle.settings import settings_from
+from tests.helpers.api_client import ApiClient
+from tests.helpers.captures import HIGH, LOW, review_world
+from tests.helpers.factories import PASSWORD
+from tests.helpers.scans import make_page_image, make_pdf, make_tiff
+from tests.integration.test_pipeline import work
+
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+
+
+def _archivist(client) -> ApiClient:
+    api = ApiClient(client)
+    assert api.login("archivist", PASSWORD).status_code == 302
+    return api
+
+
+def _upload(api, account_no, files, **form):
+    data = {"files": [(io.BytesIO(content), name) for name, content in files],
+            **{k: str(v) for k, v in form.items()}}
+    return api.post(f"/api/v1/dossiers/{account_no}/scans", json=None, data=data,
+                    content_type="multipart/form-data")
+
+
+def _contract_signed(app, account_no, day=date(2026, 3, 9)):
+    recorded = obligations.record_event(db.session, CLI, account_no=account_no, kind="contract_signed",
+                                        occurred_on=day, today=day, now=NOW, settings=settings_from(app.config))
+    db.session.commit()
+    return recorded
+
+
+def test_uploaded_pdf_is_kept_byte_for_byte_with_pages_resolution_and_colour_read(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    pdf = make_pdf(pages=3, dpi=300, mode="L")
+    answer = _upload(api, LOW, [("供用电合同.pdf", pdf)], doc_type="supply_contract", doc_date="2026-03-01",
+                     pages=3, note="营业厅签订")
+    assert answer.status_code == 201, answer.json
+    assert answer.json["created"] == 1
+    scan = answer.json["scans"][0]
+    assert scan["filename"] == "供用电合同.pdf" and scan["file_format"] == "pdf"
+    assert scan["sha256"] == hashlib.sha256(pdf).hexdigest() and scan["size"] == len(pdf)
+    assert (scan["pages"], scan["min_dpi"], scan["colour_modes"], scan["flags"]) == (3, 300.0, ["grey"], [])
+    assert [p["page"] for p in scan["page_quality"]] == [1, 2, 3]
+    assert scan["doc_label"] == "供用电合同" and scan["note"] == "营业厅签订" and scan["filed"] is False
+    original = api.get(f"/api/v1/dossiers/{LOW}/scans/{scan['id']}/original")
+    assert original.status_code == 200 and original.data == pdf
+    assert original.headers["Content-Type"] == "application/pdf"
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "scan.download"))
+
+
+def test_low_resolution_tiff_and_unrecorded_resolution_are_flagged_before_filing(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    answer = _upload(api, LOW, [("申请书.tif", make_tiff(pages=2, dpi=150, mode="1")),
+                                ("身份证.png", make_page_image("PNG", dpi=None, mode="L"))],
+                     doc_type="application")
+    assert answer.status_code == 201, answer.json
+    tiff, png = answer.json["scans"]
+    assert (tiff["file_format"], tiff["pages"], tiff["min_dpi"], tiff["colour_modes"]) == ("tiff", 2, 150.0, ["bilevel"])
+    assert tiff["flags"] == ["low_resolution"] and tiff["flag_labels"] == ["分辨率低于 200 dpi"]
+    assert png["flags"] == ["resolution_unknown"]
+    listed = api.get(f"/api/v1/dossiers/{LOW}/scans").json
+    assert {s["id"]: s["flags"] for s in listed} == {tiff["id"]: ["low_resolution"], png["id"]: ["resolution_unknown"]}
+
+
+def test_declared_page_count_that_differs_from_the_file_is_flagged(client, clock):
+    clock.current = NOW
+    review_world()
+    answer = _upload(_archivist(client), LOW, [("a.pdf", make_pdf(pages=2))], doc_type="application", pages=3)
+    assert answer.json["scans"][0]["flags"] == ["page_count_mismatch"]
+
+
+def test_scan_is_stamped_like_a_photo_hashes_token_log_leaf_and_thumbnail(app, client, clock):
+    clock.current = NOW
+    review_world()
+    pdf = make_pdf(pages=3, dpi=300)
+    scan_id = _upload(_archivist(client), LOW, [("c.pdf", pdf)], doc_type="supply_contract").json["scans"][0]["id"]
+    work(app)
+    db.session.expire_all()
+    evidence = db.session.get(ScanEvidence, scan_id)
+    assert db.session.get(Scan, scan_id).state == "ready"
+    assert evidence.sha256 == hashlib.sha256(pdf).hexdigest()
+    assert evidence.sm3 == hashlib.new("sm3", pdf).hexdigest() and evidence.hash_ok is True
+    assert evidence.tsa_status == "granted" and evidence.tsa_token
+    assert evidence.evidence_no.startswith("DGS-20260310-")
+    events = [leaf.event_type for leaf in db.session.scalars(
+        select(LogLeaf).where(LogLeaf.subject_id == scan_id).order_by(LogLeaf.index))]
+    assert events == ["scan_received", "scan_stamped"]
+    assert evidence.stamped_leaf_index is not None
+    run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == scan_id))
+    assert (run.event, run.status) == ("scan.received", "done")
+    blobs = app.extensions["dangan.ports"].blobs
+    assert blobs.open(scan_id and db.session.get(Scan, scan_id).sha256).read() == pdf
+    api = _archivist(client)
+    thumb = api.get(f"/api/v1/dossiers/{LOW}/scans/{scan_id}/thumbnail")
+    assert thumb.status_code == 200 and thumb.data[:3] == b"\xff\xd8\xff"
+    from PIL import Image
+
+    assert max(Image.open(io.BytesIO(thumb.data)).size) <= 320
+    actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == scan_id)))
+    assert {"scan.received", "evidence.verify_hashes", "evidence.timestamp", "evidence.log_append"} <= actions
+
+
+def test_same_bytes_uploaded_twice_are_kept_once(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    pdf = make_pdf(pages=1)
+    first = _upload(api, LOW, [("a.pdf", pdf)], doc_type="application").json
+    again = _upload(api, LOW, [("copy.pdf", pdf)], doc_type="application").json
+    assert again["created"] == 0 and again["scans"][0]["id"] == first["scans"][0]["id"]
+    assert len(db.session.scalars(select(Scan)).all()) == 1
+
+
+def test_filing_appends_entries_with_page_ranges_box_position_and_meets_the_obligation(app, client, clock):
+    clock.current = NOW
+    review_world()
+    recorded = _contract_signed(app, LOW)
+    api = _archivist(client)
+    application = _upload(api, LOW, [("申请书.pdf", make_pdf(pages=3, label="a"))], doc_type="application").json
+    contract = _upload(api, LOW, [("合同.tif", make_tiff(pages=2, dpi=300, mode="L"))], doc_type="supply_contract",
+                       business_event_id=recorded.event.id).json
+    assert db.session.get(FilingObligation, recorded.obligation.id).state == "open"
+
+    first = api.post(f"/api/v1/dossiers/{LOW}/scans/{application['scans'][0]['id']}/file")
+    assert first.status_code == 201, first.json
+    assert (first.json["scan"]["seq"], first.json["scan"]["page_from"], first.json["scan"]["page_to"]) == (1, 1, 3)
+    assert first.json["box"]["box"].startswith("D-")
+    second = api.post(f"/api/v1/dossiers/{LOW}/scans/{contract['scans'][0]['id']}/file").json
+    assert (second["scan"]["seq"], second["scan"]["page_from"], second["scan"]["page_to"]) == (2, 4, 5)
+
+    db.session.expire_all()
+    assert db.session.get(FilingObligation, recorded.obligation.id).state == "met"
+    dossier = api.get(f"/api/v1/dossiers/{LOW}").json
+    assert [(i["seq"], i["source"], i["pages"]) for i in dossier["items"]] == [(1, "scan", 3), (2, "scan", 2)]
+    groups = {g["business_type"]: g for g in dossier["completeness"]["groups"]}
+    base = {r["doc_type"]: r for r in groups["new_connection"]["requirements"]}
+    assert base["application"]["present"] is True and base["application"]["seqs"] == [1]
+    signed = {r["doc_type"]: r for r in groups["contract_signed"]["requirements"]}
+    assert signed["supply_contract"] == {"doc_type": "supply_contract", "label": "供用电合同", "present": True,
+                                         "seqs": [2]}
+    leaves = db.session.scalars(select(LogLeaf.event_type).where(LogLeaf.event_type == "scan_filed")).all()
+    assert len(leaves) == 2
+
+
+def test_filing_a_scan_twice_is_refused(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    scan_id = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application").json["scans"][0]["id"]
+    assert api.post(f"/api/v1/dossiers/{LOW}/scans/{scan_id}/file").status_code == 201
+    again = api.post(f"/api/v1/dossiers/{LOW}/scans/{scan_id}/file")
+    assert again.status_code == 409 and again.json["code"] == "scan.already_filed"
+
+
+def test_bad_scans_are_refused_with_their_codes_and_nothing_is_kept(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    garbage = _upload(api, LOW, [("ok.pdf", make_pdf(pages=1)), ("bad.pdf", b"%PDF-1.4 not really")],
+                      doc_type="application")
+    assert garbage.status_code == 400 and garbage.json["code"] == "scan.unreadable"
+    assert garbage.json["details"]["index"] == 1
+    assert db.session.scalars(select(Scan)).all() == []
+    unknown_type = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="love_letter")
+    assert unknown_type.status_code == 400 and unknown_type.json["code"] == "scan.unknown_doc_type"
+    none = api.post(f"/api/v1/dossiers/{LOW}/scans", data={"doc_type": "application"},
+                    content_type="multipart/form-data")
+    assert none.status_code == 400 and none.json["code"] == "scan.no_file"
+    other_event = _contract_signed(client.application, HIGH)
+    wrong = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application",
+                    business_event_id=other_event.event.id)
+    assert wrong.status_code == 400 and wrong.json["code"] == "dossier.unknown_business_event"
+    assert api.get(f"/api/v1/dossiers/{HIGH}/scans/nope").json["code"] == "scan.unknown"
+    assert _upload(api, "0000", [("a.pdf", make_pdf(pages=1))], doc_type="application").json["code"] == \
+        "customer.unknown"
+
+
+def test_scan_of_one_customer_is_not_reachable_under_another(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    scan_id = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application").json["scans"][0]["id"]
+    assert api.get(f"/api/v1/dossiers/{HIGH}/scans/{scan_id}/original").status_code == 404
+    assert api.post(f"/api/v1/dossiers/{HIGH}/scans/{scan_id}/file").json["code"] == "scan.unknown"
