@@ -32,7 +32,7 @@ def _import_limit(config) -> int:
 
 
 def _scan_limit(config) -> int:
-    from server.api.scans import max_scan_bytes
+    from services.scans import max_scan_bytes
 
     # several files of at most SCAN_MAX_BYTES each go in one intake request
     return int(config.get("SCAN_MAX_REQUEST_BYTES", 4 * max_scan_bytes(config))) + 64 * 1024

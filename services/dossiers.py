@@ -120,6 +120,7 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         User.id.in_({i.filed_by_id for i in items if i.filed_by_id})))} if items else {}
     event_by_id = {e.id: e for e in events}
     report = filing_scope.completeness(scope, customer.voltage_class, *_refs(events, items))
+    ranges = page_ranges(items)
     incoming = list(session.scalars(
         select(Capture).where(Capture.customer_id == customer.id,
                               Capture.review_state.in_(("pending", "has_issues")))
@@ -133,7 +134,8 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
                    "usage_category": USAGE_CATEGORIES.get(customer.usage_category, customer.usage_category),
                    "status": CUSTOMER_STATUSES.get(customer.status, customer.status)},
         "box": box_location(session, customer.id),
-        "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type),
+        "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type), "pages_label": pages_label(ranges[i.id]),
+                   "page_from": ranges[i.id][0], "page_to": ranges[i.id][1],
                    "source_label": SOURCE_LABELS.get(i.source, i.source),
                    "filed_by": _name(users.get(i.filed_by_id)),
                    "event": event_by_id.get(i.business_event_id),
@@ -144,6 +146,26 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         "incoming": [{"capture": c, "kind_label": review_forms.kind_label(c.kind)} for c in incoming],
         "scope": scope,
     }
+
+
+def page_ranges(items: list[DossierItem]) -> dict[int, tuple[int | None, int | None]]:
+    """页号 of each entry: pages run on through the 卷内目录 in sequence order (none for an entry without pages)."""
+    ranges, used = {}, 0
+    for item in sorted(items, key=lambda i: i.seq):
+        if item.pages:
+            ranges[item.id] = (used + 1, used + item.pages)
+            used += item.pages
+        else:
+            ranges[item.id] = (None, None)
+    return ranges
+
+
+def pages_label(page_range: tuple[int | None, int | None]) -> str:
+    """``3`` for one page, ``4–5`` for several, empty without pages."""
+    first, last = page_range
+    if first is None:
+        return ""
+    return str(first) if first == last else f"{first}–{last}"
 
 
 def _event_label(scope: filing_scope.FilingScope, event: BusinessEvent | None) -> str:
@@ -157,8 +179,8 @@ def _name(user: User | None) -> str | None:
 
 
 def index_rows(view: dict) -> list[dict]:
-    """The 卷内目录 as printable rows (序号, 文件题名, 文件类型, 日期, 页数, 来源)."""
+    """The 卷内目录 as printable rows (序号, 文件题名, 文件类型, 日期, 页数, 页号, 来源)."""
     return [{"seq": row["item"].seq, "title": row["item"].title, "doc_type": row["doc_label"],
              "date": row["item"].doc_date.isoformat() if row["item"].doc_date else "",
-             "pages": row["item"].pages or "", "source": row["source_label"],
+             "pages": row["item"].pages or "", "page_range": row["pages_label"], "source": row["source_label"],
              "filed_by": row["filed_by"] or ""} for row in view["items"]]

@@ -35,6 +35,7 @@ from services.lifecycle.obligations import FINAL_STATES
 from services.lifecycle.settings import LifecycleSettings
 
 TITLE_MAX = 300
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 NOTE_MAX = 2000
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -57,6 +58,11 @@ class Intake:
 
     scan: Scan
     created: bool
+
+
+def max_scan_bytes(config) -> int:
+    """The largest single scan file accepted (setting ``SCAN_MAX_BYTES``)."""
+    return int(config.get("SCAN_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
 def clean_filename(name: str | None, file_format: str) -> str:
@@ -271,6 +277,8 @@ def intake_many(session: Session, actor: Actor, user_id: int | None, account_no:
 def open_variant(session: Session, actor: Actor, blobs, account_no: str, scan_id: str, variant: str,
                  now: datetime) -> Opened:
     """The original bytes (audited as a download), the first-page thumbnail or the preview."""
+    if variant not in VARIANTS:
+        raise errors.DomainError(errors.NOT_FOUND, details={"variant": variant, "allowed": list(VARIANTS)})
     scan = get_scan(session, scan_id, account_no)
     if variant == "original":
         audit.record(session, actor, "scan.download", "scan", scan.id,
@@ -278,7 +286,7 @@ def open_variant(session: Session, actor: Actor, blobs, account_no: str, scan_id
         return Opened(blobs.open(scan.sha256), scan_rules.MIME_TYPES[scan.file_format], scan.sha256,
                       scan.filename)
     evidence = session.get(ScanEvidence, scan.id)
-    key = getattr(evidence, f"{variant}_key", None) if evidence is not None and variant in VARIANTS else None
+    key = getattr(evidence, f"{variant}_key", None) if evidence is not None else None
     if key is None:
         raise errors.DomainError(errors.SCAN_PREVIEW_MISSING, details={"scan_id": scan.id, "variant": variant})
     return Opened(blobs.open(key), "image/jpeg", key, f"{scan.id}-{variant}.jpg")

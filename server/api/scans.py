@@ -16,14 +16,6 @@ from services.ports_access import ports
 blp = Blueprint("scans_api", __name__, url_prefix="/api/v1",
                 description="Scanned paper documents (电子扫描归档): intake, DA/T 31 quality, filing")
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-
-
-def max_scan_bytes(config) -> int:
-    """The largest single scan file accepted (``SCAN_MAX_BYTES``)."""
-    return int(config.get("SCAN_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-
 class IntakeForm(Schema):
     doc_type = fields.String(required=True, validate=validate.Length(min=1, max=60),
                              metadata={"description": "document type code from the filing scope table"})
@@ -126,7 +118,7 @@ class ScanList(MethodView):
                                      business_event_id=form["business_event_id"],
                                      declared_pages=form["pages"], note=form["note"], title=form["title"])
         done = scans.intake_many(db.session, current_actor(), g.user.id, account_no, files, request_,
-                                 ports().clock.now(), ports().blobs, max_bytes=max_scan_bytes(current_app.config))
+                                 ports().clock.now(), ports().blobs, max_bytes=scans.max_scan_bytes(current_app.config))
         return {"scans": _rows([d.scan for d in done]), "created": sum(1 for d in done if d.created)}
 
 
@@ -154,13 +146,13 @@ class FileScan(MethodView):
         return {"scan": _rows([scan])[0], "box": dossiers.box_location(db.session, scan.customer_id)}
 
 
-@blp.route("/dossiers/<account_no>/scans/<scan_id>/<any(original, thumbnail, preview):variant>")
+@blp.route("/dossiers/<account_no>/scans/<scan_id>/<variant>")
 class ScanBytes(MethodView):
     @blp.response(200, description="The original bytes, or a JPEG thumbnail/preview of the first page")
     @blp.alt_response(404, description="scan.unknown, scan.preview_missing")
     @require("dossier.read")
     def get(self, account_no, scan_id, variant):
-        """Stream the original (audited) or the first-page thumbnail or preview."""
+        """Stream ``original`` (audited), or the first-page ``thumbnail`` or ``preview`` (JPEG)."""
         opened = scans.open_variant(db.session, current_actor(), ports().blobs, account_no, scan_id, variant,
                                     ports().clock.now())
         db.session.commit()

@@ -198,3 +198,38 @@ def test_scan_of_one_customer_is_not_reachable_under_another(client, clock):
     scan_id = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application").json["scans"][0]["id"]
     assert api.get(f"/api/v1/dossiers/{HIGH}/scans/{scan_id}/original").status_code == 404
     assert api.post(f"/api/v1/dossiers/{HIGH}/scans/{scan_id}/file").json["code"] == "scan.unknown"
+
+
+def _page_form(client, account_no):
+    from tests.helpers.api_client import csrf_token_of
+
+    return csrf_token_of(client.get(f"/dossiers/{account_no}").get_data(as_text=True))
+
+
+def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(client, clock):
+    clock.current = NOW
+    review_world()
+    _archivist(client)
+    token = _page_form(client, LOW)
+    sent = client.post(f"/dossiers/{LOW}/scans", data={
+        "csrf_token": token, "doc_type": "application", "doc_date": "2026-03-01", "pages": "3",
+        "files": [(io.BytesIO(make_pdf(pages=3)), "申请书.pdf")]}, content_type="multipart/form-data")
+    assert sent.status_code == 303
+    sent = client.post(f"/dossiers/{LOW}/scans", data={
+        "csrf_token": token, "doc_type": "id_papers",
+        "files": [(io.BytesIO(make_tiff(pages=1, dpi=150)), "身份证.tif")]}, content_type="multipart/form-data")
+    page = client.get(f"/dossiers/{LOW}").get_data(as_text=True)
+    assert "已接收 1 个扫描文件" in page and "分辨率低于 200 dpi" in page and "150 dpi" in page
+    first, second = [s.id for s in sorted(db.session.scalars(select(Scan)), key=lambda s: s.filename != "申请书.pdf")]
+    for scan_id in (first, second):
+        assert client.post(f"/dossiers/{LOW}/scans/{scan_id}/file",
+                           data={"csrf_token": token}).status_code == 303
+    page = client.get(f"/dossiers/{LOW}").get_data(as_text=True)
+    assert "已归档为第 2 件（页号 4–4）" in page
+    index = client.get(f"/dossiers/{LOW}/index").get_data(as_text=True)
+    assert '<tr id="row-1"><td>1</td><td>用电申请书（纸质扫描件）</td>' in index
+    assert '<td class="ds-pages">1–3</td>' in index and '<td class="ds-pages">4</td>' in index
+    refused = client.post(f"/dossiers/{LOW}/scans", data={
+        "csrf_token": token, "doc_type": "application", "files": [(io.BytesIO(b"hello"), "x.pdf")]},
+        content_type="multipart/form-data")
+    assert "无法读取" in client.get(refused.headers["Location"]).get_data(as_text=True)
