@@ -159,6 +159,8 @@ SCAN_NO_FILE = problem("scan.no_file", 400, "No scan file was sent (multipart fi
 SCAN_UNKNOWN_DOC_TYPE = problem("scan.unknown_doc_type", 400, "The document type is not in the filing scope table.")
 SCAN_PREVIEW_MISSING = problem("scan.preview_missing", 404,
                                "The thumbnail or preview is not made yet, or the first page could not be rendered.")
+SCAN_MANIFEST_ROW_INVALID = problem("scan.manifest_row_invalid", 400,
+                                    "A manifest row of the scan import is invalid (see its column and reason).")
 SCAN_ALREADY_FILED = problem("scan.already_filed", 409, "The scan is already filed in the dossier.")
 SCAN_INTEGRITY_FAILED = problem("scan.integrity_failed", 409,
                                 "The stored bytes of the scan do not match its hash; it cannot be filed.")
