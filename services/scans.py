@@ -232,7 +232,9 @@ def view_rows(session: Session, scans: list[Scan]) -> list[dict]:
                      "flag_labels": [scan_rules.FLAG_LABELS.get(f, f) for f in scan.flags or []],
                      "mode_labels": [scan_rules.MODE_LABELS.get(m, m) for m in scan.colour_modes or []],
                      "page_from": item.extra.get("page_from") if item else None,
-                     "page_to": item.extra.get("page_to") if item else None})
+                     "page_to": item.extra.get("page_to") if item else None,
+                     "pages_label": dossiers.pages_label((item.extra.get("page_from"), item.extra.get("page_to")))
+                     if item else ""})
     return rows
 
 

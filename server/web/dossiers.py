@@ -116,7 +116,8 @@ def scan_file(account_no, scan_id):
         db.session.rollback()
         flash(_scan_message(exc), "error")
     else:
-        flash(f"已归档为第 {item.seq} 件（页号 {item.extra['page_from']}–{item.extra['page_to']}）。", "success")
+        pages = dossiers.pages_label((item.extra["page_from"], item.extra["page_to"]))
+        flash(f"已归档为第 {item.seq} 件（页号 {pages}）。", "success")
     return redirect(url_for("dossiers.show", account_no=account_no) + "#scans", code=303)
 
 

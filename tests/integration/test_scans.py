@@ -225,7 +225,7 @@ def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(clie
         assert client.post(f"/dossiers/{LOW}/scans/{scan_id}/file",
                            data={"csrf_token": token}).status_code == 303
     page = client.get(f"/dossiers/{LOW}").get_data(as_text=True)
-    assert "已归档为第 2 件（页号 4–4）" in page
+    assert "已归档为第 2 件（页号 4）" in page
     index = client.get(f"/dossiers/{LOW}/index").get_data(as_text=True)
     assert '<tr id="row-1"><td>1</td><td>用电申请书（纸质扫描件）</td>' in index
     assert '<td class="ds-pages">1–3</td>' in index and '<td class="ds-pages">4</td>' in index
