@@ -89,7 +89,14 @@ def upgrade():
 
 
 
+    with op.batch_alter_table('evidence_exports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scan_ids', sa.JSON(), server_default='[]', nullable=False))
+
+
 def downgrade():
+    with op.batch_alter_table('evidence_exports', schema=None) as batch_op:
+        batch_op.drop_column('scan_ids')
+
     with op.batch_alter_table('scan_evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scan_evidence_tsa_status'))
         batch_op.drop_index(batch_op.f('ix_scan_evidence_tsa_next_attempt_at'))
