@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,8 @@ from core.actor import Actor
 from models import (Blob, BusinessEvent, Customer, DossierItem, FilingObligation, OutboxEvent, Scan,
                     ScanEvidence)
 from models import audit
-from services import dossiers, filing_scope, scan_stamping, translog
+from services import dossiers, filing_scope, scan_stamping, translog, use_register
+from services import legal_search as legal_search_cursor
 from services.lifecycle import boxes, obligations
 from services.lifecycle.obligations import FINAL_STATES
 from services.lifecycle.settings import LifecycleSettings
@@ -292,3 +293,74 @@ def open_variant(session: Session, actor: Actor, blobs, account_no: str, scan_id
     if key is None:
         raise errors.DomainError(errors.SCAN_PREVIEW_MISSING, details={"scan_id": scan.id, "variant": variant})
     return Opened(blobs.open(key), "image/jpeg", key, f"{scan.id}-{variant}.jpg")
+
+
+# --- legal retrieval ---------------------------------------------------------------------------
+
+LEGAL_MAX_LIMIT = 100
+LEGAL_SORT = "scans"
+
+
+@dataclass(frozen=True)
+class ScanFilters:
+    """What legal staff ask for; every field optional. Dates are document dates (文件日期)."""
+
+    account_no: str | None = None
+    doc_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    flag: str | None = None
+    filed: bool | None = None
+    limit: int = 25
+
+    def described(self) -> dict:
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.__dict__.items()
+                if v is not None and k != "limit"}
+
+
+def legal_search(session: Session, actor: Actor, user, filters: ScanFilters, cursor: str | None,
+                 now: datetime) -> dict:
+    """One page of scans, newest receipt first (keyset on receipt time and id); the search is registered."""
+    if filters.flag is not None and filters.flag not in scan_rules.FLAG_LABELS:
+        raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"filter": "flag",
+                                                                   "allowed": sorted(scan_rules.FLAG_LABELS)})
+    query = select(Scan, Customer).join(Customer, Customer.id == Scan.customer_id)
+    if filters.account_no:
+        query = query.where(Customer.account_no == filters.account_no.strip())
+    if filters.doc_type:
+        query = query.where(Scan.doc_type == filters.doc_type)
+    if filters.date_from:
+        query = query.where(Scan.doc_date >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Scan.doc_date <= filters.date_to)
+    if filters.filed is not None:
+        query = query.where(Scan.dossier_item_id.is_not(None) if filters.filed else Scan.dossier_item_id.is_(None))
+    if cursor:
+        moment, last_id = legal_search_cursor.decode_cursor(cursor, LEGAL_SORT)
+        query = query.where(or_(Scan.received_at < moment, and_(Scan.received_at == moment, Scan.id < last_id)))
+    limit = max(1, min(filters.limit, LEGAL_MAX_LIMIT))
+    rows, last, fetched = [], None, 0
+    batch_size = limit + 1
+    while len(rows) <= limit:  # the flag is tested in Python (a JSON list): read on until the page is full
+        batch = session.execute(query.order_by(Scan.received_at.desc(), Scan.id.desc())
+                                .offset(fetched).limit(batch_size)).all()
+        fetched += len(batch)
+        for scan, _customer in batch:
+            if filters.flag is None or filters.flag in (scan.flags or []):
+                rows.append(scan)
+        if len(batch) < batch_size:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:
+        last = rows[-1]
+    use_register.register(session, actor, user, "search", now,
+                          details={"scans": True, "filters": filters.described(), "results": len(rows),
+                                   "page": bool(cursor)})
+    session.commit()
+    customers = {c.id: c for c in session.scalars(select(Customer).where(
+        Customer.id.in_({s.customer_id for s in rows})))} if rows else {}
+    return {"items": [{**row, "account_no": customers[row["scan"].customer_id].account_no,
+                       "customer_name": customers[row["scan"].customer_id].name}
+                      for row in view_rows(session, rows)],
+            "next_cursor": legal_search_cursor.encode_cursor(LEGAL_SORT, last.received_at, last.id) if last else None}

@@ -74,6 +74,28 @@ class ScanOut(Schema):
     filed_at = fields.DateTime(attribute="scan.filed_at", allow_none=True)
 
 
+class LegalScanOut(ScanOut):
+    account_no = fields.String()
+    customer_name = fields.String()
+
+
+class LegalScanPage(Schema):
+    items = fields.List(fields.Nested(LegalScanOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class LegalScanQuery(Schema):
+    account_no = fields.String(load_default=None, validate=validate.Length(max=32))
+    doc_type = fields.String(load_default=None, validate=validate.Length(max=60))
+    date_from = fields.Date(load_default=None, metadata={"description": "文件日期 from (inclusive)"})
+    date_to = fields.Date(load_default=None, metadata={"description": "文件日期 to (inclusive)"})
+    flag = fields.String(load_default=None, validate=validate.Length(max=40),
+                         metadata={"description": "low_resolution, resolution_unknown or page_count_mismatch"})
+    filed = fields.Boolean(load_default=None)
+    limit = fields.Integer(load_default=25, validate=validate.Range(1, scans.LEGAL_MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=400))
+
+
 class IntakeOut(Schema):
     scans = fields.List(fields.Nested(ScanOut))
     created = fields.Integer(metadata={"description": "how many files were new (the others were kept already)"})
@@ -168,3 +190,16 @@ def _chunks(stream):
         while block := stream.read(64 * 1024):
             yield block
 
+
+
+@blp.route("/legal/scans")
+class LegalScanSearch(MethodView):
+    @blp.arguments(LegalScanQuery, location="query")
+    @blp.response(200, LegalScanPage)
+    @blp.alt_response(400, description="legal.bad_cursor, legal.bad_filter")
+    @require("evidence.search")
+    def get(self, args):
+        """Search scanned paper documents of all customers (newest first, keyset pages); registered."""
+        cursor = args.pop("cursor")
+        return scans.legal_search(db.session, current_actor(), g.user, scans.ScanFilters(**args), cursor,
+                                  ports().clock.now())

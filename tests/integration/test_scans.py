@@ -233,3 +233,34 @@ def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(clie
         "csrf_token": token, "doc_type": "application", "files": [(io.BytesIO(b"hello"), "x.pdf")]},
         content_type="multipart/form-data")
     assert "无法读取" in client.get(refused.headers["Location"]).get_data(as_text=True)
+
+
+def test_legal_staff_search_scans_across_customers_by_type_date_and_flag_and_the_search_is_registered(
+        app, client, clock):
+    from models import EvidenceUse
+    from tests.helpers.factories import make_user
+
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    _upload(api, LOW, [("a.pdf", make_pdf(pages=1, label="a"))], doc_type="application", doc_date="2019-05-06")
+    _upload(api, LOW, [("b.tif", make_tiff(pages=1, dpi=150, label="b"))], doc_type="supply_contract",
+            doc_date="2019-06-01")
+    _upload(api, HIGH, [("c.pdf", make_pdf(pages=2, label="c"))], doc_type="supply_contract", doc_date="2020-01-01")
+    make_user("lawyer", "legal")
+    lawyer = ApiClient(client)
+    assert lawyer.login("lawyer", PASSWORD).status_code == 302
+    contracts = lawyer.get("/api/v1/legal/scans?doc_type=supply_contract").json
+    assert sorted(i["account_no"] for i in contracts["items"]) == sorted([LOW, HIGH])
+    assert [i["filename"] for i in lawyer.get("/api/v1/legal/scans?flag=low_resolution").json["items"]] == ["b.tif"]
+    window = lawyer.get(f"/api/v1/legal/scans?account_no={LOW}&date_from=2019-05-01&date_to=2019-05-31").json
+    assert [i["filename"] for i in window["items"]] == ["a.pdf"]
+    first = lawyer.get("/api/v1/legal/scans?limit=2").json
+    rest = lawyer.get(f"/api/v1/legal/scans?limit=2&cursor={first['next_cursor']}").json
+    assert len(first["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert {i["id"] for i in first["items"]} | {i["id"] for i in rest["items"]} == \
+        {s.id for s in db.session.scalars(select(Scan))}
+    assert lawyer.get("/api/v1/legal/scans?flag=blurry").json["code"] == "legal.bad_filter"
+    assert lawyer.get("/api/v1/legal/scans?cursor=garbage").json["code"] == "legal.bad_cursor"
+    searches = db.session.scalars(select(EvidenceUse).where(EvidenceUse.action == "search")).all()
+    assert len(searches) == 5 and all(s.details["scans"] for s in searches)
