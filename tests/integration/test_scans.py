@@ -264,3 +264,36 @@ def test_legal_staff_search_scans_across_customers_by_type_date_and_flag_and_the
     assert lawyer.get("/api/v1/legal/scans?cursor=garbage").json["code"] == "legal.bad_cursor"
     searches = db.session.scalars(select(EvidenceUse).where(EvidenceUse.action == "search")).all()
     assert len(searches) == 5 and all(s.details["scans"] for s in searches)
+
+
+def test_destroying_a_dossier_removes_its_scans_but_keeps_bytes_another_dossier_holds(app, client, clock):
+    from models import Blob, DestructionRecord
+    from services import scans as scan_service
+    from services.ports_access import ports
+    from tests.helpers.lifecycle_data import close, customer, destroy
+
+    customer("3100000005", "高压")
+    customer("3100000099", "高压")
+    own, shared = make_pdf(pages=2, label="own"), make_pdf(pages=1, label="shared")
+    for account, data in (("3100000005", own), ("3100000005", shared), ("3100000099", shared)):
+        scan_service.intake(db.session, CLI, None, account, data, "x.pdf",
+                            scan_service.ScanRequest(doc_type="supply_contract"), ports().clock.now(), ports().blobs)
+    work(app)
+    own_key, shared_key = hashlib.sha256(own).hexdigest(), hashlib.sha256(shared).hexdigest()
+    own_scan = db.session.scalar(select(Scan).where(Scan.sha256 == own_key))
+    thumb = db.session.get(ScanEvidence, own_scan.id).thumbnail_key
+    close(client, "3100000005", "2021-03-02")
+    clock.current = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+
+    report = destroy(client, ["3100000005"], reason="销户满五年")
+
+    blobs = ports().blobs
+    assert not blobs.exists(own_key) and not blobs.exists(thumb)
+    assert blobs.exists(shared_key)  # the other customer's scan has the same bytes
+    db.session.expire_all()
+    assert db.session.get(Blob, own_key).destroyed_at is not None
+    content = db.session.get(DestructionRecord, report["records"][0]).content
+    destroyed = {d["sha256"]: d for d in content["destroyed"]}
+    assert destroyed[own_key]["role"] == "scan" and destroyed[own_key]["scan_id"] == own_scan.id
+    assert destroyed[thumb]["role"] == "scan_derivative:thumbnail_key"
+    assert shared_key in [r["sha256"] for r in content["retained_shared"]]
