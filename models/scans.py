@@ -1,8 +1,19 @@
 """Paper documents scanned into a customer dossier (电子扫描归档) and what the pipeline established."""
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow

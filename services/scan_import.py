@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
-from models import BusinessEvent, Customer
-from models import audit
+from models import BusinessEvent, Customer, audit
 from services import filing_scope, scans
 from services.customer_import import map_header, open_rows
 from services.lifecycle.settings import LifecycleSettings

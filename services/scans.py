@@ -26,9 +26,7 @@ from sqlalchemy.orm import Session
 from core import errors, hashing
 from core import scans as scan_rules
 from core.actor import Actor
-from models import (Blob, BusinessEvent, Customer, DossierItem, FilingObligation, OutboxEvent, Scan,
-                    ScanEvidence)
-from models import audit
+from models import Blob, BusinessEvent, Customer, DossierItem, FilingObligation, OutboxEvent, Scan, ScanEvidence, audit
 from services import dossiers, filing_scope, scan_stamping, translog, use_register
 from services import legal_search as legal_search_cursor
 from services.lifecycle import boxes, obligations

@@ -33,7 +33,7 @@ def test_gb18030_manifest_files_good_rows_reports_bad_rows_and_a_rerun_changes_n
                           + f"{LOW},application,2019-05-06,../secret.pdf,,,\n"
                           + f"{HIGH},情书,2019-05-06,2019/申请书.pdf,,,\n"
                           + f"{LOW},application,5月6日,2019/申请书.pdf,,,\n"
-                          + f"0000000000,application,2019-05-06,2019/申请书.pdf,,,\n").encode("gb18030"))
+                          + "0000000000,application,2019-05-06,2019/申请书.pdf,,,\n").encode("gb18030"))
 
     result = runner.invoke(args=["scans", "import", str(folder), "--manifest", str(manifest)])
     assert result.exit_code == 2, result.output
