@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from core import derivatives, hashing, scans
 from models import Blob, Scan, ScanEvidence
+from ports.blobstore import BlobStore
+from ports.clock import Clock
 from services import translog
 from services.stamping import Halt
 
@@ -30,8 +32,8 @@ class ScanContext:
     """What a step works with: the session, the ports, the scan and its evidence row."""
 
     session: Session
-    blobs: object
-    clock: object
+    blobs: BlobStore
+    clock: Clock
     tsa: object
     scan: Scan
     evidence: ScanEvidence

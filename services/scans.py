@@ -146,8 +146,7 @@ def get_scan(session: Session, scan_id: str, account_no: str | None = None) -> S
     """The scan with this id (of this customer when ``account_no`` is given), or ``scan.unknown``."""
     scan = session.get(Scan, scan_id) if scan_id and len(scan_id) <= 36 else None
     if scan is not None and account_no is not None:
-        customer = session.get(Customer, scan.customer_id)
-        if customer.account_no != account_no:
+        if session.get_one(Customer, scan.customer_id).account_no != account_no:
             scan = None
     if scan is None:
         raise errors.DomainError(errors.SCAN_UNKNOWN, details={"scan_id": scan_id})
@@ -184,7 +183,7 @@ def file_scan(session: Session, actor: Actor, user_id: int | None, scan_id: str,
                                  details={"scan_id": scan.id, "dossier_item_id": scan.dossier_item_id})
     if scan.state == "integrity_failed":
         raise errors.DomainError(errors.SCAN_INTEGRITY_FAILED, details={"scan_id": scan.id})
-    customer = session.get(Customer, scan.customer_id)
+    customer = session.get_one(Customer, scan.customer_id)
     event_id = scan.business_event_id
     if event_id is None:
         event_id = dossiers.suggest_event(session, filing_scope.current(), customer, scan.doc_type)
@@ -197,7 +196,7 @@ def file_scan(session: Session, actor: Actor, user_id: int | None, scan_id: str,
     # Two archivists filing the same scan at once: the unique dossier_item_id lets one win.
     scan.dossier_item_id, scan.filed_at = item.id, now
     slot = boxes.assign_box(session, actor, customer, now, settings)
-    today = dossiers.local_date(now)
+    today = now.astimezone(dossiers.LOCAL_TZ).date()
     for obligation in session.scalars(select(FilingObligation).where(
             FilingObligation.customer_id == customer.id, FilingObligation.state.not_in(FINAL_STATES))):
         obligations.evaluate(session, actor, obligation, today, now, settings)
@@ -225,7 +224,7 @@ def view_rows(session: Session, scans: list[Scan]) -> list[dict]:
         DossierItem.id.in_([s.dossier_item_id for s in scans if s.dossier_item_id])))} if scans else {}
     rows = []
     for scan in scans:
-        item = items.get(scan.dossier_item_id)
+        item = items.get(scan.dossier_item_id) if scan.dossier_item_id else None
         rows.append({"scan": scan, "evidence": evidence.get(scan.id), "item": item,
                      "doc_label": scope.doc_label(scan.doc_type),
                      "flag_labels": [scan_rules.FLAG_LABELS.get(f, f) for f in scan.flags or []],
@@ -337,7 +336,8 @@ def legal_search(session: Session, actor: Actor, user, filters: ScanFilters, cur
         moment, last_id = legal_search_cursor.decode_cursor(cursor, LEGAL_SORT)
         query = query.where(or_(Scan.received_at < moment, and_(Scan.received_at == moment, Scan.id < last_id)))
     limit = max(1, min(filters.limit, LEGAL_MAX_LIMIT))
-    rows, last, fetched = [], None, 0
+    rows: list[Scan] = []
+    last, fetched = None, 0
     batch_size = limit + 1
     while len(rows) <= limit:  # the flag is tested in Python (a JSON list): read on until the page is full
         batch = session.execute(query.order_by(Scan.received_at.desc(), Scan.id.desc())
