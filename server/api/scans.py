@@ -26,10 +26,9 @@ class IntakeForm(Schema):
                            metadata={"description": "page count written on the paper original (checked against the file)"})
     title = fields.String(load_default=None, validate=validate.Length(max=300))
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
-
-
-class IntakeFiles(Schema):
-    files = fields.List(Upload(), metadata={"description": "one or more PDF, TIFF, JPEG or PNG files"})
+    # the files travel in the same multipart body; they are read from ``request.files``
+    files = fields.List(Upload(), load_default=None,
+                        metadata={"description": "one or more PDF, TIFF, JPEG or PNG files (field repeated)"})
 
 
 class PageOut(Schema):
@@ -120,15 +119,14 @@ class ScanList(MethodView):
         customer = dossiers.customer_by_account(db.session, account_no)
         return _rows(scans.scans_of(db.session, customer.id))
 
-    @blp.arguments(IntakeForm, location="form")
-    @blp.arguments(IntakeFiles, location="files")
+    @blp.arguments(IntakeForm, location="form", content_type="multipart/form-data")
     @blp.response(201, IntakeOut)
     @blp.alt_response(400, description="scan.no_file, scan.unreadable, scan.unknown_doc_type, "
                                        "dossier.unknown_business_event")
     @blp.alt_response(404, description="customer.unknown")
     @blp.alt_response(413, description="scan.too_large")
     @require("dossier.edit")
-    def post(self, form, _files, account_no):
+    def post(self, form, account_no):
         """Upload one or many scan files (multipart field ``files``) with one description.
 
         The bytes are kept as sent; pages, resolution and colour mode are read at once and the
