@@ -297,3 +297,13 @@ def test_destroying_a_dossier_removes_its_scans_but_keeps_bytes_another_dossier_
     assert destroyed[own_key]["role"] == "scan" and destroyed[own_key]["scan_id"] == own_scan.id
     assert destroyed[thumb]["role"] == "scan_derivative:thumbnail_key"
     assert shared_key in [r["sha256"] for r in content["retained_shared"]]
+
+
+def test_malformed_intake_fields_are_refused_with_the_validation_code(client, clock):
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    for field, value in (("pages", "0"), ("doc_date", "2026-13-40"), ("business_event_id", "abc")):
+        answer = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application", **{field: value})
+        assert answer.status_code == 422 and answer.json["code"] == "request.validation_failed", (field, answer.json)
+    assert db.session.scalars(select(Scan)).all() == []
