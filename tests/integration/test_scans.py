@@ -307,3 +307,32 @@ def test_malformed_intake_fields_are_refused_with_the_validation_code(client, cl
         answer = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application", **{field: value})
         assert answer.status_code == 422 and answer.json["code"] == "request.validation_failed", (field, answer.json)
     assert db.session.scalars(select(Scan)).all() == []
+
+
+def test_legal_scan_search_page_lists_matching_scans_with_links_to_the_dossier(client, clock):
+    from tests.helpers.factories import make_user
+
+    clock.current = NOW
+    review_world()
+    api = _archivist(client)
+    _upload(api, LOW, [("合同.tif", make_tiff(pages=1, dpi=150, label="p"))], doc_type="supply_contract",
+            doc_date="2019-06-01")
+    _upload(api, HIGH, [("申请.pdf", make_pdf(pages=1, label="q"))], doc_type="application", doc_date="2019-06-02")
+    make_user("lawyer", "legal")
+    assert ApiClient(client).login("lawyer", PASSWORD).status_code == 302
+    page = client.get("/legal/scans?search=1&flag=low_resolution").get_data(as_text=True)
+    assert "合同.tif" in page and "申请.pdf" not in page and "分辨率低于 200 dpi" in page
+    assert f'/dossiers/{LOW}#scans' in page
+    bad = client.get("/legal/scans?search=1&date_from=2019-99-01")
+    assert bad.status_code == 400 and "legal.bad_filter" in bad.get_data(as_text=True)
+
+
+def test_a_scan_larger_than_the_setting_is_refused_and_nothing_is_kept(app, client, clock):
+    clock.current = NOW
+    review_world()
+    pdf = make_pdf(pages=1)
+    app.config["SCAN_MAX_BYTES"] = len(pdf) - 1
+    answer = _upload(_archivist(client), LOW, [("big.pdf", pdf)], doc_type="application")
+    assert answer.status_code == 413 and answer.json["code"] == "scan.too_large"
+    assert answer.json["details"]["max"] == len(pdf) - 1
+    assert db.session.scalars(select(Scan)).all() == []
