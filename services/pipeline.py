@@ -2,9 +2,9 @@
 
 photo.received → verify hashes → EXIF → time analysis → derivatives → timestamp → log append
 → ready for review; scan.received (a scanned paper document) → verify hashes → derivatives →
-timestamp → log append → ready to file. Each step names the photo state it leaves behind. A step that cannot reach
-the TSA leaves the timestamp pending (retried by the dispatcher) and the photo still becomes
-ready: review is never blocked by the TSA.
+timestamp → log append → ready. Each step names the state it leaves behind. A step that cannot
+reach the TSA leaves the timestamp pending (retried by the dispatcher) and the photo still
+becomes ready: review is never blocked by the TSA.
 """
 from __future__ import annotations
 
