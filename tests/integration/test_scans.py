@@ -206,7 +206,7 @@ def _page_form(client, account_no):
     return csrf_token_of(client.get(f"/dossiers/{account_no}").get_data(as_text=True))
 
 
-def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(client, clock):
+def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(client, clock, tmp_path):
     clock.current = NOW
     review_world()
     _archivist(client)
@@ -229,6 +229,11 @@ def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(clie
     index = client.get(f"/dossiers/{LOW}/index").get_data(as_text=True)
     assert '<tr id="row-1"><td>1</td><td>用电申请书（纸质扫描件）</td>' in index
     assert '<td class="ds-pages">1–3</td>' in index and '<td class="ds-pages">4</td>' in index
+    from tests.helpers.pdf import text_of
+
+    (tmp_path / "index.pdf").write_bytes(client.get(f"/dossiers/{LOW}/index.pdf").data)
+    printed = text_of(tmp_path / "index.pdf")
+    assert "页号" in printed and "1–3" in printed and "纸质扫描" in printed
     refused = client.post(f"/dossiers/{LOW}/scans", data={
         "csrf_token": token, "doc_type": "application", "files": [(io.BytesIO(b"hello"), "x.pdf")]},
         content_type="multipart/form-data")
