@@ -170,6 +170,20 @@ UNKNOWN_BUSINESS_EVENT = problem("dossier.unknown_business_event", 400,
 FILING_SCOPE_INVALID = problem("filing_scope.invalid", 500,
                                "The filing scope table is invalid; fix the configured file.")
 
+# --- scanned paper documents ------------------------------------------------------------------
+SCAN_UNKNOWN = problem("scan.unknown", 404, "No such scan for this customer.")
+SCAN_UNREADABLE = problem("scan.unreadable", 400, "The file is not a readable PDF, TIFF, JPEG or PNG scan.")
+SCAN_TOO_LARGE = problem("scan.too_large", 413, "The scan file is larger than allowed.")
+SCAN_NO_FILE = problem("scan.no_file", 400, "No scan file was sent (multipart field \"files\").")
+SCAN_UNKNOWN_DOC_TYPE = problem("scan.unknown_doc_type", 400, "The document type is not in the filing scope table.")
+SCAN_PREVIEW_MISSING = problem("scan.preview_missing", 404,
+                               "The thumbnail or preview is not made yet, or the first page could not be rendered.")
+SCAN_MANIFEST_ROW_INVALID = problem("scan.manifest_row_invalid", 400,
+                                    "A manifest row of the scan import is invalid (see its column and reason).")
+SCAN_ALREADY_FILED = problem("scan.already_filed", 409, "The scan is already filed in the dossier.")
+SCAN_INTEGRITY_FAILED = problem("scan.integrity_failed", 409,
+                                "The stored bytes of the scan do not match its hash; it cannot be filed.")
+
 # --- resumable photo uploads (tus 1.0) ------------------------------------------------------
 UPLOAD_TUS_VERSION = problem("upload.tus_version", 412, "Only tus protocol version 1.0.0 is supported.")
 UPLOAD_CONTENT_TYPE = problem("upload.content_type", 415,

@@ -23,6 +23,7 @@ from models.lifecycle import (
 from models.outbox import OutboxEvent
 from models.people import ROLES, Device, LoginThrottle, User
 from models.review import CaptureLink, ReviewComment, ReviewDecision
+from models.scans import Scan, ScanEvidence
 from models.sync import Assignment, SyncMutation, SyncSession
 from models.sync_feed import SyncChange
 from models.uploads import Upload
@@ -42,6 +43,8 @@ __all__ = [
     "LogCheckpoint", "LogLeaf", "PhotoEvidence", "PipelineRun",
     # legal retrieval
     "EvidenceExport", "EvidenceUse",
+    # paper documents scanned into dossiers
+    "Scan", "ScanEvidence",
     # sync
     "Assignment", "EnrolmentCode", "SyncMutation", "SyncSession",
 ]

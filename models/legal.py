@@ -31,6 +31,8 @@ class EvidenceExport(Base):
     purpose: Mapped[str] = mapped_column(Text)
     criteria: Mapped[dict] = mapped_column(JSON, default=dict)
     photo_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # scanned paper documents in the bundle (a customer's export includes them); [] for photo-only exports
+    scan_ids: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     state: Mapped[str] = mapped_column(String(20), index=True)

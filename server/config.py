@@ -71,6 +71,10 @@ class Config:
     # Import limits: a marketing-system export larger than this is refused before parsing.
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
+    # Scanned paper documents: the largest single file, and the largest intake request (several files).
+    SCAN_MAX_BYTES = 200 * 1024 * 1024
+    SCAN_MAX_REQUEST_BYTES = 4 * SCAN_MAX_BYTES
+
     # Request bodies are small JSON documents and forms; the routes in
     # server.security.BODY_LIMITS (tus uploads, sync push, file imports) set their own limits.
     MAX_JSON_BYTES = 2 * 1024 * 1024

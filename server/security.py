@@ -33,9 +33,18 @@ def _import_limit(config) -> int:
     return int(config["IMPORT_MAX_BYTES"]) + 64 * 1024  # the file plus its multipart envelope
 
 
+def _scan_limit(config) -> int:
+    from services.scans import max_scan_bytes
+
+    # several files of at most SCAN_MAX_BYTES each go in one intake request
+    return int(config.get("SCAN_MAX_REQUEST_BYTES", 4 * max_scan_bytes(config))) + 64 * 1024
+
+
 # Routes whose bodies may exceed MAX_CONTENT_LENGTH, by blueprint or endpoint, with their limit.
 BODY_LIMITS = {
     "uploads": _upload_limit,
+    "scans_api.ScanList": _scan_limit,
+    "dossiers.scan_upload": _scan_limit,
     "sync": _push_limit,
     "lifecycle.import_events": _import_limit,
 }

@@ -19,11 +19,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun
+from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun, ScanEvidence
 from models.database import db
 from ports.job_queue import job_state, queue
 from services import export_queue, pipeline, translog
-from services.pipeline_runs import ensure_run, retry_timestamp
+from services.pipeline_runs import ensure_run, retry_scan_timestamp, retry_timestamp
 from services.schedules import schedule_periodic
 from services.stamping_env import current_app_or_none, env_for
 
@@ -131,7 +131,7 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
 
 
 def retry_timestamps(session: Session, env, now: datetime, limit: int = 20) -> dict:
-    """Retry due pending photo timestamps and pending checkpoint timestamps; stop at the first refusal."""
+    """Retry due pending photo and scan timestamps and pending checkpoint timestamps; stop at the first refusal."""
     counts = {"granted": 0, "still_pending": 0}
     ids = session.scalars(select(PhotoEvidence.photo_id).where(
         PhotoEvidence.tsa_status == "pending", PhotoEvidence.tsa_attempts > 0,
@@ -142,6 +142,15 @@ def retry_timestamps(session: Session, env, now: datetime, limit: int = 20) -> d
         else:
             counts["still_pending"] += 1
             break  # the TSA is down: the others would fail the same way
+    scan_ids = [] if counts["still_pending"] else session.scalars(select(ScanEvidence.scan_id).where(
+        ScanEvidence.tsa_status == "pending", ScanEvidence.tsa_attempts > 0,
+        ScanEvidence.tsa_next_attempt_at <= now).order_by(ScanEvidence.tsa_next_attempt_at).limit(limit)).all()
+    for scan_id in scan_ids:
+        if retry_scan_timestamp(session, env, scan_id):
+            counts["granted"] += 1
+        else:
+            counts["still_pending"] += 1
+            break
     for checkpoint in session.scalars(select(LogCheckpoint).where(LogCheckpoint.tsa_status == "pending")
                                       .order_by(LogCheckpoint.tree_size).limit(5)).all():
         if not translog.timestamp_checkpoint(checkpoint, env.tsa, session, now):

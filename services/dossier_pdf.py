@@ -13,7 +13,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from core.beijing_time import BEIJING
 from services.pdf_font import document_characters, embedded_font
 
-COLUMNS = (("序号", 14), ("文件题名", 70), ("文件类型", 36), ("日期", 24), ("页数", 12), ("来源", 18))
+COLUMNS = (("序号", 12), ("文件题名", 62), ("文件类型", 32), ("日期", 22), ("页数", 12), ("页号", 18),
+           ("来源", 18))
 
 
 def index_pdf(header: dict, rows: list[dict], printed_at: datetime) -> bytes:
@@ -43,9 +44,10 @@ def _index_pdf(header: dict, rows: list[dict], printed_at: datetime, font: str) 
     for row in rows:
         data.append([Paragraph(str(row["seq"]), cell), Paragraph(_escape(row["title"]), cell),
                      Paragraph(_escape(row["doc_type"]), cell), Paragraph(row["date"], cell),
-                     Paragraph(str(row["pages"]), cell), Paragraph(_escape(row["source"]), cell)])
+                     Paragraph(str(row["pages"]), cell), Paragraph(row.get("page_range", ""), cell),
+                     Paragraph(_escape(row["source"]), cell)])
     if not rows:
-        data.append([Paragraph("（卷内暂无文件）", cell), "", "", "", "", ""])
+        data.append([Paragraph("（卷内暂无文件）", cell), "", "", "", "", "", ""])
     table = Table(data, colWidths=[w * mm for _, w in COLUMNS], repeatRows=1)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), font),

@@ -17,7 +17,7 @@ from services import filing_scope, linking, review_forms
 from services.lifecycle import destruction
 from services.unit_of_work import transaction
 
-SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入"}
+SOURCE_LABELS = {"capture": "现场采集", "manual": "手工登记", "import": "导入", "scan": "纸质扫描"}
 # 存放位置 of paper originals that have no box position yet (page, printable index and PDF alike)
 NO_BOX = "未装盒"
 
@@ -124,6 +124,7 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
         User.id.in_({i.filed_by_id for i in items if i.filed_by_id})))} if items else {}
     event_by_id = {e.id: e for e in events}
     report = filing_scope.completeness(scope, customer.voltage_class, *_refs(events, items))
+    ranges = page_ranges(items)
     incoming = list(session.scalars(
         select(Capture).where(Capture.customer_id == customer.id,
                               Capture.review_state.in_(OPEN_REVIEW_STATES))
@@ -141,7 +142,8 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
                    "status": CUSTOMER_STATUSES.get(customer.status, customer.status)},
         "box": box,
         "box_text": (box or {}).get("label") or NO_BOX,
-        "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type),
+        "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type), "pages_label": pages_label(ranges[i.id]),
+                   "page_from": ranges[i.id][0], "page_to": ranges[i.id][1],
                    "source_label": SOURCE_LABELS.get(i.source, i.source),
                    "record_state": i.record_state,
                    "filed_by": _name(users.get(i.filed_by_id)),
@@ -155,6 +157,26 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
     }
 
 
+def page_ranges(items: list[DossierItem]) -> dict[int, tuple[int | None, int | None]]:
+    """页号 of each entry: pages run on through the 卷内目录 in sequence order (none for an entry without pages)."""
+    ranges, used = {}, 0
+    for item in sorted(items, key=lambda i: i.seq):
+        if item.pages:
+            ranges[item.id] = (used + 1, used + item.pages)
+            used += item.pages
+        else:
+            ranges[item.id] = (None, None)
+    return ranges
+
+
+def pages_label(page_range: tuple[int | None, int | None]) -> str:
+    """``3`` for one page, ``4–5`` for several, empty without pages."""
+    first, last = page_range
+    if first is None:
+        return ""
+    return str(first) if first == last else f"{first}–{last}"
+
+
 def _event_label(scope: filing_scope.FilingScope, event: BusinessEvent | None) -> str:
     if event is None:
         return ""
@@ -166,8 +188,8 @@ def _name(user: User | None) -> str | None:
 
 
 def index_rows(view: dict) -> list[dict]:
-    """The 卷内目录 as printable rows (序号, 文件题名, 文件类型, 日期, 页数, 来源)."""
+    """The 卷内目录 as printable rows (序号, 文件题名, 文件类型, 日期, 页数, 页号, 来源)."""
     return [{"seq": row["item"].seq, "title": row["item"].title, "doc_type": row["doc_label"],
              "date": row["item"].doc_date.isoformat() if row["item"].doc_date else "",
-             "pages": row["item"].pages or "", "source": row["source_label"],
+             "pages": row["item"].pages or "", "page_range": row["pages_label"], "source": row["source_label"],
              "filed_by": row["filed_by"] or ""} for row in view["items"]]

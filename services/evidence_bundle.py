@@ -13,7 +13,20 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import merkle
-from models import AuditEntry, Capture, Customer, Device, LogLeaf, Photo, PhotoEvidence, ReviewDecision, User
+from models import (
+    AuditEntry,
+    Capture,
+    Customer,
+    Device,
+    DossierItem,
+    LogLeaf,
+    Photo,
+    PhotoEvidence,
+    ReviewDecision,
+    Scan,
+    ScanEvidence,
+    User,
+)
 from services.translog import jsonable
 from verifier import layout
 from verifier.timestamps import certificate_fingerprint, load_certificates
@@ -74,6 +87,80 @@ class ItemSource:
     device: Device | None
 
 
+    @property
+    def key(self) -> str:
+        """The item's id in the manifest (``photo_id``)."""
+        return self.photo.id
+
+    @property
+    def blob_key(self) -> str:
+        return self.photo.blob_sha256
+
+    @property
+    def subjects(self) -> list[str]:
+        """Whose evidence log events belong to this item: the photo's and its capture's."""
+        return [self.photo.id] + ([self.photo.capture_id] if self.photo.capture_id else [])
+
+
+@dataclass
+class ScanSource:
+    """The rows of one scanned paper document in a bundle."""
+
+    scan: Scan
+    evidence: ScanEvidence
+    customer: Customer | None
+    item: DossierItem | None
+
+    @property
+    def key(self) -> str:
+        """The item's id in the manifest (``scan_id``)."""
+        return self.scan.id
+
+    @property
+    def blob_key(self) -> str:
+        return self.scan.sha256
+
+    @property
+    def subjects(self) -> list[str]:
+        return [self.scan.id]
+
+
+def load_scan(session: Session, scan: Scan) -> ScanSource:
+    """Gather the rows describing one scan."""
+    return ScanSource(scan=scan, evidence=session.get(ScanEvidence, scan.id),
+                      customer=session.get(Customer, scan.customer_id),
+                      item=session.get(DossierItem, scan.dossier_item_id) if scan.dossier_item_id else None)
+
+
+def scan_manifest_item(source: ScanSource) -> dict:
+    """The manifest entry of one scanned paper document: ids, document, quality, hashes, filing."""
+    scan, evidence, customer, item = source.scan, source.evidence, source.customer, source.item
+    number = evidence.evidence_no
+    extension = {"pdf": ".pdf", "tiff": ".tif", "jpeg": ".jpg", "png": ".png"}.get(scan.file_format, ".bin")
+    return {
+        "kind": "scan", "scan_id": scan.id, "evidence_no": number,
+        "customer": None if customer is None else {
+            "account_no": customer.account_no, "name": customer.name, "address": customer.address},
+        "document": {"doc_type": scan.doc_type, "title": scan.title, "doc_date": scan.doc_date, "note": scan.note,
+                     "business_event_id": scan.business_event_id, "declared_pages": scan.declared_pages},
+        "quality": {"file_format": scan.file_format, "pages": scan.pages, "min_dpi": scan.min_dpi,
+                    "colour_modes": list(scan.colour_modes or []), "flags": list(scan.flags or []),
+                    "per_page": list(scan.quality or [])},
+        "filename": scan.filename, "source": scan.source,
+        "sha256": evidence.sha256, "sm3": evidence.sm3, "size": evidence.size, "hash_ok": evidence.hash_ok,
+        "times": {"received_at": scan.received_at, "hashed_at": evidence.hashed_at,
+                  "tsa_gen_time": evidence.tsa_gen_time, "filed_at": scan.filed_at},
+        "filing": None if item is None else {"seq": item.seq, "page_from": item.extra.get("page_from"),
+                                             "page_to": item.extra.get("page_to")},
+        "timestamp": {"status": evidence.tsa_status, "kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name,
+                      "gen_time": evidence.tsa_gen_time, "serial": evidence.tsa_serial,
+                      "token_sha256": hashlib.sha256(evidence.tsa_token).hexdigest() if evidence.tsa_token else None},
+        "files": {"original": layout.original_path(number, scan.id, extension),
+                  "token": layout.token_path(number) if evidence.tsa_token else None,
+                  "proof": layout.proof_path(number), "custody": layout.custody_path(number)},
+    }
+
+
 def load_item(session: Session, photo: Photo) -> ItemSource:
     """Gather the rows describing one photo."""
     capture = session.get(Capture, photo.capture_id) if photo.capture_id else None
@@ -110,6 +197,8 @@ def issuer_files(rows) -> dict[str, bytes]:
 
 def manifest_item(session: Session, source: ItemSource) -> dict:
     """The manifest entry of one photo: ids, people, every time source, EXIF, hashes, review."""
+    if isinstance(source, ScanSource):
+        return scan_manifest_item(source)
     photo, evidence, capture, customer = source.photo, source.evidence, source.capture, source.customer
     number = evidence.evidence_no
     token_file = layout.token_path(number) if evidence.tsa_token else None
@@ -181,9 +270,10 @@ def subject_leaves(session: Session, subjects: list[str], size: int) -> list[Log
                                 .order_by(LogLeaf.index)))
 
 
-def proof_document(leaves: list[LogLeaf], levels: list[list[bytes]], size: int, root: bytes, photo_id: str) -> dict:
-    """Inclusion proofs of a photo's log events against one checkpoint."""
-    return {"photo_id": photo_id, "algorithm": "RFC 6962 / RFC 9162 SHA-256 Merkle tree",
+def proof_document(leaves: list[LogLeaf], levels: list[list[bytes]], size: int, root: bytes, photo_id: str,
+                   id_key: str = "photo_id") -> dict:
+    """Inclusion proofs of a photo's (or scan's, ``id_key="scan_id"``) log events against one checkpoint."""
+    return {id_key: photo_id, "algorithm": "RFC 6962 / RFC 9162 SHA-256 Merkle tree",
             "checkpoint": {"tree_size": size, "root_hash": root.hex()},
             "events": [{"leaf_index": leaf.index, "event_type": leaf.event_type, "entry": leaf.entry.decode("utf-8"),
                         "leaf_hash": leaf.leaf_hash, "path": [h.hex() for h in path_from_levels(levels, leaf.index)]}
@@ -191,11 +281,14 @@ def proof_document(leaves: list[LogLeaf], levels: list[list[bytes]], size: int, 
 
 
 def custody_document(session: Session, source: ItemSource, leaves: list[LogLeaf]) -> dict:
-    """The custody log of a photo: its audit entries and evidence log events, in time order."""
-    photo = source.photo
-    conditions = [and_(AuditEntry.object_type == "photo", AuditEntry.object_id == photo.id)]
-    if photo.capture_id:
-        conditions.append(and_(AuditEntry.object_type == "capture", AuditEntry.object_id == photo.capture_id))
+    """The custody log of a photo or scan: its audit entries and evidence log events, in time order."""
+    if isinstance(source, ScanSource):
+        conditions = [and_(AuditEntry.object_type == "scan", AuditEntry.object_id == source.scan.id)]
+    else:
+        photo = source.photo
+        conditions = [and_(AuditEntry.object_type == "photo", AuditEntry.object_id == photo.id)]
+        if photo.capture_id:
+            conditions.append(and_(AuditEntry.object_type == "capture", AuditEntry.object_id == photo.capture_id))
     audits = session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.at, AuditEntry.id)).all()
     user_ids = {int(a.actor_id) for a in audits if a.actor_kind == "user" and (a.actor_id or "").isdigit()}
     names = {str(u.id): f"{u.display_name}（{u.username}）"
@@ -207,6 +300,8 @@ def custody_document(session: Session, source: ItemSource, leaves: list[LogLeaf]
                  "leaf_index": leaf.index, "entry": leaf.entry.decode("utf-8"),
                  "sort": (jsonable(leaf.appended_at), 0, leaf.index)} for leaf in leaves]
     entries.sort(key=lambda e: e.pop("sort"))
+    if isinstance(source, ScanSource):
+        return {"scan_id": source.scan.id, "evidence_no": source.evidence.evidence_no, "entries": entries}
     return {"photo_id": photo.id, "evidence_no": source.evidence.evidence_no, "capture_id": photo.capture_id,
             "entries": entries}
 

@@ -26,7 +26,18 @@ from sqlalchemy.orm import Session
 from core import errors, merkle
 from core.actor import SYSTEM, Actor
 from core.beijing_time import BEIJING
-from models import Capture, Customer, EvidenceExport, LogCheckpoint, Photo, PhotoEvidence, User, audit
+from models import (
+    Capture,
+    Customer,
+    EvidenceExport,
+    LogCheckpoint,
+    Photo,
+    PhotoEvidence,
+    Scan,
+    ScanEvidence,
+    User,
+    audit,
+)
 from models.database import db
 from models.legal import EXPORT_STATES
 from services import bundle_guide, evidence_bundle, export_approval, export_queue, translog, use_register
@@ -98,6 +109,36 @@ def select_photos(session: Session, criteria: Criteria) -> list[Photo]:
     return photos
 
 
+def select_scans(session: Session, criteria: Criteria) -> list[Scan]:
+    """A customer's scanned paper documents go with its photos (document date, else receipt date, in the window)."""
+    if not criteria.account_no:
+        return []
+    customer = session.scalar(select(Customer).where(Customer.account_no == criteria.account_no))
+    if customer is None:
+        return []
+    scans = session.scalars(select(Scan).where(Scan.customer_id == customer.id)
+                            .order_by(Scan.received_at, Scan.id)).all()
+
+    def day(scan: Scan) -> date:
+        return scan.doc_date or scan.received_at.astimezone(BEIJING).date()
+
+    return [s for s in scans if (criteria.date_from is None or day(s) >= criteria.date_from)
+            and (criteria.date_to is None or day(s) <= criteria.date_to)]
+
+
+def _checked_scan_sizes(session: Session, scans: list[Scan]) -> int:
+    not_ready, total = [], 0
+    for scan in scans:
+        evidence = session.get(ScanEvidence, scan.id)
+        if evidence is None or evidence.sha256 is None or scan.state not in EXPORTABLE_STATES:
+            not_ready.append(scan.id)
+        else:
+            total += evidence.size or 0
+    if not_ready:
+        raise errors.DomainError(errors.EXPORT_NOT_READY, details={"scan_ids": not_ready[:50]})
+    return total
+
+
 def _checked_sizes(session: Session, photos: list[Photo]) -> int:
     not_ready, total = [], 0
     for photo in photos:
@@ -129,25 +170,28 @@ def request_export(session: Session, actor: Actor, user: User | None, criteria: 
     """Register an export request; large ones wait for approval, the others are queued at once."""
     purpose = use_register.check_purpose(purpose)
     photos = select_photos(session, criteria)
-    if not photos:
+    scans = select_scans(session, criteria)
+    if not photos and not scans:
         raise errors.DomainError(errors.EXPORT_EMPTY)
-    if len(photos) > limits.hard_max_items:
+    count = len(photos) + len(scans)
+    if count > limits.hard_max_items:
         raise errors.DomainError(errors.EXPORT_TOO_LARGE, details={"max_items": limits.hard_max_items})
     photos, left_out = _without_destroyed(photos, criteria.skip_destroyed)
-    if not photos:
+    if not photos and not scans:
         raise errors.DomainError(errors.EXPORT_EMPTY, details={"left_out": [d["photo_id"] for d in left_out]})
-    total = _checked_sizes(session, photos)
-    waiting = export_approval.needs_approval(len(photos), total, limits)
+    count = len(photos) + len(scans)
+    total = _checked_sizes(session, photos) + _checked_scan_sizes(session, scans)
+    waiting = export_approval.needs_approval(count, total, limits)
     export = EvidenceExport(requester_id=user.id if user else None, requester_name=use_register.user_label(user, actor),
                             purpose=purpose, criteria=criteria.as_dict() | {"left_out": left_out},
-                            photo_ids=[p.id for p in photos],
-                            item_count=len(photos), total_bytes=total, needs_approval=waiting,
+                            photo_ids=[p.id for p in photos], scan_ids=[s.id for s in scans],
+                            item_count=count, total_bytes=total, needs_approval=waiting,
                             state="awaiting_approval" if waiting else "queued", done_items=0, done_bytes=0,
                             events_logged=False, created_at=now)
     session.add(export)
     session.flush()
     use_register.register(session, actor, user, "export_request", now, export_id=export.id, purpose=purpose,
-                          details={"items": len(photos), "bytes": total, "needs_approval": waiting,
+                          details={"items": count, "bytes": total, "needs_approval": waiting,
                                    "left_out": [d["photo_id"] for d in left_out]})
     if export.state == "queued":
         export_queue.record(session, export)
@@ -311,11 +355,12 @@ def _log_exported(session: Session, export: EvidenceExport, sources: list, now: 
     requester = session.get(User, export.requester_id) if export.requester_id else None
     actor = Actor("user", str(requester.id), None, requester.role) if requester else Actor("cli")
     for source in sources:
-        translog.append_event(session, "exported", source.photo.id, {
-            "photo_id": source.photo.id, "evidence_no": source.evidence.evidence_no, "export_id": export.id,
+        kind = "scan" if isinstance(source, evidence_bundle.ScanSource) else "photo"
+        translog.append_event(session, "exported", source.key, {
+            f"{kind}_id": source.key, "evidence_no": source.evidence.evidence_no, "export_id": export.id,
             "manifest_sha256": export.manifest_sha256, "requester": export.requester_name,
             "purpose": export.purpose}, now)
-        audit.record(session, actor, "evidence.exported", "photo", source.photo.id,
+        audit.record(session, actor, "evidence.exported", kind, source.key,
                      {"export_id": export.id, "manifest_sha256": export.manifest_sha256}, at=now)
     export.events_logged = True
     session.commit()
@@ -378,6 +423,7 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
         if destroyed:  # destroyed after the request was accepted
             raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={"photo_ids": destroyed[:50]})
         sources = [evidence_bundle.load_item(session, p) for p in photos]
+        sources += [evidence_bundle.load_scan(session, session.get(Scan, sid)) for sid in export.scan_ids or []]
         if export.manifest is None:
             _fix_manifest(session, export, sources, env)
         if not export.events_logged:
@@ -424,7 +470,7 @@ def _register_delivery(session: Session, export: EvidenceExport, sources: list, 
 def _write(session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint,
            target: Path, on_progress) -> None:
     manifest = json.loads(export.manifest)
-    items = {item["photo_id"]: item for item in manifest["items"]}
+    items = {item.get("photo_id") or item.get("scan_id"): item for item in manifest["items"]}
     size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
     levels = evidence_bundle.tree_levels(translog.leaf_hashes(session, size))
     stamp = export.created_at.astimezone(BEIJING)
@@ -436,8 +482,8 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
     try:
         done_bytes = 0
         for number, source in enumerate(sources, start=1):
-            item = items[source.photo.id]
-            checks[source.photo.id] = _write_item(session, env, writer, source, item, levels, size, root)
+            item = items[source.key]
+            checks[source.key] = _write_item(session, env, writer, source, item, levels, size, root)
             done_bytes += item["size"] or 0
             _progress(session, export, "originals", number, done_bytes)
             if on_progress:
@@ -449,7 +495,7 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
         writer.add_bytes(layout.TSA_STATEMENT, statement.encode("utf-8"))
         writer.add_bytes(layout.MANIFEST, export.manifest)
         _progress(session, export, "report")
-        previews = {source.photo.id: source.evidence.preview_key for source in sources}
+        previews = {source.key: source.evidence.preview_key for source in sources}
         _write_report(writer, env, export, manifest, checks, checkpoint, previews, target.parent, statement)
         writer.add_bytes(layout.VERIFY_GUIDE, bundle_guide.verify_guide(manifest["items"], binding).encode())
         for relative in VERIFIER_SOURCES:
@@ -485,11 +531,11 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
 
 def _write_item(session: Session, env, writer: BundleWriter, source, item: dict, levels, size: int,
                 root: bytes) -> dict:
-    photo, evidence = source.photo, source.evidence
-    with env.blobs.open(photo.blob_sha256) as stream:
+    evidence = source.evidence
+    with env.blobs.open(source.blob_key) as stream:
         sha256, sm3, written = writer.add_stream(item["files"]["original"], stream, evidence.size or 0, with_sm3=True)
     if (sha256, sm3, written) != (item["sha256"], item["sm3"], item["size"]):
-        raise StoredBytesChanged(f"stored bytes of photo {photo.id} no longer match their recorded hashes; "
+        raise StoredBytesChanged(f"stored bytes of {source.key} no longer match their recorded hashes; "
                                  "the export is stopped")
     check = {"原始文件哈希": "一致（SHA-256、SM3）"}
     if evidence.tsa_token:
@@ -503,9 +549,9 @@ def _write_item(session: Session, env, writer: BundleWriter, source, item: dict,
             check["时间戳"] = f"无效：{exc}"
     else:
         check["时间戳"] = f"无（状态 {evidence.tsa_status}）"
-    subjects = [photo.id] + ([photo.capture_id] if photo.capture_id else [])
-    leaves = evidence_bundle.subject_leaves(session, subjects, size)
-    proof = evidence_bundle.proof_document(leaves, levels, size, root, photo.id)
+    leaves = evidence_bundle.subject_leaves(session, source.subjects, size)
+    proof = evidence_bundle.proof_document(leaves, levels, size, root, source.key,
+                                           "scan_id" if isinstance(source, evidence_bundle.ScanSource) else "photo_id")
     proven = all(merkle.verify_inclusion(bytes.fromhex(e["leaf_hash"]), e["leaf_index"], size,
                                          [bytes.fromhex(h) for h in e["path"]], root) for e in proof["events"])
     check["日志包含证明"] = f"{len(leaves)} 个事件{'均可证明' if proven else '证明失败'}"
@@ -582,7 +628,7 @@ def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: d
                   statement: str) -> None:
 
     def preview(item: dict) -> bytes | None:
-        key = previews.get(item["photo_id"])
+        key = previews.get(item.get("photo_id") or item.get("scan_id"))
         if not key:
             return None
         with env.blobs.open(key) as stream:  # previews are small JPEGs made by the pipeline

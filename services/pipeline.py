@@ -1,16 +1,17 @@
 """The pipeline table: which steps run, in which order, after which outbox event.
 
 photo.received → verify hashes → EXIF → time analysis → derivatives → timestamp → log append
-→ ready for review. Each step names the photo state it leaves behind. A step that cannot reach
-the TSA leaves the timestamp pending (retried by the dispatcher) and the photo still becomes
-ready: review is never blocked by the TSA.
+→ ready for review; scan.received (a scanned paper document) → verify hashes → derivatives →
+timestamp → log append → ready. Each step names the state it leaves behind. A step that cannot
+reach the TSA leaves the timestamp pending (retried by the dispatcher) and the photo still
+becomes ready: review is never blocked by the TSA.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from services import stamping
+from services import scan_stamping, stamping
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,19 @@ PHOTO_RECEIVED = (
     Step("log_append", stamping.log_append, "ready"),
 )
 
-PIPELINES: dict[str, tuple[Step, ...]] = {"photo.received": PHOTO_RECEIVED}
+# A scanned paper document: quality was read at intake; no EXIF or time analysis for paper.
+SCAN_RECEIVED = (
+    Step("verify_hashes", scan_stamping.verify_hashes, "hashed"),
+    Step("make_derivatives", scan_stamping.make_derivatives, "derived"),
+    Step("timestamp", stamping.timestamp, "timestamped"),
+    Step("log_append", scan_stamping.log_append, "ready"),
+)
+
+PIPELINES: dict[str, tuple[Step, ...]] = {"photo.received": PHOTO_RECEIVED,
+                                          scan_stamping.RECEIVED_EVENT: SCAN_RECEIVED}
+# How a run finds its subject and evidence row: a callable (session, env, subject_id) → context or None.
+OPENERS: dict[str, Callable] = {"photo.received": stamping.open_context,
+                                scan_stamping.RECEIVED_EVENT: scan_stamping.open_context}
 
 # The photo state when a pipeline stops for good (bytes do not match their hash).
 HALTED_STATE = "integrity_failed"

@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM
-from models import Photo, PhotoEvidence, PipelineRun, audit
+from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
 from models.database import db
-from services import pipeline, stamping
+from services import pipeline, scan_stamping, stamping, translog
 from services.stamping_env import Env, env_for
 
 log = logging.getLogger("dangan.worker")
@@ -103,34 +103,32 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
     if run is None:
         return "skipped"
     run_id = run.id
-    photo = session.get(Photo, subject_id)
-    if photo is None or photo.blob_sha256 is None:
-        record_failure(session, run_id, attempt, "photo is not received (no stored bytes)", env.clock.now(), env,
+    ctx = pipeline.OPENERS[event](session, env, subject_id)
+    if ctx is None:
+        record_failure(session, run_id, attempt, f"{event.split('.')[0]} is not received (no stored bytes)", env.clock.now(),
+                       env, final=True)
+        return "halted"
+    subject, evidence = ctx.subject, ctx.evidence
+    if subject.state == "destroyed":
+        record_failure(session, run_id, attempt, f"{ctx.kind} destroyed with its dossier", env.clock.now(), env,
                        final=True)
         return "halted"
-    if photo.state == "destroyed":
-        record_failure(session, run_id, attempt, "photo destroyed with its dossier", env.clock.now(), env, final=True)
-        return "halted"
-    evidence = stamping.get_or_create_evidence(session, photo, env.clock.now())
     session.commit()
-    ctx = stamping.StampContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, photo=photo,
-                                evidence=evidence, time_settings=env.settings.time,
-                                tsa_max_attempts=env.settings.tsa_max_attempts)
     for step in steps:
         if step.name in (evidence.steps_done or []):
             continue
-        session.refresh(photo, ["state"])
-        if photo.state == "destroyed":  # destroyed while the pipeline ran: make nothing more of it
-            record_failure(session, run_id, attempt, "photo destroyed with its dossier", env.clock.now(), env,
+        session.refresh(subject, ["state"])
+        if subject.state == "destroyed":  # destroyed while the pipeline ran: make nothing more of it
+            record_failure(session, run_id, attempt, f"{ctx.kind} destroyed with its dossier", env.clock.now(), env,
                            final=True)
             return "halted"
         now = env.clock.now()
         try:
             step.run(ctx)
         except stamping.Halt as exc:
-            photo.state = pipeline.HALTED_STATE
+            subject.state = pipeline.HALTED_STATE
             evidence.steps_done = [*evidence.steps_done, step.name]
-            audit.record(session, SYSTEM, "evidence.halted", "photo", photo.id,
+            audit.record(session, SYSTEM, "evidence.halted", ctx.kind, subject.id,
                          {"step": step.name, "reason": str(exc)}, at=now)
             session.commit()
             record_failure(session, run_id, attempt, f"halted at {step.name}: {exc}", now, env, final=True)
@@ -145,8 +143,8 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             log.warning("lease lost for %s %s at %s", event, subject_id, step.name)
             return "lease_lost"
         evidence.steps_done = [*evidence.steps_done, step.name]
-        photo.state = step.state_after
-        audit.record(session, SYSTEM, f"evidence.{step.name}", "photo", photo.id, _summary(step.name, evidence),
+        subject.state = step.state_after
+        audit.record(session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence),
                      at=now)
         session.commit()
     now = env.clock.now()
@@ -167,7 +165,9 @@ def _summary(step: str, evidence) -> dict:
         return {"estimated_capture_at": evidence.time_analysis.get("estimated_capture_at"),
                 "flags": evidence.flags}
     if step == "make_derivatives":
-        return {"stamped_key": evidence.stamped_key, "error": evidence.derivatives_error}
+        if hasattr(evidence, "stamped_key"):
+            return {"stamped_key": evidence.stamped_key, "error": evidence.derivatives_error}
+        return {"preview_key": evidence.preview_key, "error": evidence.derivatives_error}
     if step == "timestamp":
         return {"tsa_status": evidence.tsa_status, "tsa_kind": evidence.tsa_kind}
     return {"leaf_index": evidence.stamped_leaf_index}
@@ -184,6 +184,24 @@ def retry_timestamp(session: Session, env: Env, photo_id: str) -> bool:
     if granted:
         stamping.log_timestamped(session, evidence, now)
     audit.record(session, SYSTEM, "evidence.timestamp_retry", "photo", photo_id,
+                 {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
+    session.commit()
+    return granted
+
+
+def retry_scan_timestamp(session: Session, env: Env, scan_id: str) -> bool:
+    """One more try for a pending scan timestamp; a granted token is logged as ``scan_timestamped``."""
+    evidence = session.get(ScanEvidence, scan_id)
+    if evidence is None or evidence.tsa_status != "pending" or evidence.sha256 is None:
+        return False
+    now = env.clock.now()
+    granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
+    if granted:
+        translog.append_event(session, scan_stamping.LOG_TIMESTAMPED, scan_id, {
+            "scan_id": scan_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
+            "tsa_kind": evidence.tsa_kind, "tsa_gen_time": evidence.tsa_gen_time,
+            "tsa_token_sha256": stamping.hashing.digest_bytes(evidence.tsa_token).sha256}, now)
+    audit.record(session, SYSTEM, "evidence.timestamp_retry", "scan", scan_id,
                  {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
     session.commit()
     return granted

@@ -137,7 +137,7 @@ def _build(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, d
                             invariant=1, initialFontName=styles.font)
     story = _cover(cover, len(items), styles)
     for item in items:
-        story += _photo_page(item, checks.get(item["photo_id"], {}), preview(item), styles)
+        story += _photo_page(item, checks.get(item.get("photo_id") or item.get("scan_id"), {}), preview(item), styles)
 
     def footer(canvas, document):
         canvas.saveState()

@@ -41,6 +41,12 @@ class StampContext:
     time_settings: time_analysis.Settings = field(default_factory=time_analysis.Settings)
     tsa_max_attempts: int = 50
     _data: bytes | None = None
+    kind = "photo"
+
+    @property
+    def subject(self) -> Photo:
+        """What the run stamps (the runner treats photos and scans alike)."""
+        return self.photo
 
     def data(self) -> bytes:
         """The stored bytes, read once per run."""
@@ -70,6 +76,17 @@ def get_or_create_evidence(session: Session, photo: Photo, now: datetime) -> Pho
         session.add(evidence)
         session.flush()
     return evidence
+
+
+def open_context(session: Session, env, photo_id: str) -> StampContext | None:
+    """The context of a photo's run (evidence row created on first use); None if it is not received."""
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.blob_sha256 is None:
+        return None
+    evidence = get_or_create_evidence(session, photo, env.clock.now())
+    return StampContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, photo=photo,
+                        evidence=evidence, time_settings=env.settings.time,
+                        tsa_max_attempts=env.settings.tsa_max_attempts)
 
 
 # --- step 1 -----------------------------------------------------------------------------------

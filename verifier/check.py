@@ -409,7 +409,7 @@ class _Checker:
 
     # --- per item -----------------------------------------------------------------------------
     def check_item(self, item: dict) -> ItemVerdict:
-        verdict = ItemVerdict(str(item.get("evidence_no")), str(item.get("photo_id")))
+        verdict = ItemVerdict(str(item.get("evidence_no")), str(item.get("photo_id") or item.get("scan_id")))
         files = item.get("files") or {}
         original = files.get("original")
         computed = self.files.get(original) if original else None
@@ -462,7 +462,7 @@ class _Checker:
         if self.checkpoint is None or (size, root) != (self.checkpoint.size, self.checkpoint.root):
             verdict.failures.append(Finding(proof_file, "proofs are not against the bundled checkpoint"))
             return {}
-        subjects = {item.get("photo_id"), item.get("capture_id")} - {None}
+        subjects = {item.get("photo_id"), item.get("capture_id"), item.get("scan_id")} - {None}
         proven: dict[int, str] = {}
         payloads: list[dict] = []
         for event in events:
@@ -495,9 +495,13 @@ class _Checker:
     def _check_event_contents(self, item: dict, payloads: list[dict], computed, proof_file: str,
                               verdict: ItemVerdict) -> None:
         sha256 = computed[0] if computed else None
-        received = [p for p in payloads if p.get("type") == "received" and p.get("subject") == item.get("photo_id")]
+        # a scanned paper document (item kind "scan") is logged as scan_received / scan_stamped
+        scan = item.get("kind") == "scan"
+        received = [p for p in payloads if p.get("type") == ("scan_received" if scan else "received")
+                    and p.get("subject") == item.get("scan_id" if scan else "photo_id")]
         if not received:
-            verdict.failures.append(Finding(proof_file, "no proven 'received' event for this photo"))
+            verdict.failures.append(Finding(proof_file, f"no proven '{'scan_received' if scan else 'received'}' "
+                                                        "event for this item"))
         elif sha256 and received[0]["payload"].get("sha256") != sha256:
             verdict.failures.append(Finding(item["files"]["original"],
                                             "bytes differ from those logged as received"))
@@ -512,7 +516,7 @@ class _Checker:
         token_file = (item.get("files") or {}).get("token")
         if token_file and token_file in self.files:
             logged = {p["payload"].get("tsa_token_sha256") for p in payloads
-                      if p.get("type") in ("stamped", "timestamped")} - {None}
+                      if p.get("type") in ("stamped", "timestamped", "scan_stamped", "scan_timestamped")} - {None}
             if logged and self.files[token_file][0] not in logged:
                 verdict.failures.append(Finding(token_file, "differs from the token whose hash the evidence log "
                                                             "recorded"))

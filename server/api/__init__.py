@@ -6,7 +6,7 @@ from server.extensions import csrf
 from server.security import limit_refused_tokens
 
 # Each module exposes ``blp``; new API areas add their module name here.
-MODULES = ("health", "identity", "sync", "uploads", "lifecycle", "review", "dossiers", "evidence_log", "legal")
+MODULES = ("health", "identity", "sync", "uploads", "lifecycle", "review", "dossiers", "evidence_log", "legal", "scans")
 
 
 def register(app: Flask, api: Api) -> None:

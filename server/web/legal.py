@@ -20,11 +20,21 @@ from core import errors
 from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, FLAG_LABELS, TSA_KIND_LABELS, TSA_LABELS
 from core.policy import can
+from core.scans import FLAG_LABELS as SCAN_FLAG_LABELS
 from models.captures import REVIEW_STATES
 from models.database import db
 from models.legal import EXPORT_STATES
 from server.auth import current_actor, require
-from services import evidence_export, export_approval, legal_search, review_evidence, trust_anchors, use_register
+from services import (
+    evidence_export,
+    export_approval,
+    filing_scope,
+    legal_search,
+    review_evidence,
+    scans,
+    trust_anchors,
+    use_register,
+)
 from services.ports_access import ports
 from services.stamping_env import env_for
 
@@ -139,6 +149,37 @@ def search():
     next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
     return render_template("legal/search.html", page=page, error=error, args=request.args, next_args=next_args,
                            labels=_labels(), review_states=REVIEW_STATES), (400 if error else 200)
+
+
+def _scan_filters(args) -> scans.ScanFilters:
+    def day(name: str) -> date | None:
+        value = (args.get(name) or "").strip()
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"filter": name})
+
+    return scans.ScanFilters(account_no=(args.get("account_no") or "").strip() or None,
+                             doc_type=args.get("doc_type") or None, date_from=day("date_from"),
+                             date_to=day("date_to"), flag=args.get("flag") or None)
+
+
+@bp.route("/scans")
+@require("evidence.search")
+def scan_search():
+    """Scanned paper documents of all customers by 户号, type, document date and quality flag."""
+    page, error = None, None
+    if request.args:
+        try:
+            page = scans.legal_search(db.session, current_actor(), g.user, _scan_filters(request.args),
+                                      request.args.get("cursor") or None, ports().clock.now())
+        except errors.DomainError as exc:
+            db.session.rollback()
+            error = f"{exc.message}（{exc.code}）"
+    next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
+    return render_template("legal/scans.html", page=page, error=error, args=request.args, next_args=next_args,
+                           doc_types=filing_scope.current().doc_types, flag_labels=SCAN_FLAG_LABELS), \
+        (400 if error else 200)
 
 
 @bp.route("/photos/<photo_id>")

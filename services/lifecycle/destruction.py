@@ -46,6 +46,8 @@ from models import (
     LegalHold,
     Photo,
     RetentionState,
+    Scan,
+    ScanEvidence,
     Upload,
     User,
     audit,
@@ -209,6 +211,13 @@ def _evidence_keys(session: Session, customer_id: int) -> list[tuple[str, str, s
                              .where(Capture.customer_id == customer_id)).all()
     keys = [(sha, "photo", pid) for pid, sha in photos if sha]
     photo_ids = [pid for pid, _ in photos]
+    # scanned paper documents of the dossier: the original and its first-page derivatives
+    for scan_id, sha, thumb, preview in session.execute(
+            select(Scan.id, Scan.sha256, ScanEvidence.thumbnail_key, ScanEvidence.preview_key)
+            .outerjoin(ScanEvidence, ScanEvidence.scan_id == Scan.id).where(Scan.customer_id == customer_id)):
+        keys.append((sha, "scan", scan_id))
+        keys += [(key, f"scan_derivative:{name}", scan_id) for name, key in
+                 (("thumbnail_key", thumb), ("preview_key", preview)) if key]
     for table, columns in _derivative_columns() if photo_ids else []:
         for column in columns:
             for photo_id, key in session.execute(select(table.c.photo_id, column)
@@ -237,12 +246,25 @@ def _still_needed(session: Session, key: str, customer_id: int) -> bool:
     if session.scalar(select(func.count()).select_from(Photo)
                       .where(Photo.blob_sha256 == key, Photo.id.in_(kept))):
         return True
+    kept_scans = (select(Scan.id).outerjoin(RetentionState, RetentionState.customer_id == Scan.customer_id)
+                  .where(Scan.customer_id != customer_id, RetentionState.destroyed_at.is_(None)))
+    if session.scalar(select(func.count()).select_from(Scan).where(Scan.sha256 == key, Scan.id.in_(kept_scans))):
+        return True
+    if session.scalar(select(func.count()).select_from(ScanEvidence).where(
+            (ScanEvidence.thumbnail_key == key) | (ScanEvidence.preview_key == key),
+            ScanEvidence.scan_id.in_(kept_scans))):
+        return True
     for table, columns in _derivative_columns():
         for column in columns:
             if session.scalar(select(func.count()).select_from(table)
                               .where(column == key, table.c.photo_id.in_(kept))):
                 return True
     return False
+
+
+def _owner(role: str) -> str:
+    """The record field naming whose bytes these were: ``scan_id`` for scans, ``photo_id`` otherwise."""
+    return "scan_id" if role.startswith("scan") else "photo_id"
 
 
 def _digests(session: Session, blobs, key: str) -> dict | None:
@@ -311,12 +333,12 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
     destroyed, retained = [], []
     for key, role, photo_id in _evidence_keys(session, customer.id):
         if _still_needed(session, key, customer.id):
-            retained.append({"sha256": key, "role": role, "photo_id": photo_id, "why": "shared with another dossier"})
+            retained.append({"sha256": key, "role": role, _owner(role): photo_id, "why": "shared with another dossier"})
             continue
         digests = _digests(session, blobs, key)
         if digests is None:  # a derivative that was never made, or bytes already gone
             continue
-        destroyed.append(digests | {"role": role, "photo_id": photo_id})
+        destroyed.append(digests | {"role": role, _owner(role): photo_id})
         blob = session.get(Blob, key)
         if blob is not None and blob.destroyed_at is None:
             blob.destroyed_at = now

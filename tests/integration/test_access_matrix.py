@@ -80,7 +80,7 @@ def _values(world: dict, principal: str) -> dict:
     upload = world["other_upload"] if principal == "other_inspector_device" else world["upload"]
     return {"capture_id": world["mine"], "photo_id": world["mine_photo"], "variant": "original",
             "account_no": HIGH, "device_id": world["spare_device"], "upload_id": upload,
-            "filename": "app.css"}
+            "filename": "app.css", "scan_id": "no-such-scan"}
 
 
 def concrete(rule: str, values: dict) -> str:

@@ -9,7 +9,7 @@ from tests.helpers.api_client import ApiClient, csrf_token_of
 from tests.helpers.captures import HIGH, make_capture, review_world
 from tests.helpers.factories import PASSWORD, make_device
 
-# (method, path template, permission); {c} capture, {p} photo, {a} 户号, {k} customer id
+# (method, path template, permission); {c} capture, {p} photo, {a} 户号, {k} customer id, {s} scan
 ROUTES = [
     ("GET", "/review/queue", "queue.read"),
     ("GET", "/review/unlinked", "queue.read"),
@@ -26,6 +26,11 @@ ROUTES = [
     ("GET", "/dossiers/{a}", "dossier.read"),
     ("GET", "/dossiers/{a}/index", "dossier.read"),
     ("GET", "/dossiers/{a}/index.pdf", "dossier.read"),
+    ("POST", "/dossiers/{a}/scans", "dossier.edit"),
+    ("POST", "/dossiers/{a}/scans/{s}/file", "dossier.edit"),
+    ("GET", "/dossiers/{a}/scans/{s}/original", "dossier.read"),
+    ("GET", "/api/v1/dossiers/{a}/scans", "dossier.read"),
+    ("POST", "/api/v1/dossiers/{a}/scans/{s}/file", "dossier.edit"),
     ("GET", "/api/v1/review/queue", "queue.read"),
     ("GET", "/api/v1/review/unlinked", "queue.read"),
     ("GET", "/api/v1/review/captures/{c}", "captures.read"),
@@ -53,7 +58,7 @@ def _world():
     device, token = review_world()
     capture = make_capture(device, HIGH)
     customer = db.session.scalar(select(Customer).where(Customer.account_no == HIGH))
-    return {"c": capture.id, "p": capture.photos[0].id, "a": HIGH, "k": customer.id}, token
+    return {"c": capture.id, "p": capture.photos[0].id, "a": HIGH, "k": customer.id, "s": "no-such-scan"}, token
 
 
 def _call(client, api, method, path, is_api):
@@ -103,7 +108,7 @@ def test_each_route_admits_exactly_the_roles_the_policy_names(client, role):
 
 def test_the_table_covers_every_review_and_dossier_route_of_the_app(app):
     covered = {(m, t.split("?")[0].replace("{c}", "<capture_id>").replace("{p}", "<photo_id>")
-                .replace("{a}", "<account_no>")) for m, t, _ in ROUTES}
+                .replace("{a}", "<account_no>").replace("{s}", "<scan_id>")) for m, t, _ in ROUTES}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in ("review", "dossiers", "review_api", "dossiers_api"):
             path = rule.rule.replace("<variant>", "original")

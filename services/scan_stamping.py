@@ -1,0 +1,132 @@
+"""The stamping steps for one scanned document: the same evidence as a field photo's.
+
+scan.received → verify hashes (SHA-256 + SM3) → thumbnail and preview of the first page →
+RFC 3161 timestamp (shared with photos) → ``scan_stamped`` leaf in the evidence log. The
+runner (:mod:`services.pipeline_runs`) commits after each step with an audit entry, exactly as
+for photos; quality (pages, dpi, colour mode) was read at intake, before the archivist files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core import derivatives, hashing, scans
+from core.beijing_time import BEIJING
+from models import Blob, Scan, ScanEvidence
+from ports.blobstore import BlobStore
+from ports.clock import Clock
+from services import translog
+from services.stamping import Halt
+
+RECEIVED_EVENT = "scan.received"
+LOG_RECEIVED = "scan_received"
+LOG_STAMPED = "scan_stamped"
+LOG_TIMESTAMPED = "scan_timestamped"
+LOG_FILED = "scan_filed"
+
+
+@dataclass
+class ScanContext:
+    """What a step works with: the session, the ports, the scan and its evidence row."""
+
+    session: Session
+    blobs: BlobStore
+    clock: Clock
+    tsa: object
+    scan: Scan
+    evidence: ScanEvidence
+    tsa_max_attempts: int = 50
+    _data: bytes | None = None
+    kind = "scan"
+
+    @property
+    def subject(self) -> Scan:
+        return self.scan
+
+    def data(self) -> bytes:
+        """The stored bytes, read once per run."""
+        if self._data is None:
+            with self.blobs.open(self.scan.sha256) as stream:
+                self._data = stream.read()
+        return self._data
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def evidence_number(scan: Scan) -> str:
+    """Stable evidence number of a scan: DGS-<receipt date>-<first 12 hex digits of the id>."""
+    day = scan.received_at.astimezone(BEIJING).strftime("%Y%m%d")
+    return f"DGS-{day}-{scan.id.replace('-', '')[:12].upper()}"
+
+
+def open_context(session: Session, env, scan_id: str) -> ScanContext | None:
+    """The context of a scan's run (evidence row created on first use); None if there is no such scan."""
+    scan = session.get(Scan, scan_id)
+    if scan is None:
+        return None
+    evidence = session.get(ScanEvidence, scan.id)
+    if evidence is None:
+        evidence = ScanEvidence(scan_id=scan.id, evidence_no=evidence_number(scan), steps_done=[],
+                                tsa_status="pending", tsa_attempts=0, created_at=env.clock.now())
+        session.add(evidence)
+        session.flush()
+    return ScanContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, scan=scan,
+                       evidence=evidence, tsa_max_attempts=env.settings.tsa_max_attempts)
+
+
+def verify_hashes(ctx: ScanContext) -> None:
+    """Re-hash the stored bytes and compare with the intake digests and the blob row."""
+    scan, evidence = ctx.scan, ctx.evidence
+    digests = hashing.digest_bytes(ctx.data())
+    blob = ctx.session.get(Blob, scan.sha256)
+    evidence.sha256, evidence.sm3, evidence.size = digests.sha256, digests.sm3, digests.size
+    evidence.hashed_at = ctx.now()
+    evidence.hash_ok = (digests.sha256 == scan.sha256 and blob is not None and blob.sm3 == digests.sm3
+                        and blob.size == digests.size == scan.size)
+    if translog.find_event(ctx.session, LOG_RECEIVED, scan.id) is None:
+        translog.append_event(ctx.session, LOG_RECEIVED, scan.id, {
+            "scan_id": scan.id, "customer_id": scan.customer_id, "filename": scan.filename,
+            "sha256": digests.sha256, "sm3": digests.sm3, "size": digests.size,
+            "received_at": scan.received_at}, ctx.now())
+    if not evidence.hash_ok:
+        raise Halt(f"stored bytes do not match: expected {scan.sha256}, stored {digests.sha256}")
+
+
+def make_derivatives(ctx: ScanContext) -> None:
+    """Thumbnail and preview of the first page into the blob store (content-addressed)."""
+    evidence = ctx.evidence
+    try:
+        page = scans.first_page(ctx.data(), ctx.scan.file_format, derivatives.PREVIEW_EDGE)
+        made = {"thumbnail_key": derivatives.thumbnail(page), "preview_key": derivatives.preview(page)}
+    except scans.ScanError as exc:
+        evidence.derivatives_error = str(exc)
+        return
+    for column, data in made.items():
+        key = hashing.digest_bytes(data).sha256
+        ctx.blobs.put_bytes(key, data)
+        setattr(evidence, column, key)
+    evidence.derivatives_error = None
+
+
+def stamped_payload(scan: Scan, evidence: ScanEvidence) -> dict:
+    """What the ``scan_stamped`` log entry records."""
+    return {"scan_id": scan.id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
+            "sm3": evidence.sm3, "size": evidence.size, "file_format": scan.file_format,
+            "pages": scan.pages, "min_dpi": scan.min_dpi, "colour_modes": list(scan.colour_modes or []),
+            "quality_flags": list(scan.flags or []), "thumbnail": evidence.thumbnail_key,
+            "preview": evidence.preview_key, "tsa_status": evidence.tsa_status, "tsa_kind": evidence.tsa_kind,
+            "tsa_gen_time": evidence.tsa_gen_time,
+            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None}
+
+
+def log_append(ctx: ScanContext) -> None:
+    """Append the ``scan_stamped`` event to the evidence log (once)."""
+    if ctx.evidence.stamped_leaf_index is None:
+        existing = translog.find_event(ctx.session, LOG_STAMPED, ctx.scan.id)
+        leaf = existing or translog.append_event(ctx.session, LOG_STAMPED, ctx.scan.id,
+                                                 stamped_payload(ctx.scan, ctx.evidence), ctx.now())
+        ctx.evidence.stamped_leaf_index = leaf.index
+    ctx.evidence.completed_at = ctx.evidence.completed_at or ctx.now()
