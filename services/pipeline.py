@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from models import Photo, Scan
 from services import scan_stamping, stamping
 
 
@@ -36,7 +37,7 @@ PHOTO_RECEIVED = (
 SCAN_RECEIVED = (
     Step("verify_hashes", scan_stamping.verify_hashes, "hashed"),
     Step("make_derivatives", scan_stamping.make_derivatives, "derived"),
-    Step("timestamp", stamping.timestamp, "timestamped"),
+    Step("timestamp", scan_stamping.timestamp, "timestamped"),
     Step("log_append", scan_stamping.log_append, "ready"),
 )
 
@@ -45,6 +46,8 @@ PIPELINES: dict[str, tuple[Step, ...]] = {"photo.received": PHOTO_RECEIVED,
 # How a run finds its subject and evidence row: a callable (session, env, subject_id) → context or None.
 OPENERS: dict[str, Callable] = {"photo.received": stamping.open_context,
                                 scan_stamping.RECEIVED_EVENT: scan_stamping.open_context}
+# The row each pipeline stamps (checked before anything is made of it: a destroyed one is left alone)
+SUBJECTS: dict[str, type] = {"photo.received": Photo, scan_stamping.RECEIVED_EVENT: Scan}
 
 # The photo state when a pipeline stops for good (bytes do not match their hash).
 HALTED_STATE = "integrity_failed"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
 from models.database import db
-from services import pipeline, scan_stamping, stamping, translog
+from services import pipeline, scan_stamping, stamping
 from services.stamping_env import Env, env_for
 
 log = logging.getLogger("dangan.worker")
@@ -103,16 +103,17 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
     if run is None:
         return "skipped"
     run_id = run.id
+    stored = session.get(pipeline.SUBJECTS[event], subject_id)
+    if stored is not None and stored.state == "destroyed":
+        record_failure(session, run_id, attempt, f"{event.split('.')[0]} destroyed with its dossier", env.clock.now(),
+                       env, final=True)
+        return "halted"
     ctx = pipeline.OPENERS[event](session, env, subject_id)
     if ctx is None:
         record_failure(session, run_id, attempt, f"{event.split('.')[0]} is not received (no stored bytes)", env.clock.now(),
                        env, final=True)
         return "halted"
     subject, evidence = ctx.subject, ctx.evidence
-    if subject.state == "destroyed":
-        record_failure(session, run_id, attempt, f"{ctx.kind} destroyed with its dossier", env.clock.now(), env,
-                       final=True)
-        return "halted"
     session.commit()
     for step in steps:
         if step.name in (evidence.steps_done or []):
@@ -197,10 +198,7 @@ def retry_scan_timestamp(session: Session, env: Env, scan_id: str) -> bool:
     now = env.clock.now()
     granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
     if granted:
-        translog.append_event(session, scan_stamping.LOG_TIMESTAMPED, scan_id, {
-            "scan_id": scan_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-            "tsa_kind": evidence.tsa_kind, "tsa_gen_time": evidence.tsa_gen_time,
-            "tsa_token_sha256": stamping.hashing.digest_bytes(evidence.tsa_token).sha256}, now)
+        scan_stamping.log_timestamped(session, scan_id, evidence, now)
     audit.record(session, SYSTEM, "evidence.timestamp_retry", "scan", scan_id,
                  {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
     session.commit()

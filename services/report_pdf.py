@@ -125,7 +125,7 @@ def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
     # the rows are worded from the label catalogue, so their text joins the characters to embed
-    rows = [photo_rows(item, checks.get(item["photo_id"], {})) for item in items]
+    rows = [photo_rows(item, checks.get(item.get("photo_id") or item.get("scan_id"), {})) for item in items]
     with embedded_font(document_characters(__file__, cover, items, checks, rows)) as font:
         _build(target, cover, items, checks, preview, _Styles(font))
 

@@ -17,7 +17,7 @@ from core.beijing_time import BEIJING
 from models import Blob, Scan, ScanEvidence
 from ports.blobstore import BlobStore
 from ports.clock import Clock
-from services import translog
+from services import stamping, translog
 from services.stamping import Halt
 
 RECEIVED_EVENT = "scan.received"
@@ -109,6 +109,27 @@ def make_derivatives(ctx: ScanContext) -> None:
         ctx.blobs.put_bytes(key, data)
         setattr(evidence, column, key)
     evidence.derivatives_error = None
+
+
+def timestamped_payload(scan_id: str, evidence: ScanEvidence) -> dict:
+    """What the ``scan_timestamped`` log entry records: the token's hash and who issued it."""
+    return {"scan_id": scan_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
+            "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
+            "tsa_gen_time": evidence.tsa_gen_time, "tsa_serial": evidence.tsa_serial,
+            "tsa_anchor_sha256": stamping.anchor_sha256(evidence.tsa_anchor_pem),
+            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256}
+
+
+def log_timestamped(session, scan_id: str, evidence: ScanEvidence, now) -> None:
+    """Append the scan's ``scan_timestamped`` event (once)."""
+    if translog.find_event(session, LOG_TIMESTAMPED, scan_id) is None:
+        translog.append_event(session, LOG_TIMESTAMPED, scan_id, timestamped_payload(scan_id, evidence), now)
+
+
+def timestamp(ctx: ScanContext) -> None:
+    """Ask the TSA for a token over the scan's SHA-256; unreachable, it stays pending (filing is never blocked)."""
+    if stamping.request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts):
+        log_timestamped(ctx.session, ctx.scan.id, ctx.evidence, ctx.now())
 
 
 def stamped_payload(scan: Scan, evidence: ScanEvidence) -> dict:

@@ -100,7 +100,7 @@ def test_scan_is_stamped_like_a_photo_hashes_token_log_leaf_and_thumbnail(app, c
     assert evidence.evidence_no.startswith("DGS-20260310-")
     events = [leaf.event_type for leaf in db.session.scalars(
         select(LogLeaf).where(LogLeaf.subject_id == scan_id).order_by(LogLeaf.index))]
-    assert events == ["scan_received", "scan_stamped"]
+    assert events == ["scan_received", "scan_timestamped", "scan_stamped"]
     assert evidence.stamped_leaf_index is not None
     run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == scan_id))
     assert (run.event, run.status) == ("scan.received", "done")

@@ -15,9 +15,7 @@ from sqlalchemy import select
 from core.actor import CLI, Actor
 from models import EvidenceExport, LogLeaf, User
 from models.database import db
-from ports.redis_connection import get_redis
 from services import evidence_export, export_approval, scans
-from services import export_queue as export_jobs
 from services.lifecycle.settings import settings_from
 from services.ports_access import ports
 from tests.helpers.factories import make_user
@@ -55,7 +53,7 @@ def test_a_bundle_with_photos_and_scans_verifies_three_ways(app, client, clock, 
     export = evidence_export.request_export(
         db.session, Actor("user", str(lawyer.id), None, "legal"), db.session.get(User, lawyer.id),
         evidence_export.Criteria(account_no=ACCOUNT), "合同纠纷（2026）浙0106民初9号", clock.now(),
-        export_approval.ApprovalLimits(), enqueue=lambda export_id: export_jobs.enqueue(get_redis(), export_id))
+        export_approval.ApprovalLimits())
     assert export.item_count == 3 and sorted(export.scan_ids) == sorted([contract, application])
     run_jobs(app, "exports")
     db.session.expire_all()
@@ -81,7 +79,7 @@ def test_a_bundle_with_photos_and_scans_verifies_three_ways(app, client, clock, 
     custody = json.loads((unpacked / filed["files"]["custody"]).read_text())
     events = [e["event_type"] for e in custody["entries"] if e["source"] == "evidence_log"]
     # filed at once, stamped by the workers afterwards: the log keeps the order things happened in
-    assert events == ["scan_filed", "scan_received", "scan_stamped", "exported"]
+    assert events == ["scan_filed", "scan_received", "scan_timestamped", "scan_stamped", "exported"]
     assert "scan.received" in [e.get("action") for e in custody["entries"]]
 
     sums = subprocess.run([sha256sum, "-c", layout.SUMS], cwd=unpacked, capture_output=True, text=True)
@@ -105,8 +103,7 @@ def test_a_scan_whose_bundled_bytes_were_changed_fails_verification(app, client,
     lawyer = make_user("lawyer", "legal")
     export = evidence_export.request_export(
         db.session, Actor("user", str(lawyer.id), None, "legal"), db.session.get(User, lawyer.id),
-        evidence_export.Criteria(account_no=ACCOUNT), "核对", clock.now(), export_approval.ApprovalLimits(),
-        enqueue=lambda export_id: export_jobs.enqueue(get_redis(), export_id))
+        evidence_export.Criteria(account_no=ACCOUNT), "核对", clock.now(), export_approval.ApprovalLimits())
     run_jobs(app, "exports")
     db.session.expire_all()
     export = db.session.get(EvidenceExport, export.id)
