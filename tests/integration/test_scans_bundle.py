@@ -19,7 +19,7 @@ from services import evidence_export, export_approval, scans
 from services.lifecycle.settings import settings_from
 from services.ports_access import ports
 from tests.helpers.factories import make_user
-from tests.helpers.legal_world import ACCOUNT, push_photos, run_jobs
+from tests.helpers.legal_world import ACCOUNT, pinned_anchor_files, push_photos, run_jobs
 from tests.helpers.scans import make_pdf, make_tiff
 from verifier import layout
 from verifier.check import verify_bundle
@@ -86,12 +86,14 @@ def test_a_bundle_with_photos_and_scans_verifies_three_ways(app, client, clock, 
     assert sums.returncode == 0, sums.stdout + sums.stderr
     for item in items.values():
         done = subprocess.run([openssl, "ts", "-verify", "-data", item["files"]["original"],
-                               "-in", item["files"]["token"], "-CAfile", layout.TSA_CA,
-                               "-untrusted", layout.TSA_CERT], cwd=unpacked, capture_output=True, text=True)
+                               "-in", item["files"]["token"], "-CAfile", item["timestamp"]["anchor"],
+                               "-untrusted", item["timestamp"]["chain"]], cwd=unpacked, capture_output=True, text=True)
         assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stdout + done.stderr
-    shipped = subprocess.run([sys.executable, "-m", "verifier", str(unpacked)], cwd=unpacked / "tools",
-                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
-    assert shipped.returncode == 0 and "ALL CHECKS PASSED" in shipped.stdout, shipped.stdout + shipped.stderr
+    root, key = pinned_anchor_files(app, tmp_path)
+    shipped = subprocess.run([sys.executable, "-m", "verifier", str(unpacked), "--tsa-ca", root, "--log-key", key],
+                             cwd=unpacked / "tools", capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
+    assert shipped.returncode == 0 and "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in shipped.stdout, \
+        shipped.stdout + shipped.stderr
     exported = db.session.scalars(select(LogLeaf.subject_id).where(LogLeaf.event_type == "exported")).all()
     assert {contract, application} <= set(exported)
 
