@@ -67,6 +67,8 @@ RATE_LIMITED = problem("request.rate_limited", 429, "Too many requests; slow dow
 CSRF_FAILED = problem("auth.csrf_failed", 400, "The form's CSRF token is missing or wrong.")
 INTERNAL = problem("server.internal", 500, "Internal error; it has been logged.")
 UNAVAILABLE = problem("server.unavailable", 503, "A backing service is unavailable; retry later.")
+URI_TOO_LONG = problem("request.uri_too_long", 414, "The request line is too long.")
+HEADERS_TOO_LARGE = problem("request.headers_too_large", 431, "The request headers are too many or too large.")
 
 # --- authentication and authorisation ---------------------------------------------------
 AUTH_REQUIRED = problem("auth.required", 401, "Authentication is required.")
@@ -187,6 +189,8 @@ UPLOAD_FINISHED = problem("upload.finished", 409,
                           "The upload is complete; its verified bytes are kept and cannot be terminated.")
 UPLOAD_STORAGE_FULL = problem("upload.storage_full", 507,
                               "The server's storage is full; this chunk was not kept. Resume later from Upload-Offset.")
+UPLOAD_TOO_MANY_PARALLEL = problem("upload.too_many_parallel", 429,
+                                   "This tablet already sends the most uploads at once; retry after Retry-After.")
 
 # --- sync protocol (push, pull, assignments) ---------------------------------------------------
 SYNC_BATCH_TOO_LARGE = problem("sync.batch_too_large", 413,

@@ -17,7 +17,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 def _upload_limit(config) -> int:
     from sync.uploads import settings_from
 
-    return settings_from(config).max_size  # a PATCH never carries more than Tus-Max-Size
+    # one byte more than Tus-Max-Size, so a PATCH of exactly Tus-Max-Size bytes is read to its end
+    return settings_from(config).max_size + 1
 
 
 def _push_limit(config) -> int:

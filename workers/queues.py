@@ -1,11 +1,15 @@
 """Queue names and the RQ connection helpers shared by the web app, the worker and the tests."""
 from __future__ import annotations
 
+import os
+import socket
+
 import redis
 from rq import Queue
 
 # Order matters: a worker listens to these in priority order.
 QUEUE_NAMES = ("stamping", "default", "exports")
+WORKER_KEY_PREFIX = "dangan:worker:"
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:
@@ -23,3 +27,14 @@ def depths(connection: redis.Redis) -> dict[str, int]:
         out[name] = q.count
         out[f"{name}_failed"] = q.failed_job_registry.count
     return out
+
+
+def worker_heartbeat(connection: redis.Redis, ttl_s: float) -> None:
+    """Say that this worker process is alive for the next ``ttl_s`` seconds (the health check reads it)."""
+    name = f"{WORKER_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+    connection.set(name, "alive", px=max(1, int(ttl_s * 1000)))
+
+
+def live_workers(connection: redis.Redis) -> int:
+    """Number of worker processes whose heartbeat has not expired."""
+    return sum(1 for _ in connection.scan_iter(match=f"{WORKER_KEY_PREFIX}*", count=100))
