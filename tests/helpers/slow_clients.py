@@ -81,15 +81,17 @@ def raw_get(base_url: str, target: str, token: str | None = None) -> tuple[int, 
 
 
 class SlowPatch(threading.Thread):
-    """One PATCH of ``data`` at ``offset`` sending ``piece`` bytes every ``interval`` seconds.
+    """One tus PATCH of ``data`` at ``offset`` sending ``piece`` bytes every ``interval`` seconds.
 
     ``stop_after`` bytes (if given) then stay silent; ``cut()`` drops the connection. After
-    ``join()``, ``status`` holds the answer's status (0 when none came).
+    ``join()``, ``status`` holds the answer's status (0 when none came). ``json=True`` sends a
+    JSON POST instead (a slow sync push).
     """
 
     def __init__(self, base_url: str, token: str, path: str, data: bytes, piece: int, interval: float,
-                 offset: int = 0, stop_after: int | None = None):
+                 offset: int = 0, stop_after: int | None = None, json: bool = False):
         super().__init__(daemon=True)
+        self.json = json
         self.base_url, self.token, self.path, self.data = base_url, token, path, data
         self.piece, self.interval, self.offset, self.stop_after = piece, interval, offset, stop_after
         self.status = 0
@@ -101,9 +103,11 @@ class SlowPatch(threading.Thread):
         body = self.data[self.offset:]
         self.sock = _connect(self.base_url)
         try:
-            self.sock.sendall((f"PATCH {self.path} HTTP/1.1\r\nHost: dangan\r\n"
-                               f"Authorization: Bearer {self.token}\r\nTus-Resumable: 1.0.0\r\n"
-                               f"Upload-Offset: {self.offset}\r\nContent-Type: application/offset+octet-stream\r\n"
+            start = ("POST", "Content-Type: application/json\r\n") if self.json else (
+                "PATCH", f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {self.offset}\r\n"
+                         "Content-Type: application/offset+octet-stream\r\n")
+            self.sock.sendall((f"{start[0]} {self.path} HTTP/1.1\r\nHost: dangan\r\n"
+                               f"Authorization: Bearer {self.token}\r\n{start[1]}"
                                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode())
             limit = len(body) if self.stop_after is None else min(len(body), self.stop_after)
             while self.sent < limit and not self._cut.is_set():
