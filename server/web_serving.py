@@ -52,6 +52,8 @@ graceful_timeout = _env_int("WEB_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("WEB_KEEPALIVE", 5)
 limit_request_line = 8190  # gunicorn's maximum; longer lines are answered below
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+if os.environ.get("WEB_ACCESS_LOG_FORMAT"):
+    access_log_format = os.environ["WEB_ACCESS_LOG_FORMAT"]
 
 
 def problem_answer(problem: errors.Problem, details: dict | None = None) -> bytes:

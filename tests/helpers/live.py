@@ -37,6 +37,23 @@ def wait_for(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = No
     raise AssertionError(f"{url} did not answer 200 within {timeout}s (last: {last})")
 
 
+def wait_for_status(url: str, status: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> dict:
+    """Poll the health report at ``url`` until its ``status`` is ``status``; return the report."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode} before {url} said {status}")
+        try:
+            last = requests.get(url, timeout=5).json()
+            if last.get("status") == status:
+                return last
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"{url} did not say {status} within {timeout}s (last: {last})")
+
+
 def start_runner(data_dir: Path, port: int, extra_env: dict | None = None) -> subprocess.Popen:
     """Start ``python -m server.runner`` (what ``make run`` runs) in its own process group."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
