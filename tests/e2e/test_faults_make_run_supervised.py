@@ -78,11 +78,13 @@ def _killer(runner_pid: int, plan: list[str], spread: float, log: list, stop: th
 @pytest.fixture
 def runner_stack(tmp_path):
     data_dir = tmp_path / "var"
+    data_dir.mkdir()
     port = free_port()
     proc = start_runner(data_dir, port, {"DANGAN_DEMO": "0", "WEB_CONCURRENCY": "2",
                                          "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
                                          "WEB_ACCESS_LOG": str(data_dir / "access.log"),
-                                         "WEB_ACCESS_LOG_FORMAT": ACCESS_FORMAT})
+                                         "WEB_ACCESS_LOG_FORMAT": ACCESS_FORMAT},
+                         log=tmp_path / "make-run.log")
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc, timeout=120)
         stack = LiveStack(sqlite_url(data_dir), embedded_redis.url_for(data_dir), data_dir, port=port)
@@ -91,10 +93,10 @@ def runner_stack(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate(timeout=10)
+            proc.wait(timeout=10)
 
 
 def test_make_run_comes_back_from_killed_children_and_loses_nothing(runner_stack, tmp_path):
@@ -114,9 +116,9 @@ def test_make_run_comes_back_from_killed_children_and_loses_nothing(runner_stack
     assert proc.poll() is None, "make run itself must never stop"
     assert {child for _t, child, _p in kills} == {"web-worker", "web-master", "worker", "redis"}, kills
     assert len(kills) >= 3 * ROUNDS
-    # every photo was stamped within 2 minutes of the last fault
-    assert time.monotonic() - kills[-1][0] <= STAMPED_WITHIN_S + figures.drain_seconds
     assert figures.not_stamped == {}, figures.as_dict()
+    # every photo was stamped within 2 minutes of the last fault (the drain waits at most that long)
+    assert time.monotonic() - kills[-1][0] <= STAMPED_WITHIN_S
     assert figures.missing_captures == [] and figures.unexpected_captures == [], figures.as_dict()
     assert figures.not_sent == 0 and figures.bad_photos == [] and figures.stamped_twice == [], figures.as_dict()
     assert figures.captures > 0 and figures.stamped == figures.photos
