@@ -28,15 +28,18 @@ class RequestBody:
     """The request body as a plain reader; a client that goes away becomes ``BodyInterrupted``.
 
     The WSGI server's read blocks until it has every byte asked for, so the body is read in
-    pieces of ``PIECE`` bytes and ``read`` returns what it has after ``patience`` seconds: on a
-    slow link the upload still records its progress about every ``UPLOAD_PROGRESS_SECONDS``.
+    pieces, and ``read`` returns what it has after ``patience`` seconds. The piece shrinks
+    (down to one byte) while bytes come slower than that and grows back (up to ``PIECE``) when
+    they come fast: on any link the upload records its progress about every
+    ``UPLOAD_PROGRESS_SECONDS``, and a cut loses at most the piece being read.
     """
 
-    PIECE = 1024
+    PIECE = 64 * 1024
 
     def __init__(self, stream, patience: float = 1.0):
         self.stream = stream
         self.patience = patience
+        self.piece = 1024
         self.cut: Exception | None = None
 
     def read(self, size: int) -> bytes:
@@ -47,11 +50,17 @@ class RequestBody:
         parts, got = [], 0
         try:
             while got < size:
-                piece = self.stream.read(min(self.PIECE, size - got))
+                started = time.monotonic()
+                piece = self.stream.read(min(self.piece, size - got))
                 if not piece:
                     break
                 parts.append(piece)
                 got += len(piece)
+                took = time.monotonic() - started
+                if took > self.patience / 2:
+                    self.piece = max(1, self.piece // 4)
+                elif took < self.patience / 16:
+                    self.piece = min(self.PIECE, self.piece * 2)
                 if time.monotonic() >= deadline:
                     break
         except (ClientDisconnected, OSError) as exc:
@@ -66,7 +75,7 @@ def _settings() -> tus.UploadSettings:
 
 
 def _body() -> RequestBody:
-    return RequestBody(request.stream, patience=min(1.0, _settings().progress_seconds))
+    return RequestBody(request.stream, patience=min(1.0, max(0.1, _settings().progress_seconds)))
 
 
 def _has_body() -> bool:

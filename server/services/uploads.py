@@ -154,6 +154,7 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
         digests = tus.DIGESTS.take(upload.id, upload.offset)
         keeper = _LockKeeper(session, upload.id, token, clock, settings)
         start = upload.offset
+        session.commit()  # hold no database connection while a slow body streams in
         try:
             # an empty body still creates the staging file (a 0-byte upload finishes at once)
             result = tus.write_chunk(tus.staging_path(blobs, upload.id), start,

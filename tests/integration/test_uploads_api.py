@@ -568,7 +568,8 @@ class _KilledAfter:
 
 
 def test_a_patch_killed_midway_keeps_the_bytes_it_had_synced_and_resumes_from_them(app, tus_client, device):
-    app.config["UPLOAD_PROGRESS_SECONDS"] = 0  # record at every read (the default is every 2 s)
+    app.config["UPLOAD_PROGRESS_SECONDS"] = 0  # record after every read (the default is every 2 s)
+    app.config["UPLOAD_READ_CHUNK_BYTES"] = 16_384
     data = photo_bytes(200_000)
     photo = declare_photo(device[0], data)
     location = tus_client.create(data, photo_id=photo.id).headers["Location"]
@@ -585,6 +586,7 @@ def test_a_patch_killed_midway_keeps_the_bytes_it_had_synced_and_resumes_from_th
 
 def test_a_patch_with_a_checksum_records_no_progress_before_its_end(app, tus_client):
     app.config["UPLOAD_PROGRESS_SECONDS"] = 0
+    app.config["UPLOAD_READ_CHUNK_BYTES"] = 16_384
     data = photo_bytes(100_000)
     location = tus_client.create(data).headers["Location"]
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
