@@ -154,13 +154,14 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
         digests = tus.DIGESTS.take(upload.id, upload.offset)
         keeper = _LockKeeper(session, upload.id, token, clock, settings)
         start = upload.offset
-        session.commit()  # hold no database connection while a slow body streams in
+        progress = _ProgressRecorder(session, upload.id, token, clock, settings)
+        staged = tus.staging_path(blobs, upload.id)
+        # hold no database connection while a slow body streams in (touch no expired attribute)
+        session.commit()
         try:
             # an empty body still creates the staging file (a 0-byte upload finishes at once)
-            result = tus.write_chunk(tus.staging_path(blobs, upload.id), start,
-                                     body if body is not None else io.BytesIO(), room,
-                                     settings.read_chunk, request.checksum, digests, keeper,
-                                     _ProgressRecorder(session, upload.id, token, clock, settings))
+            result = tus.write_chunk(staged, start, body if body is not None else io.BytesIO(), room,
+                                     settings.read_chunk, request.checksum, digests, keeper, progress)
         except tus.StagingLost as exc:
             log.error("staged bytes lost: %s", exc)
             _reject(session, actor, upload, blobs, clock.now(), {"reason": "staging_lost"})

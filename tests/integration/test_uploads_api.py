@@ -625,3 +625,34 @@ def test_a_single_streamed_patch_of_exactly_tus_max_size_is_accepted(app, tus_cl
                                       headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS}))
     assert response.status_code == 204, response.get_data(as_text=True)
     assert response.headers["Upload-Offset"] == str(len(data))
+
+
+class _Watched:
+    """A request body that notes how many database connections are checked out while it is read."""
+
+    def __init__(self, data: bytes, engine):
+        self.data, self.engine, self.pos, self.seen = data, engine, 0, []
+
+    def read(self, size: int = -1) -> bytes:
+        self.seen.append(self.engine.pool.checkedout())
+        out = self.data[self.pos:self.pos + min(size if size and size > 0 else 4096, 4096)]
+        self.pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        self.pos = len(self.data) if whence == 2 else position
+        return self.pos
+
+
+def test_a_patch_holds_no_database_connection_while_it_waits_for_body_bytes(app, tus_client):
+    data = photo_bytes(50_000)
+    location = tus_client.create(data).headers["Location"]
+    db.session.remove()  # the test's own session gives its connection back
+    body = _Watched(data, db.engine)
+    response = tus_client.client.open(location, method="PATCH", input_stream=body, headers=tus_client.headers(
+        {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}))
+    assert response.status_code == 204
+    assert body.seen and set(body.seen) == {0}
