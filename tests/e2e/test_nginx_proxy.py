@@ -96,3 +96,13 @@ def test_a_long_pull_cursor_through_nginx_is_cursor_invalid(proxied):
     for length in (300, 9_000, 30_000):
         status, body = raw_get(url, "/api/v1/sync/pull?cursor=" + "x" * length, token=stack.tablets[0]["token"])
         assert status == 400 and json.loads(body)["code"] == "sync.cursor_invalid", (length, body[:200])
+
+
+def test_what_nginx_refuses_itself_gets_the_json_error_shape(proxied):
+    stack, url = proxied
+    status, body = raw_get(url, "/api/v1/sync/pull?cursor=" + "x" * 70_000, token=stack.tablets[0]["token"])
+    assert status == 414 and json.loads(body)["code"] == "request.uri_too_long"
+    too_big = requests.post(f"{url}/api/v1/sync/push", data=b"x" * (65 * 1024 * 1024), timeout=60,
+                            headers={"Authorization": f"Bearer {stack.tablets[0]['token']}",
+                                     "Content-Type": "application/json"})
+    assert too_big.status_code == 413 and too_big.json()["code"] == "request.too_large"
