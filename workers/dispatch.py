@@ -138,10 +138,13 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
         ((PipelineRun.status == "running") & (PipelineRun.lease_expires_at < now))
         | ((PipelineRun.status == "retry_wait") & (PipelineRun.next_attempt_at <= now)))
         .order_by(PipelineRun.id).limit(limit), session)).all()
-    held = session.scalars(_locked(select(PipelineRun).where(
+    held = session.execute(select(PipelineRun.id, PipelineRun.lease_owner).where(
         PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
-        .order_by(PipelineRun.id).limit(limit), session)).all()
-    due += [run for run in held if owner_is_dead(run.lease_owner)]
+        .order_by(PipelineRun.id).limit(limit)).all()
+    orphaned = [run_id for run_id, owner in held if owner_is_dead(owner)]
+    if orphaned:  # lock only those: live workers renew the others meanwhile
+        due += session.scalars(_locked(select(PipelineRun).where(
+            PipelineRun.id.in_(orphaned), PipelineRun.status == "running"), session)).all()
     for run in due:
         reason = "worker stopped mid-job (lease expired)" if run.status == "running" else run.last_error or ""
         counts[_next_attempt(session, connection, run, now, settings, reason)] += 1
