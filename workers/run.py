@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
+import redis
+
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 
@@ -46,6 +48,8 @@ def dispatcher_loop(app, stop: threading.Event) -> None:
                                ("dispatcher", lambda: tick(app)), ("scheduler", lambda: scheduler_tick(scheduler))):
                 try:
                     step()
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # Redis away: it comes back
+                    log.warning("%s tick skipped: Redis unavailable (%s)", name, exc)
                 except Exception:  # never let housekeeping kill the worker
                     log.exception("%s tick failed", name)
             stop.wait(interval)
