@@ -25,6 +25,7 @@ import os
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
+from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 from server import errors
@@ -93,8 +94,22 @@ class _Request(Request):
             raise
 
 
+class _SilenceIsEnd(SocketUnreader):
+    """A connection silent for the read timeout reads as closed: the request ends quietly there."""
+
+    def chunk(self):
+        try:
+            return self.sock.recv(self.mxchunk)
+        except TimeoutError:
+            return b""
+
+
 class _Parser(RequestParser):
     mesg_class = _Request
+
+    def __init__(self, cfg, source, source_addr):
+        super().__init__(cfg, source, source_addr)
+        self.unreader = _SilenceIsEnd(source)
 
 
 class Worker(ThreadWorker):

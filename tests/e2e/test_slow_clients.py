@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 
 import pytest
 import redis as redis_lib
@@ -115,6 +116,14 @@ def test_a_patch_that_falls_silent_is_ended_by_the_read_timeout_and_keeps_its_by
     assert patch.status == 204
     # everything but the last, incomplete piece the server was reading when the link fell silent
     assert 20_000 - RequestBody.PIECE < head_offset(stack.url, token, path) <= 20_000
+
+
+
+def test_a_connection_that_falls_silent_in_its_headers_is_closed_after_the_read_timeout(stack):
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=READ_TIMEOUT * 5) as sock:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: dangan\r\n")  # and then nothing
+        assert sock.recv(1024) == b""  # closed by the server, not by our own timeout
+    assert requests.get(f"{stack.url}/api/v1/health", timeout=10).status_code == 200
 
 
 def test_a_pull_cursor_of_any_length_gets_cursor_invalid_in_the_json_shape(stack):
