@@ -59,6 +59,10 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 15 * 60
 
+    # Rate-limit storage (Redis) errors never fail a request: the limiter falls back to memory, and
+    # a request racing that switch in another thread is let through instead of answered 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+
     # Import limits: a marketing-system export larger than this is refused before parsing.
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
