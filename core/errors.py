@@ -67,6 +67,8 @@ RATE_LIMITED = problem("request.rate_limited", 429, "Too many requests; slow dow
 CSRF_FAILED = problem("auth.csrf_failed", 400, "The form's CSRF token is missing or wrong.")
 INTERNAL = problem("server.internal", 500, "Internal error; it has been logged.")
 UNAVAILABLE = problem("server.unavailable", 503, "A backing service is unavailable; retry later.")
+URI_TOO_LONG = problem("request.uri_too_long", 414, "The request line is too long.")
+HEADERS_TOO_LARGE = problem("request.headers_too_large", 431, "The request headers are too many or too large.")
 
 # --- authentication and authorisation ---------------------------------------------------
 AUTH_REQUIRED = problem("auth.required", 401, "Authentication is required.")
@@ -220,6 +222,8 @@ UPLOAD_FINISHED = problem("upload.finished", 409,
                           "The upload is complete; its verified bytes are kept and cannot be terminated.")
 UPLOAD_STORAGE_FULL = problem("upload.storage_full", 507,
                               "The server's storage is full; this chunk was not kept. Resume later from Upload-Offset.")
+UPLOAD_TOO_MANY_PARALLEL = problem("upload.too_many_parallel", 429,
+                                   "This tablet already sends the most uploads at once; retry after Retry-After.")
 
 # --- sync protocol (push, pull, assignments) ---------------------------------------------------
 SYNC_BATCH_TOO_LARGE = problem("sync.batch_too_large", 413,
@@ -386,6 +390,17 @@ ZH_CN: dict[str, str] = {
     "enrolment.code_unknown": "登记码不存在，请核对后重新输入。",
     "enrolment.code_used": "该登记码已被使用，请向管理员申请新的登记码。",
     "enrolment.code_expired": "该登记码已过期（有效期 24 小时），请向管理员申请新的登记码。",
+    "request.uri_too_long": "请求地址过长。",
+    "request.headers_too_large": "请求头过多或过大。",
+    "scan.unknown": "该客户没有这份扫描件。",
+    "scan.unreadable": "文件无法读取：仅支持 PDF、TIFF、JPEG、PNG 扫描件。",
+    "scan.too_large": "扫描文件超过允许的大小。",
+    "scan.no_file": "请选择要上传的扫描文件。",
+    "scan.unknown_doc_type": "请选择归档范围表中的文件类型。",
+    "scan.preview_missing": "缩略图或预览尚未生成，或首页无法显示。",
+    "scan.manifest_row_invalid": "导入清单中有一行内容有误（见所在列及原因）。",
+    "scan.already_filed": "该扫描件已归档。",
+    "scan.integrity_failed": "该扫描件存储内容与哈希不符，不能归档。",
 }
 # upload.* and sync.* are answered to tablets only; their clients show their own texts
 DEVICE_ONLY_PREFIXES = ("upload.", "sync.")

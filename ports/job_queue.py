@@ -1,12 +1,16 @@
 """Queue names and the RQ connection helpers shared by the web app, the worker and the tests."""
 from __future__ import annotations
 
+import os
+import socket
+
 import redis
 from rq import Queue
 from rq.job import Job
 
 # Order matters: a worker listens to these in priority order.
 QUEUE_NAMES = ("stamping", "default", "exports")
+WORKER_KEY_PREFIX = "dangan:worker:"
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:
@@ -32,3 +36,14 @@ def job_state(connection: redis.Redis, job_id: str) -> str | None:
         return Job.fetch(job_id, connection=connection).get_status(refresh=False)
     except Exception:  # NoSuchJobError, or a job hash without status
         return None
+
+
+def worker_heartbeat(connection: redis.Redis, ttl_s: float) -> None:
+    """Say that this worker process is alive for the next ``ttl_s`` seconds (the health check reads it)."""
+    name = f"{WORKER_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+    connection.set(name, "alive", px=max(1, int(ttl_s * 1000)))
+
+
+def live_workers(connection: redis.Redis) -> int:
+    """Number of worker processes whose heartbeat has not expired."""
+    return sum(1 for _ in connection.scan_iter(match=f"{WORKER_KEY_PREFIX}*", count=100))

@@ -68,6 +68,10 @@ class Config:
     # Requests per tablet (valid device token) across the API, on top of the per-route limits.
     DEVICE_RATE_LIMIT = "1200 per minute"
 
+    # Rate-limit storage (Redis) errors never fail a request: the limiter falls back to memory, and
+    # a request racing that switch in another thread is let through instead of answered 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+
     # Import limits: a marketing-system export larger than this is refused before parsing.
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
 

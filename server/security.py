@@ -8,6 +8,7 @@ from flask_limiter.util import get_remote_address
 from core import errors
 from ports import embedded_redis
 from server import auth
+from services.scans import max_scan_bytes
 from services.sync_push import PushLimits
 from sync.uploads import settings_from
 
@@ -20,7 +21,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 def _upload_limit(config) -> int:
 
-    return settings_from(config).max_size  # a PATCH never carries more than Tus-Max-Size
+    # one byte more than Tus-Max-Size, so a PATCH of exactly Tus-Max-Size bytes is read to its end
+    return settings_from(config).max_size + 1
 
 
 def _push_limit(config) -> int:
@@ -34,7 +36,6 @@ def _import_limit(config) -> int:
 
 
 def _scan_limit(config) -> int:
-    from services.scans import max_scan_bytes
 
     # several files of at most SCAN_MAX_BYTES each go in one intake request
     return int(config.get("SCAN_MAX_REQUEST_BYTES", 4 * max_scan_bytes(config))) + 64 * 1024

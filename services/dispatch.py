@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import redis
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun, ScanE
 from models.database import db
 from ports.job_queue import job_state, queue
 from services import export_queue, pipeline, translog
-from services.pipeline_runs import ensure_run, retry_scan_timestamp, retry_timestamp
+from services.pipeline_runs import ensure_run, owner_is_dead, retry_scan_timestamp, retry_timestamp
 from services.schedules import schedule_periodic
 from services.stamping_env import current_app_or_none, env_for
 
@@ -32,9 +32,12 @@ JOB_FUNCTION = "workers.jobs.run_event"
 STAMPING_QUEUE = "stamping"
 # Outbox events handed to one job each (no pipeline run): event -> enqueue(session, connection, subject_id).
 JOB_EVENTS = {export_queue.EVENT: export_queue.enqueue_subject}
-# A queued run whose job is missing from Redis for this long is enqueued again.
+# A queued run whose job is missing from Redis (or from its queue) for this long is enqueued again.
 MISSING_JOB_GRACE_S = 5
+# A job that started this long ago without claiming its run died before the claim.
+UNCLAIMED_JOB_GRACE_S = 30
 _DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+_WAITING_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def enqueue(connection: redis.Redis, event: str, subject_id: str, attempt: int, job_timeout: int = 600) -> str:
@@ -103,13 +106,45 @@ def _next_attempt(session: Session, connection: redis.Redis, run: PipelineRun, n
     return "requeued"
 
 
+def _stranded_job(connection: redis.Redis, job_id: str, waiting: set[str]) -> str | None:
+    """Why the job of a queued, unclaimed run will never run (or None while it still may)."""
+    try:
+        job = Job.fetch(job_id, connection=connection)
+        state = job.get_status(refresh=False)
+    except Exception:  # NoSuchJobError, or a job hash without status
+        return "missing"
+    if state in _DEAD_STATES:
+        return f"job {state}"
+    if state in _WAITING_STATES:
+        # taken off its queue by a worker that died before starting it
+        return None if state != JobStatus.QUEUED or job_id in waiting else "lost from its queue"
+    if state == JobStatus.STARTED:
+        started = job.started_at.replace(tzinfo=timezone.utc) if job.started_at else None
+        age = (datetime.now(timezone.utc) - started).total_seconds() if started else None
+        return "worker died before claiming the run" if age is None or age > UNCLAIMED_JOB_GRACE_S else None
+    return f"job {state} but the run was never claimed"
+
+
 def recover_runs(session: Session, connection: redis.Redis, now: datetime, settings, limit: int = 200) -> dict:
-    """Give expired leases and due retries a new attempt; re-enqueue queued runs whose job vanished."""
+    """Hand every queued or running run that nothing is working on to a new attempt.
+
+    Covers each moment a worker can die: before the job reached Redis (missing), after a worker
+    took it off the queue (lost from its queue), in the job before its claim (started, never
+    claimed), and in the job after the claim or between its last step and its commit (an expired
+    lease, or a lease whose owner process on this host is gone).
+    """
     counts = {"requeued": 0, "failed": 0, "reenqueued": 0}
     due = session.scalars(_locked(select(PipelineRun).where(
         ((PipelineRun.status == "running") & (PipelineRun.lease_expires_at < now))
         | ((PipelineRun.status == "retry_wait") & (PipelineRun.next_attempt_at <= now)))
         .order_by(PipelineRun.id).limit(limit), session)).all()
+    held = session.execute(select(PipelineRun.id, PipelineRun.lease_owner).where(
+        PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
+        .order_by(PipelineRun.id).limit(limit)).all()
+    orphaned = [run_id for run_id, owner in held if owner_is_dead(owner)]
+    if orphaned:  # lock only those: live workers renew the others meanwhile
+        due += session.scalars(_locked(select(PipelineRun).where(
+            PipelineRun.id.in_(orphaned), PipelineRun.status == "running"), session)).all()
     for run in due:
         reason = "worker stopped mid-job (lease expired)" if run.status == "running" else run.last_error or ""
         counts[_next_attempt(session, connection, run, now, settings, reason)] += 1
@@ -117,15 +152,16 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
     queued = session.scalars(_locked(select(PipelineRun).where(PipelineRun.status == "queued",
                                                                PipelineRun.updated_at < stale)
                                      .order_by(PipelineRun.id).limit(limit), session)).all()
+    waiting = set(queue(STAMPING_QUEUE, connection).get_job_ids()) if queued else set()
     for run in queued:
-        state = job_state(connection, run.job_id or "")
-        if state is None:
+        reason = _stranded_job(connection, run.job_id or "", waiting)
+        if reason in ("missing", "lost from its queue"):
             enqueue(connection, run.event, run.subject_id, run.attempt, settings.job_timeout_s)
             run.updated_at = now
             session.commit()
             counts["reenqueued"] += 1
-        elif state in _DEAD_STATES:
-            counts[_next_attempt(session, connection, run, now, settings, f"job {state}")] += 1
+        elif reason is not None:
+            counts[_next_attempt(session, connection, run, now, settings, reason)] += 1
     session.commit()
     return counts
 

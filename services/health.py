@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models import OutboxEvent
-from ports.job_queue import depths
+from ports.job_queue import depths, live_workers
 from services.stamping_jobs import counts
 
 
@@ -23,7 +23,7 @@ def _timed(check) -> dict:
 
 
 def report(session: Session, redis_client_factory, data_dir: str, min_free_bytes: int) -> dict:
-    """Collect the health report; status is ok, degraded (Redis down: stamping waits) or down."""
+    """Collect the health report; status is ok, degraded (Redis or the worker down: stamping waits) or down."""
     def database():
         session.execute(text("SELECT 1"))
         backlog = session.scalar(select(func.count()).select_from(OutboxEvent)
@@ -34,6 +34,10 @@ def report(session: Session, redis_client_factory, data_dir: str, min_free_bytes
         client = redis_client_factory()
         client.ping()
         return {"queues": depths(client)}
+
+    def worker():
+        alive = live_workers(redis_client_factory())
+        return {"ok": alive > 0, "alive": alive}
 
     def disk():
         usage = shutil.disk_usage(data_dir)
@@ -48,11 +52,11 @@ def report(session: Session, redis_client_factory, data_dir: str, min_free_bytes
         # failed stamping runs need an operator (admin jobs page); waiting ones retry by themselves
         return {**figures, "ok": figures["failed"] == 0}
 
-    checks = {"database": _timed(database), "redis": _timed(redis_check), "disk": _timed(disk),
-              "stamping": _timed(stamping)}
+    checks = {"database": _timed(database), "redis": _timed(redis_check), "worker": _timed(worker),
+              "disk": _timed(disk), "stamping": _timed(stamping)}
     if not checks["database"]["ok"]:
         status = "down"
-    elif not checks["redis"]["ok"] or checks["disk"].get("low") or not checks["disk"]["ok"] \
+    elif not checks["redis"]["ok"] or not checks["worker"]["ok"] or checks["disk"].get("low") or not checks["disk"]["ok"] \
             or not checks["stamping"]["ok"]:
         status = "degraded"
     else:

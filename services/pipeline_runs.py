@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -24,6 +25,25 @@ from services.stamping_env import Env, env_for
 
 log = logging.getLogger("dangan.worker")
 ACTIVE = ("queued", "running", "retry_wait")
+HOST = socket.gethostname()[:32]  # lease owners are <job id>@<host>:<pid> (100 characters at most)
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when a lease owner ran on this host and its process is gone (killed worker)."""
+    host, _, pid = (owner or "").rpartition("@")[2].rpartition(":")
+    if host != HOST or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed worker not yet reaped by its parent is a zombie
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[:1] == ["Z"]
+    except OSError:
+        return False
 
 
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
@@ -97,7 +117,7 @@ def record_failure(session: Session, run_id: int, attempt: int, error: str, now:
 def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     """Run every step not yet done; returns done, halted, skipped or lease_lost."""
     steps = pipeline.steps_for(event)
-    owner = f"{pipeline.job_id(event, subject_id, attempt)}@{os.getpid()}"
+    owner = f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
     lease = env.settings.lease_s
     run = claim(session, event, subject_id, attempt, owner, env.clock.now(), lease)
     if run is None:

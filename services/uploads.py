@@ -1,7 +1,8 @@
 """Use cases of resumable photo uploads (tus): create, status, write a chunk, finish, terminate.
 
-Each use case owns its transactions. A PATCH commits three times on purpose: claiming the write
-lock (so other processes see it while the body streams), the new offset (after fsync), and, on
+Each use case owns its transactions. A PATCH commits on purpose: claiming the write lock (so
+other processes see it while the body streams), the synced offset every ``progress_seconds``
+while bytes land (so a cut or killed PATCH keeps them), the new offset (after fsync), and, on
 the last byte, the finish in two steps (digests first, then blob + photos) so that a crash
 between moving the bytes and recording them is completed by the next HEAD, PATCH or sweep.
 No Flask here: the sweep job uses these functions too.
@@ -14,6 +15,7 @@ import time
 from datetime import datetime
 from typing import BinaryIO
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -44,6 +46,30 @@ class _LockKeeper:
         self.session.commit()
         self.renewed = time.monotonic()
         return held
+
+
+class _ProgressRecorder(tus.Progress):
+    """Commits the offset of the bytes a PATCH has synced so far, every ``progress_seconds``."""
+
+    def __init__(self, session: Session, upload_id: str, token: str, clock: Clock, settings: UploadSettings):
+        self.session, self.upload_id, self.token = session, upload_id, token
+        self.clock, self.settings = clock, settings
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.settings.progress_seconds
+
+    def record(self, offset: int) -> bool:
+        now = self.clock.now()
+        recorded = self.session.execute(
+            update(Upload).where(Upload.id == self.upload_id, Upload.lock_token == self.token,
+                                 Upload.state == "receiving")
+            .values(offset=offset, updated_at=now, expires_at=now + self.settings.expiry,
+                    lock_expires_at=now + self.settings.lock_ttl)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        self.session.commit()
+        self.last = time.monotonic()
+        return recorded
 
 
 def _release(session: Session, upload_id: str, token: str) -> None:
@@ -109,6 +135,7 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
                                  headers={"Upload-Offset": str(upload.offset)})
     if request.length is not None and request.length > settings.max_size:
         raise errors.DomainError(errors.UPLOAD_TOO_LARGE, details={"max": settings.max_size})
+    tus.check_parallel(session, device_id, upload.id, clock.now(), settings)
     token = tus.claim_lock(session, upload, clock.now(), settings.lock_ttl)
     session.commit()
     if token is None:
@@ -125,17 +152,21 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
             raise errors.DomainError(errors.UPLOAD_EXCEEDS_LENGTH, details={"room": room})
         digests = tus.DIGESTS.take(upload.id, upload.offset)
         keeper = _LockKeeper(session, upload.id, token, clock, settings)
+        start = upload.offset
+        progress = _ProgressRecorder(session, upload.id, token, clock, settings)
+        staged = tus.staging_path(blobs, upload.id)
+        # hold no database connection while a slow body streams in (touch no expired attribute)
+        session.commit()
         try:
             # an empty body still creates the staging file (a 0-byte upload finishes at once)
-            result = tus.write_chunk(tus.staging_path(blobs, upload.id), upload.offset,
-                                     body if body is not None else io.BytesIO(), room,
-                                     settings.read_chunk, request.checksum, digests, keeper)
+            result = tus.write_chunk(staged, start, body if body is not None else io.BytesIO(), room,
+                                     settings.read_chunk, request.checksum, digests, keeper, progress)
         except tus.StagingLost as exc:
             log.error("staged bytes lost: %s", exc)
             _reject(session, actor, upload, blobs, clock.now(), {"reason": "staging_lost"})
             raise errors.DomainError(errors.UPLOAD_REJECTED, details={"reason": "staging_lost"}) from None
         now = clock.now()
-        upload.offset += result.written
+        upload.offset = start + result.written
         upload.updated_at = now
         upload.expires_at = now + settings.expiry
         if upload.length is not None and upload.offset == upload.length:

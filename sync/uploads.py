@@ -68,6 +68,8 @@ class UploadSettings:
     lock_renew_seconds: float = 5.0
     read_chunk: int = 1 << 20
     max_metadata_bytes: int = 4096
+    progress_seconds: float = 2.0  # a PATCH commits the bytes it has synced at least this often
+    max_parallel_per_device: int = 4  # PATCH requests one device may have writing at once
 
 
 def settings_from(config: Mapping) -> UploadSettings:
@@ -80,6 +82,8 @@ def settings_from(config: Mapping) -> UploadSettings:
             "UPLOAD_UNCLAIMED_GRACE_SECONDS", base.unclaimed_grace.total_seconds()))),
         lock_ttl=timedelta(seconds=int(config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds()))),
         read_chunk=int(config.get("UPLOAD_READ_CHUNK_BYTES", base.read_chunk)),
+        progress_seconds=float(config.get("UPLOAD_PROGRESS_SECONDS", base.progress_seconds)),
+        max_parallel_per_device=int(config.get("UPLOAD_MAX_PARALLEL_PER_DEVICE", base.max_parallel_per_device)),
     )
 
 
@@ -355,6 +359,24 @@ def _owner_is_dead(owner: str | None) -> bool:
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
+def writing_uploads(session: Session, device_id: str, now: datetime, other_than: str | None = None) -> int:
+    """How many of a device's uploads a live request is writing to (a live lock of a live process)."""
+    owners = session.scalars(select(Upload.lock_owner).where(
+        Upload.device_id == device_id, Upload.id != (other_than or ""), Upload.lock_token.is_not(None),
+        Upload.lock_expires_at >= now)).all()
+    return sum(1 for owner in owners if not _owner_is_dead(owner))
+
+
+def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime,
+                   settings: UploadSettings) -> None:
+    """Refuse a PATCH when the device already writes ``max_parallel_per_device`` other uploads (429)."""
+    writing = writing_uploads(session, device_id, now, other_than=upload_id)
+    if writing >= settings.max_parallel_per_device:
+        raise errors.DomainError(errors.UPLOAD_TOO_MANY_PARALLEL,
+                                 details={"max": settings.max_parallel_per_device, "writing": writing},
+                                 headers={"Retry-After": "5"})
+
+
 def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) -> str | None:
     """Claim the write lock with one conditional UPDATE; return its token, or None if held."""
     token = secrets.token_hex(16)
@@ -462,14 +484,28 @@ class ChunkResult:
     interrupted: bool
 
 
+class Progress:
+    """Where a PATCH stands: ``due`` says when to sync and record, ``record`` commits the new offset."""
+
+    def due(self) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def record(self, offset: int) -> bool:  # pragma: no cover - interface
+        """Commit ``offset`` (bytes up to it are fsynced); False when the write lock was lost."""
+        raise NotImplementedError
+
+
 def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: int,
                 checksum: tuple[str, bytes] | None, digests: Digests | None,
-                still_locked: Callable[[], bool]) -> ChunkResult:
+                still_locked: Callable[[], bool], progress: Progress | None = None) -> ChunkResult:
     """Stream ``body`` into the staging file at ``offset`` in bounded reads, then fsync.
 
     Bytes past ``room`` (the declared length) or failing ``checksum`` are cut off again and
     raise; a body cut short by the client keeps what arrived (unless a checksum was promised:
-    an incomplete chunk cannot be verified, so it is dropped).
+    an incomplete chunk cannot be verified, so it is dropped). Without a checksum, the bytes
+    are fsynced and their offset recorded whenever ``progress`` is due, so a PATCH that is cut,
+    killed or timed out keeps what it had synced. Bytes past ``room`` leave the recorded offset
+    where it was.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -480,6 +516,7 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
         os.lseek(fd, offset, os.SEEK_SET)
         chunk_hash = hashlib.new(checksum[0]) if checksum else None
         written, interrupted = 0, False
+        kept = offset  # bytes up to here are synced and recorded
         while True:
             try:
                 data = body.read(read_chunk)
@@ -489,7 +526,7 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
             if not data:
                 break
             if written + len(data) > room:
-                os.ftruncate(fd, offset)
+                os.ftruncate(fd, kept)
                 raise errors.DomainError(errors.UPLOAD_EXCEEDS_LENGTH, details={"room": room})
             if not still_locked():
                 # another request owns the file now: touch nothing
@@ -500,26 +537,36 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
                 while view:
                     view = view[os.write(fd, view):]
             except OSError as exc:
-                _out_of_space(exc, fd, offset)
+                _out_of_space(exc, fd, kept)
                 raise
             if chunk_hash is not None:
                 chunk_hash.update(data)
             if digests is not None:
                 digests.update(data)
             written += len(data)
+            if progress is not None and chunk_hash is None and progress.due():
+                _fsync(fd, kept)
+                if not progress.record(offset + written):
+                    raise errors.DomainError(errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.",
+                                             headers={"Retry-After": "1"})
+                kept = offset + written
         if chunk_hash is not None and (interrupted or chunk_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
             if interrupted:
                 return ChunkResult(0, True)
             raise errors.DomainError(errors.UPLOAD_CHECKSUM_MISMATCH, details={"algorithm": checksum[0]})
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            _out_of_space(exc, fd, offset)
-            raise
+        _fsync(fd, kept)
         return ChunkResult(written, interrupted)
     finally:
         os.close(fd)
+
+
+def _fsync(fd: int, offset: int) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        _out_of_space(exc, fd, offset)
+        raise
 
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

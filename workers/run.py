@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 
+import redis
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 
-from ports.job_queue import QUEUE_NAMES, queue
+from ports.job_queue import QUEUE_NAMES, queue, worker_heartbeat
 from services.dispatch import tick
 from services.stamping_env import env_for
 from workers.context import get_app
 
 log = logging.getLogger("dangan.worker")
+# a worker that missed this many heartbeats is reported down by /api/v1/health
+HEARTBEAT_MISSES = 5
 
 
 def scheduler_tick(scheduler: RQScheduler) -> None:
@@ -35,12 +38,18 @@ def dispatcher_loop(app, stop: threading.Event) -> None:
     interval = env_for(app).settings.dispatch_interval_s
     # RQ's own scheduler runs in a forked process that outlives a killed worker; in this thread
     # it lives and dies with the worker.
-    scheduler = RQScheduler(list(QUEUE_NAMES), connection=app.extensions["dangan.redis"].client(app))
+    connection = app.extensions["dangan.redis"].client(app)
+    scheduler = RQScheduler(list(QUEUE_NAMES), connection=connection)
+    heartbeat_ttl = max(10.0, HEARTBEAT_MISSES * interval)
     try:
+        # the first round runs at start: it resumes the runs a killed worker left behind
         while not stop.is_set():
-            for name, step in (("dispatcher", lambda: tick(app)), ("scheduler", lambda: scheduler_tick(scheduler))):
+            for name, step in (("heartbeat", lambda: worker_heartbeat(connection, heartbeat_ttl)),
+                               ("dispatcher", lambda: tick(app)), ("scheduler", lambda: scheduler_tick(scheduler))):
                 try:
                     step()
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # Redis away: it comes back
+                    log.warning("%s tick skipped: Redis unavailable (%s)", name, exc)
                 except Exception:  # never let housekeeping kill the worker
                     log.exception("%s tick failed", name)
             stop.wait(interval)

@@ -21,6 +21,7 @@ class CheckSchema(Schema):
     free_bytes = fields.Integer()
     total_bytes = fields.Integer()
     low = fields.Boolean()
+    alive = fields.Integer(metadata={"description": "worker processes with a live heartbeat"})
     # stamping pipeline (failed runs need an operator; see /admin/jobs)
     failed = fields.Integer()
     retry_wait = fields.Integer()
@@ -43,7 +44,7 @@ class Health(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
     def get(self):
-        """Report database, Redis, queue depth, outbox backlog and free disk."""
+        """Report database, Redis, the stamping worker, queue depth, outbox backlog and free disk."""
         result = health.report(db.session, get_redis, current_app.config["DANGAN_DATA_DIR"],
                                current_app.config.get("MIN_FREE_DISK_BYTES", 512 * 1024 * 1024))
         return result, (503 if result["status"] == "down" else 200)

@@ -57,7 +57,8 @@ class PushResponseSchema(Schema):
 
 
 class PullArgsSchema(Schema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    # any length: a cursor that does not decode is sync.cursor_invalid (sync.cursor caps its length)
+    cursor = fields.String(load_default=None)
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 1000))
     device_time = fields.AwareDateTime(load_default=None)
 

@@ -5,6 +5,8 @@ answers without credentials: tus discovery and CORS preflight requests carry non
 """
 from __future__ import annotations
 
+import time
+
 from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -23,21 +25,57 @@ blp = Blueprint("uploads", __name__, url_prefix="/api/v1",
 
 
 class RequestBody:
-    """The request body as a plain reader; a client that goes away becomes ``BodyInterrupted``."""
+    """The request body as a plain reader; a client that goes away becomes ``BodyInterrupted``.
 
-    def __init__(self, stream):
+    The WSGI server's read blocks until it has every byte asked for, so the body is read in
+    pieces, and ``read`` returns what it has after ``patience`` seconds. The piece shrinks
+    (down to one byte) while bytes come slower than that and grows back (up to ``PIECE``) when
+    they come fast: on any link the upload records its progress about every
+    ``UPLOAD_PROGRESS_SECONDS``, and a cut loses at most the piece being read.
+    """
+
+    PIECE = 64 * 1024
+
+    def __init__(self, stream, patience: float = 1.0):
         self.stream = stream
+        self.patience = patience
+        self.piece = 1024
+        self.cut: Exception | None = None
 
     def read(self, size: int) -> bytes:
-        """Read up to ``size`` bytes."""
+        """Read up to ``size`` bytes; fewer when they come slower than ``patience`` allows."""
+        if self.cut is not None:
+            raise tus.BodyInterrupted(str(self.cut)) from self.cut
+        deadline = time.monotonic() + self.patience
+        parts, got = [], 0
         try:
-            return self.stream.read(size)
+            while got < size:
+                started = time.monotonic()
+                piece = self.stream.read(min(self.piece, size - got))
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+                took = time.monotonic() - started
+                if took > self.patience / 2:
+                    self.piece = max(1, self.piece // 4)
+                elif took < self.patience / 16:
+                    self.piece = min(self.PIECE, self.piece * 2)
+                if time.monotonic() >= deadline:
+                    break
         except (ClientDisconnected, OSError) as exc:
-            raise tus.BodyInterrupted(str(exc)) from exc
+            self.cut = exc  # hand over what arrived first; the next read reports the cut
+            if not parts:
+                raise tus.BodyInterrupted(str(exc)) from exc
+        return b"".join(parts)
 
 
 def _settings() -> tus.UploadSettings:
     return tus.settings_from(current_app.config)
+
+
+def _body() -> RequestBody:
+    return RequestBody(request.stream, patience=min(1.0, max(0.1, _settings().progress_seconds)))
 
 
 def _has_body() -> bool:
@@ -154,7 +192,7 @@ class Uploads(MethodView):
                                                      settings.max_metadata_bytes)))
         first = _patch_request(offset=0) if _has_body() else None
         upload = service.create(db.session, current_actor(), g.device.id, request_, first,
-                                RequestBody(request.stream) if first else None,
+                                _body() if first else None,
                                 ports().clock, ports().blobs, settings)
         return "", 201, {"Location": _location(upload.id), **tus.status_headers(upload)}
 
@@ -195,7 +233,7 @@ class UploadResource(MethodView):
     def patch(self, upload_id):
         """Store one chunk; the last one verifies the SHA-256 and files the bytes."""
         upload = service.write(db.session, current_actor(), g.device.id, upload_id, _patch_request(),
-                               RequestBody(request.stream), ports().clock, ports().blobs, _settings())
+                               _body(), ports().clock, ports().blobs, _settings())
         return "", 204, tus.status_headers(upload)
 
     @blp.doc(summary="Terminate an unfinished upload", security=[{"deviceToken": []}],

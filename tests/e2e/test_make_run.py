@@ -10,7 +10,7 @@ import requests
 
 from clients.demo_tablets import PLAN
 from ports import embedded_redis
-from tests.helpers.live import free_port, start_runner, wait_for
+from tests.helpers.live import free_port, start_runner, wait_for, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +39,9 @@ def test_runner_serves_health_ok_on_embedded_defaults_and_stops_on_ctrl_c(tmp_pa
     port = free_port()
     proc = start_runner(data_dir, port)
     try:
-        health = wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc).json()
-        assert health["status"] == "ok"
+        wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc)
+        health = wait_for_status(f"http://127.0.0.1:{port}/api/v1/health", "ok", proc=proc)
+        assert health["checks"]["worker"]["alive"] == 1
         assert health["checks"]["database"]["dialect"] == "sqlite"
         # the capture app is served from the committed files: nothing but Python needed
         for path in ("/capture/", "/capture/sw.js", "/capture/assets/app.js", "/capture/assets/vendor/tus.min.js"):

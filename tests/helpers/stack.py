@@ -82,13 +82,19 @@ class LiveStack:
         return env
 
     def start_web(self) -> None:
-        """Start gunicorn and wait for the health check."""
+        """Start gunicorn with the product's serving model (``server.web_serving``); wait for health."""
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers",
-             str(self.web_workers), "--timeout", "120", "--access-logfile", str(self.access_log),
-             "--access-logformat", ACCESS_FORMAT, "--error-logfile", str(self.data_dir / "web.log"), "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--config", "python:server.web_serving",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
+             "--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT,
+             "--error-logfile", str(self.data_dir / "web.log"), "wsgi:app"],
             cwd=ROOT, env=self.env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(f"{self.url}/api/v1/health", proc=self.web)
+
+    def web_worker_pids(self) -> list[int]:
+        """The pids of gunicorn's worker processes (children of the master)."""
+        children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def kill_web(self) -> None:
         """SIGKILL the web server and all its worker processes."""

@@ -1,8 +1,12 @@
 """Health report, the OpenAPI document, and the one error shape."""
 from openapi_spec_validator import validate
 
+from ports.job_queue import worker_heartbeat
+from ports.redis_connection import get_redis
+
 
 def test_health_reports_database_redis_queues_and_disk(client):
+    worker_heartbeat(get_redis(), 30)  # a stamping worker is running
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     body = response.json
@@ -10,6 +14,14 @@ def test_health_reports_database_redis_queues_and_disk(client):
     assert body["checks"]["database"]["ok"] and body["checks"]["database"]["outbox_backlog"] == 0
     assert body["checks"]["redis"]["ok"] and "stamping" in body["checks"]["redis"]["queues"]
     assert body["checks"]["disk"]["free_bytes"] > 0
+    assert body["checks"]["worker"] == {"ok": True, "alive": 1, "ms": body["checks"]["worker"]["ms"]}
+
+
+def test_health_is_degraded_and_names_the_worker_when_no_worker_is_alive(client):
+    body = client.get("/api/v1/health").json
+    assert body["status"] == "degraded"
+    assert body["checks"]["worker"]["ok"] is False and body["checks"]["worker"]["alive"] == 0
+    assert body["checks"]["redis"]["ok"] is True and body["checks"]["database"]["ok"] is True
 
 
 def test_health_is_degraded_not_down_when_redis_is_unreachable(app, client):

@@ -175,6 +175,15 @@ def test_cursor_is_opaque_signed_and_bound_to_the_device(client, tablet):
         assert answer.status_code == 400 and answer.json["code"] == "sync.cursor_invalid"
 
 
+def test_a_cursor_of_any_length_that_does_not_decode_is_cursor_invalid(tablet):
+    api, _ = tablet
+    _, cursor, _ = pull_all(api)
+    for junk in (cursor + "A" * 200, "x" * 201, "a" * 5_000 + "." + "b" * 5_000):
+        answer = api.get("/api/v1/sync/pull", query_string={"cursor": junk})
+        assert answer.status_code == 400, len(junk)
+        assert answer.json["code"] == "sync.cursor_invalid" and set(answer.json) == {"code", "message", "details"}
+
+
 def test_compaction_keeps_current_state_and_answers_reset_required_to_cursors_below_the_floor(clock, runner, tablet):
     api, _ = tablet
     _, early_cursor, _ = pull_all(api)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -540,3 +541,118 @@ def test_a_creation_whose_first_chunk_fails_still_says_where_the_upload_is(tus_c
     location = response.headers["Location"]
     assert tus_client.head(location).headers["Upload-Offset"] == "0"
     assert tus_client.patch(location, 0, data).status_code == 204
+
+
+# --- progress that survives a cut, the per-device cap, the size limit ------------------------------
+
+class _KilledAfter:
+    """A request body whose sender is killed after ``limit`` bytes (nothing in the app handles it)."""
+
+    def __init__(self, data: bytes, limit: int, piece: int = 16_384):
+        self.data, self.limit, self.piece, self.sent = data, limit, piece, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.sent >= self.limit:
+            raise SystemExit("the web worker was killed")
+        n = min(self.piece, self.limit - self.sent, size if size and size > 0 else self.piece)
+        out = self.data[self.sent:self.sent + n]
+        self.sent += n
+        return out
+
+    def tell(self) -> int:
+        return self.sent
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        self.sent = len(self.data) if whence == 2 else position
+        return self.sent
+
+
+def test_a_patch_killed_midway_keeps_the_bytes_it_had_synced_and_resumes_from_them(app, tus_client, device):
+    app.config["UPLOAD_PROGRESS_SECONDS"] = 0  # record after every read (the default is every 2 s)
+    app.config["UPLOAD_READ_CHUNK_BYTES"] = 16_384
+    data = photo_bytes(200_000)
+    photo = declare_photo(device[0], data)
+    location = tus_client.create(data, photo_id=photo.id).headers["Location"]
+    body = _KilledAfter(data, 120_000)
+    with pytest.raises(SystemExit):
+        tus_client.client.open(location, method="PATCH", input_stream=body, headers=tus_client.headers(
+            {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}))
+    offset = int(tus_client.head(location).headers["Upload-Offset"])
+    assert 0 < offset <= 120_000
+    assert tus_client.patch(location, offset, data[offset:]).status_code == 204
+    assert ports().blobs.open(hashlib.sha256(data).hexdigest()).read() == data
+    assert db.session.get(Photo, photo.id, populate_existing=True).blob_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_patch_with_a_checksum_records_no_progress_before_its_end(app, tus_client):
+    app.config["UPLOAD_PROGRESS_SECONDS"] = 0
+    app.config["UPLOAD_READ_CHUNK_BYTES"] = 16_384
+    data = photo_bytes(100_000)
+    location = tus_client.create(data).headers["Location"]
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    with pytest.raises(SystemExit):
+        tus_client.client.open(location, method="PATCH", input_stream=_KilledAfter(data, 50_000),
+                               headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS,
+                                                           "Content-Length": str(len(data)),
+                                                           "Upload-Checksum": f"sha256 {digest}"}))
+    assert tus_client.head(location).headers["Upload-Offset"] == "0"  # half a chunk cannot be verified
+
+
+def test_a_device_writing_its_maximum_of_uploads_at_once_gets_429_for_one_more(app, tus_client, clock):
+    app.config["UPLOAD_MAX_PARALLEL_PER_DEVICE"] = 2
+    data = photo_bytes(1_000)
+    locations = [tus_client.create(data).headers["Location"] for _ in range(3)]
+    for location in locations[:2]:  # two PATCH requests of this device are streaming right now
+        assert tus.claim_lock(db.session, upload_row(location), clock.now(), timedelta(seconds=30))
+    db.session.commit()
+    refused = tus_client.patch(locations[2], 0, data)
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "upload.too_many_parallel"
+    assert refused.get_json()["details"] == {"max": 2, "writing": 2}
+    assert int(refused.headers["Retry-After"]) > 0
+    assert tus_client.head(locations[2]).headers["Upload-Offset"] == "0"
+    clock.advance(seconds=31)  # those requests ended (their locks ran out)
+    assert tus_client.patch(locations[2], 0, data).status_code == 204
+
+
+def test_a_single_streamed_patch_of_exactly_tus_max_size_is_accepted(app, tus_client):
+    app.config["UPLOAD_MAX_BYTES"] = 50_000
+    data = photo_bytes(50_000)
+    location = tus_client.create(data).headers["Location"]
+    # no Content-Length (chunked transfer): the server reads the body up to its limit
+    response = tus_client.client.open(location, method="PATCH", input_stream=io.BytesIO(data),
+                                      environ_overrides={"wsgi.input_terminated": True},
+                                      headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS}))
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert response.headers["Upload-Offset"] == str(len(data))
+
+
+class _Watched:
+    """A request body that notes how many database connections are checked out while it is read."""
+
+    def __init__(self, data: bytes, engine):
+        self.data, self.engine, self.pos, self.seen = data, engine, 0, []
+
+    def read(self, size: int = -1) -> bytes:
+        self.seen.append(self.engine.pool.checkedout())
+        out = self.data[self.pos:self.pos + min(size if size and size > 0 else 4096, 4096)]
+        self.pos += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        self.pos = len(self.data) if whence == 2 else position
+        return self.pos
+
+
+def test_a_patch_holds_no_database_connection_while_it_waits_for_body_bytes(app, tus_client):
+    data = photo_bytes(50_000)
+    location = tus_client.create(data).headers["Location"]
+    db.session.remove()  # the test's own session gives its connection back
+    body = _Watched(data, db.engine)
+    response = tus_client.client.open(location, method="PATCH", input_stream=body, headers=tus_client.headers(
+        {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}))
+    assert response.status_code == 204
+    assert body.seen and set(body.seen) == {0}
