@@ -46,7 +46,7 @@ def duration_text(seconds: float | int | None) -> str:
             if value >= size:
                 return f"约 {value / size:.0f} {unit}"
     rest = int(round(value))
-    parts = []
+    parts: list[str] = []
     for size, unit in _UNITS[2:]:
         count, rest = divmod(rest, int(size))
         if parts or count:

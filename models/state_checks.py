@@ -1,7 +1,7 @@
 """Which column holds which workflow state: the database refuses any value outside its enum."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Table
 
 from core.states import (
     CustomerStatus,
@@ -47,5 +47,6 @@ def attach() -> None:
     """Add a CHECK constraint per state column to the tables (named ``ck_<table>_<column>``)."""
     for model, column, states in STATE_COLUMNS:
         table = model.__table__
+        assert isinstance(table, Table)
         if not any(isinstance(c, CheckConstraint) and c.name == column for c in table.constraints):
             table.append_constraint(CheckConstraint(sql_in(column, states), name=column))
