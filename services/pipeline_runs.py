@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
 from models.database import db
+from ports import process_liveness
 from services import pipeline, scan_stamping, stamping
 from services.stamping_env import Env, env_for
 
@@ -30,20 +31,7 @@ HOST = socket.gethostname()[:32]  # lease owners are <job id>@<host>:<pid> (100 
 
 def owner_is_dead(owner: str | None) -> bool:
     """True when a lease owner ran on this host and its process is gone (killed worker)."""
-    host, _, pid = (owner or "").rpartition("@")[2].rpartition(":")
-    if host != HOST or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # a killed worker not yet reaped by its parent is a zombie
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[:1] == ["Z"]
-    except OSError:
-        return False
+    return process_liveness.owner_is_gone(owner)
 
 
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:

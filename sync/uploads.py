@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from capture_schema.base import is_safe_filename
 from core import errors
 from models import Blob, Photo, Upload
+from ports import process_liveness
 from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
@@ -338,33 +339,12 @@ def lock_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _owner_is_dead(owner: str | None) -> bool:
-    """True only when the owner ran on this host and its process is gone (e.g. after kill -9)."""
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    # a killed worker whose parent died too may linger as a zombie until someone reaps it
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
 def writing_uploads(session: Session, device_id: str, now: datetime, other_than: str | None = None) -> int:
     """How many of a device's uploads a live request is writing to (a live lock of a live process)."""
     owners = session.scalars(select(Upload.lock_owner).where(
         Upload.device_id == device_id, Upload.id != (other_than or ""), Upload.lock_token.is_not(None),
         Upload.lock_expires_at >= now)).all()
-    return sum(1 for owner in owners if not _owner_is_dead(owner))
+    return sum(1 for owner in owners if not process_liveness.owner_is_gone(owner))
 
 
 def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime,
@@ -381,7 +361,7 @@ def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) 
     """Claim the write lock with one conditional UPDATE; return its token, or None if held."""
     token = secrets.token_hex(16)
     free = [Upload.lock_token.is_(None), Upload.lock_expires_at < now]
-    if upload.lock_token is not None and _owner_is_dead(upload.lock_owner):
+    if upload.lock_token is not None and process_liveness.owner_is_gone(upload.lock_owner):
         free.append(Upload.lock_token == upload.lock_token)
     result = session.execute(
         update(Upload).where(Upload.id == upload.id, or_(*free))
