@@ -20,7 +20,7 @@ from models import LogLeaf, OutboxEvent, Photo, PipelineRun
 from models.database import db
 from ports.job_queue import queue
 from ports.redis_connection import get_redis
-from services import dispatch, pipeline
+from services import dispatch, pipeline, stamping_env
 from services import pipeline_runs as runner
 from tests.helpers.images import make_jpeg
 from tests.helpers.received_photos import make_capture, received_photo
@@ -157,14 +157,14 @@ def test_a_run_killed_between_its_last_step_and_its_commit_is_finished_after_its
 
     monkeypatch.setattr(db.session, "execute", killed_at_the_final_commit)
     with pytest.raises(SystemExit):
-        runner.process(db.session, context.env_for(app), EVENT, photo.id, 1)
+        runner.process(db.session, stamping_env.env_for(app), EVENT, photo.id, 1)
     monkeypatch.undo()
     db.session.rollback()
     _take_off_the_queue(pipeline.job_id(EVENT, photo.id, 1))
     run = _run(photo.id)
     assert run.status == "running" and run.lease_owner is not None
     assert db.session.get(Photo, photo.id).state == "ready"  # every step committed, the run did not
-    clock.advance(seconds=context.env_for(app).settings.lease_s + 1)
+    clock.advance(seconds=stamping_env.env_for(app).settings.lease_s + 1)
     _work(app)
     _assert_stamped_once(photo.id)
     assert _run(photo.id).attempt == 2
