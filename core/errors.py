@@ -206,7 +206,7 @@ UPLOAD_METADATA_INVALID = problem("upload.metadata_invalid", 400,
 UPLOAD_FILENAME_INVALID = problem("upload.filename_invalid", 400,
                                   "The filename contains path or control characters.")
 UPLOAD_PHOTO_CONFLICT = problem("upload.photo_conflict", 409,
-                                "The photo is declared with another SHA-256 or by another device.")
+                                "The photo is declared with another SHA-256 or by a tablet of another inspector.")
 UPLOAD_CHECKSUM_UNSUPPORTED = problem("upload.checksum_unsupported", 400,
                                       "Upload-Checksum names an unsupported algorithm or is malformed.")
 UPLOAD_CHECKSUM_MISMATCH = problem("upload.checksum_mismatch", 460,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from capture_schema.base import is_safe_filename
 from core import errors
-from models import Blob, Photo, Upload
+from models import Blob, Device, Photo, Upload
 from ports import process_liveness
 from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
@@ -267,12 +267,24 @@ def status_headers(upload: Upload, with_metadata: bool = False) -> dict[str, str
 
 # --- loading and state checks ---------------------------------------------------------------------
 
+def same_inspector(session: Session, declared_by: str, uploading: str) -> bool:
+    """Whether two tablets belong to one inspector (a tablet registered again, or their second tablet).
+
+    Their outbox replays the same captures (docs/sync-protocol.md), so it may also bring the bytes.
+    """
+    if declared_by == uploading:
+        return True
+    first, second = session.get(Device, declared_by), session.get(Device, uploading)
+    return first is not None and second is not None and first.inspector_id == second.inspector_id
+
+
 def new_upload(session: Session, device_id: str, request: CreateRequest, now: datetime,
                settings: UploadSettings) -> Upload:
     """Add a new upload row (not committed); refuse a photo declared otherwise."""
     label = request.label
     photo = session.get(Photo, label.photo_id)
-    if photo is not None and (photo.device_id != device_id or photo.declared_sha256 != label.sha256):
+    if photo is not None and (photo.declared_sha256 != label.sha256
+                              or not same_inspector(session, photo.device_id, device_id)):
         raise errors.DomainError(errors.UPLOAD_PHOTO_CONFLICT, details={"photo_id": label.photo_id})
     if photo is not None and photo.state == "destroyed":  # its dossier was destroyed: the bytes must not return
         raise errors.DomainError(errors.PHOTO_DESTROYED, details={"photo_id": photo.id,

@@ -368,6 +368,21 @@ def test_an_upload_for_a_photo_declared_with_another_hash_is_409(tus_client, dev
     assert response.status_code == 409 and response.get_json()["code"] == "upload.photo_conflict"
 
 
+def test_the_same_inspectors_other_tablet_may_upload_a_declared_photo_another_inspectors_may_not(client, device):
+    """A tablet registered again (or the inspector's second tablet) replays its outbox and brings the bytes."""
+    data = b"photo declared by the first tablet"
+    photo = declare_photo(device[0], data)
+    _again, token = make_device("inspector1")
+    again = TusClient(client, token)
+    created = again.create(data, photo_id=photo.id)
+    assert created.status_code == 201, created.get_json()
+    assert again.patch(created.headers["Location"], 0, data).status_code == 204
+    assert db.session.get(Photo, photo.id).state == "received"
+    _stranger, other_token = make_device("inspector2")
+    refused = TusClient(client, other_token).create(data, photo_id=photo.id)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "upload.photo_conflict"
+
+
 def test_unknown_and_malformed_upload_ids_are_404(tus_client):
     for upload_id in (uuid.uuid4().hex, "..%2f..%2fetc", "ABC"):
         response = tus_client.head(f"/api/v1/uploads/{upload_id}")
