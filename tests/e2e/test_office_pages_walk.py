@@ -102,10 +102,11 @@ def _pages(world: dict) -> dict[str, list[str]]:
                                "/dossiers/5200098765"],
         "legal": shared + ["/legal/", f"/legal/?q={ACCOUNT}", f"/legal/photos/{world['photo']}", "/legal/exports",
                            "/legal/exports/1", "/legal/uses", "/lifecycle/holds", "/review/queue",
-                           "/legal/?captured_from=bad"],
+                           "/legal/?captured_from=bad", "/legal/anchors", "/legal/scans"],
         "manager": shared + ["/lifecycle/deadlines", "/lifecycle/quality", "/legal/approvals", "/legal/uses",
                              "/admin/jobs", "/admin/calendar", f"/review/captures/{world['far']}"],
-        "admin": ["/", "/admin/jobs", "/admin/calendar", "/lifecycle/quality", "/dossiers", "/legal/uses"],
+        "admin": ["/", "/admin/jobs", "/admin/calendar", "/admin/devices", "/lifecycle/quality", "/dossiers",
+                  "/legal/uses"],
     }
 
 

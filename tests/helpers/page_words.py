@@ -39,6 +39,7 @@ ALLOWED = {
     "UTF-8", "GB18030", "Merkle", "Ed25519", "ID", "CT", "PT", "kVA", "kV", "V", "B", "KB", "MB", "GB",
     "DateTimeOriginal", "OffsetTimeOriginal", "chinesecalendar", "holidays", "J", "K", "X", "A", "R", "I",
     "C", "N", "U", "Enter", "Shift", "outbox", "Redis", "JPEG", "PNG", "CA", "URL",
+    "DA/T", "TIFF", "JPEG/PNG", "dpi", "HEIC", "WebP", "PEM", "DER",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-.:/+]*[A-Za-z0-9]|[A-Za-z]")
 IDENTIFIER = re.compile(
