@@ -11,7 +11,6 @@ import threading
 
 import redis
 from rq import SimpleWorker
-from rq.scheduler import RQScheduler
 
 from ports.job_queue import QUEUE_NAMES, queue, worker_heartbeat
 from services.dispatch import tick
@@ -23,41 +22,26 @@ log = logging.getLogger("dangan.worker")
 HEARTBEAT_MISSES = 5
 
 
-def scheduler_tick(scheduler: RQScheduler) -> None:
-    """Move due scheduled jobs (``enqueue_at``) into their queues, holding RQ's scheduler lock."""
-    if scheduler.should_reacquire_locks:
-        scheduler.acquire_locks()
-    if scheduler.acquired_locks:
-        scheduler.enqueue_scheduled_jobs()
-        scheduler.heartbeat()
-
-
 def dispatcher_loop(app, stop: threading.Event) -> None:
-    """Call the dispatcher tick and the scheduler tick until ``stop`` is set; errors are logged."""
+    """Beat the worker's heartbeat and call the dispatcher tick until ``stop`` is set; errors are logged.
 
+    The tick also keeps the periodic jobs queued (:mod:`services.schedules`), so no scheduler
+    process of RQ's is needed.
+    """
     interval = env_for(app).settings.dispatch_interval_s
-    # RQ's own scheduler runs in a forked process that outlives a killed worker; in this thread
-    # it lives and dies with the worker.
     connection = app.extensions["dangan.redis"].client(app)
-    scheduler = RQScheduler(list(QUEUE_NAMES), connection=connection)
     heartbeat_ttl = max(10.0, HEARTBEAT_MISSES * interval)
-    try:
-        # the first round runs at start: it resumes the runs a killed worker left behind
-        while not stop.is_set():
-            for name, step in (("heartbeat", lambda: worker_heartbeat(connection, heartbeat_ttl)),
-                               ("dispatcher", lambda: tick(app)), ("scheduler", lambda: scheduler_tick(scheduler))):
-                try:
-                    step()
-                except (redis.ConnectionError, redis.TimeoutError) as exc:  # Redis away: it comes back
-                    log.warning("%s tick skipped: Redis unavailable (%s)", name, exc)
-                except Exception:  # never let housekeeping kill the worker
-                    log.exception("%s tick failed", name)
-            stop.wait(interval)
-    finally:
-        try:
-            scheduler.release_locks()
-        except Exception:
-            log.warning("could not release the scheduler locks; they expire by themselves")
+    # the first round runs at start: it resumes the runs a killed worker left behind
+    while not stop.is_set():
+        for name, step in (("heartbeat", lambda: worker_heartbeat(connection, heartbeat_ttl)),
+                           ("dispatcher", lambda: tick(app))):
+            try:
+                step()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:  # Redis away: it comes back
+                log.warning("%s tick skipped: Redis unavailable (%s)", name, exc)
+            except Exception:  # never let housekeeping kill the worker
+                log.exception("%s tick failed", name)
+        stop.wait(interval)
 
 
 def main(burst: bool = False) -> None:

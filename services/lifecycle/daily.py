@@ -2,9 +2,9 @@
 remove evidence bundles kept past ``EXPORT_BUNDLE_DAYS``.
 
 Both are idempotent (running them twice on a day changes nothing the second time) and commit
-their own work. :func:`workers.jobs.daily_lifecycle` is the RQ job; it re-enqueues itself for the next
-morning through RQ's scheduler (the worker runs ``with_scheduler=True``), one job id per day so
-that several schedulers never double it.
+their own work. :func:`workers.jobs.daily_lifecycle` is the RQ job; the dispatcher tick queues it
+once the day's 01:30 Beijing time has come, under one job id per day, so that any number of
+workers never double it.
 """
 from __future__ import annotations
 
@@ -46,32 +46,29 @@ def sweep_retention(session: Session, actor: Actor, today: date, now: datetime,
     return result
 
 
-def next_run(now: datetime) -> datetime:
-    """The next daily run time (01:30 Beijing time) after ``now``, as aware UTC."""
+def due_day(now: datetime) -> date:
+    """The Beijing day whose daily run is due at ``now``: today from 01:30 on, before that yesterday."""
     local = now.astimezone(BEIJING)
-    candidate = datetime.combine(local.date(), DAILY_AT, tzinfo=BEIJING)
-    if candidate <= local:
-        candidate += timedelta(days=1)
-    return candidate.astimezone(now.tzinfo)
+    return local.date() if local.time() >= DAILY_AT else local.date() - timedelta(days=1)
 
 
 def schedule_daily(connection, now: datetime) -> str:
-    """Enqueue the next daily run in RQ's scheduler (once per day, whoever asks); return its job id."""
-    when = next_run(now)
-    job_id = f"lifecycle-daily-{when.astimezone(BEIJING).date().isoformat()}"
+    """Queue the daily run that is due, once per Beijing day whoever asks and how often; return its job id.
+
+    The dispatcher tick calls this every few seconds, so the run starts within seconds of 01:30
+    (or at the first tick after a stopped night); the job id of the day makes it happen once.
+    """
+    job_id = f"lifecycle-daily-{due_day(now).isoformat()}"
     try:
         Job.fetch(job_id, connection=connection)
-        return job_id
     except NoSuchJobError:
-        pass
-    queue("default", connection).enqueue_at(when, JOB_FUNCTION, job_id=job_id,
-                                            result_ttl=7 * 86400, failure_ttl=30 * 86400)
+        queue("default", connection).enqueue(JOB_FUNCTION, job_id=job_id, result_ttl=7 * 86400,
+                                             failure_ttl=30 * 86400)
     return job_id
 
 
 def run_in_app(app) -> dict:
-    """Recompute deadlines, sweep retention, remove expired bundles, then schedule tomorrow's run (the job body of
-    :mod:`workers.jobs`)."""
+    """Recompute deadlines, sweep retention and remove expired bundles (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
         ports = app.extensions["dangan.ports"]
         now = ports.clock.now()
@@ -79,9 +76,5 @@ def run_in_app(app) -> dict:
         result = {"deadlines": recompute_deadlines(db.session, SYSTEM, today, now, settings),
                   "retention": sweep_retention(db.session, SYSTEM, today, now, settings),
                   "expired_bundles": evidence_export.expire_bundles(db.session, ports.exports, now)}
-        try:
-            result["next"] = schedule_daily(app.extensions["dangan.redis"].client(app), now)
-        except Exception as exc:  # Redis down: the work is done; the next start schedules again
-            log.warning("could not schedule the next lifecycle run: %s", exc)
         log.info("lifecycle daily run: %s", result)
         return result
