@@ -162,7 +162,7 @@ def list_uses(session: Session, today: date, *, state: str | None = None, overdu
         query = query.where(UseRequest.state == "out", UseRequest.due_on < today)
     if account_no:
         query = query.where(Customer.account_no == account_no.strip())
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(UseRequest.requested_at.desc(), UseRequest.id.desc())
     if per_page:
         query = query.limit(per_page).offset((max(page, 1) - 1) * per_page)

@@ -7,8 +7,9 @@ free position of the class is always taken first, new boxes only when none is fr
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,12 +74,14 @@ def assign_box(session: Session, actor: Actor, customer: Customer, now: datetime
                 pass
             continue
         # Claim only if still free: two archivists assigning at once never share a position.
-        claimed = session.execute(update(BoxSlot).where(BoxSlot.id == slot.id, BoxSlot.customer_id.is_(None))
-                                  .values(customer_id=customer.id, assigned_at=now, freed_at=None)
-                                  .execution_options(synchronize_session=False)).rowcount
+        claimed = cast(CursorResult, session.execute(
+            update(BoxSlot).where(BoxSlot.id == slot.id, BoxSlot.customer_id.is_(None))
+            .values(customer_id=customer.id, assigned_at=now, freed_at=None)
+            .execution_options(synchronize_session=False))).rowcount
         if claimed:
             session.refresh(slot)
             box = session.get(PaperBox, slot.box_id)
+            assert box is not None
             audit.record(session, actor, "box.assign", "customer", customer.account_no,
                          {"box": box_code(box.voltage_class, box.number), "position": slot.position,
                           "shelf": box.shelf}, at=now)
@@ -98,7 +101,7 @@ def assign_all(session: Session, actor: Actor, now: datetime, settings: Lifecycl
         assigned += 1
     return {"assigned": assigned,
             "boxes": dict(session.execute(select(PaperBox.voltage_class, func.count())
-                                          .group_by(PaperBox.voltage_class)).all())}
+                                          .group_by(PaperBox.voltage_class)).tuples().all())}
 
 
 def free_position(session: Session, actor: Actor, customer: Customer, now: datetime) -> BoxSlot | None:
@@ -107,6 +110,7 @@ def free_position(session: Session, actor: Actor, customer: Customer, now: datet
     if slot is None:
         return None
     box = session.get(PaperBox, slot.box_id)
+    assert box is not None
     slot.customer_id, slot.freed_at = None, now
     audit.record(session, actor, "box.free", "customer", customer.account_no,
                  {"box": box_code(box.voltage_class, box.number), "position": slot.position}, at=now)

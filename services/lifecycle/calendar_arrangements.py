@@ -116,6 +116,7 @@ def parse(text: str | bytes) -> Arrangement:
         problems.append(f"{day.isoformat()} 同时列为放假日和上班日")
     if problems:
         raise _bad(problems)
+    assert year is not None and isinstance(document_no, str) and published_on is not None
     return Arrangement(year=year, holidays=frozenset(holidays), workdays=frozenset(workdays),
                        document_no=document_no.strip(), published_on=published_on, title=title.strip(),
                        names=names)

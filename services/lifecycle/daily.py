@@ -73,8 +73,9 @@ def run_in_app(app) -> dict:
         ports = app.extensions["dangan.ports"]
         now = ports.clock.now()
         today, settings = local_date(now), settings_from(app.config)
-        result = {"deadlines": recompute_deadlines(db.session, SYSTEM, today, now, settings),
-                  "retention": sweep_retention(db.session, SYSTEM, today, now, settings),
-                  "expired_bundles": evidence_export.expire_bundles(db.session, ports.exports, now)}
+        session = db.session()
+        result = {"deadlines": recompute_deadlines(session, SYSTEM, today, now, settings),
+                  "retention": sweep_retention(session, SYSTEM, today, now, settings),
+                  "expired_bundles": evidence_export.expire_bundles(session, ports.exports, now)}
         log.info("lifecycle daily run: %s", result)
         return result

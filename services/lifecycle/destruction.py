@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -95,7 +95,7 @@ def holds_blocking(session: Session, customer_ids: list[int]) -> list[LegalHold]
 
 def _hold_details(session: Session, holds: list[LegalHold]) -> list[dict]:
     accounts = dict(session.execute(select(Customer.id, Customer.account_no)
-                                    .where(Customer.id.in_({h.customer_id for h in holds}))).all())
+                                    .where(Customer.id.in_({h.customer_id for h in holds}))).tuples().all())
     return [{"hold_id": h.id, "account_no": accounts.get(h.customer_id),
              "item_id": h.dossier_item_id, "reason": h.reason} for h in holds]
 
@@ -140,10 +140,10 @@ def propose_list(session: Session, actor: Actor, *, title: str, reason: str, acc
 
 
 def _on_open_list(session: Session, customer_id: int) -> bool:
-    return session.scalar(select(func.count()).select_from(DisposalEntry)
-                          .join(DisposalList, DisposalEntry.disposal_list_id == DisposalList.id)
-                          .where(DisposalEntry.customer_id == customer_id, DisposalEntry.withdrawn.is_(False),
-                                 DisposalList.state.in_(("proposed", "approved")))) > 0
+    return (session.scalar(select(func.count()).select_from(DisposalEntry)
+                           .join(DisposalList, DisposalEntry.disposal_list_id == DisposalList.id)
+                           .where(DisposalEntry.customer_id == customer_id, DisposalEntry.withdrawn.is_(False),
+                                  DisposalList.state.in_(("proposed", "approved")))) or 0) > 0
 
 
 @transaction
@@ -182,7 +182,7 @@ def withdraw_entry(session: Session, actor: Actor, list_id: int, account_no: str
     return entry
 
 
-def _derivative_columns() -> list[tuple[object, list]]:
+def _derivative_columns() -> list[tuple[Table, list]]:
     """(table, key columns) of the evidence models that keep derived blobs of a photo.
 
     Any model of ``models.evidence`` with a ``photo_id`` column qualifies; its columns
@@ -285,10 +285,10 @@ LIVE_UPLOAD_STATES = ("receiving", "finishing")
 GONE_EXPORT_STATES = ("destroyed", "expired", "rejected")
 
 
-def _photo_ids(session: Session, customer_ids: list[int]) -> dict[str, int]:
+def _photo_ids(session: Session, customer_ids: list[int]) -> dict[str, int | None]:
     """Photo id → customer id of every photo of these customers' captures."""
     return dict(session.execute(select(Photo.id, Capture.customer_id).join(Capture, Photo.capture_id == Capture.id)
-                                .where(Capture.customer_id.in_(customer_ids))).all()) if customer_ids else {}
+                                .where(Capture.customer_id.in_(customer_ids))).tuples().all()) if customer_ids else {}
 
 
 def exports_holding(session: Session, photo_ids) -> list[EvidenceExport]:
@@ -307,14 +307,15 @@ def _exports_blocked_by_holds(session: Session, exports: list[EvidenceExport], d
     if not others:
         return []
     owners = dict(session.execute(select(Photo.id, Capture.customer_id).join(Capture, Photo.capture_id == Capture.id)
-                                  .where(Photo.id.in_(others))).all())
+                                  .where(Photo.id.in_(others))).tuples().all())
     held = {h.customer_id: h for h in holds_blocking(session, sorted({c for c in owners.values() if c}))}
     if not held:
         return []
-    accounts = dict(session.execute(select(Customer.id, Customer.account_no).where(Customer.id.in_(held))).all())
+    accounts = dict(session.execute(select(Customer.id, Customer.account_no).where(Customer.id.in_(held)))
+                    .tuples().all())
     blocked = []
     for export in exports:
-        customers = sorted({owners.get(pid) for pid in (export.photo_ids or []) if owners.get(pid) in held})
+        customers = sorted({c for pid in (export.photo_ids or []) if (c := owners.get(pid)) is not None and c in held})
         if customers:
             blocked.append({"export_id": export.id, "held_accounts": [accounts[c] for c in customers],
                             "hold_ids": [held[c].id for c in customers]})
@@ -328,9 +329,11 @@ def _person(user: User | None) -> dict | None:
 def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: DisposalEntry,
                  now: datetime, blobs, append_event: Callable) -> DestructionRecord:
     customer = session.get(Customer, entry.customer_id)
+    assert customer is not None
     dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id))
     state = session.scalar(select(RetentionState).where(RetentionState.customer_id == customer.id))
-    destroyed, retained = [], []
+    destroyed: list[dict] = []
+    retained: list[dict] = []
     for key, role, photo_id in _evidence_keys(session, customer.id):
         if _still_needed(session, key, customer.id):
             retained.append({"sha256": key, "role": role, _owner(role): photo_id, "why": "shared with another dossier"})
@@ -351,8 +354,10 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
     open_captures = [c for c in captures if c.review_state in OPEN_REVIEW_STATES]
     items = session.scalars(select(DossierItem).where(DossierItem.dossier_id == dossier.id)
                             .order_by(DossierItem.seq)).all() if dossier else []
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
+    users: dict[int | None, User] = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
         {i for i in (disposal.proposed_by_id, disposal.decided_by_id, actor_user_id(actor)) if i})))}
+    assert state is not None and disposal.decided_at is not None
+    destroyed_sorted = sorted(destroyed, key=lambda d: d["sha256"])
     content = {
         "kind": "dangan.destruction_record", "version": 2,
         "customer": {"account_no": customer.account_no, "name": customer.name,
@@ -371,7 +376,7 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
         "executed_at": now.isoformat(),
         "dossier_items": [{"seq": i.seq, "doc_type": i.doc_type, "title": i.title,
                            "doc_date": i.doc_date.isoformat() if i.doc_date else None} for i in items],
-        "destroyed": sorted(destroyed, key=lambda d: d["sha256"]),
+        "destroyed": destroyed_sorted,
         "retained_shared": sorted(retained, key=lambda d: d["sha256"]),
         # every other stored copy of the bytes that goes with them
         "exports_removed": [{"export_id": e.id, "state": e.state, "bundle_sha256": e.bundle_sha256,
@@ -392,7 +397,7 @@ def _destroy_one(session: Session, actor: Actor, disposal: DisposalList, entry: 
     boxes.free_position(session, actor, customer, now)
     append_event(session, "destroyed", content["archive_no"] or customer.account_no,
                  {"record_id": record.id, "record_sha256": digest, "account_no": customer.account_no,
-                  "disposal_list_id": disposal.id, "sha256": [d["sha256"] for d in content["destroyed"]]},
+                  "disposal_list_id": disposal.id, "sha256": [d["sha256"] for d in destroyed_sorted]},
                  now)
     audit.record(session, actor, "dossier.destroy", "customer", customer.account_no,
                  {"record_id": record.id, "record_sha256": digest, "blobs": len(destroyed),
@@ -468,6 +473,7 @@ def execute_list(session: Session, actor: Actor, list_id: int, today: date, now:
         for entry in entries:
             state = session.scalar(select(RetentionState).where(RetentionState.customer_id == entry.customer_id))
             customer = session.get(Customer, entry.customer_id)
+            assert customer is not None
             if state is None or customer.status != "closed" or state.eligible_on > today:
                 raise errors.DomainError(errors.NOT_ELIGIBLE, details={
                     "account_no": customer.account_no,
@@ -584,13 +590,14 @@ def refuse_if_destroyed(session: Session, customer_id: int | None) -> None:
     record = record_of_customer(session, customer_id)
     if record is not None:
         customer = session.get(Customer, customer_id)
+        assert customer is not None
         raise errors.DomainError(errors.DOSSIER_DESTROYED, details={
-            "account_no": customer.account_no, **record_label(record.id, record.executed_at)})
+            "account_no": customer.account_no, **(record_label(record.id, record.executed_at) or {})})
 
 
 def list_disposals(session: Session, page: int = 1, per_page: int = 20) -> tuple[list[DisposalList], int]:
     """A page of disposal lists, newest first, and the total."""
-    total = session.scalar(select(func.count()).select_from(DisposalList))
+    total = session.scalar(select(func.count()).select_from(DisposalList)) or 0
     lists = session.scalars(select(DisposalList).order_by(DisposalList.id.desc())
                             .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return list(lists), total
@@ -598,7 +605,7 @@ def list_disposals(session: Session, page: int = 1, per_page: int = 20) -> tuple
 
 def list_records(session: Session, page: int = 1, per_page: int = 50) -> tuple[list[DestructionRecord], int]:
     """A page of destruction records, newest first, and the total."""
-    total = session.scalar(select(func.count()).select_from(DestructionRecord))
+    total = session.scalar(select(func.count()).select_from(DestructionRecord)) or 0
     records = session.scalars(select(DestructionRecord).order_by(DestructionRecord.id.desc())
                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return list(records), total

@@ -112,6 +112,7 @@ def record_event(session: Session, actor: Actor, *, account_no: str, kind: str, 
         if existing is not None:
             obligation = session.scalar(select(FilingObligation).where(
                 FilingObligation.business_event_id == existing.id))
+            assert obligation is not None
             return RecordedEvent(existing, obligation, False)
     event = BusinessEvent(customer_id=customer.id, kind=kind, occurred_on=occurred_on,
                           reference=reference, note=(note or "").strip() or None, source=source,
@@ -225,7 +226,7 @@ def recompute_all(session: Session, actor: Actor, today: date, now: datetime,
                     obligation.due_on) != before:
                 changed += 1
     counts = dict(session.execute(select(FilingObligation.state, func.count())
-                                  .group_by(FilingObligation.state)).all())
+                                  .group_by(FilingObligation.state)).tuples().all())
     provisional = session.scalar(select(func.count()).select_from(FilingObligation)
                                  .where(FilingObligation.provisional.is_(True)))
     return {"checked": len(open_ids), "changed": changed, "states": counts, "provisional": provisional,
@@ -267,6 +268,7 @@ def record_events_from_capture(session: Session, actor: Actor, capture_id: str, 
     except ValueError:
         occurred_on = local_date(capture.device_created_at or capture.received_at)
     customer = session.get(Customer, capture.customer_id)
+    assert customer is not None
     return record_event(session, actor, account_no=customer.account_no, kind=kind,
                         occurred_on=min(occurred_on, today), today=today, now=now,
                         settings=settings, reference=f"capture:{capture.id}", source="capture")
@@ -312,7 +314,7 @@ def list_obligations(session: Session, *, states: tuple[str, ...] | None = None,
         query = query.where(Customer.district == district)
     if responsible_id is not None:
         query = query.where(FilingObligation.responsible_id == responsible_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(page, 1)
     rows = session.execute(query.order_by(FilingObligation.due_on.is_(None).desc(),
                                           FilingObligation.due_on, FilingObligation.id)
@@ -329,6 +331,7 @@ def due_date_history(session: Session, obligation_ids: list[int]) -> dict[int, l
                                  .where(AuditEntry.object_type == "obligation")
                                  .where(AuditEntry.object_id.in_([str(i) for i in obligation_ids]))
                                  .order_by(AuditEntry.id)):
+        assert entry.object_id is not None
         out.setdefault(int(entry.object_id), []).append({"at": entry.at, **(entry.details or {})})
     return out
 

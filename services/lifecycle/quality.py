@@ -106,7 +106,7 @@ def figures(session: Session, today: date) -> dict:
     reviewed_at = _first_review_times(session)
     pending = dict(session.execute(select(Photo.capture_id, func.count())
                                    .where(Photo.state.not_in(STAMPING_DONE), Photo.capture_id.is_not(None))
-                                   .group_by(Photo.capture_id)).all())
+                                   .group_by(Photo.capture_id)).tuples().all())
     for capture, district in session.execute(select(Capture, Customer.district)
                                              .outerjoin(Customer, Capture.customer_id == Customer.id)):
         for row in (districts[district or NO_DISTRICT], people[capture.inspector_id]):

@@ -41,6 +41,7 @@ def is_eligible(closed_on: date, voltage_class: str, today: date, settings: Life
 
 def _track(session: Session, actor: Actor, customer: Customer, now: datetime,
            settings: LifecycleSettings) -> RetentionState:
+    assert customer.closed_on is not None
     years = retention_years(customer.voltage_class, settings)
     eligible_on = eligibility_date(customer.closed_on, years)
     state = session.scalar(select(RetentionState).where(RetentionState.customer_id == customer.id))
@@ -87,7 +88,9 @@ def close_account(session: Session, actor: Actor, account_no: str, closed_on: da
     obligations.record_event(session, actor, account_no=customer.account_no, kind="account_closure",
                              occurred_on=closed_on, today=today, now=now, settings=settings,
                              reference=reference, responsible=responsible)
-    return session.scalar(select(RetentionState).where(RetentionState.customer_id == customer.id))
+    state = session.scalar(select(RetentionState).where(RetentionState.customer_id == customer.id))
+    assert state is not None
+    return state
 
 
 def sweep(session: Session, actor: Actor, today: date, now: datetime, settings: LifecycleSettings) -> dict:
@@ -132,7 +135,7 @@ def list_retention(session: Session, today: date, *, only_eligible: bool = False
              .outerjoin(holds, holds.c.customer_id == Customer.id))
     if only_eligible:
         query = query.where(RetentionState.eligible_on <= today, RetentionState.destroyed_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = []
     for state, customer, archive_no, n in session.execute(
             query.order_by(RetentionState.destroyed_at.is_not(None), RetentionState.eligible_on,
@@ -156,7 +159,7 @@ def place_hold(session: Session, actor: Actor, account_no: str, reason: str, now
     record = destruction.record_of_customer(session, customer.id)
     if record is not None:
         raise errors.DomainError(errors.HOLD_CUSTOMER_DESTROYED, details={
-            "account_no": customer.account_no, **destruction.record_label(record.id, record.executed_at)})
+            "account_no": customer.account_no, **(destruction.record_label(record.id, record.executed_at) or {})})
     item_id = None
     if item_seq is not None:
         item = session.scalar(select(DossierItem).join(Dossier, DossierItem.dossier_id == Dossier.id)
@@ -187,6 +190,7 @@ def lift_hold(session: Session, actor: Actor, hold_id: int, reason: str, now: da
     hold.lifted_by_id = actor_user_id(actor)
     hold.lift_reason = (reason or "").strip()[:2000] or None
     customer = session.get(Customer, hold.customer_id)
+    assert customer is not None
     audit.record(session, actor, "hold.lift", "customer", customer.account_no,
                  {"hold_id": hold.id, "reason": hold.lift_reason}, at=now)
     return hold
