@@ -25,13 +25,13 @@ def statuses(session: Session, device: Device, capture_ids: list[str]) -> list[d
     captures = session.scalars(select(Capture).where(Capture.id.in_(ids),
                                                      Capture.inspector_id == device.inspector_id)).all()
     found = [c.id for c in captures]
-    photos: dict[str, list[Photo]] = {}
+    photos: dict[str | None, list[Photo]] = {}
     for photo in session.scalars(select(Photo).where(Photo.capture_id.in_(found)).order_by(Photo.created_at)):
         photos.setdefault(photo.capture_id, []).append(photo)
     last: dict[str, ReviewDecision] = {}
-    for decision in session.scalars(select(ReviewDecision).where(ReviewDecision.capture_id.in_(found))
-                                    .order_by(ReviewDecision.id)):
-        last[decision.capture_id] = decision
+    for row in session.scalars(select(ReviewDecision).where(ReviewDecision.capture_id.in_(found))
+                               .order_by(ReviewDecision.id)):
+        last[row.capture_id] = row
     items = {i.capture_id: i for i in session.scalars(select(DossierItem)
                                                       .where(DossierItem.capture_id.in_(found)))}
     out = []

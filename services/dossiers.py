@@ -102,12 +102,12 @@ def search(session: Session, query: str, limit: int = 50) -> list[dict]:
     ids = [c.id for c in customers]
     counts = dict(session.execute(select(Dossier.customer_id, func.count(DossierItem.id))
                                   .join(DossierItem, DossierItem.dossier_id == Dossier.id, isouter=True)
-                                  .where(Dossier.customer_id.in_(ids)).group_by(Dossier.customer_id)).all()) \
+                                  .where(Dossier.customer_id.in_(ids)).group_by(Dossier.customer_id)).tuples().all()) \
         if ids else {}
     pending = dict(session.execute(select(Capture.customer_id, func.count())
                                    .where(Capture.customer_id.in_(ids),
                                           Capture.review_state.in_(OPEN_REVIEW_STATES))
-                                   .group_by(Capture.customer_id)).all()) if ids else {}
+                                   .group_by(Capture.customer_id)).tuples().all()) if ids else {}
     return [{"customer": c, "archive_no": c.dossier.archive_no if c.dossier else None,
              "items": counts.get(c.id, 0), "incoming": pending.get(c.id, 0)} for c in customers]
 
@@ -120,9 +120,9 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
     scope = filing_scope.current()
     events = _events(session, customer.id)
     items = _items(session, dossier.id)
-    users = {u.id: u for u in session.scalars(select(User).where(
+    users: dict[int | None, User] = {u.id: u for u in session.scalars(select(User).where(
         User.id.in_({i.filed_by_id for i in items if i.filed_by_id})))} if items else {}
-    event_by_id = {e.id: e for e in events}
+    event_by_id: dict[int | None, BusinessEvent] = {e.id: e for e in events}
     report = filing_scope.completeness(scope, customer.voltage_class, *_refs(events, items))
     ranges = page_ranges(items)
     incoming = list(session.scalars(
@@ -159,7 +159,8 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
 
 def page_ranges(items: list[DossierItem]) -> dict[int, tuple[int | None, int | None]]:
     """页号 of each entry: pages run on through the 卷内目录 in sequence order (none for an entry without pages)."""
-    ranges, used = {}, 0
+    ranges: dict[int, tuple[int | None, int | None]] = {}
+    used = 0
     for item in sorted(items, key=lambda i: i.seq):
         if item.pages:
             ranges[item.id] = (used + 1, used + item.pages)

@@ -94,6 +94,7 @@ class ItemSource:
 
     @property
     def blob_key(self) -> str:
+        assert self.photo.blob_sha256 is not None
         return self.photo.blob_sha256
 
     @property
@@ -127,7 +128,9 @@ class ScanSource:
 
 def load_scan(session: Session, scan: Scan) -> ScanSource:
     """Gather the rows describing one scan."""
-    return ScanSource(scan=scan, evidence=session.get(ScanEvidence, scan.id),
+    evidence = session.get(ScanEvidence, scan.id)
+    assert evidence is not None
+    return ScanSource(scan=scan, evidence=evidence,
                       customer=session.get(Customer, scan.customer_id),
                       item=session.get(DossierItem, scan.dossier_item_id) if scan.dossier_item_id else None)
 
@@ -166,7 +169,9 @@ def load_item(session: Session, photo: Photo) -> ItemSource:
     """Gather the rows describing one photo."""
     capture = session.get(Capture, photo.capture_id) if photo.capture_id else None
     customer = session.get(Customer, capture.customer_id) if capture and capture.customer_id else None
-    return ItemSource(photo=photo, evidence=session.get(PhotoEvidence, photo.id), capture=capture,
+    evidence = session.get(PhotoEvidence, photo.id)
+    assert evidence is not None
+    return ItemSource(photo=photo, evidence=evidence, capture=capture,
                       customer=customer, inspector=session.get(User, capture.inspector_id) if capture else None,
                       device=session.get(Device, photo.device_id))
 
@@ -291,9 +296,12 @@ def custody_document(session: Session, source: ItemSource, leaves: list[LogLeaf]
         if photo.capture_id:
             conditions.append(and_(AuditEntry.object_type == "capture", AuditEntry.object_id == photo.capture_id))
     audits = session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.at, AuditEntry.id)).all()
-    user_ids = {int(a.actor_id) for a in audits if a.actor_kind == "user" and (a.actor_id or "").isdigit()}
+    user_ids = {int(a.actor_id) for a in audits
+                if a.actor_kind == "user" and a.actor_id is not None and a.actor_id.isdigit()}
+    names: dict[str | None, str]
     names = {str(u.id): f"{u.display_name}（{u.username}）"
              for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    entries: list[dict]
     entries = [{"source": "audit", "at": a.at, "action": a.action, "object": f"{a.object_type}:{a.object_id}",
                 "actor": names.get(a.actor_id, f"{a.actor_kind}:{a.actor_id or ''}"), "details": a.details or {},
                 "sort": (jsonable(a.at), 1, a.id)} for a in audits]

@@ -388,9 +388,12 @@ def _checkpoint(session: Session, export: EvidenceExport, env, now: datetime) ->
         stamped = _sign_checkpoint(session, env, now, env.tsa)
         bound = _sign_checkpoint(session, env, now, None) if stamped and stamped.tsa_status == "granted" else None
         checkpoint = bound or stamped or translog.latest_checkpoint(session)
+        assert checkpoint is not None
         export.checkpoint_size = checkpoint.tree_size
         session.commit()
-    return session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == export.checkpoint_size))
+    found = session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == export.checkpoint_size))
+    assert found is not None
+    return found
 
 
 def _start(session: Session, export_id: int, now: datetime) -> EvidenceExport | None:
@@ -413,17 +416,23 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     now = env.clock.now()
     export = _start(session, export_id, now)
     if export is None:
-        return session.get(EvidenceExport, export_id)
+        built = session.get(EvidenceExport, export_id)
+        assert built is not None
+        return built
     store = getattr(env, "exports", None)
     target = Path(target) if target else (store.path_for(export.id) if store is not None
                                           else default_bundle_path(env.data_dir, export.id))
     try:
         photos = [session.get(Photo, pid) for pid in export.photo_ids]
-        destroyed = [p.id for p in photos if p is None or p.state == "destroyed"]
+        destroyed = [pid for pid, p in zip(export.photo_ids, photos) if p is None or p.state == "destroyed"]
         if destroyed:  # destroyed after the request was accepted
             raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={"photo_ids": destroyed[:50]})
-        sources = [evidence_bundle.load_item(session, p) for p in photos]
-        sources += [evidence_bundle.load_scan(session, session.get(Scan, sid)) for sid in export.scan_ids or []]
+        sources: list[evidence_bundle.ItemSource | evidence_bundle.ScanSource] = [
+            evidence_bundle.load_item(session, p) for p in photos if p is not None]
+        for sid in export.scan_ids or []:
+            scan = session.get(Scan, sid)
+            assert scan is not None
+            sources.append(evidence_bundle.load_scan(session, scan))
         if export.manifest is None:
             _fix_manifest(session, export, sources, env)
         if not export.events_logged:
@@ -433,6 +442,7 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
     except Exception as exc:
         session.rollback()
         export = session.get(EvidenceExport, export_id)
+        assert export is not None
         if export.state == "destroyed":  # a destruction removed this export meanwhile; it stays so
             raise
         export.state, export.error, export.finished_at = "failed", failure_text(exc), env.clock.now()
@@ -469,6 +479,7 @@ def _register_delivery(session: Session, export: EvidenceExport, sources: list, 
 
 def _write(session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint,
            target: Path, on_progress) -> None:
+    assert export.manifest is not None
     manifest = json.loads(export.manifest)
     items = {item.get("photo_id") or item.get("scan_id"): item for item in manifest["items"]}
     size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
@@ -588,14 +599,15 @@ def checkpoint_binding(stamped: LogCheckpoint, leaf, levels: list[list[bytes]], 
 
 
 def _write_log_files(writer: BundleWriter, env, checkpoint: LogCheckpoint, sources: list,
-                     bound: tuple | None, levels: list[list[bytes]]) -> dict | None:
+                     bound: tuple[LogCheckpoint, object] | None, levels: list[list[bytes]]) -> dict | None:
     stamped = bound[0] if bound else None
     rows = [source.evidence for source in sources if source.evidence.tsa_token] + ([stamped] if stamped else [])
     for path, pem in sorted(evidence_bundle.issuer_files(rows).items()):
         writer.add_bytes(path, pem)
-    binding = checkpoint_binding(stamped, bound[1], levels, checkpoint.tree_size) if bound else None
+    binding = checkpoint_binding(bound[0], bound[1], levels, checkpoint.tree_size) if bound else None
     writer.add_bytes(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
     if binding:
+        assert stamped is not None and stamped.tsa_token is not None
         writer.add_bytes(layout.CHECKPOINT_TIMESTAMPED, stamped.note.encode("utf-8"))
         writer.add_bytes(layout.CHECKPOINT_TOKEN, stamped.tsa_token, compress=False)
         writer.add_bytes(layout.CHECKPOINT_BINDING, evidence_bundle.json_bytes(binding))
@@ -628,7 +640,7 @@ def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: d
                   statement: str) -> None:
 
     def preview(item: dict) -> bytes | None:
-        key = previews.get(item.get("photo_id") or item.get("scan_id"))
+        key = previews.get(item.get("photo_id") or item.get("scan_id", ""))
         if not key:
             return None
         with env.blobs.open(key) as stream:  # previews are small JPEGs made by the pipeline
@@ -649,7 +661,7 @@ def build_in_app(app, export_id: int) -> dict:
     """Build the bundle of one export inside ``app`` (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
         try:
-            export = build_bundle(db.session, env_for(app), int(export_id))
+            export = build_bundle(db.session(), env_for(app), int(export_id))
             return {"export_id": export.id, "state": export.state, "bundle_sha256": export.bundle_sha256}
         finally:
             db.session.remove()

@@ -219,18 +219,19 @@ def completeness(scope: FilingScope, voltage_class: str, events: list[EventRef],
                        if scope.business_type_of(e.kind) == base), None)
     groups: list[tuple[str, EventRef | None]] = [(base, base_event)]
     unknown: list[str] = []
-    for event in sorted(events, key=_event_order):
-        btype = scope.business_type_of(event.kind)
+    for ref in sorted(events, key=_event_order):
+        btype = scope.business_type_of(ref.kind)
         if btype is None:
-            unknown.append(event.kind)
-        elif event is not base_event:
-            groups.append((btype, event))
+            unknown.append(ref.kind)
+        elif ref is not base_event:
+            groups.append((btype, ref))
     out: list[Group] = []
     for btype, event in groups:
         if btype == base:
             mine = [i for i in items if i.business_event_id is None
                     or (event is not None and i.business_event_id == event.id)]
         else:
+            assert event is not None
             mine = [i for i in items if i.business_event_id == event.id]
         requirements = [Requirement(code, scope.doc_label(code),
                                     sorted(i.seq for i in mine if i.doc_type == code))

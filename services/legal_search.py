@@ -94,7 +94,8 @@ def _check(filters: Filters) -> None:
     point = (filters.latitude, filters.longitude)
     if any(v is not None for v in point) and None in point:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "latitude/longitude"})
-    if filters.latitude is not None and not (-90 <= filters.latitude <= 90 and -180 <= filters.longitude <= 180):
+    if filters.latitude is not None and filters.longitude is not None \
+            and not (-90 <= filters.latitude <= 90 and -180 <= filters.longitude <= 180):
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "latitude/longitude"})
     if filters.radius_m is not None and not 1 <= filters.radius_m <= 100_000:
         raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "radius_m", "range": [1, 100000]})
@@ -115,8 +116,10 @@ def _centre(session: Session, filters: Filters) -> tuple[float, float, float] | 
         if customer is None or customer.latitude is None:
             raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"field": "near_site",
                                                                         "reason": "no registered site"})
+        assert customer.longitude is not None
         return customer.latitude, customer.longitude, filters.radius_m or DEFAULT_SITE_RADIUS_M
     if filters.latitude is not None:
+        assert filters.longitude is not None
         return filters.latitude, filters.longitude, filters.radius_m or DEFAULT_SITE_RADIUS_M
     return None
 
@@ -170,7 +173,7 @@ def _query(session: Session, filters: Filters, centre, after: tuple[datetime, st
     return query.order_by(moment.desc(), key_id.desc())
 
 
-def _place(photo: Photo, evidence: PhotoEvidence) -> tuple[float, float] | None:
+def _place(photo: Photo, evidence: PhotoEvidence) -> tuple[float, float | None] | None:
     if evidence.gps_latitude is not None:
         return evidence.gps_latitude, evidence.gps_longitude
     if photo.device_latitude is not None:
@@ -179,7 +182,9 @@ def _place(photo: Photo, evidence: PhotoEvidence) -> tuple[float, float] | None:
 
 
 def _moment(filters: Filters, photo: Photo, evidence: PhotoEvidence) -> datetime:
-    return photo.received_at if filters.sort == "received" else evidence.estimated_capture_at
+    moment = photo.received_at if filters.sort == "received" else evidence.estimated_capture_at
+    assert moment is not None
+    return moment
 
 
 def _row(photo, evidence, capture, customer, inspector, distance) -> dict:
@@ -199,7 +204,7 @@ def _with_destruction(session: Session, rows: list[dict]) -> list[dict]:
     """Destroyed photos say so: no hash check or thumbnail to show, the record's number and date instead."""
     ids = {row["_record_id"] for row in rows if row["_record_id"]}
     when = dict(session.execute(select(DestructionRecord.id, DestructionRecord.executed_at)
-                                .where(DestructionRecord.id.in_(ids))).all()) if ids else {}
+                                .where(DestructionRecord.id.in_(ids))).tuples().all()) if ids else {}
     for row in rows:
         record_id = row.pop("_record_id")
         if row["state"] == "destroyed":
@@ -219,7 +224,8 @@ def search(session: Session, actor: Actor, user: User | None, filters: Filters, 
     next_cursor = None
     if centre is None:
         batch = session.execute(_query(session, filters, centre, after).limit(filters.limit + 1)).all()
-        rows = [_row(*row, None) for row in batch[:filters.limit]]
+        rows = [_row(photo, evidence, capture, customer, inspector, None)
+                for photo, evidence, capture, customer, inspector in batch[:filters.limit]]
         if len(batch) > filters.limit:
             last = batch[filters.limit - 1]
             next_cursor = encode_cursor(filters.sort, _moment(filters, last[0], last[1]), last[0].id)
@@ -230,14 +236,17 @@ def search(session: Session, actor: Actor, user: User | None, filters: Filters, 
             batch = session.execute(_query(session, filters, centre, after).limit(fetch)).all()
             for photo, evidence, capture, customer, inspector in batch:
                 after = (_moment(filters, photo, evidence), photo.id)
-                distance = distance_m(centre[0], centre[1], *_place(photo, evidence))
+                place = _place(photo, evidence)
+                assert place is not None and place[1] is not None
+                distance = distance_m(centre[0], centre[1], place[0], place[1])
                 if distance <= centre[2]:
                     rows.append(_row(photo, evidence, capture, customer, inspector, distance))
                     if len(rows) == filters.limit:
                         break
-            if len(batch) < fetch and (not batch or after[1] == batch[-1][0].id):
+            if len(batch) < fetch and (not batch or (after is not None and after[1] == batch[-1][0].id)):
                 break
         if len(rows) == filters.limit:
+            assert after is not None
             next_cursor = encode_cursor(filters.sort, *after)
     use_register.register(session, actor, user, "search", now,
                           details={"filters": filters.described(), "results": len(rows), "page": bool(cursor)})

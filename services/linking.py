@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import CursorResult, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -68,10 +68,12 @@ def link_capture(session: Session, actor: Actor, user_id: int, capture_id: str,
         raise errors.DomainError(errors.UNKNOWN_CUSTOMER, "No such customer.",
                                  details={"customer_id": customer_id})
     refuse_if_destroyed(session, customer.id)
-    claimed = session.execute(
+    result = session.execute(
         update(Capture).where(Capture.id == capture_id, Capture.link_state == "unlinked")
         .values(link_state="linked", customer_id=customer.id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)
+    claimed = result.rowcount
     if claimed != 1:
         session.refresh(capture)
         raise errors.DomainError(errors.ALREADY_LINKED,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from typing import BinaryIO, Callable
+from typing import IO, Callable
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -113,7 +113,7 @@ def photo_rows(item: dict, check: dict) -> list[tuple[str, str]]:
             ("推定拍摄时间", f"{china_time(times.get('estimated_capture_at'))}　依据：{_basis(times)}"),
             ("平板记录时间", china_time(times.get("device_captured_at"))),
             ("服务器接收时间", china_time(times.get("received_at"))),
-            ("可信时间戳时间", f"{china_time(times.get('tsa_gen_time'))}（{TSA_KIND_LABELS.get(stamp.get('kind'), '无')}）"),
+            ("可信时间戳时间", f"{china_time(times.get('tsa_gen_time'))}（{TSA_KIND_LABELS.get(stamp.get('kind', ''), '无')}）"),
             ("时间标记", "、".join(flag_label(f) for f in times.get("flags") or []) or "无"),
             ("地点", _place(item)),
             ("SHA-256", item.get("sha256") or ""), ("SM3", item.get("sm3") or ""),
@@ -121,23 +121,24 @@ def photo_rows(item: dict, check: dict) -> list[tuple[str, str]]:
             ("校验状态", "；".join(f"{k}：{v}" for k, v in check.items()))]
 
 
-def render_report(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
+def render_report(target: IO[bytes], cover: dict, items: list[dict], checks: dict[str, dict],
                   preview: Callable[[dict], bytes | None]) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
     # the rows are worded from the label catalogue, so their text joins the characters to embed
-    rows = [photo_rows(item, checks.get(item.get("photo_id") or item.get("scan_id"), {})) for item in items]
+    rows = [photo_rows(item, checks.get(item.get("photo_id") or item.get("scan_id", ""), {})) for item in items]
     with embedded_font(document_characters(__file__, cover, items, checks, rows)) as font:
         _build(target, cover, items, checks, preview, _Styles(font))
 
 
-def _build(target: BinaryIO, cover: dict, items: list[dict], checks: dict[str, dict],
+def _build(target: IO[bytes], cover: dict, items: list[dict], checks: dict[str, dict],
            preview: Callable[[dict], bytes | None], styles: _Styles) -> None:
     doc = SimpleDocTemplate(target, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=f"电子证据包报告 {cover['export_id']}", author="Dangan",
                             invariant=1, initialFontName=styles.font)
     story = _cover(cover, len(items), styles)
     for item in items:
-        story += _photo_page(item, checks.get(item.get("photo_id") or item.get("scan_id"), {}), preview(item), styles)
+        story += _photo_page(item, checks.get(item.get("photo_id") or item.get("scan_id", ""), {}),
+                             preview(item), styles)
 
     def footer(canvas, document):
         canvas.saveState()

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
 from core.states import OPEN_REVIEW_STATES, ReviewState
-from models import BusinessEvent, Capture, Customer, ReviewComment, ReviewDecision, User, audit
+from models import BusinessEvent, Capture, Customer, DossierItem, ReviewComment, ReviewDecision, User, audit
 from services import dossiers, filing_scope, review_events, review_evidence, review_forms
 from services.lifecycle.destruction import refuse_if_destroyed
 from services.unit_of_work import transaction
@@ -76,11 +76,13 @@ def _check_open(session: Session, capture: Capture, expected: int) -> None:
 def _claim(session: Session, capture: Capture, expected: int, new_state: str) -> str:
     """Move the capture to ``new_state`` if nobody acted since ``expected``; return the old state."""
     from_state = capture.review_state
-    done = session.execute(
+    result = session.execute(
         update(Capture).where(Capture.id == capture.id, Capture.review_version == expected,
                               Capture.review_state.in_(OPEN_STATES))
         .values(review_state=new_state, review_version=expected + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)
+    done = result.rowcount
     session.refresh(capture)
     if done != 1:
         raise _conflict(session, capture, expected)
@@ -97,7 +99,7 @@ class Outcome:
 
     capture: Capture
     decision: ReviewDecision
-    item: object | None = None
+    item: DossierItem | None = None
 
 
 def _record(session: Session, actor: Actor, user_id: int, capture: Capture, decision: str,
@@ -145,6 +147,7 @@ def approve(session: Session, actor: Actor, user_id: int, capture_id: str, now: 
     if not capture.complete:
         raise errors.DomainError(errors.REVIEW_INCOMPLETE, details={"capture_id": capture.id})
     customer = session.get(Customer, capture.customer_id)
+    assert customer is not None
     if business_event_id is not None:
         event = session.get(BusinessEvent, business_event_id)
         if event is None or event.customer_id != customer.id:
@@ -262,6 +265,7 @@ def bulk_approve(session: Session, actor: Actor, user_id: int,
             results.append({"capture_id": capture_id, "ok": False, "code": exc.code,
                             "message": exc.message, "details": exc.details})
         else:
+            assert outcome.item is not None
             results.append({"capture_id": capture_id, "ok": True, "seq": outcome.item.seq,
                             "doc_type": outcome.item.doc_type,
                             "account_no": capture_account(session, outcome.capture)})

@@ -62,7 +62,7 @@ class PhotoEvidence:
     exif: list[tuple[str, str]] = field(default_factory=list)
     estimated_at: datetime | None = None
     basis: str | None = None
-    time_sources: list[tuple[str, str]] = field(default_factory=list)
+    time_sources: list[tuple[str, str, object]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     thumbnail_key: str | None = None
     preview_key: str | None = None
@@ -96,6 +96,7 @@ def photos_of(session: Session, capture_ids: list[str]) -> dict[str, list[Photo]
     out: dict[str, list[Photo]] = {cid: [] for cid in capture_ids}
     for photo in session.scalars(select(Photo).where(Photo.capture_id.in_(capture_ids))
                                  .order_by(Photo.capture_id, Photo.slot, Photo.created_at, Photo.id)):
+        assert photo.capture_id is not None
         out[photo.capture_id].append(photo)
     return out
 
@@ -103,6 +104,7 @@ def photos_of(session: Session, capture_ids: list[str]) -> dict[str, list[Photo]
 def for_photos(session: Session, photos: list[Photo]) -> dict[str, PhotoEvidence]:
     """Evidence of each photo, in a fixed number of queries."""
     keys = [p.blob_sha256 for p in photos if p.blob_sha256]
+    blobs: dict[str | None, Blob]
     blobs = {b.sha256: b for b in session.scalars(select(Blob).where(Blob.sha256.in_(keys)))} if keys else {}
     rows = {}
     if EvidenceRow is not None and photos:

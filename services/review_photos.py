@@ -42,7 +42,7 @@ def destroyed_photo(session: Session, photo: Photo, variant: str | None = None) 
     """``photo.destroyed`` (410 Gone) naming the destruction record's number and date."""
     record = session.get(DestructionRecord, photo.destruction_record_id) if photo.destruction_record_id else None
     label = destruction.record_label(record.id, record.executed_at) if record else {}
-    details = {"photo_id": photo.id, **label}
+    details = {"photo_id": photo.id, **(label or {})}
     if variant:
         details["variant"] = variant
     return errors.DomainError(errors.PHOTO_DESTROYED, details=details)

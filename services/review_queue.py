@@ -194,8 +194,8 @@ def count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> tupl
     inner = select(Capture.id)
     if needs_customer:
         inner = inner.join(Customer, Capture.customer_id == Customer.id)
-    inner = inner.where(and_(*where)).limit(cap + 1).subquery()
-    found = session.scalar(select(func.count()).select_from(inner)) or 0
+    counted = inner.where(and_(*where)).limit(cap + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(counted)) or 0
     return min(found, cap), found > cap
 
 

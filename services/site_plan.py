@@ -114,6 +114,7 @@ def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
                                 format_distance(dist), round(bearing), dist > far_threshold_m,
                                 dist * px_per_m > outer_px))
     radius = format_distance(far_threshold_m)
+    threshold_px: float | None
     threshold_px = round(far_threshold_m * px_per_m, 1)
     if far_threshold_m > scale:
         threshold_px, ring_note = None, f"现场范围 {radius}大于外圈，未画出"
