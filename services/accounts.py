@@ -92,6 +92,7 @@ def _throttle_of(session: Session, username: str, address: str, now: datetime) -
                 session.add(row)
         except IntegrityError:
             row = session.get(LoginThrottle, key)
+            assert row is not None
     return row
 
 

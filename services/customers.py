@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -77,7 +78,7 @@ def check_account_no(value: str) -> str:
     return value
 
 
-def clean_row(raw: dict[str, str]) -> dict:
+def clean_row(raw: Mapping[str, object]) -> dict:
     """Validate one master-data row given by field name; return typed values or raise RowError."""
     row = {k: (str(v).strip() if v is not None else "") for k, v in raw.items()}
     for field in REQUIRED:

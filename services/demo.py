@@ -75,6 +75,7 @@ def load(session: Session, actor: Actor, now: datetime) -> dict:
         if _role != "inspector":
             continue
         inspector = session.scalar(select(User).where(User.username == username))
+        assert inspector is not None  # created above
         has_device = session.scalar(select(Device).where(Device.inspector_id == inspector.id))
         if has_device is None:
             device, token = devices.register_device(session, actor, username, f"{_display} 的平板")

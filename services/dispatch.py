@@ -78,6 +78,7 @@ def dispatch_outbox(session: Session, connection: redis.Redis, now: datetime, se
         except (redis.RedisError, OSError) as exc:
             session.rollback()
             row = session.get(OutboxEvent, row.id)
+            assert row is not None
             row.last_error = f"Redis unavailable: {exc}"[:500]
             session.commit()
             counts["waiting"] += 1
@@ -134,10 +135,10 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
     lease, or a lease whose owner process on this host is gone).
     """
     counts = {"requeued": 0, "failed": 0, "reenqueued": 0}
-    due = session.scalars(_locked(select(PipelineRun).where(
+    due = list(session.scalars(_locked(select(PipelineRun).where(
         ((PipelineRun.status == "running") & (PipelineRun.lease_expires_at < now))
         | ((PipelineRun.status == "retry_wait") & (PipelineRun.next_attempt_at <= now)))
-        .order_by(PipelineRun.id).limit(limit), session)).all()
+        .order_by(PipelineRun.id).limit(limit), session)).all())
     held = session.execute(select(PipelineRun.id, PipelineRun.lease_owner).where(
         PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
         .order_by(PipelineRun.id).limit(limit)).all()
@@ -213,7 +214,7 @@ def tick(app) -> dict:
     report: dict = {}
     with app.app_context():
         env = env_for(app)
-        session = db.session
+        session = db.session()
         now = env.clock.now()
         parts = (
             ("outbox", lambda: dispatch_outbox(session, app.extensions["dangan.redis"].client(app), now, env.settings)),

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -69,9 +69,11 @@ def exchange(session: Session, actor: Actor, code: str, now: datetime,
         raise errors.DomainError(errors.ENROLMENT_CODE_EXPIRED,
                                  details={"expired_at": row.expires_at.isoformat()})
     # Claim the code with a conditional update: of two tablets exchanging it at once, one wins.
-    claimed = session.execute(
+    result = session.execute(
         update(EnrolmentCode).where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=now).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)
+    claimed = result.rowcount
     if claimed != 1:
         raise errors.DomainError(errors.ENROLMENT_CODE_USED)
     session.refresh(row)

@@ -20,7 +20,7 @@ class Step:
     """One idempotent step and the photo state after it."""
 
     name: str
-    run: Callable[[stamping.StampContext], None]
+    run: Callable[[stamping.StampContext], None] | Callable[[scan_stamping.ScanContext], None]
     state_after: str
 
 

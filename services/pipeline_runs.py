@@ -13,7 +13,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
     """Run the pipeline of ``event`` for ``subject_id`` inside ``app`` (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
         try:
-            return process(db.session, env_for(app), event, subject_id, attempt)
+            return process(db.session(), env_for(app), event, subject_id, attempt)
         finally:
             db.session.remove()
 
@@ -60,6 +60,7 @@ def ensure_run(session: Session, event: str, subject_id: str, now: datetime) -> 
         except IntegrityError:  # another dispatcher or job created it first
             session.rollback()
             run = _get_run(session, event, subject_id)
+            assert run is not None
     return run
 
 
@@ -67,12 +68,14 @@ def claim(session: Session, event: str, subject_id: str, attempt: int, owner: st
           lease_s: float) -> PipelineRun | None:
     """Take the run's lease for this attempt; None if it is done, superseded or held by a live worker."""
     run = ensure_run(session, event, subject_id, now)
-    taken = session.execute(
+    result = session.execute(
         update(PipelineRun)
         .where(PipelineRun.id == run.id, PipelineRun.attempt == attempt, PipelineRun.status.in_(ACTIVE),
                or_(PipelineRun.lease_owner.is_(None), PipelineRun.lease_expires_at < now))
         .values(status="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
-                updated_at=now)).rowcount
+                updated_at=now))
+    assert isinstance(result, CursorResult)
+    taken = result.rowcount
     session.commit()
     if taken != 1:
         return None
@@ -81,9 +84,11 @@ def claim(session: Session, event: str, subject_id: str, attempt: int, owner: st
 
 
 def _renew(session: Session, run: PipelineRun, owner: str, now: datetime, lease_s: float) -> bool:
-    return session.execute(
+    result = session.execute(
         update(PipelineRun).where(PipelineRun.id == run.id, PipelineRun.lease_owner == owner)
-        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)).rowcount == 1
+        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now))
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
 
 
 def record_failure(session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env,

@@ -113,6 +113,7 @@ def make_derivatives(ctx: ScanContext) -> None:
 
 def timestamped_payload(scan_id: str, evidence: ScanEvidence) -> dict:
     """What the ``scan_timestamped`` log entry records: the token's hash and who issued it."""
+    assert evidence.tsa_token is not None  # recorded once the token is granted
     return {"scan_id": scan_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
             "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
             "tsa_gen_time": evidence.tsa_gen_time, "tsa_serial": evidence.tsa_serial,

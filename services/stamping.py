@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from core import derivatives, exif, hashing, time_analysis
 from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, flag_label
-from models import Blob, Capture, Customer, Photo, PhotoEvidence
+from models import Blob, Capture, Customer, Photo, PhotoEvidence, ScanEvidence
 from models.sync import SyncSession
+from ports.blobstore import BlobStore
+from ports.clock import Clock
 from ports.tsa import TsaUnavailable
 from services import translog
 from verifier.timestamps import certificate_fingerprint, load_certificates
@@ -33,8 +35,8 @@ class StampContext:
     """What a step works with: the session, the ports, settings, the photo and its evidence row."""
 
     session: Session
-    blobs: object
-    clock: object
+    blobs: BlobStore
+    clock: Clock
     tsa: object
     photo: Photo
     evidence: PhotoEvidence
@@ -51,6 +53,7 @@ class StampContext:
     def data(self) -> bytes:
         """The stored bytes, read once per run."""
         if self._data is None:
+            assert self.photo.blob_sha256 is not None  # a received photo has its stored bytes
             with self.blobs.open(self.photo.blob_sha256) as stream:
                 self._data = stream.read()
         return self._data
@@ -173,7 +176,7 @@ def band_for(ctx: StampContext) -> derivatives.Band:
     """The evidence band text of the stamped copy."""
     capture, customer = _customer(ctx.session, ctx.photo)
     evidence, analysis = ctx.evidence, ctx.evidence.time_analysis
-    basis = BASIS_LABELS.get(analysis.get("basis_code"), "")
+    basis = BASIS_LABELS.get(analysis.get("basis_code", ""), "")
     details = analysis.get("details", {})
     if analysis.get("basis_code") == "exif":
         if evidence.parsed.get("offset"):
@@ -235,6 +238,7 @@ def log_timestamped(session: Session, evidence: PhotoEvidence, now: datetime) ->
     """Append the photo's ``timestamped`` event (once): the token's hash and who issued it."""
     if translog.find_event(session, "timestamped", evidence.photo_id) is not None:
         return
+    assert evidence.tsa_token is not None  # logged once the token is granted
     translog.append_event(session, "timestamped", evidence.photo_id, {
         "photo_id": evidence.photo_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
         "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
@@ -243,11 +247,12 @@ def log_timestamped(session: Session, evidence: PhotoEvidence, now: datetime) ->
         "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256}, now)
 
 
-def request_timestamp(evidence: PhotoEvidence, tsa, now: datetime, max_attempts: int) -> bool:
+def request_timestamp(evidence: PhotoEvidence | ScanEvidence, tsa, now: datetime, max_attempts: int) -> bool:
     """One attempt at a token; updates status, attempts, next retry time and error. True if granted."""
     if evidence.tsa_status == "granted":
         return True
     evidence.tsa_attempts = (evidence.tsa_attempts or 0) + 1
+    assert evidence.sha256 is not None  # hashed before any timestamp
     try:
         token = tsa.stamp(bytes.fromhex(evidence.sha256))
     except TsaUnavailable as exc:

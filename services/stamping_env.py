@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from flask import current_app, has_app_context
 
 from ports import tsa as tsa_port
+from ports.blobstore import BlobStore
+from ports.clock import Clock
 from services import stamping_settings as settings_module
 from services.translog import LogSigner
 
@@ -15,11 +17,11 @@ from services.translog import LogSigner
 class Env:
     """The ports and settings the stamping jobs use."""
 
-    blobs: object
-    clock: object
+    blobs: BlobStore
+    clock: Clock
     tsa: object
-    settings: object
-    signer: object
+    settings: settings_module.StampingSettings
+    signer: LogSigner
     data_dir: str
     exports: object = None  # the export store (ports.exportstore)
     export_bundle_days: int = 30  # how long a built evidence bundle stays on the server

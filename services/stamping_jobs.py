@@ -15,7 +15,7 @@ from services.dispatch import enqueue
 
 def counts(session: Session, now: datetime) -> dict:
     """Numbers for the health report and the jobs page."""
-    by_status = dict(session.execute(select(PipelineRun.status, func.count()).group_by(PipelineRun.status)).all())
+    by_status = dict(session.execute(select(PipelineRun.status, func.count()).group_by(PipelineRun.status)).tuples().all())
     oldest = session.scalar(select(func.min(OutboxEvent.created_at)).where(OutboxEvent.dispatched_at.is_(None)))
     last = session.scalar(select(func.max(LogCheckpoint.created_at)))
     return {
@@ -43,8 +43,8 @@ def troubled_runs(session: Session, limit: int = 100) -> list[PipelineRun]:
 
 def backlog(session: Session, limit: int = 50) -> list[OutboxEvent]:
     """Outbox rows not yet handed to the queue, oldest first."""
-    return session.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
-                           .order_by(OutboxEvent.id).limit(limit)).all()
+    return list(session.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+                                .order_by(OutboxEvent.id).limit(limit)).all())
 
 
 def retry(session: Session, actor: Actor, run_id: int, now: datetime, connection_factory) -> PipelineRun:

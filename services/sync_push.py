@@ -95,7 +95,9 @@ def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
             if exc.problem is errors.SYNC_ID_REUSED:
                 # An identical push racing this one may have committed this item between our
                 # look-up and our checks: its stored answer is ours too.
-                replay = _stored_answer(session, session.get(Device, device.id), raw)
+                stored = session.get(Device, device.id)
+                assert stored is not None  # the pushing device
+                replay = _stored_answer(session, stored, raw)
                 session.rollback()
                 if replay is not None:
                     return replay
@@ -104,7 +106,9 @@ def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
         except IntegrityError:
             # the same revision (or capture, or photo) was committed concurrently: look again
             session.rollback()
-            device = session.get(Device, device.id)
+            stored = session.get(Device, device.id)
+            assert stored is not None  # the pushing device
+            device = stored
             if attempt == 3:
                 break
         except OperationalError:
@@ -127,12 +131,15 @@ def push(session: Session, device: Device, actor: Actor, body: bytes, now: datet
     results, counts = [], {push_logic.APPLIED: 0, push_logic.REPLAYED: 0,
                            push_logic.REJECTED: 0, push_logic.RETRY: 0}
     for raw in envelope["items"]:
-        device = session.get(Device, device_id)
+        stored = session.get(Device, device_id)
+        assert stored is not None  # the pushing device
+        device = stored
         outcome = _one(session, device, actor, raw, now, offset_ms)
         results.append(outcome.result)
         counts[outcome.kind] += 1
-    device = session.get(Device, device_id)
-    device.last_seen_at = now
+    stored = session.get(Device, device_id)
+    assert stored is not None  # the pushing device
+    stored.last_seen_at = now
     session.add(SyncSession(device_id=device_id, kind="push", server_time=now,
                             device_time=envelope["device_time"], clock_offset_ms=offset_ms,
                             request_bytes=len(body), items=len(results),

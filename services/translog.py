@@ -99,6 +99,7 @@ def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
     hashes = leaf_hashes(session, tree_size)
     path = merkle.inclusion_path(hashes, leaf_index)
     leaf = session.get(LogLeaf, leaf_index)
+    assert leaf is not None  # within the tree whose leaf hashes were just read
     return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": hashes[leaf_index].hex(),
             "entry": leaf.entry.decode("utf-8"), "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
             "path": [h.hex() for h in path]}
@@ -315,7 +316,7 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
             if bound is not None and bound != (hashlib.sha256(checkpoint.tsa_token).hexdigest(),
                                                checkpoint_digest(checkpoint).hex()):
                 result["timestamp"] = "invalid: differs from the token the log bound to this checkpoint"
-        if result["signature"] != "ok" or result["root"] != "ok" or result["timestamp"].startswith("invalid"):
+        if result["signature"] != "ok" or result["root"] != "ok" or str(result["timestamp"]).startswith("invalid"):
             problems.append(f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
                             f"root {result['root']}, timestamp {result['timestamp']}")
         checked.append(result)

@@ -7,7 +7,7 @@ commands and jobs never commit.
 from __future__ import annotations
 
 import functools
-from typing import Callable, TypeVar
+from typing import Callable, NoReturn, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ def transaction(use_case: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def commit_then_raise(session: Session, problem: errors.DomainError) -> None:
+def commit_then_raise(session: Session, problem: errors.DomainError) -> NoReturn:
     """Keep what was recorded (a failed login, an audit entry) and still refuse the request."""
     session.commit()
     raise problem

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,13 +22,14 @@ from core.actor import SYSTEM
 from models import Base, Blob, Photo, Upload, audit
 from models.database import db
 from ports.blobstore import BlobStore
+from ports.clock import Clock
 from services import uploads as upload_service
 from sync import uploads as tus
 
 log = logging.getLogger("dangan.sweeps")
 
 
-class _FixedClock:
+class _FixedClock(Clock):
     """The sweep's one ``now`` handed to the upload services."""
 
     def __init__(self, now: datetime):
@@ -55,6 +56,7 @@ def expire_uploads(session: Session, blobs: BlobStore, now: datetime) -> int:
                                  Upload.expires_at <= now, _lock_free(now))
             .values(state="expired", updated_at=now, lock_token=None, lock_owner=None, lock_expires_at=None)
             .execution_options(synchronize_session=False))
+        assert isinstance(result, CursorResult)
         if result.rowcount != 1:
             session.rollback()
             continue
@@ -105,6 +107,7 @@ def sweep_unclaimed(session: Session, blobs: BlobStore, now: datetime, settings:
         select(Upload.sha256).where(Upload.state == "finished", Upload.finished_at <= cutoff).distinct()).all()
     swept = 0
     for sha256 in candidates:
+        assert sha256 is not None  # a finished upload has its verified hash
         try:
             # lock the blob row first (PostgreSQL row lock / SQLite write lock), then look:
             # a concurrent finish or push either committed before us or waits for us
@@ -113,11 +116,14 @@ def sweep_unclaimed(session: Session, blobs: BlobStore, now: datetime, settings:
             if _referenced(session, sha256, cutoff):
                 session.rollback()
                 continue
-            removed = session.execute(delete(Blob).where(Blob.sha256 == sha256)
-                                      .execution_options(synchronize_session=False)).rowcount
+            deleted = session.execute(delete(Blob).where(Blob.sha256 == sha256)
+                                      .execution_options(synchronize_session=False))
+            assert isinstance(deleted, CursorResult)
+            removed = deleted.rowcount
             uploads = session.scalars(select(Upload).where(Upload.sha256 == sha256,
                                                            Upload.state == "finished")).all()
             for upload in uploads:
+                assert upload.finished_at is not None
                 upload.state = "swept"
                 upload.updated_at = now
                 audit.record(session, SYSTEM, "upload.swept", "upload", upload.id,
@@ -150,4 +156,4 @@ def sweep_in_app(app) -> dict[str, int]:
     """Sweep uploads inside ``app`` with its ports and settings (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
         ports = app.extensions["dangan.ports"]
-        return sweep_uploads(db.session, ports.blobs, ports.clock.now(), tus.settings_from(app.config))
+        return sweep_uploads(db.session(), ports.blobs, ports.clock.now(), tus.settings_from(app.config))

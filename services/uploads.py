@@ -15,7 +15,7 @@ import time
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -61,12 +61,14 @@ class _ProgressRecorder(tus.Progress):
 
     def record(self, offset: int) -> bool:
         now = self.clock.now()
-        recorded = self.session.execute(
+        result = self.session.execute(
             update(Upload).where(Upload.id == self.upload_id, Upload.lock_token == self.token,
                                  Upload.state == "receiving")
             .values(offset=offset, updated_at=now, expires_at=now + self.settings.expiry,
                     lock_expires_at=now + self.settings.lock_ttl)
-            .execution_options(synchronize_session=False)).rowcount == 1
+            .execution_options(synchronize_session=False))
+        assert isinstance(result, CursorResult)
+        recorded = result.rowcount == 1
         self.session.commit()
         self.last = time.monotonic()
         return recorded
@@ -198,6 +200,7 @@ def _finish(session: Session, actor: Actor, upload: Upload, digests: Digests | N
     """Verify the whole file against its declared SHA-256, then store it (lock held)."""
     now = clock.now()
     if digests is None or digests.at != upload.length:
+        assert upload.length is not None  # a finishing upload has its length
         digests = tus.hash_file(tus.staging_path(blobs, upload.id), upload.length, settings.read_chunk)
     tus.DIGESTS.forget(upload.id)
     if not tus.verify(upload, digests, now):
@@ -235,7 +238,9 @@ def resume_finishing(session: Session, actor: Actor, upload: Upload, clock: Cloc
     session.commit()
     if token is None:
         return False
-    upload = session.get(Upload, upload.id, populate_existing=True)
+    fresh = session.get(Upload, upload.id, populate_existing=True)
+    assert fresh is not None  # the lock is held on this row
+    upload = fresh
     if upload.state != "finishing":
         _release(session, upload.id, token)
         return False
@@ -260,7 +265,9 @@ def terminate(session: Session, actor: Actor, device_id: str, upload_id: str, cl
     session.commit()
     if token is None:
         raise errors.DomainError(errors.UPLOAD_LOCKED, headers={"Retry-After": "1"})
-    upload = session.get(Upload, upload.id, populate_existing=True)
+    fresh = session.get(Upload, upload.id, populate_existing=True)
+    assert fresh is not None  # the lock is held on this row
+    upload = fresh
     now = clock.now()
     upload.state = "terminated"
     upload.updated_at = now
