@@ -32,6 +32,10 @@ class BlobStore:
         """Move the finished file at ``path`` in under ``key``; False if the key already existed."""
         raise NotImplementedError
 
+    def put_bytes(self, key: str, data: bytes) -> bool:  # pragma: no cover
+        """Store small bytes (derivatives) under ``key``, write-once; False if the key already existed."""
+        raise NotImplementedError
+
     def open(self, key: str) -> BinaryIO:  # pragma: no cover
         """Open the blob for streamed reading."""
         raise NotImplementedError
