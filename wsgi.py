@@ -1,4 +1,5 @@
 """WSGI entry point: builds the Dangan app and nothing else."""
+
 from server import create_app
 
 app = create_app()

@@ -7,6 +7,7 @@ PostgreSQL comes from ``BENCH_POSTGRES_URL`` (default ``postgresql://postgres@12
 used to create and drop a scratch database). The whole HTML page is timed through the Flask test
 client (query, evidence look-up, form summaries, template), logged in as an archivist.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,15 @@ DISTRICTS = ("城东供电所", "城西供电所", "城南供电所", "城北供
 CATEGORIES = ("meter", "seal", "wiring", "transformer", "scene")
 PIPELINE_FLAGS = ("device_clock_skew", "gps_far_from_site", "exif_vs_device_mismatch", "edited_by_software")
 PASSWORD = "bench password 2026"
-FORM = {"inspected_at": "2026-03-02T09:30:00+08:00", "inspection_type": "periodic", "meter_number": "3300123456781",
-        "meter_readings": {"total": 12345.6}, "seal_status": "intact", "wiring_status": "correct", "findings": "正常"}
+FORM = {
+    "inspected_at": "2026-03-02T09:30:00+08:00",
+    "inspection_type": "periodic",
+    "meter_number": "3300123456781",
+    "meter_readings": {"total": 12345.6},
+    "seal_status": "intact",
+    "wiring_status": "correct",
+    "findings": "正常",
+}
 
 
 def _scratch_database(backend: str, workdir: Path) -> tuple[str, callable]:
@@ -57,14 +65,21 @@ def _scratch_database(backend: str, workdir: Path) -> tuple[str, callable]:
 def _app(url: str, workdir: Path):
     from server import create_app
 
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(workdir),
-                       "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
-                       "RATELIMIT_ENABLED": False, "SECRET_KEY": "bench"})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DANGAN_DATA_DIR": str(workdir),
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
+            "RATELIMIT_ENABLED": False,
+            "SECRET_KEY": "bench",
+        }
+    )
 
 
 def _chunks(rows, size=5000):
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def load(app, pending: int, seed: int = 7) -> dict:
@@ -79,21 +94,65 @@ def load(app, pending: int, seed: int = 7) -> dict:
     now = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
     with app.app_context():
         conn = db.session
-        conn.execute(sa.insert(User), [{"id": 1, "username": "archivist", "display_name": "李档案", "role": "archivist",
-                                        "password_hash": hash_password(PASSWORD), "active": True, "failed_logins": 0,
-                                        "created_at": now}]
-                     + [{"id": 10 + i, "username": f"inspector{i}", "display_name": f"检查员{i}", "role": "inspector",
-                         "active": True, "failed_logins": 0, "created_at": now} for i in range(20)])
-        devices = [{"id": str(uuid.uuid4()), "name": f"平板{i}", "inspector_id": 10 + i,
-                    "token_hash": hashlib.sha256(f"t{i}".encode()).hexdigest(), "created_at": now} for i in range(20)]
+        conn.execute(
+            sa.insert(User),
+            [
+                {
+                    "id": 1,
+                    "username": "archivist",
+                    "display_name": "李档案",
+                    "role": "archivist",
+                    "password_hash": hash_password(PASSWORD),
+                    "active": True,
+                    "failed_logins": 0,
+                    "created_at": now,
+                }
+            ]
+            + [
+                {
+                    "id": 10 + i,
+                    "username": f"inspector{i}",
+                    "display_name": f"检查员{i}",
+                    "role": "inspector",
+                    "active": True,
+                    "failed_logins": 0,
+                    "created_at": now,
+                }
+                for i in range(20)
+            ],
+        )
+        devices = [
+            {
+                "id": str(uuid.uuid4()),
+                "name": f"平板{i}",
+                "inspector_id": 10 + i,
+                "token_hash": hashlib.sha256(f"t{i}".encode()).hexdigest(),
+                "created_at": now,
+            }
+            for i in range(20)
+        ]
         conn.execute(sa.insert(Device), devices)
-        customers = [{"id": i + 1, "account_no": f"{3100000000 + i}", "name": f"客户{i}", "district": DISTRICTS[i % 6],
-                      "voltage_class": "high" if i % 3 == 0 else "low", "usage_category": "residential",
-                      "latitude": 30.2 + (i % 100) / 1000, "longitude": 120.2 + (i % 97) / 1000, "status": "active",
-                      "created_at": now, "updated_at": now} for i in range(2000)]
+        customers = [
+            {
+                "id": i + 1,
+                "account_no": f"{3100000000 + i}",
+                "name": f"客户{i}",
+                "district": DISTRICTS[i % 6],
+                "voltage_class": "high" if i % 3 == 0 else "low",
+                "usage_category": "residential",
+                "latitude": 30.2 + (i % 100) / 1000,
+                "longitude": 120.2 + (i % 97) / 1000,
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(2000)
+        ]
         conn.execute(sa.insert(Customer), customers)
-        conn.execute(sa.insert(Dossier), [{"customer_id": c["id"], "archive_no": f"KH-2026-{c['id']:06d}",
-                                           "opened_at": now} for c in customers])
+        conn.execute(
+            sa.insert(Dossier),
+            [{"customer_id": c["id"], "archive_no": f"KH-2026-{c['id']:06d}", "opened_at": now} for c in customers],
+        )
         key = hashlib.sha256(b"bench photo").hexdigest()
         conn.execute(sa.insert(Blob), [{"sha256": key, "sm3": "0" * 64, "size": 100, "stored_at": now}])
         captures, revisions, photos, evidence = [], [], [], []
@@ -102,27 +161,78 @@ def load(app, pending: int, seed: int = 7) -> dict:
             device = devices[rng.randrange(20)]
             customer = customers[rng.randrange(2000)]
             received = now - timedelta(seconds=rng.randrange(90 * 86400))
-            captures.append({"id": cid, "device_id": device["id"], "inspector_id": device["inspector_id"],
-                             "kind": "usage_inspection", "schema_version": 2, "account_no": customer["account_no"],
-                             "customer_id": customer["id"], "link_state": "linked",
-                             "review_state": "pending" if i < pending else "approved", "current_revision": 1,
-                             "has_conflict": rng.random() < 0.01, "complete": rng.random() > 0.05,
-                             "review_version": 1, "device_created_at": received, "received_at": received})
-            revisions.append({"id": str(uuid.uuid4()), "capture_id": cid, "number": 1, "schema_version": 2,
-                              "payload": FORM, "payload_sha256": "0" * 64, "conflict": False, "received_at": received})
-            photos.append({"id": pid, "capture_id": cid, "device_id": device["id"], "slot": "meter",
-                           "category": CATEGORIES[rng.randrange(5)], "declared_sha256": key, "mime_type": "image/jpeg",
-                           "declared": {}, "state": "ready", "blob_sha256": key, "received_at": received,
-                           "created_at": received, "device_captured_at": received})
+            captures.append(
+                {
+                    "id": cid,
+                    "device_id": device["id"],
+                    "inspector_id": device["inspector_id"],
+                    "kind": "usage_inspection",
+                    "schema_version": 2,
+                    "account_no": customer["account_no"],
+                    "customer_id": customer["id"],
+                    "link_state": "linked",
+                    "review_state": "pending" if i < pending else "approved",
+                    "current_revision": 1,
+                    "has_conflict": rng.random() < 0.01,
+                    "complete": rng.random() > 0.05,
+                    "review_version": 1,
+                    "device_created_at": received,
+                    "received_at": received,
+                }
+            )
+            revisions.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "capture_id": cid,
+                    "number": 1,
+                    "schema_version": 2,
+                    "payload": FORM,
+                    "payload_sha256": "0" * 64,
+                    "conflict": False,
+                    "received_at": received,
+                }
+            )
+            photos.append(
+                {
+                    "id": pid,
+                    "capture_id": cid,
+                    "device_id": device["id"],
+                    "slot": "meter",
+                    "category": CATEGORIES[rng.randrange(5)],
+                    "declared_sha256": key,
+                    "mime_type": "image/jpeg",
+                    "declared": {},
+                    "state": "ready",
+                    "blob_sha256": key,
+                    "received_at": received,
+                    "created_at": received,
+                    "device_captured_at": received,
+                }
+            )
             if rng.random() < 0.8:
                 flags = [f for f in PIPELINE_FLAGS if rng.random() < 0.04]
-                evidence.append({"photo_id": pid, "evidence_no": f"EV-{i:08d}", "steps_done": [], "exif_raw": {},
-                                 "parsed": {}, "flags": flags, "time_analysis": {"basis_code": "exif"},
-                                 "estimated_capture_at": received - timedelta(minutes=5),
-                                 "tsa_status": "granted" if rng.random() < 0.9 else "pending",
-                                 "tsa_attempts": 1, "created_at": received, "completed_at": received})
-        for model, rows in ((Capture, captures), (CaptureRevision, revisions), (Photo, photos),
-                            (PhotoEvidence, evidence)):
+                evidence.append(
+                    {
+                        "photo_id": pid,
+                        "evidence_no": f"EV-{i:08d}",
+                        "steps_done": [],
+                        "exif_raw": {},
+                        "parsed": {},
+                        "flags": flags,
+                        "time_analysis": {"basis_code": "exif"},
+                        "estimated_capture_at": received - timedelta(minutes=5),
+                        "tsa_status": "granted" if rng.random() < 0.9 else "pending",
+                        "tsa_attempts": 1,
+                        "created_at": received,
+                        "completed_at": received,
+                    }
+                )
+        for model, rows in (
+            (Capture, captures),
+            (CaptureRevision, revisions),
+            (Photo, photos),
+            (PhotoEvidence, evidence),
+        ):
             for chunk in _chunks(rows):
                 conn.execute(sa.insert(model), chunk)
         conn.commit()
@@ -205,8 +315,10 @@ def run(backend: str, pending: int, requests: int) -> None:
             print(f"{'scenario':34s} {'n':>4s} {'median ms':>10s} {'p95 ms':>9s}")
             for name, values in results.items():
                 print(f"{name:34s} {len(values):4d} {statistics.median(values):10.1f} {_p95(values):9.1f}")
-            print(f"{'ALL queue pages':34s} {len(everything):4d} {statistics.median(everything):10.1f} "
-                  f"{_p95(everything):9.1f}")
+            print(
+                f"{'ALL queue pages':34s} {len(everything):4d} {statistics.median(everything):10.1f} "
+                f"{_p95(everything):9.1f}"
+            )
             with app.app_context():
                 from models.database import db
 

@@ -14,6 +14,7 @@ ratio as JSON; the exit status is 0 when every median stays within 2x of the idl
 
     .venv/bin/python bench/slow_clients_bench.py [--tablets 20] [--slow 50] [--seconds 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,11 @@ def _quantiles(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
     ordered = sorted(values)
-    return {"n": len(values), "median_ms": round(statistics.median(ordered) * 1000, 1),
-            "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1000, 1)}
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1000, 1),
+    }
 
 
 def _phase(url: str, tablets: list[dict], clients: list[DeviceClient], seconds: float, workdir: Path) -> dict:
@@ -64,8 +68,13 @@ def _phase(url: str, tablets: list[dict], clients: list[DeviceClient], seconds: 
         while time.monotonic() < deadline:
             path = workdir / f"t{index}-{rng.getrandbits(48):012x}.jpg"
             path.write_bytes(make_jpeg(seed=rng.randrange(1 << 30), width=96, height=72) + os.urandom(40_000))
-            client.capture("usage_inspection", info["account_nos"][0], sample_data("usage_inspection", 2),
-                           [PhotoFile(str(path), "meter", "meter")], schema_version=2)
+            client.capture(
+                "usage_inspection",
+                info["account_nos"][0],
+                sample_data("usage_inspection", 2),
+                [PhotoFile(str(path), "meter", "meter")],
+                schema_version=2,
+            )
             started = time.perf_counter()
             try:
                 client.sync(attempts=1)
@@ -89,8 +98,7 @@ def _phase(url: str, tablets: list[dict], clients: list[DeviceClient], seconds: 
         time.sleep(0.5)
     for thread in threads:
         thread.join(timeout=120)
-    return {"health": _quantiles(health), "sync": _quantiles(syncs), "errors": errors[:10],
-            "error_count": len(errors)}
+    return {"health": _quantiles(health), "sync": _quantiles(syncs), "errors": errors[:10], "error_count": len(errors)}
 
 
 def main() -> int:
@@ -106,16 +114,25 @@ def main() -> int:
     data_dir.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    runner = start_runner(data_dir, port, {"DANGAN_DEMO": "0", "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2")},
-                          log=work / "make-run.log")
+    runner = start_runner(
+        data_dir,
+        port,
+        {"DANGAN_DEMO": "0", "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2")},
+        log=work / "make-run.log",
+    )
     slow: list[SlowPatch] = []
     clients: list[DeviceClient] = []
     try:
         wait_for_status(f"{url}/api/v1/health", "ok", timeout=120, proc=runner)
         tablets = seed(sqlite_url(data_dir), embedded_redis.url_for(data_dir), data_dir, tablets=args.tablets)
         for n, info in enumerate(tablets):
-            clients.append(DeviceClient(str(work / f"tablet-{n}.sqlite3"), HttpTransport(url, info["token"], timeout=60),
-                                        uploader=TusPhotoUploader(url, info["token"], chunk_size=1 << 20, retries=0)))
+            clients.append(
+                DeviceClient(
+                    str(work / f"tablet-{n}.sqlite3"),
+                    HttpTransport(url, info["token"], timeout=60),
+                    uploader=TusPhotoUploader(url, info["token"], chunk_size=1 << 20, retries=0),
+                )
+            )
         idle = _phase(url, tablets, clients, args.seconds, work)
         body = os.urandom(1 << 20)  # never completes at one byte per second
         for n in range(args.slow):
@@ -143,9 +160,16 @@ def main() -> int:
         base, under = idle[kind].get("median_ms"), loaded[kind].get("median_ms")
         return round(under / base, 2) if base and under else None
 
-    figures = {"tablets": args.tablets, "slow_connections": args.slow, "slow_still_sending": still_sending,
-               "seconds_per_phase": args.seconds, "idle": idle, "with_slow_clients": loaded,
-               "health_ratio": ratio("health"), "sync_ratio": ratio("sync")}
+    figures = {
+        "tablets": args.tablets,
+        "slow_connections": args.slow,
+        "slow_still_sending": still_sending,
+        "seconds_per_phase": args.seconds,
+        "idle": idle,
+        "with_slow_clients": loaded,
+        "health_ratio": ratio("health"),
+        "sync_ratio": ratio("sync"),
+    }
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     within = all(r is not None and r <= 2.0 for r in (figures["health_ratio"], figures["sync_ratio"]))
     return 0 if within and not loaded["error_count"] else 1

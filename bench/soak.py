@@ -9,6 +9,7 @@ photo must be stamped exactly once, no request may be answered 5xx. Prints the f
 A fresh database is made by tests/helpers/databases.py (SQLite, or PostgreSQL when
 TEST_DATABASE_URL is set); Redis is an embedded redis-server of its own, so nothing shared is touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,9 @@ def main() -> int:
         stack.start_web()
         for _ in range(args.rq_workers):
             stack.start_worker()
-        figures = soak.run(stack, tablets, root / "tablets", args.seconds, think=args.think,
-                           drain_timeout=max(300, args.seconds))
+        figures = soak.run(
+            stack, tablets, root / "tablets", args.seconds, think=args.think, drain_timeout=max(300, args.seconds)
+        )
     finally:
         stack.stop()
         factory.drop(database_url)

@@ -4,6 +4,7 @@
 
 Prints figures only; nothing here is a pass/fail threshold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,19 @@ def make_12mp(seed: int) -> bytes:
     import io
 
     noise = Image.effect_noise((4000, 3000), 40 + seed)
-    image = Image.merge("RGB", (noise, noise.rotate(90, expand=False), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
-    spec = PhotoSpec(width=4000, height=3000, gps_altitude=12.0, gps_date="2026:03:02", gps_time=(1, 15, 30),
-                     subsec="120", orientation=6, body_serial=f"SN{seed:04d}")
+    image = Image.merge(
+        "RGB", (noise, noise.rotate(90, expand=False), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
+    spec = PhotoSpec(
+        width=4000,
+        height=3000,
+        gps_altitude=12.0,
+        gps_date="2026:03:02",
+        gps_time=(1, 15, 30),
+        subsec="120",
+        orientation=6,
+        body_serial=f"SN{seed:04d}",
+    )
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90, exif=_exif_of(spec))
     return buffer.getvalue()
@@ -46,8 +57,9 @@ def per_step(files: list[bytes], work: Path) -> dict[str, list[float]]:
 
     tsa = LocalTsa(work / "tsa")
     tsa.roots_pem()
-    timings: dict[str, list[float]] = {k: [] for k in ("hashes", "exif", "time_analysis", "derivatives",
-                                                       "timestamp_local", "log_leaf", "total")}
+    timings: dict[str, list[float]] = {
+        k: [] for k in ("hashes", "exif", "time_analysis", "derivatives", "timestamp_local", "log_leaf", "total")
+    }
     for data in files:
         t0 = time.perf_counter()
         digests = hashing.digest_bytes(data)
@@ -59,9 +71,19 @@ def per_step(files: list[bytes], work: Path) -> dict[str, list[float]]:
         image = derivatives.decode(data)
         derivatives.thumbnail(image)
         derivatives.preview(image)
-        derivatives.stamped_copy(image, derivatives.Band("DGE-20260302-BENCH0000000", digests.sha256, "3100012345",
-                                                         "测试客户有限公司", "2026-03-02 09:15:30", analysis.basis_code,
-                                                         "31.230416, 121.473701", "2026-03-02 09:20:00"))
+        derivatives.stamped_copy(
+            image,
+            derivatives.Band(
+                "DGE-20260302-BENCH0000000",
+                digests.sha256,
+                "3100012345",
+                "测试客户有限公司",
+                "2026-03-02 09:15:30",
+                analysis.basis_code,
+                "31.230416, 121.473701",
+                "2026-03-02 09:20:00",
+            ),
+        )
         t4 = time.perf_counter()
         tsa.stamp(bytes.fromhex(digests.sha256))
         t5 = time.perf_counter()
@@ -96,13 +118,26 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
     data_dir.mkdir()
     redis_root = Path(tempfile.mkdtemp(prefix="dgb-", dir="/tmp"))
     redis_proc = embedded_redis.start(redis_root)
-    env = {**os.environ, "DANGAN_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}",
-           "REDIS_URL": embedded_redis.url_for(redis_root), "SECRET_KEY": "bench", "DANGAN_LOG_LEVEL": "WARNING",
-           "DANGAN_LOG_FORMAT": "text"}
+    env = {
+        **os.environ,
+        "DANGAN_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}",
+        "REDIS_URL": embedded_redis.url_for(redis_root),
+        "SECRET_KEY": "bench",
+        "DANGAN_LOG_LEVEL": "WARNING",
+        "DANGAN_LOG_FORMAT": "text",
+    }
     env.pop("TSA_URL", None)
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"],
-                          "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "bench", "DISPATCH_ON_COMMIT": False})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+                "REDIS_URL": env["REDIS_URL"],
+                "DANGAN_DATA_DIR": str(data_dir),
+                "SECRET_KEY": "bench",
+                "DISPATCH_ON_COMMIT": False,
+            }
+        )
         with app.app_context():
             upgrade()
             sys.path.insert(0, str(ROOT))
@@ -113,22 +148,36 @@ def throughput(files: list[bytes], workers: int, work: Path) -> dict:
             ids = [received_photo(data, capture).id for data in files]
             dispatch.tick(app)
             started = time.perf_counter()
-            procs = [subprocess.Popen([sys.executable, "-m", "workers.run", "--burst"], cwd=ROOT, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "workers.run", "--burst"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for _ in range(workers)
+            ]
             for proc in procs:
                 proc.wait(timeout=600)
             wall = time.perf_counter() - started
             db.session.expire_all()
-            ready = db.session.scalar(select(func.count()).select_from(Photo).where(Photo.id.in_(ids),
-                                                                                   Photo.state == "ready"))
+            ready = db.session.scalar(
+                select(func.count()).select_from(Photo).where(Photo.id.in_(ids), Photo.state == "ready")
+            )
             first = db.session.scalar(select(func.min(PhotoEvidence.created_at)))
             last = db.session.scalar(select(func.max(PhotoEvidence.completed_at)))
             window = (last - first).total_seconds() if first and last else None
             db.session.remove()
             db.engine.dispose()
-        return {"workers": workers, "photos": len(ids), "ready": ready, "wall_s": round(wall, 2),
-                "photos_per_s_wall": round(ready / wall, 2),
-                "photos_per_s_processing": round(ready / window, 2) if window else None}
+        return {
+            "workers": workers,
+            "photos": len(ids),
+            "ready": ready,
+            "wall_s": round(wall, 2),
+            "photos_per_s_wall": round(ready / wall, 2),
+            "photos_per_s_processing": round(ready / window, 2) if window else None,
+        }
     finally:
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
@@ -154,8 +203,10 @@ def main() -> None:
             print(f"{step:<18}{statistics.median(values):>10.1f}{max(values):>10.1f}")
         ours = statistics.median(timings["exif"])
         theirs = exiftool_batch(paths)
-        print(f"metadata read: exifread+checks {ours:.1f} ms/photo; exiftool (one batch process) "
-              + (f"{theirs:.1f} ms/photo" if theirs is not None else "not installed"))
+        print(
+            f"metadata read: exifread+checks {ours:.1f} ms/photo; exiftool (one batch process) "
+            + (f"{theirs:.1f} ms/photo" if theirs is not None else "not installed")
+        )
         if not args.skip_workers:
             for workers in (1, 2):
                 print(json.dumps(throughput(files, workers, work)))

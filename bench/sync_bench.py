@@ -11,6 +11,7 @@ Prints:
 
     .venv/bin/python bench/sync_bench.py [--devices 4] [--dossiers 10000] [--items 200] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,21 +46,45 @@ def prepare(data_dir: Path, url: str, devices: int, dossiers: int, scope: int) -
     from services.ports_access import ports
     from tests.helpers.factories import make_device
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(data_dir),
-                      "REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "SECRET_KEY": "bench",
+        }
+    )
     with app.app_context():
         upgrade()
         now = ports().clock.now()
         numbers = [f"7{i:09d}" for i in range(dossiers)]
         for start in range(0, dossiers, 2000):
-            chunk = numbers[start:start + 2000]
-            db.session.execute(insert(Customer), [
-                {"account_no": n, "name": f"客户{n}", "address": f"杭州市某区某路 {n[-4:]} 号",
-                 "voltage_class": "low", "usage_category": "residential", "status": "active",
-                 "meter_number": f"33{n}", "created_at": now, "updated_at": now} for n in chunk])
+            chunk = numbers[start : start + 2000]
+            db.session.execute(
+                insert(Customer),
+                [
+                    {
+                        "account_no": n,
+                        "name": f"客户{n}",
+                        "address": f"杭州市某区某路 {n[-4:]} 号",
+                        "voltage_class": "low",
+                        "usage_category": "residential",
+                        "status": "active",
+                        "meter_number": f"33{n}",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n in chunk
+                ],
+            )
         ids = dict(db.session.execute(db.select(Customer.account_no, Customer.id)).all())
-        db.session.execute(insert(Dossier), [{"customer_id": ids[n], "archive_no": f"KH-2026-{i:06d}",
-                                              "opened_at": now} for i, n in enumerate(numbers)])
+        db.session.execute(
+            insert(Dossier),
+            [
+                {"customer_id": ids[n], "archive_no": f"KH-2026-{i:06d}", "opened_at": now}
+                for i, n in enumerate(numbers)
+            ],
+        )
         db.session.commit()
         tokens = {}
         for name, count in [("big", 1), ("tenth", 1), ("worker", devices)]:
@@ -67,8 +92,11 @@ def prepare(data_dir: Path, url: str, devices: int, dossiers: int, scope: int) -
             for k in range(count):
                 inspector = f"bench-{name}-{k}"
                 tokens[name].append(make_device(inspector)[1])
-                share = {"big": numbers, "tenth": numbers[:dossiers // 10],
-                         "worker": numbers[k * scope % dossiers:][:scope]}[name]
+                share = {
+                    "big": numbers,
+                    "tenth": numbers[: dossiers // 10],
+                    "worker": numbers[k * scope % dossiers :][:scope],
+                }[name]
                 sync_assignments.assign(db.session, CLI, inspector, share, now)
                 db.session.commit()
         db.session.remove()
@@ -78,11 +106,36 @@ def prepare(data_dir: Path, url: str, devices: int, dossiers: int, scope: int) -
 
 def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen:
     """One gthread worker, so one process serves everything and its memory can be read."""
-    env = {**os.environ, "DATABASE_URL": url, "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "bench",
-           "REDIS_URL": "redis://127.0.0.1:1/0", "DANGAN_LOG_FORMAT": "text", "DANGAN_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                             "--threads", "8", "-k", "gthread", "wsgi:app"], cwd=ROOT, env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DANGAN_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "bench",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "DANGAN_LOG_FORMAT": "text",
+        "DANGAN_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "-k",
+            "gthread",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc)
     return proc
 
@@ -105,15 +158,24 @@ def push_run(base: str, tokens: list[str], items: int, batch: int, tmp: Path) ->
     """Each tablet captures ``items`` forms, then pushes them; return (seconds, items, requests)."""
     clients = []
     for k, token in enumerate(tokens):
-        client = DeviceClient(str(tmp / f"push-{time.monotonic_ns()}-{k}.sqlite3"), HttpTransport(base, token),
-                              max_batch_items=batch, max_batch_bytes=1_000_000)
+        client = DeviceClient(
+            str(tmp / f"push-{time.monotonic_ns()}-{k}.sqlite3"),
+            HttpTransport(base, token),
+            max_batch_items=batch,
+            max_batch_bytes=1_000_000,
+        )
         clients.append(client)
     photo = tmp / "p.jpg"  # each form declares its required photo (bytes are not uploaded here)
     photo.write_bytes(b"\xff\xd8\xff\xe0bench")
     for client in clients:
         for _ in range(items):
-            client.capture("site_survey", "7000000001", sample_data("site_survey", 1),
-                           photos=[PhotoFile(str(photo), "site", "scene")], schema_version=1)
+            client.capture(
+                "site_survey",
+                "7000000001",
+                sample_data("site_survey", 1),
+                photos=[PhotoFile(str(photo), "site", "scene")],
+                schema_version=1,
+            )
     requests_made = [0]
     lock = threading.Lock()
 
@@ -174,8 +236,10 @@ def main() -> int:
     url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
     t0 = time.perf_counter()
     tokens = prepare(data_dir, url, args.devices, args.dossiers, args.scope)
-    print(f"setup: {args.dossiers} dossiers, {args.devices}+2 tablets in {time.perf_counter() - t0:.1f}s "
-          f"(SQLite, gunicorn 1 worker × 8 threads, 2 shared cores)")
+    print(
+        f"setup: {args.dossiers} dossiers, {args.devices}+2 tablets in {time.perf_counter() - t0:.1f}s "
+        f"(SQLite, gunicorn 1 worker × 8 threads, 2 shared cores)"
+    )
     port = free_port()
     server = start_server(data_dir, url, port)
     base = f"http://127.0.0.1:{port}"
@@ -187,22 +251,30 @@ def main() -> int:
         hwm_tenth = vm_hwm_kb(worker)
         secs_big, pages_big, changes_big = pull_run(base, tokens["big"], args.page, tmp)
         hwm_big = vm_hwm_kb(worker)
-        print(f"initial sync, {changes} changes in {pages} pages: {secs:.2f}s; worker VmHWM "
-              f"{hwm_start / 1024:.1f} → {hwm_tenth / 1024:.1f} MiB (+{(hwm_tenth - hwm_start) / 1024:.1f})")
-        print(f"initial sync, {changes_big} changes in {pages_big} pages: {secs_big:.2f}s; worker VmHWM "
-              f"→ {hwm_big / 1024:.1f} MiB (+{(hwm_big - hwm_tenth) / 1024:.1f} more for 10× the dossiers)")
+        print(
+            f"initial sync, {changes} changes in {pages} pages: {secs:.2f}s; worker VmHWM "
+            f"{hwm_start / 1024:.1f} → {hwm_tenth / 1024:.1f} MiB (+{(hwm_tenth - hwm_start) / 1024:.1f})"
+        )
+        print(
+            f"initial sync, {changes_big} changes in {pages_big} pages: {secs_big:.2f}s; worker VmHWM "
+            f"→ {hwm_big / 1024:.1f} MiB (+{(hwm_big - hwm_tenth) / 1024:.1f} more for 10× the dossiers)"
+        )
 
         one = pull_run(base, tokens["worker"][:1], args.page // 5 or 1, tmp)
         many = pull_run(base, tokens["worker"], args.page // 5 or 1, tmp)
         rate_one, rate_many = one[1] / one[0], many[1] / many[0]
-        print(f"pull pages/s (page {args.page // 5 or 1}): 1 tablet {rate_one:.1f}; {args.devices} concurrent "
-              f"{rate_many:.1f} (×{rate_many / rate_one:.2f})")
+        print(
+            f"pull pages/s (page {args.page // 5 or 1}): 1 tablet {rate_one:.1f}; {args.devices} concurrent "
+            f"{rate_many:.1f} (×{rate_many / rate_one:.2f})"
+        )
 
         p_one = push_run(base, tokens["worker"][:1], args.items, args.batch, tmp)
         p_many = push_run(base, tokens["worker"], args.items, args.batch, tmp)
-        print(f"push items/s (batch {args.batch}): 1 tablet {p_one[1] / p_one[0]:.0f} "
-              f"({p_one[2] / p_one[0]:.1f} requests/s); {args.devices} concurrent {p_many[1] / p_many[0]:.0f} "
-              f"({p_many[2] / p_many[0]:.1f} requests/s, ×{(p_many[1] / p_many[0]) / (p_one[1] / p_one[0]):.2f})")
+        print(
+            f"push items/s (batch {args.batch}): 1 tablet {p_one[1] / p_one[0]:.0f} "
+            f"({p_one[2] / p_one[0]:.1f} requests/s); {args.devices} concurrent {p_many[1] / p_many[0]:.0f} "
+            f"({p_many[2] / p_many[0]:.1f} requests/s, ×{(p_many[1] / p_many[0]) / (p_one[1] / p_one[0]):.2f})"
+        )
         print(f"worker VmHWM at the end: {vm_hwm_kb(worker) / 1024:.1f} MiB")
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -11,6 +11,7 @@ Prints:
 
 Needs node and `npm ci` in tests/js for the Node column (it is skipped otherwise).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,13 +92,34 @@ class OurServer:
         self.database_url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
         self.token = self._prepare()
         self.port = free_port()
-        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-               "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "bench", "DANGAN_LOG_FORMAT": "text",
-               "DANGAN_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "bench",
+            "DANGAN_LOG_FORMAT": "text",
+            "DANGAN_LOG_LEVEL": "WARNING",
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--timeout", "600", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "600",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(f"http://127.0.0.1:{self.port}/api/v1/health", proc=self.proc)
         self.endpoint = f"http://127.0.0.1:{self.port}/api/v1/uploads"
 
@@ -109,9 +131,15 @@ class OurServer:
         from server import create_app
         from services import accounts, devices
 
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": self.database_url,
-                          "REDIS_URL": self.redis_url, "DANGAN_DATA_DIR": str(self.data_dir),
-                          "SECRET_KEY": "bench"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "DANGAN_DATA_DIR": str(self.data_dir),
+                "SECRET_KEY": "bench",
+            }
+        )
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             accounts.create_user(db.session, CLI, "bench-inspector", "inspector", "bench password 123")
@@ -137,8 +165,12 @@ class NodeServer:
 
     def __init__(self, directory: Path):
         self.port = free_port()
-        self.proc = subprocess.Popen(["node", str(ROOT / "tests/js/tus_node_server.mjs"), str(self.port),
-                                      str(directory)], cwd=ROOT / "tests/js", stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            ["node", str(ROOT / "tests/js/tus_node_server.mjs"), str(self.port), str(directory)],
+            cwd=ROOT / "tests/js",
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "listening"
         self.endpoint = f"http://127.0.0.1:{self.port}/files"
         self.token = None
@@ -151,8 +183,12 @@ class NodeServer:
 def upload(endpoint: str, token: str | None, path: Path, chunk: int) -> None:
     """One tuspy upload (the client an integrator would use)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    metadata = {"photo_id": str(uuid.uuid4()), "sha256": sha256_of(path), "filename": path.name,
-                "filetype": "application/octet-stream"}
+    metadata = {
+        "photo_id": str(uuid.uuid4()),
+        "sha256": sha256_of(path),
+        "filename": path.name,
+        "filetype": "application/octet-stream",
+    }
     client = tus_client.TusClient(endpoint, headers=headers)
     client.uploader(str(path), chunk_size=chunk, metadata=metadata).upload()
 
@@ -196,15 +232,19 @@ def peak_rss_during_big_upload(server: OurServer, path: Path) -> tuple[int, int,
     import base64
 
     auth = {"Authorization": f"Bearer {server.token}", "Tus-Resumable": "1.0.0"}
-    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
-                    {"photo_id": str(uuid.uuid4()), "sha256": sha256_of(path)}.items())
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"photo_id": str(uuid.uuid4()), "sha256": sha256_of(path)}.items()
+    )
     start = time.perf_counter()
     created = requests.post(server.endpoint, headers={**auth, "Upload-Length": str(size), "Upload-Metadata": meta})
     created.raise_for_status()
     with open(path, "rb") as fh:
-        response = requests.patch(f"http://127.0.0.1:{server.port}{created.headers['Location']}", data=fh,
-                                  headers={**auth, "Upload-Offset": "0",
-                                           "Content-Type": "application/offset+octet-stream"})
+        response = requests.patch(
+            f"http://127.0.0.1:{server.port}{created.headers['Location']}",
+            data=fh,
+            headers={**auth, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        )
     elapsed = time.perf_counter() - start
     done.set()
     sampler.join()
@@ -246,18 +286,24 @@ def main() -> None:
         try:
             ours_one = throughput(ours, one, chunk)
             ours_eight = throughput(ours, eight, chunk)
-            print(f"  ours (gunicorn, 2 workers), 1 client:    {ours_one:8.1f} MB/s  "
-                  f"({ours_one / limit_sm3:.2f} of the SHA-256+SM3 limit)")
-            print(f"  ours (gunicorn, 2 workers), 8 clients:   {ours_eight:8.1f} MB/s  "
-                  f"({ours_eight / limit_sm3:.2f} of the SHA-256+SM3 limit)")
+            print(
+                f"  ours (gunicorn, 2 workers), 1 client:    {ours_one:8.1f} MB/s  "
+                f"({ours_one / limit_sm3:.2f} of the SHA-256+SM3 limit)"
+            )
+            print(
+                f"  ours (gunicorn, 2 workers), 8 clients:   {ours_eight:8.1f} MB/s  "
+                f"({ours_eight / limit_sm3:.2f} of the SHA-256+SM3 limit)"
+            )
             if args.big_mb:
                 for f in one + eight:
                     f.unlink()
                 big = make_file(inputs, args.big_mb * MB)
                 before, peak, rate = peak_rss_during_big_upload(ours, big)
                 big.unlink()
-                print(f"  ours, one {args.big_mb} MB PATCH: {rate:.1f} MB/s; worker RSS {before / 1024:.1f} MB "
-                      f"before, peak {peak / 1024:.1f} MB (+{(peak - before) / 1024:.1f} MB)")
+                print(
+                    f"  ours, one {args.big_mb} MB PATCH: {rate:.1f} MB/s; worker RSS {before / 1024:.1f} MB "
+                    f"before, peak {peak / 1024:.1f} MB (+{(peak - before) / 1024:.1f} MB)"
+                )
                 one = [make_file(inputs, args.mb * MB)]
                 eight = [make_file(inputs, args.mb * MB // 8) for _ in range(8)]
         finally:
@@ -270,10 +316,14 @@ def main() -> None:
                 node_eight = throughput(node, eight, chunk)
             finally:
                 node.stop()
-            print(f"  @tus/server + @tus/file-store, 1 client:  {node_one:8.1f} MB/s  "
-                  f"(ours/node {ours_one / node_one:.2f})")
-            print(f"  @tus/server + @tus/file-store, 8 clients: {node_eight:8.1f} MB/s  "
-                  f"(ours/node {ours_eight / node_eight:.2f})")
+            print(
+                f"  @tus/server + @tus/file-store, 1 client:  {node_one:8.1f} MB/s  "
+                f"(ours/node {ours_one / node_one:.2f})"
+            )
+            print(
+                f"  @tus/server + @tus/file-store, 8 clients: {node_eight:8.1f} MB/s  "
+                f"(ours/node {ours_eight / node_eight:.2f})"
+            )
         else:
             print("  @tus/server: skipped (needs node and `npm ci` in tests/js)")
         print(f"  hashing a finished 15 MB photo again (no cached digest): {rehash_cost(photo):.1f} ms")

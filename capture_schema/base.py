@@ -1,4 +1,5 @@
 """Building blocks shared by every capture form: labelled choices, photo slots, photo metadata."""
+
 from __future__ import annotations
 
 import re
@@ -36,14 +37,19 @@ def is_safe_filename(name: str) -> bool:
 
 def _check_filename(name: str) -> None:
     if not is_safe_filename(name):
-        raise ValidationError(f"a file name only: at most {MAX_FILENAME_LENGTH} characters, "
-                              "no path separator, no '..', no control character")
+        raise ValidationError(
+            f"a file name only: at most {MAX_FILENAME_LENGTH} characters, "
+            "no path separator, no '..', no control character"
+        )
 
 
 def choice(choices: dict[str, str], label: str, **kwargs) -> fields.String:
     """A string field limited to the keys of ``choices``; the Chinese labels travel in metadata."""
-    return fields.String(validate=validate.OneOf(list(choices), labels=list(choices.values())),
-                         metadata={"label": label, "choices": dict(choices)}, **kwargs)
+    return fields.String(
+        validate=validate.OneOf(list(choices), labels=list(choices.values())),
+        metadata={"label": label, "choices": dict(choices)},
+        **kwargs,
+    )
 
 
 def text(label: str, max_length: int = 200, **kwargs) -> fields.String:
@@ -62,8 +68,9 @@ class GpsFixSchema(Schema):
 
     latitude = labelled(fields.Float(required=True, validate=validate.Range(-90, 90)), "纬度")
     longitude = labelled(fields.Float(required=True, validate=validate.Range(-180, 180)), "经度")
-    accuracy_m = labelled(fields.Float(validate=validate.Range(min=0), load_default=None,
-                                       allow_none=True), "精度（米）")
+    accuracy_m = labelled(
+        fields.Float(validate=validate.Range(min=0), load_default=None, allow_none=True), "精度（米）"
+    )
     fix_time = labelled(fields.AwareDateTime(load_default=None, allow_none=True), "定位时间")
 
 
@@ -78,8 +85,7 @@ class PhotoMetadataSchema(Schema):
     sha256 = labelled(fields.String(required=True, validate=validate.Regexp(SHA256_HEX)), "SHA-256")
     size = labelled(fields.Integer(required=True, validate=validate.Range(1, MAX_PHOTO_BYTES)), "字节数")
     mime_type = labelled(fields.String(required=True, validate=validate.OneOf(PHOTO_MIME_TYPES)), "文件类型")
-    filename = fields.String(validate=_check_filename, load_default=None, allow_none=True,
-                             metadata={"label": "文件名"})
+    filename = fields.String(validate=_check_filename, load_default=None, allow_none=True, metadata={"label": "文件名"})
 
 
 class DefectSchema(Schema):
@@ -127,6 +133,18 @@ def date_not_before(data: dict, later: str, earlier: str) -> None:
             raise ValidationError(f"must not be before {earlier}", later)
 
 
-__all__ = ["DefectSchema", "FormSpec", "GpsFixSchema", "PHOTO_CATEGORIES", "PhotoMetadataSchema",
-           "RATIO", "SEVERITIES", "Slot", "choice", "date_not_before", "labelled", "text",
-           "validates_schema"]
+__all__ = [
+    "DefectSchema",
+    "FormSpec",
+    "GpsFixSchema",
+    "PHOTO_CATEGORIES",
+    "PhotoMetadataSchema",
+    "RATIO",
+    "SEVERITIES",
+    "Slot",
+    "choice",
+    "date_not_before",
+    "labelled",
+    "text",
+    "validates_schema",
+]

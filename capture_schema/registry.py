@@ -1,4 +1,5 @@
 """The registry of capture schemas: look up, validate, upgrade and describe every (kind, version)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,8 @@ from capture_schema.forms import defect_notice, metering_check, site_survey, the
 
 _MODULES = (usage_inspection, site_survey, metering_check, defect_notice, theft_evidence)
 REGISTRY: dict[tuple[str, int], FormSpec] = {
-    (spec.kind, spec.version): spec for module in _MODULES for spec in module.SPECS}
+    (spec.kind, spec.version): spec for module in _MODULES for spec in module.SPECS
+}
 
 
 class SchemaLookupError(LookupError):
@@ -35,8 +37,10 @@ class UnknownVersion(SchemaLookupError):
     """The kind exists but not in this version."""
 
     def __init__(self, kind: str, version):
-        super().__init__(f"Unknown version {version!r} of capture kind {kind!r}.",
-                         {"kind": kind, "version": version, "known_versions": versions(kind)})
+        super().__init__(
+            f"Unknown version {version!r} of capture kind {kind!r}.",
+            {"kind": kind, "version": version, "known_versions": versions(kind)},
+        )
 
 
 class CaptureInvalid(ValueError):
@@ -155,8 +159,9 @@ def _rules(field_obj: fields.Field) -> dict:
         rules["nullable"] = True
     for validator in field_obj.validators:
         if isinstance(validator, validate.Length):
-            rules.update({k: v for k, v in (("min_length", validator.min), ("max_length", validator.max))
-                          if v is not None})
+            rules.update(
+                {k: v for k, v in (("min_length", validator.min), ("max_length", validator.max)) if v is not None}
+            )
         elif isinstance(validator, validate.Range):
             if validator.min is not None:
                 rules.update({"min": validator.min, "min_inclusive": validator.min_inclusive})
@@ -190,12 +195,15 @@ def describe(spec: FormSpec) -> dict:
     """A JSON descriptor of a form version for tablets: fields, labels, choices, photo slots."""
     schema = spec.schema()
     return {
-        "kind": spec.kind, "version": spec.version, "label": spec.label,
+        "kind": spec.kind,
+        "version": spec.version,
+        "label": spec.label,
         "latest": spec.version == latest_version(spec.kind),
         "fields": {name: _describe_field(f) for name, f in schema.fields.items()},
         "order": list(schema.fields),  # the order the form shows its fields in
-        "photo_slots": [{"name": s.name, "label": s.label, "category": s.category,
-                         "required": s.required} for s in spec.slots],
+        "photo_slots": [
+            {"name": s.name, "label": s.label, "category": s.category, "required": s.required} for s in spec.slots
+        ],
         "photo_fields": {name: _describe_field(f) for name, f in PhotoMetadataSchema().fields.items()},
         # cross-field rules: each ``later`` date must not fall before its ``earlier`` date (same day is fine)
         "date_order": [{"later": later, "earlier": earlier} for later, earlier in getattr(schema, "DATE_ORDER", ())],

@@ -4,6 +4,7 @@ Used by ``make run`` on first start so the archivist queue, the dossiers and the
 have real, stamped captures to click through. It goes through the same path as a real tablet:
 the reference client's durable outbox, ``POST /api/v1/sync/push`` and tus uploads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,14 @@ PLAN = (
     ("inspector2", "5200098765", "theft_evidence", 60),
     ("inspector2", "3100099999", "usage_inspection", 30),  # a mistyped 户号: lands in 未关联采集
 )
-SITES = {"3100012345": (30.2101, 120.2105), "5200098761": (30.2512, 120.1744),
-         "5200098763": (30.2832, 120.1541), "3100012347": (30.2789, 120.1300),
-         "5200098765": (30.2790, 120.1202), "3100099999": (30.2600, 120.1600)}
+SITES = {
+    "3100012345": (30.2101, 120.2105),
+    "5200098761": (30.2512, 120.1744),
+    "5200098763": (30.2832, 120.1541),
+    "3100012347": (30.2789, 120.1300),
+    "5200098765": (30.2790, 120.1202),
+    "3100099999": (30.2600, 120.1600),
+}
 
 
 def _dms(value: float) -> tuple[float, float, float]:
@@ -68,9 +74,11 @@ def run(base_url: str, devices: dict, work_dir: str, now: datetime | None = None
     os.makedirs(work_dir, exist_ok=True)
     report = {}
     for inspector, device in devices.items():
-        client = DeviceClient(os.path.join(work_dir, f"{inspector}.sqlite3"),
-                              HttpTransport(base_url, device["token"]),
-                              uploader=TusPhotoUploader(base_url, device["token"]))
+        client = DeviceClient(
+            os.path.join(work_dir, f"{inspector}.sqlite3"),
+            HttpTransport(base_url, device["token"]),
+            uploader=TusPhotoUploader(base_url, device["token"]),
+        )
         for number, (owner, account_no, kind, minutes) in enumerate(PLAN):
             if owner != inspector:
                 continue
@@ -83,11 +91,19 @@ def run(base_url: str, devices: dict, work_dir: str, now: datetime | None = None
                     continue
                 path = os.path.join(work_dir, f"{inspector}-{number}-{slot.name}.jpg")
                 site_photo(path, f"{account_no} {slot.name} #{number}", taken, lat, lon)
-                photos.append(PhotoFile(path, slot.name, slot.category, captured_at=taken,
-                                        gps={"latitude": lat, "longitude": lon, "accuracy_m": 8.0}))
+                photos.append(
+                    PhotoFile(
+                        path,
+                        slot.name,
+                        slot.category,
+                        captured_at=taken,
+                        gps={"latitude": lat, "longitude": lon, "accuracy_m": 8.0},
+                    )
+                )
             local = taken.astimezone(BEIJING).isoformat(timespec="seconds")
-            data = {key: (local if value == INSPECTED else value)
-                    for key, value in SAMPLE_DATA[(kind, version)].items()}
+            data = {
+                key: (local if value == INSPECTED else value) for key, value in SAMPLE_DATA[(kind, version)].items()
+            }
             if "deadline" in data:  # a defect must be fixed after the notice, not before
                 data["deadline"] = (taken + timedelta(days=15)).date().isoformat()
             client.capture(kind, account_no, data, photos, schema_version=version)

@@ -11,6 +11,7 @@ server applies each revision id exactly once.
     client.capture("usage_inspection", "3100012345", data, photos=[PhotoFile(path, "meter", "meter")])
     client.sync()          # push, upload the photos the server lacks, pull
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,12 +36,24 @@ DEFAULT_MAX_BATCH_ITEMS = 100
 PULL_PAGE = 500
 # The photo types the server accepts, by file extension; the platform's MIME table is not relied
 # on (Windows and older systems do not know HEIC/HEIF).
-PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".heic": "image/heic", ".heif": "image/heif",
-               ".png": "image/png", ".webp": "image/webp"}
+PHOTO_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
 # (offset, signature, type): what the first bytes of a file say when its extension says nothing
-_SIGNATURES = ((0, b"\xff\xd8\xff", "image/jpeg"), (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-               (8, b"WEBP", "image/webp"), (8, b"heic", "image/heic"), (8, b"heix", "image/heic"),
-               (8, b"mif1", "image/heif"), (8, b"msf1", "image/heif"))
+_SIGNATURES = (
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (8, b"WEBP", "image/webp"),
+    (8, b"heic", "image/heic"),
+    (8, b"heix", "image/heic"),
+    (8, b"mif1", "image/heif"),
+    (8, b"msf1", "image/heif"),
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -96,8 +109,7 @@ class Response:
 class HttpTransport:
     """Talks JSON to the server over HTTP with the device's bearer token."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0,
-                 session: requests.Session | None = None):
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
@@ -143,7 +155,7 @@ def photo_mime_type(path: str) -> str:
     with open(path, "rb") as fh:
         head = fh.read(16)
     for offset, signature, mime in _SIGNATURES:
-        if head[offset:offset + len(signature)] == signature:
+        if head[offset : offset + len(signature)] == signature:
             return mime
     return mimetypes.guess_type(path)[0] or "image/jpeg"
 
@@ -160,7 +172,7 @@ def file_sha256(path: str) -> tuple[str, int]:
 
 def backoff_delays(attempts: int, base: float = 1.0, cap: float = 60.0, rng=random.random):
     """Exponential backoff with full jitter: how long to wait before each retry."""
-    return [rng() * min(cap, base * 2 ** n) for n in range(attempts)]
+    return [rng() * min(cap, base * 2**n) for n in range(attempts)]
 
 
 class SqliteUrlStorage:
@@ -201,12 +213,14 @@ class PhotoIdFingerprint:
 class TusPhotoUploader:
     """Uploads photo files with tuspy to ``/api/v1/uploads`` and resumes from the stored URL."""
 
-    def __init__(self, base_url: str, token: str, chunk_size: int = 4 * 1024 * 1024,
-                 retries: int = 3, retry_delay: int = 1):
+    def __init__(
+        self, base_url: str, token: str, chunk_size: int = 4 * 1024 * 1024, retries: int = 3, retry_delay: int = 1
+    ):
         from tusclient import client as tus_client
 
-        self.tus = tus_client.TusClient(base_url.rstrip("/") + "/api/v1/uploads",
-                                        headers={"Authorization": f"Bearer {token}"})
+        self.tus = tus_client.TusClient(
+            base_url.rstrip("/") + "/api/v1/uploads", headers={"Authorization": f"Bearer {token}"}
+        )
         self.chunk_size, self.retries, self.retry_delay = chunk_size, retries, retry_delay
 
     def upload(self, client: "DeviceClient", photo: dict, stop_at: int | None = None) -> bool:
@@ -217,12 +231,20 @@ class TusPhotoUploader:
         for attempt in (1, 2):
             try:
                 uploader = self.tus.uploader(
-                    file_path=photo["path"], chunk_size=self.chunk_size, retries=self.retries,
-                    retry_delay=self.retry_delay, store_url=True, url_storage=storage,
+                    file_path=photo["path"],
+                    chunk_size=self.chunk_size,
+                    retries=self.retries,
+                    retry_delay=self.retry_delay,
+                    store_url=True,
+                    url_storage=storage,
                     fingerprinter=PhotoIdFingerprint(photo["photo_id"]),
-                    metadata={"photo_id": photo["photo_id"], "sha256": photo["sha256"],
-                              "filename": os.path.basename(photo["path"]),
-                              "filetype": photo["mime_type"]})
+                    metadata={
+                        "photo_id": photo["photo_id"],
+                        "sha256": photo["sha256"],
+                        "filename": os.path.basename(photo["path"]),
+                        "filetype": photo["mime_type"],
+                    },
+                )
                 uploader.upload(stop_at=stop_at)
                 finished = uploader.offset >= photo["size"]
                 if finished:  # nothing left to resume
@@ -240,9 +262,16 @@ class TusPhotoUploader:
 class DeviceClient:
     """One tablet: outbox, photos, local copy of its scope, and the sync loop."""
 
-    def __init__(self, db_path: str, transport, uploader=None,
-                 now: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS):
+    def __init__(
+        self,
+        db_path: str,
+        transport,
+        uploader=None,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS,
+    ):
         # one client is used by one thread at a time, but may be handed to a worker thread
         self.db = sqlite3.connect(db_path, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -271,48 +300,86 @@ class DeviceClient:
     def _photo_meta(self, capture_id: str, photo: PhotoFile) -> dict:
         sha256, size = file_sha256(photo.path)
         mime = photo_mime_type(photo.path)
-        self.db.execute("INSERT OR IGNORE INTO photos (photo_id, capture_id, path, sha256, size, mime_type) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", (photo.photo_id, capture_id, photo.path, sha256, size, mime))
-        return {"id": photo.photo_id, "slot": photo.slot, "category": photo.category,
-                "captured_at": (photo.captured_at or self.now()).isoformat(), "gps": photo.gps,
-                "sha256": sha256, "size": size, "mime_type": mime,
-                "filename": os.path.basename(photo.path)}
+        self.db.execute(
+            "INSERT OR IGNORE INTO photos (photo_id, capture_id, path, sha256, size, mime_type) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (photo.photo_id, capture_id, photo.path, sha256, size, mime),
+        )
+        return {
+            "id": photo.photo_id,
+            "slot": photo.slot,
+            "category": photo.category,
+            "captured_at": (photo.captured_at or self.now()).isoformat(),
+            "gps": photo.gps,
+            "sha256": sha256,
+            "size": size,
+            "mime_type": mime,
+            "filename": os.path.basename(photo.path),
+        }
 
     def _enqueue(self, item: dict) -> None:
-        self.db.execute("INSERT INTO outbox (revision_id, capture_id, body, created_at) VALUES (?, ?, ?, ?)",
-                        (item["revision_id"], item["capture_id"], json.dumps(item, ensure_ascii=False),
-                         self.now().isoformat()))
+        self.db.execute(
+            "INSERT INTO outbox (revision_id, capture_id, body, created_at) VALUES (?, ?, ?, ?)",
+            (item["revision_id"], item["capture_id"], json.dumps(item, ensure_ascii=False), self.now().isoformat()),
+        )
 
-    def capture(self, kind: str, account_no: str, data: dict, photos: list[PhotoFile] = (),
-                schema_version: int | None = None, capture_id: str | None = None) -> tuple[str, str]:
+    def capture(
+        self,
+        kind: str,
+        account_no: str,
+        data: dict,
+        photos: list[PhotoFile] = (),
+        schema_version: int | None = None,
+        capture_id: str | None = None,
+    ) -> tuple[str, str]:
         """Save a new capture durably in the outbox; return (capture id, revision id)."""
         capture_id = capture_id or str(uuid.uuid4())
         revision_id = str(uuid.uuid4())
         with self.db:
-            item = {"capture_id": capture_id, "revision_id": revision_id, "base_revision_id": None,
-                    "kind": kind, "schema_version": schema_version or self._schema_version(kind),
-                    "account_no": account_no, "device_time": self.now().isoformat(), "data": data,
-                    "photos": [self._photo_meta(capture_id, p) for p in photos]}
+            item = {
+                "capture_id": capture_id,
+                "revision_id": revision_id,
+                "base_revision_id": None,
+                "kind": kind,
+                "schema_version": schema_version or self._schema_version(kind),
+                "account_no": account_no,
+                "device_time": self.now().isoformat(),
+                "data": data,
+                "photos": [self._photo_meta(capture_id, p) for p in photos],
+            }
             self._enqueue(item)
             self.db.execute("INSERT INTO captures VALUES (?, ?, ?, 1)", (capture_id, kind, revision_id))
         return capture_id, revision_id
 
-    def amend(self, capture_id: str, data: dict, new_photos: list[PhotoFile] = (),
-              account_no: str | None = None, base_revision_id: str | None = None) -> str:
+    def amend(
+        self,
+        capture_id: str,
+        data: dict,
+        new_photos: list[PhotoFile] = (),
+        account_no: str | None = None,
+        base_revision_id: str | None = None,
+    ) -> str:
         """Save an amendment based on the last local revision (or ``base_revision_id``)."""
-        kind, last = self.db.execute("SELECT kind, last_revision_id FROM captures WHERE capture_id = ?",
-                                     (capture_id,)).fetchone()
-        previous = json.loads(self.db.execute("SELECT body FROM outbox WHERE revision_id = ?",
-                                              (last,)).fetchone()[0])
+        kind, last = self.db.execute(
+            "SELECT kind, last_revision_id FROM captures WHERE capture_id = ?", (capture_id,)
+        ).fetchone()
+        previous = json.loads(self.db.execute("SELECT body FROM outbox WHERE revision_id = ?", (last,)).fetchone()[0])
         revision_id = str(uuid.uuid4())
         with self.db:
-            item = {**previous, "revision_id": revision_id, "base_revision_id": base_revision_id or last,
-                    "account_no": account_no or previous["account_no"],
-                    "device_time": self.now().isoformat(), "data": data,
-                    "photos": previous["photos"] + [self._photo_meta(capture_id, p) for p in new_photos]}
+            item = {
+                **previous,
+                "revision_id": revision_id,
+                "base_revision_id": base_revision_id or last,
+                "account_no": account_no or previous["account_no"],
+                "device_time": self.now().isoformat(),
+                "data": data,
+                "photos": previous["photos"] + [self._photo_meta(capture_id, p) for p in new_photos],
+            }
             self._enqueue(item)
-            self.db.execute("UPDATE captures SET last_revision_id = ?, revisions = revisions + 1 "
-                            "WHERE capture_id = ?", (revision_id, capture_id))
+            self.db.execute(
+                "UPDATE captures SET last_revision_id = ?, revisions = revisions + 1 WHERE capture_id = ?",
+                (revision_id, capture_id),
+            )
         return revision_id
 
     # --- push ------------------------------------------------------------------------------
@@ -323,31 +390,39 @@ class DeviceClient:
     def _batch(self, pending: list[tuple[int, str]]) -> tuple[list[int], bytes]:
         seqs, bodies, size = [], [], 100
         for seq, body in pending:
-            if seqs and (size + len(body.encode()) + 1 > self.max_batch_bytes
-                         or len(seqs) >= self.max_batch_items):
+            if seqs and (size + len(body.encode()) + 1 > self.max_batch_bytes or len(seqs) >= self.max_batch_items):
                 break
             seqs.append(seq)
             bodies.append(body)
             size += len(body.encode()) + 1
-        envelope = ('{"protocol":%d,"device_time":%s,"items":[%s]}'
-                    % (PROTOCOL, json.dumps(self.now().isoformat()), ",".join(bodies)))
+        envelope = '{"protocol":%d,"device_time":%s,"items":[%s]}' % (
+            PROTOCOL,
+            json.dumps(self.now().isoformat()),
+            ",".join(bodies),
+        )
         return seqs, envelope.encode("utf-8")
 
     def _record(self, seq: int, result: dict) -> None:
         status = result.get("status")
         if status == "applied":
-            self.db.execute("UPDATE outbox SET state = 'done', result = ?, error = NULL WHERE seq = ?",
-                            (json.dumps(result), seq))
+            self.db.execute(
+                "UPDATE outbox SET state = 'done', result = ?, error = NULL WHERE seq = ?", (json.dumps(result), seq)
+            )
             for photo in result.get("photos", []):
                 state = "needed" if photo.get("needs_upload") else "uploaded"
-                self.db.execute("UPDATE photos SET state = ? WHERE photo_id = ? AND state != 'uploaded'",
-                                (state, photo["id"]))
+                self.db.execute(
+                    "UPDATE photos SET state = ? WHERE photo_id = ? AND state != 'uploaded'", (state, photo["id"])
+                )
         elif status == "rejected":  # permanent: set aside for the inspector, never blocks the queue
-            self.db.execute("UPDATE outbox SET state = 'rejected', error = ?, attempts = attempts + 1 "
-                            "WHERE seq = ?", (json.dumps(result.get("error")), seq))
+            self.db.execute(
+                "UPDATE outbox SET state = 'rejected', error = ?, attempts = attempts + 1 WHERE seq = ?",
+                (json.dumps(result.get("error")), seq),
+            )
         else:  # temporary: stays pending, later items still go
-            self.db.execute("UPDATE outbox SET error = ?, attempts = attempts + 1 WHERE seq = ?",
-                            (json.dumps(result.get("error")), seq))
+            self.db.execute(
+                "UPDATE outbox SET error = ?, attempts = attempts + 1 WHERE seq = ?",
+                (json.dumps(result.get("error")), seq),
+            )
 
     def push(self) -> dict:
         """Send every pending item in byte-capped batches; return counts by result status."""
@@ -382,8 +457,7 @@ class DeviceClient:
                     if number:
                         counts[status] = counts.get(status, 0) + number
                 for wanted in answer.body.get("uploads", []):
-                    self.db.execute("UPDATE photos SET state = 'needed' WHERE photo_id = ?",
-                                    (wanted["photo_id"],))
+                    self.db.execute("UPDATE photos SET state = 'needed' WHERE photo_id = ?", (wanted["photo_id"],))
             sent.update(seqs)
 
     def rejected(self) -> list[dict]:
@@ -394,8 +468,9 @@ class DeviceClient:
     # --- photos ----------------------------------------------------------------------------
     def photos_to_upload(self) -> list[dict]:
         """Photos the server said it lacks."""
-        rows = self.db.execute("SELECT photo_id, path, sha256, size, mime_type FROM photos "
-                               "WHERE state = 'needed' ORDER BY photo_id").fetchall()
+        rows = self.db.execute(
+            "SELECT photo_id, path, sha256, size, mime_type FROM photos WHERE state = 'needed' ORDER BY photo_id"
+        ).fetchall()
         return [dict(zip(("photo_id", "path", "sha256", "size", "mime_type"), r)) for r in rows]
 
     def upload(self) -> int:
@@ -406,8 +481,7 @@ class DeviceClient:
         for photo in self.photos_to_upload():
             if self.uploader.upload(self, photo):
                 with self.db:
-                    self.db.execute("UPDATE photos SET state = 'uploaded' WHERE photo_id = ?",
-                                    (photo["photo_id"],))
+                    self.db.execute("UPDATE photos SET state = 'uploaded' WHERE photo_id = ?", (photo["photo_id"],))
                 done += 1
         return done
 
@@ -421,8 +495,10 @@ class DeviceClient:
         with self.db:  # the page and its cursor land together, or not at all
             for change in page["changes"]:
                 if change["op"] == "upsert":
-                    self.db.execute("INSERT OR REPLACE INTO scope (entity, id, data) VALUES (?, ?, ?)",
-                                    (change["entity"], change["id"], json.dumps(change["data"], ensure_ascii=False)))
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO scope (entity, id, data) VALUES (?, ?, ?)",
+                        (change["entity"], change["id"], json.dumps(change["data"], ensure_ascii=False)),
+                    )
                 else:
                     self.db.execute("DELETE FROM scope WHERE entity = ? AND id = ?", (change["entity"], change["id"]))
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', ?)", (page["cursor"],))

@@ -1,4 +1,5 @@
 """Who is acting, as recorded in the audit log."""
+
 from dataclasses import dataclass
 
 

@@ -1,4 +1,5 @@
 """Beijing time (UTC+8, no daylight saving): the one time zone of pages, deadlines, reports and stamps."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

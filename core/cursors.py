@@ -3,6 +3,7 @@
 Clients treat a cursor as an opaque string and send it back; anything they change or invent is
 refused with :class:`CursorInvalid`, which each caller maps to its catalogued error code.
 """
+
 from __future__ import annotations
 
 import base64

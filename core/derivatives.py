@@ -6,6 +6,7 @@ stamped copy adds a visible evidence band in a CJK font the project installs its
 its evidence number in EXIF ImageDescription and XMP. Output is deterministic for the same
 input and Pillow version, so content-addressed keys stay stable when a step is repeated.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,10 @@ from core.exif import MAX_PIXELS
 THUMBNAIL_EDGE = 320
 PREVIEW_EDGE = 1600
 STAMPED_EDGE = 2000  # half of a 4000×3000 (12 MP) frame: JPEG draft decodes it at scale 1/2
-_SYSTEM_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+_SYSTEM_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
 
 
 class DerivativeError(Exception):
@@ -109,22 +112,26 @@ class Band:
 
     def lines(self) -> list[str]:
         """The text lines, in reading order."""
-        lines = [f"证据编号 {self.evidence_no}    SHA-256 {self.sha256[:16]}…",
-                 f"户号 {self.account_no or '未关联'}    户名 {self.account_name or '—'}",
-                 f"拍摄时间 {self.captured}    依据 {self.basis}",
-                 f"地点 {self.place}",
-                 f"服务器接收 {self.received}"]
+        lines = [
+            f"证据编号 {self.evidence_no}    SHA-256 {self.sha256[:16]}…",
+            f"户号 {self.account_no or '未关联'}    户名 {self.account_name or '—'}",
+            f"拍摄时间 {self.captured}    依据 {self.basis}",
+            f"地点 {self.place}",
+            f"服务器接收 {self.received}",
+        ]
         if self.flags:
             lines.append("提示 " + "；".join(self.flags))
         return lines
 
 
 def _xmp(evidence_no: str, sha256: str) -> bytes:
-    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            f'dc:identifier="{evidence_no}" dc:source="sha256:{sha256}"/>'
-            '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode("utf-8")
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        f'dc:identifier="{evidence_no}" dc:source="sha256:{sha256}"/>'
+        '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode("utf-8")
 
 
 def stamped_copy(image: Image.Image, band: Band) -> bytes:

@@ -8,6 +8,7 @@ truncated or hostile file comes back with ``status="unreadable"`` and the reason
 records it and moves on. exiftool is the reference reader; the fields and their precedence
 (EXIF before XMP) follow what it reports for the same tags.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,10 @@ MAX_IFDS = 32
 CONTAINER_FORMATS = ("HEIF", "PNG", "WEBP")
 _OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
-_XMP_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
-                       r"(Z|[+-]\d{2}:\d{2})?$")
+_XMP_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?$"
+)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Unreadable(Exception):
 
 # --- structure checks (bounded walks; they never follow a pointer twice) ---------------------
 
+
 def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """(marker, payload) of the header segments and the offset of the scan data."""
     segments, pos, end = [], 2, len(data)
@@ -96,11 +100,12 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if length < 2 or pos + 2 + length > end:
-            raise Unreadable(f"truncated: segment 0xFF{marker:02X} at byte {pos} claims {length} bytes, "
-                             f"file ends at byte {end}")
-        segments.append((marker, data[pos + 4:pos + 2 + length]))
+            raise Unreadable(
+                f"truncated: segment 0xFF{marker:02X} at byte {pos} claims {length} bytes, file ends at byte {end}"
+            )
+        segments.append((marker, data[pos + 4 : pos + 2 + length]))
         pos += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data follows
             return segments, pos
@@ -124,16 +129,20 @@ def _check_tiff(payload: bytes) -> None:
             raise Unreadable(f"EXIF has more than {MAX_IFDS} IFDs")
         if offset + 2 > len(payload):
             raise Unreadable(f"corrupt EXIF: {name} offset {offset} is outside the {len(payload)}-byte block")
-        count = struct.unpack(order + "H", payload[offset:offset + 2])[0]
+        count = struct.unpack(order + "H", payload[offset : offset + 2])[0]
         if offset + 2 + count * 12 + 4 > len(payload):
             raise Unreadable(f"corrupt EXIF: {name} claims {count} entries, more than its block holds")
         for i in range(count):
             at = offset + 2 + i * 12
-            tag = struct.unpack(order + "H", payload[at:at + 2])[0]
+            tag = struct.unpack(order + "H", payload[at : at + 2])[0]
             if tag in (0x8769, 0x8825, 0xA005):
-                pending.append((struct.unpack(order + "I", payload[at + 8:at + 12])[0], f"IFD tag 0x{tag:04X}"))
-        pending.append((struct.unpack(order + "I", payload[offset + 2 + count * 12:offset + 6 + count * 12])[0],
-                        f"next IFD after {name}"))
+                pending.append((struct.unpack(order + "I", payload[at + 8 : at + 12])[0], f"IFD tag 0x{tag:04X}"))
+        pending.append(
+            (
+                struct.unpack(order + "I", payload[offset + 2 + count * 12 : offset + 6 + count * 12])[0],
+                f"next IFD after {name}",
+            )
+        )
 
 
 def check_structure(data: bytes) -> int:
@@ -198,12 +207,15 @@ def _image_header(data: bytes, max_pixels: int) -> _Header:
             raise Unreadable(f"not a readable image: {type(exc).__name__}: {detail}"[:300]) from exc
     pixels = header.width * header.height
     if pixels > max_pixels:
-        raise Unreadable(f"decompression bomb: {header.width}×{header.height} = {pixels:,} pixels exceeds "
-                         f"the {max_pixels:,}-pixel limit")
+        raise Unreadable(
+            f"decompression bomb: {header.width}×{header.height} = {pixels:,} pixels exceeds "
+            f"the {max_pixels:,}-pixel limit"
+        )
     return header
 
 
 # --- value conversion ---------------------------------------------------------------------
+
 
 def _text(tag) -> str | None:
     if tag is None:
@@ -258,16 +270,34 @@ def _gps_time(tags) -> str | None:
 
 
 def _raw(tags: dict) -> dict:
-    return {key: str(tag.printable)[:MAX_RAW_VALUE] for key, tag in tags.items()
-            if key not in ("JPEGThumbnail", "TIFFThumbnail")}
+    return {
+        key: str(tag.printable)[:MAX_RAW_VALUE]
+        for key, tag in tags.items()
+        if key not in ("JPEGThumbnail", "TIFFThumbnail")
+    }
 
 
 # --- XMP ------------------------------------------------------------------------------------
 
-_XMP_NAMES = ("exif:DateTimeOriginal", "photoshop:DateCreated", "xmp:CreateDate", "exif:DateTimeDigitized",
-              "xmp:ModifyDate", "exif:GPSLatitude", "exif:GPSLongitude", "exif:GPSAltitude",
-              "exif:GPSAltitudeRef", "exif:GPSTimeStamp", "tiff:Make", "tiff:Model", "tiff:Orientation",
-              "xmp:CreatorTool", "exifEX:BodySerialNumber", "aux:SerialNumber", "exif:ImageUniqueID")
+_XMP_NAMES = (
+    "exif:DateTimeOriginal",
+    "photoshop:DateCreated",
+    "xmp:CreateDate",
+    "exif:DateTimeDigitized",
+    "xmp:ModifyDate",
+    "exif:GPSLatitude",
+    "exif:GPSLongitude",
+    "exif:GPSAltitude",
+    "exif:GPSAltitudeRef",
+    "exif:GPSTimeStamp",
+    "tiff:Make",
+    "tiff:Model",
+    "tiff:Orientation",
+    "xmp:CreatorTool",
+    "exifEX:BodySerialNumber",
+    "aux:SerialNumber",
+    "exif:ImageUniqueID",
+)
 
 
 def read_xmp(header: bytes) -> dict:
@@ -276,14 +306,16 @@ def read_xmp(header: bytes) -> dict:
     if start == -1:
         return {}
     end = header.find(b"</x:xmpmeta>", start)
-    packet = header[start:end if end != -1 else start + 256 * 1024].decode("utf-8", "replace")
+    packet = header[start : end if end != -1 else start + 256 * 1024].decode("utf-8", "replace")
     if "<!DOCTYPE" in packet or "<!ENTITY" in packet:
         return {"_refused": "XMP packet declares a DTD"}
     found = {}
     for name in _XMP_NAMES:
         prefix, local = name.split(":")
-        pattern = (rf'\b{re.escape(prefix)}:{re.escape(local)}\s*=\s*"([^"]*)"|'
-                   rf"<{re.escape(prefix)}:{re.escape(local)}>([^<]*)</{re.escape(prefix)}:{re.escape(local)}>")
+        pattern = (
+            rf'\b{re.escape(prefix)}:{re.escape(local)}\s*=\s*"([^"]*)"|'
+            rf"<{re.escape(prefix)}:{re.escape(local)}>([^<]*)</{re.escape(prefix)}:{re.escape(local)}>"
+        )
         match = re.search(pattern, packet)
         if match:
             found[name] = (match.group(1) if match.group(1) is not None else match.group(2)).strip()[:MAX_RAW_VALUE]
@@ -317,6 +349,7 @@ def _xmp_coordinate(value: str | None) -> float | None:
 
 # --- the reader -----------------------------------------------------------------------------
 
+
 def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
     """Extract capture time, offset, GPS and device fields; hostile input gives status unreadable."""
     result = Metadata()
@@ -336,8 +369,14 @@ def read_metadata(data: bytes, max_pixels: int = MAX_PIXELS) -> Metadata:
             xmp_source = data[:header_end]
             if data.startswith(b"\xff\xd8"):
                 segments = _jpeg_segments(data)[0]
-                tiff = next((payload[6:] for marker, payload in segments
-                             if marker == 0xE1 and payload.startswith(b"Exif\x00\x00")), None)
+                tiff = next(
+                    (
+                        payload[6:]
+                        for marker, payload in segments
+                        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00")
+                    ),
+                    None,
+                )
         vendor = vendor_times.find(segments, tiff)
     except Unreadable as exc:
         result.status, result.reason = "unreadable", str(exc)
@@ -377,8 +416,9 @@ def _fill_from_exif(result: Metadata, tags: dict) -> None:
     if result.capture_local and offset and _OFFSET.match(offset):
         result.offset, result.offset_source = offset, offset_name.replace("Image ", "EXIF ")
     result.modify_local = _exif_time(_text(tags.get("Image DateTime")), _text(tags.get("EXIF SubSecTime")))
-    result.digitized_local = _exif_time(_text(tags.get("EXIF DateTimeDigitized")),
-                                        _text(tags.get("EXIF SubSecTimeDigitized")))
+    result.digitized_local = _exif_time(
+        _text(tags.get("EXIF DateTimeDigitized")), _text(tags.get("EXIF SubSecTimeDigitized"))
+    )
     lat = _dms(tags.get("GPS GPSLatitude"), _text(tags.get("GPS GPSLatitudeRef")))
     lon = _dms(tags.get("GPS GPSLongitude"), _text(tags.get("GPS GPSLongitudeRef")))
     if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:

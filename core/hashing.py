@@ -1,4 +1,5 @@
 """SHA-256 and SM3 of stored bytes, computed in one streamed pass."""
+
 from __future__ import annotations
 
 import hashlib

@@ -30,8 +30,7 @@ def flag_label(flag: str) -> str:
     return FLAG_LABELS.get(flag, flag)
 
 
-_UNITS = ((365.2425 * 86400, "年"), (30.436875 * 86400, "个月"), (86400, "天"), (3600, "小时"),
-          (60, "分"), (1, "秒"))
+_UNITS = ((365.2425 * 86400, "年"), (30.436875 * 86400, "个月"), (86400, "天"), (3600, "小时"), (60, "分"), (1, "秒"))
 
 
 def duration_text(seconds: float | int | None) -> str:
@@ -58,17 +57,24 @@ def duration_text(seconds: float | int | None) -> str:
 
 
 # names of the metadata tags a capture time was read from
-TAG_LABELS = {"EXIF DateTimeOriginal": "EXIF 原始拍摄时间（DateTimeOriginal）",
-              "EXIF OffsetTimeOriginal": "EXIF 拍摄时区（OffsetTimeOriginal）",
-              "XMP exif:DateTimeOriginal": "XMP 原始拍摄时间", "XMP photoshop:DateCreated": "XMP 创建时间"}
+TAG_LABELS = {
+    "EXIF DateTimeOriginal": "EXIF 原始拍摄时间（DateTimeOriginal）",
+    "EXIF OffsetTimeOriginal": "EXIF 拍摄时区（OffsetTimeOriginal）",
+    "XMP exif:DateTimeOriginal": "XMP 原始拍摄时间",
+    "XMP photoshop:DateCreated": "XMP 创建时间",
+}
 
 
 def basis_detail(code: str | None, details: dict, stored: str | None = None) -> str:
     """On what the estimated capture time rests, in Chinese, from the stored analysis details."""
     offset_s = details.get("device_clock_offset_s")
-    clock = ("同步时测得平板时钟偏差 " + duration_text(offset_s) + ("（偏快）" if offset_s > 0 else "（偏慢）")
-             if isinstance(offset_s, (int, float)) and offset_s else
-             "同步时测得平板时钟无偏差" if offset_s == 0 else "平板时钟偏差未知")
+    clock = (
+        "同步时测得平板时钟偏差 " + duration_text(offset_s) + ("（偏快）" if offset_s > 0 else "（偏慢）")
+        if isinstance(offset_s, (int, float)) and offset_s
+        else "同步时测得平板时钟无偏差"
+        if offset_s == 0
+        else "平板时钟偏差未知"
+    )
     if code == "exif":
         source = TAG_LABELS.get(details.get("exif_source") or "", "照片元数据中的拍摄时间")
         if details.get("offset_assumed"):

@@ -6,6 +6,7 @@ page is below the minimum resolution, has no recorded resolution, or when the pa
 from the one declared. Nothing here changes the bytes; the first page is rendered for the
 thumbnail and preview (PDF pages with pdfium, images with Pillow).
 """
+
 from __future__ import annotations
 
 import io
@@ -106,8 +107,7 @@ def _image_pages(data: bytes) -> tuple[str, list[PageInfo]]:
                     raise ScanError(f"more than {MAX_PAGES} pages")
                 if frame.width * frame.height > MAX_PIXELS:
                     raise ScanError(f"page {number} is too large: {frame.width}×{frame.height} pixels")
-                pages.append(PageInfo(number, _pillow_dpi(frame), _pillow_mode(frame.mode),
-                                      frame.width, frame.height))
+                pages.append(PageInfo(number, _pillow_dpi(frame), _pillow_mode(frame.mode), frame.width, frame.height))
         except ScanError:
             raise
         except Exception as exc:
@@ -128,8 +128,11 @@ def _pdf_page(number: int, page: pdfium.PdfPage) -> PageInfo:
     dpi = min(best.horizontal_dpi, best.vertical_dpi)
     if best.bits_per_pixel == 1:
         mode = "bilevel"
-    elif best.colorspace in _GREY_SPACES or best.bits_per_pixel == 8 and \
-            best.colorspace == pdfium_c.FPDF_COLORSPACE_ICCBASED:
+    elif (
+        best.colorspace in _GREY_SPACES
+        or best.bits_per_pixel == 8
+        and best.colorspace == pdfium_c.FPDF_COLORSPACE_ICCBASED
+    ):
         mode = "grey"
     else:
         mode = "colour"

@@ -3,6 +3,7 @@
 ``StrEnum`` members are their string values, so rows, JSON and templates read them unchanged;
 ``models`` derive their CHECK constraints and Chinese label tables from these enums.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -5,6 +5,7 @@ satellites), the capture time the tablet declared, the tablet's clock offset mea
 and the server's receipt time. The estimate always names its basis; disagreements become flags
 that inform reviewers and never change the stored bytes or raw values.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,32 @@ from datetime import datetime, timedelta, timezone
 from core.exif import Metadata, local_to_utc
 
 # Software names that mark an editing program rather than the camera firmware.
-EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "picsart", "meitu", "美图", "vsco",
-           "pixelmator", "affinity", "paint.net", "capture one", "darktable", "luminar", "faceapp",
-           "facetune", "canva", "polarr", "醒图", "美颜", "lightx", "fotor", "acdsee", "xnview")
+EDITORS = (
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "snapseed",
+    "picsart",
+    "meitu",
+    "美图",
+    "vsco",
+    "pixelmator",
+    "affinity",
+    "paint.net",
+    "capture one",
+    "darktable",
+    "luminar",
+    "faceapp",
+    "facetune",
+    "canva",
+    "polarr",
+    "醒图",
+    "美颜",
+    "lightx",
+    "fotor",
+    "acdsee",
+    "xnview",
+)
 
 # Formats of screenshots and scanned documents, which rarely carry camera metadata.
 SCREENSHOT_FORMATS = ("PNG", "WEBP")
@@ -104,17 +128,29 @@ def is_editor(software: str | None) -> bool:
 
 def no_camera_metadata(meta: Metadata) -> bool:
     """A readable screenshot-type picture (PNG, WebP) that carries no camera fields at all."""
-    return (meta.status != "unreadable" and meta.format in SCREENSHOT_FORMATS and not meta.capture_local
-            and not meta.make and not meta.model and meta.gps_latitude is None and not meta.gps_time_utc)
+    return (
+        meta.status != "unreadable"
+        and meta.format in SCREENSHOT_FORMATS
+        and not meta.capture_local
+        and not meta.make
+        and not meta.model
+        and meta.gps_latitude is None
+        and not meta.gps_time_utc
+    )
 
 
 def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings()) -> TimeAnalysis:
     """Estimate the capture time, say on what basis, and flag inconsistencies between sources."""
     flags: list[str] = []
-    details: dict = {"exif_local": meta.capture_local, "exif_source": meta.capture_source,
-                     "exif_offset": meta.offset, "gps_time_utc": meta.gps_time_utc,
-                     "device_captured_at": _iso(facts.device_captured_at),
-                     "device_clock_offset_s": facts.clock_offset_s, "received_at": _iso(facts.received_at)}
+    details: dict = {
+        "exif_local": meta.capture_local,
+        "exif_source": meta.capture_source,
+        "exif_offset": meta.offset,
+        "gps_time_utc": meta.gps_time_utc,
+        "device_captured_at": _iso(facts.device_captured_at),
+        "device_clock_offset_s": facts.clock_offset_s,
+        "received_at": _iso(facts.received_at),
+    }
     gps_utc = _parse_utc(meta.gps_time_utc)
     exif_utc, offset_note = None, None
     if meta.status == "unreadable":
@@ -134,8 +170,11 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
             details["gps_vs_exif_s"] = round(residual, 3)
     else:
         exif_utc = local_to_utc(meta.capture_local, settings.default_offset)
-        reason = ("no GPS time" if gps_utc is None else
-                  f"GPS time {meta.gps_time_utc} is too far from the EXIF time to infer one")
+        reason = (
+            "no GPS time"
+            if gps_utc is None
+            else f"GPS time {meta.gps_time_utc} is too far from the EXIF time to infer one"
+        )
         offset_note = f"offset {settings.default_offset} assumed (none recorded, {reason})"
         details["offset_assumed"] = settings.default_offset
     details["exif_utc"] = _iso(exif_utc)
@@ -161,7 +200,8 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
             flags.append("exif_vs_device_mismatch")
 
     offset_known = "device clock offset measured at sync: " + (
-        f"{facts.clock_offset_s:+.0f} s" if facts.clock_offset_s is not None else "unknown")
+        f"{facts.clock_offset_s:+.0f} s" if facts.clock_offset_s is not None else "unknown"
+    )
     if exif_utc is not None:
         estimate, code = exif_utc, "exif"
         basis = f"{meta.capture_source}, {offset_note}"
@@ -170,9 +210,11 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
         basis = "GPS time (UTC from satellites); no capture time in EXIF/XMP"
     elif device_corrected is not None:
         estimate, code = device_corrected, "device"
-        basis = ("capture time declared by the tablet, corrected by its clock offset; " + offset_known
-                 if facts.clock_offset_s is not None else
-                 "capture time declared by the tablet, uncorrected; " + offset_known)
+        basis = (
+            "capture time declared by the tablet, corrected by its clock offset; " + offset_known
+            if facts.clock_offset_s is not None
+            else "capture time declared by the tablet, uncorrected; " + offset_known
+        )
     elif facts.received_at is not None:
         estimate, code = facts.received_at, "receipt"
         basis = "server receipt time (an upper bound: no capture time recorded anywhere)"
@@ -181,15 +223,19 @@ def analyse(meta: Metadata, facts: DeviceFacts, settings: Settings = Settings())
     if code == "exif":
         basis += f"; {offset_known}"
 
-    if estimate is not None and facts.received_at is not None and \
-            estimate > facts.received_at + timedelta(seconds=settings.receipt_grace_s):
+    if (
+        estimate is not None
+        and facts.received_at is not None
+        and estimate > facts.received_at + timedelta(seconds=settings.receipt_grace_s)
+    ):
         flags.append("capture_after_receipt")
     if is_editor(meta.software):
         flags.append("edited_by_software")
         details["software"] = meta.software
     elif meta.modify_local and meta.capture_local and meta.modify_local[:19] > meta.capture_local[:19]:
-        modify_gap = (datetime.fromisoformat(meta.modify_local[:19])
-                      - datetime.fromisoformat(meta.capture_local[:19])).total_seconds()
+        modify_gap = (
+            datetime.fromisoformat(meta.modify_local[:19]) - datetime.fromisoformat(meta.capture_local[:19])
+        ).total_seconds()
         if modify_gap > 2:
             flags.append("edited_by_software")
             details["modified_after_capture_s"] = modify_gap

@@ -11,6 +11,7 @@ returns a naive local wall-clock ISO string (or None); nothing here raises on ba
 - **CIFF** (Canon's Camera Image File Format, in a JPEG APP0 segment of early PowerShot cameras):
   the TimeStamp record (0x180E, the same seconds count) and the MakeModel record (0x080A).
 """
+
 from __future__ import annotations
 
 import re
@@ -44,6 +45,7 @@ def _seconds_as_wall_clock(seconds: int) -> str | None:
 
 # --- maker notes ------------------------------------------------------------------------------
 
+
 def maker_note(tiff: bytes) -> bytes | None:
     """The MakerNote bytes of an EXIF TIFF structure (already checked by the caller), or None."""
     if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
@@ -59,21 +61,21 @@ def maker_note(tiff: bytes) -> bytes | None:
     if kind not in (1, 7) or count <= 4:  # BYTE or UNDEFINED, stored at an offset
         return None
     offset = struct.unpack(order + "I", value)[0]
-    return tiff[offset:offset + count] if offset + count <= len(tiff) else None
+    return tiff[offset : offset + count] if offset + count <= len(tiff) else None
 
 
 def _entry(tiff: bytes, order: str, ifd: int, wanted: int) -> tuple[int, int, bytes] | None:
     """(type, count, 4-byte value field) of one tag in the IFD at ``ifd``."""
     if ifd + 2 > len(tiff):
         return None
-    count = struct.unpack(order + "H", tiff[ifd:ifd + 2])[0]
+    count = struct.unpack(order + "H", tiff[ifd : ifd + 2])[0]
     for i in range(count):
         at = ifd + 2 + i * 12
         if at + 12 > len(tiff):
             return None
-        tag, kind, number = struct.unpack(order + "HHI", tiff[at:at + 8])
+        tag, kind, number = struct.unpack(order + "HHI", tiff[at : at + 8])
         if tag == wanted:
-            return kind, number, tiff[at + 8:at + 12]
+            return kind, number, tiff[at + 8 : at + 12]
     return None
 
 
@@ -93,13 +95,15 @@ def reconyx_time(note: bytes) -> str | None:
 
 # --- JPEG APP12 Picture Info ------------------------------------------------------------------
 
+
 def picture_info_time(payload: bytes) -> str | None:
     """``TimeDate=`` of an APP12 Picture Info segment, or None."""
-    match = _PICTURE_INFO_TIME.search(payload[:64 * 1024])
+    match = _PICTURE_INFO_TIME.search(payload[: 64 * 1024])
     return _seconds_as_wall_clock(int(match.group(1))) if match else None
 
 
 # --- CIFF in JPEG APP0 ------------------------------------------------------------------------
+
 
 def ciff_fields(payload: bytes) -> VendorFields:
     """TimeStamp and MakeModel of a CIFF heap (``II`` + header length + ``HEAPJPGM``)."""
@@ -122,15 +126,14 @@ def ciff_fields(payload: bytes) -> VendorFields:
     return fields
 
 
-def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int, bytes],
-               budget: list[int]) -> None:
+def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int, bytes], budget: list[int]) -> None:
     """Collect records of a heap and its sub-heaps; ``budget`` bounds the entries read in all."""
     if depth > CIFF_MAX_DEPTH or end - start < 6 or end > len(data):
         return
-    table = start + struct.unpack("<I", data[end - 4:end])[0]
+    table = start + struct.unpack("<I", data[end - 4 : end])[0]
     if table + 2 > end:
         return
-    count = struct.unpack("<H", data[table:table + 2])[0]
+    count = struct.unpack("<H", data[table : table + 2])[0]
     if count > CIFF_MAX_ENTRIES or table + 2 + count * 10 > end:
         return
     for i in range(count):
@@ -138,9 +141,9 @@ def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int,
         if budget[0] < 0:
             return
         at = table + 2 + i * 10
-        tag, size, offset = struct.unpack("<HII", data[at:at + 10])
+        tag, size, offset = struct.unpack("<HII", data[at : at + 10])
         if tag & 0xC000 == 0x4000:  # value kept in the entry itself
-            records.setdefault(tag & 0x3FFF, data[at + 2:at + 10])
+            records.setdefault(tag & 0x3FFF, data[at + 2 : at + 10])
             continue
         begin, stop = start + offset, start + offset + size
         if offset > end - start or stop > end:
@@ -152,6 +155,7 @@ def _walk_heap(data: bytes, start: int, end: int, depth: int, records: dict[int,
 
 
 # --- all of them ------------------------------------------------------------------------------
+
 
 def find(segments: list[tuple[int, bytes]], tiff: bytes | None) -> VendorFields:
     """The first vendor capture time found: maker note, then APP12 Picture Info, then CIFF."""

@@ -1,4 +1,5 @@
 """All Dangan models; importing this package registers every table on ``Base.metadata``."""
+
 from models import state_checks
 from models.audit import AuditEntry
 from models.base import Base, UTCDateTime, utcnow
@@ -8,17 +9,17 @@ from models.enrolment import EnrolmentCode
 from models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
 from models.legal import EvidenceExport, EvidenceUse
 from models.lifecycle import (
-                                     BoxSlot,
-                                     CalendarArrangement,
-                                     DestructionRecord,
-                                     DisposalEntry,
-                                     DisposalList,
-                                     FilingObligation,
-                                     LegalHold,
-                                     PaperBox,
-                                     RetentionState,
-                                     UseRequest,
-                                     UseRequestItem,
+    BoxSlot,
+    CalendarArrangement,
+    DestructionRecord,
+    DisposalEntry,
+    DisposalList,
+    FilingObligation,
+    LegalHold,
+    PaperBox,
+    RetentionState,
+    UseRequest,
+    UseRequestItem,
 )
 from models.outbox import OutboxEvent
 from models.people import ROLES, Device, LoginThrottle, User
@@ -31,20 +32,56 @@ from models.uploads import Upload
 state_checks.attach()
 
 __all__ = [
-    "AuditEntry", "Base", "Blob", "BusinessEvent", "Capture", "CaptureRevision", "Counter",
-    "Customer", "Device", "Dossier", "DossierItem", "LoginThrottle", "OutboxEvent", "Photo", "ROLES", "SyncChange", "Upload", "User",
-    "UTCDateTime", "utcnow",
+    "AuditEntry",
+    "Base",
+    "Blob",
+    "BusinessEvent",
+    "Capture",
+    "CaptureRevision",
+    "Counter",
+    "Customer",
+    "Device",
+    "Dossier",
+    "DossierItem",
+    "LoginThrottle",
+    "OutboxEvent",
+    "Photo",
+    "ROLES",
+    "SyncChange",
+    "Upload",
+    "User",
+    "UTCDateTime",
+    "utcnow",
     # archive lifecycle
-    "BoxSlot", "CalendarArrangement", "DestructionRecord", "DisposalEntry", "DisposalList", "FilingObligation", "LegalHold",
-    "PaperBox", "RetentionState", "UseRequest", "UseRequestItem",
+    "BoxSlot",
+    "CalendarArrangement",
+    "DestructionRecord",
+    "DisposalEntry",
+    "DisposalList",
+    "FilingObligation",
+    "LegalHold",
+    "PaperBox",
+    "RetentionState",
+    "UseRequest",
+    "UseRequestItem",
     # archivist review
-    "CaptureLink", "ReviewComment", "ReviewDecision",
+    "CaptureLink",
+    "ReviewComment",
+    "ReviewDecision",
     # evidence stamping and the transparency log
-    "LogCheckpoint", "LogLeaf", "PhotoEvidence", "PipelineRun",
+    "LogCheckpoint",
+    "LogLeaf",
+    "PhotoEvidence",
+    "PipelineRun",
     # legal retrieval
-    "EvidenceExport", "EvidenceUse",
+    "EvidenceExport",
+    "EvidenceUse",
     # paper documents scanned into dossiers
-    "Scan", "ScanEvidence",
+    "Scan",
+    "ScanEvidence",
     # sync
-    "Assignment", "EnrolmentCode", "SyncMutation", "SyncSession",
+    "Assignment",
+    "EnrolmentCode",
+    "SyncMutation",
+    "SyncSession",
 ]

@@ -1,4 +1,5 @@
 """The append-only audit log: one row for every state change and every access to evidence."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, Integer, String
@@ -24,14 +25,25 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
-def record(session: Session, actor: Actor, action: str, object_type: str | None = None,
-           object_id: str | int | None = None, details: dict | None = None,
-           at: datetime | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    details: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
     """Add one audit entry to the session (not committed here: it commits with the change)."""
-    entry = AuditEntry(actor_kind=actor.kind, actor_id=actor.id, action=action,
-                       object_type=object_type,
-                       object_id=None if object_id is None else str(object_id),
-                       details=details or {}, ip=actor.ip)
+    entry = AuditEntry(
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        details=details or {},
+        ip=actor.ip,
+    )
     if at is not None:
         entry.at = at
     session.add(entry)

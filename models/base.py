@@ -1,4 +1,5 @@
 """Declarative base and column types shared by every model."""
+
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData

@@ -1,4 +1,5 @@
 """Field captures: forms (with append-only revisions), their photos, and the stored blobs."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -39,12 +40,12 @@ class Capture(Base):
     # kept | destroyed (see RECORD_STATES); a capture still open when its dossier was destroyed
     # is closed (review_state ``closed``) with the reason in ``closed_reason``
     record_state: Mapped[str] = mapped_column(String(10), default="kept", server_default="kept")
-    destruction_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("destruction_records.id"))
+    destruction_record_id: Mapped[int | None] = mapped_column(ForeignKey("destruction_records.id"))
     closed_reason: Mapped[str | None] = mapped_column(Text)
 
     revisions: Mapped[list["CaptureRevision"]] = relationship(
-        back_populates="capture", order_by="CaptureRevision.number")
+        back_populates="capture", order_by="CaptureRevision.number"
+    )
     photos: Mapped[list["Photo"]] = relationship(back_populates="capture")
 
 
@@ -109,8 +110,7 @@ class Photo(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # device clock minus server clock (ms) measured on the push that declared this photo
     device_clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
-    destruction_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("destruction_records.id"))
+    destruction_record_id: Mapped[int | None] = mapped_column(ForeignKey("destruction_records.id"))
 
     capture: Mapped[Capture | None] = relationship(back_populates="photos")
     blob: Mapped[Blob | None] = relationship()

@@ -1,4 +1,5 @@
 """Customers (master data from the marketing system), their dossiers and the dossier index."""
+
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
@@ -65,8 +66,7 @@ class Dossier(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="dossier")
-    items: Mapped[list["DossierItem"]] = relationship(
-        back_populates="dossier", order_by="DossierItem.seq")
+    items: Mapped[list["DossierItem"]] = relationship(back_populates="dossier", order_by="DossierItem.seq")
 
 
 class BusinessEvent(Base):
@@ -105,8 +105,7 @@ class DossierItem(Base):
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     # kept | destroyed (models.captures.RECORD_STATES); the entry stays in the index
     record_state: Mapped[str] = mapped_column(String(10), default="kept", server_default="kept")
-    destruction_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("destruction_records.id"))
+    destruction_record_id: Mapped[int | None] = mapped_column(ForeignKey("destruction_records.id"))
 
     dossier: Mapped[Dossier] = relationship(back_populates="items")
 

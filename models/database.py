@@ -3,6 +3,7 @@
 It lives beside the models so that use cases and the sync protocol reach the session without
 importing the web layer.
 """
+
 from flask_sqlalchemy import SQLAlchemy
 
 from models.base import Base

@@ -1,4 +1,5 @@
 """One-time enrolment codes: an office user hands an inspector's new tablet its device token."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String

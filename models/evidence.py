@@ -1,4 +1,5 @@
 """Evidence extracted from received photos, pipeline progress, and the transparency log."""
+
 from datetime import datetime
 
 from sqlalchemy import (
@@ -100,8 +101,9 @@ class LogLeaf(Base):
 
     __tablename__ = "log_leaves"
 
-    index: Mapped[int] = mapped_column("leaf_index", BigInteger().with_variant(Integer, "sqlite"),
-                                       primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(
+        "leaf_index", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     event_type: Mapped[str] = mapped_column(String(32), index=True)
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     entry: Mapped[bytes] = mapped_column(LargeBinary)  # the canonical JSON exactly as hashed

@@ -4,6 +4,7 @@ Also declares the indexes that keep the legal search fast on a million photos: k
 pagination walks photos in (received_at, id) order, or evidence in (estimated capture time,
 photo id) order, optionally within one capture (and so one customer).
 """
+
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
@@ -13,11 +14,24 @@ from models.base import Base, UTCDateTime, utcnow
 from models.captures import Photo
 from models.evidence import PhotoEvidence
 
-EXPORT_STATES = {"awaiting_approval": "待审批", "rejected": "已驳回", "queued": "排队中",
-                 "running": "生成中", "done": "已完成", "failed": "失败", "expired": "已过期删除",
-                 "destroyed": "已随档案销毁"}
-USE_ACTIONS = {"search": "检索", "open": "查看", "download": "下载原件", "export_request": "申请导出",
-               "export": "导出证据包", "bundle_download": "下载证据包"}
+EXPORT_STATES = {
+    "awaiting_approval": "待审批",
+    "rejected": "已驳回",
+    "queued": "排队中",
+    "running": "生成中",
+    "done": "已完成",
+    "failed": "失败",
+    "expired": "已过期删除",
+    "destroyed": "已随档案销毁",
+}
+USE_ACTIONS = {
+    "search": "检索",
+    "open": "查看",
+    "download": "下载原件",
+    "export_request": "申请导出",
+    "export": "导出证据包",
+    "bundle_download": "下载证据包",
+}
 
 
 class EvidenceExport(Base):
@@ -61,8 +75,7 @@ class EvidenceExport(Base):
     # or until a destruction of one of its photos removes it (state destroyed, removed_at)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    destruction_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("destruction_records.id"))
+    destruction_record_id: Mapped[int | None] = mapped_column(ForeignKey("destruction_records.id"))
 
 
 class EvidenceUse(Base):

@@ -1,5 +1,6 @@
 """Archive lifecycle: filing obligations, use registration (利用登记), legal holds, retention,
 disposal lists, destruction records and paper-box positions of the originals."""
+
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -7,13 +8,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
 
-OBLIGATION_STATES = {"open": "未到期", "due_soon": "即将到期", "overdue": "已逾期",
-                     "met": "已按期归档", "met_late": "逾期后归档", "no_calendar": "日历未覆盖"}
+OBLIGATION_STATES = {
+    "open": "未到期",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "met": "已按期归档",
+    "met_late": "逾期后归档",
+    "no_calendar": "日历未覆盖",
+}
 USE_FORMS = {"view": "查阅", "copy": "复制", "extract": "摘录", "original": "借出原件"}
-USE_STATES = {"registered": "已登记", "pending": "待审批", "approved": "已批准", "rejected": "已驳回",
-              "out": "已借出", "returned": "已归还", "completed": "已完成"}
-DISPOSAL_STATES = {"proposed": "待审批", "approved": "已批准", "rejected": "已驳回",
-                   "executed": "已执行"}
+USE_STATES = {
+    "registered": "已登记",
+    "pending": "待审批",
+    "approved": "已批准",
+    "rejected": "已驳回",
+    "out": "已借出",
+    "returned": "已归还",
+    "completed": "已完成",
+}
+DISPOSAL_STATES = {"proposed": "待审批", "approved": "已批准", "rejected": "已驳回", "executed": "已执行"}
 
 
 class FilingObligation(Base):
@@ -64,8 +77,7 @@ class UseRequest(Base):
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    items: Mapped[list["UseRequestItem"]] = relationship(back_populates="request",
-                                                         order_by="UseRequestItem.id")
+    items: Mapped[list["UseRequestItem"]] = relationship(back_populates="request", order_by="UseRequestItem.id")
 
 
 class UseRequestItem(Base):
@@ -128,8 +140,7 @@ class DisposalList(Base):
     executed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    entries: Mapped[list["DisposalEntry"]] = relationship(back_populates="disposal_list",
-                                                          order_by="DisposalEntry.id")
+    entries: Mapped[list["DisposalEntry"]] = relationship(back_populates="disposal_list", order_by="DisposalEntry.id")
 
 
 class DisposalEntry(Base):

@@ -1,4 +1,5 @@
 """The transactional outbox: background work recorded in the same transaction as the data."""
+
 from datetime import datetime
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint

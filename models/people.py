@@ -1,4 +1,5 @@
 """Users of the office side and the tablets (devices) bound to inspectors."""
+
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String

@@ -1,4 +1,5 @@
 """Archivist review: decisions on captures, comments, link choices, and the queue indexes."""
+
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
@@ -58,8 +59,7 @@ class CaptureLink(Base):
 # Keyset pagination of the queue walks these in (received_at, id) order within a review
 # state, optionally narrowed to one inspector or to the unlinked captures.
 Index("ix_captures_queue", Capture.review_state, Capture.received_at, Capture.id)
-Index("ix_captures_queue_inspector", Capture.review_state, Capture.inspector_id,
-      Capture.received_at, Capture.id)
+Index("ix_captures_queue_inspector", Capture.review_state, Capture.inspector_id, Capture.received_at, Capture.id)
 Index("ix_captures_link_queue", Capture.link_state, Capture.received_at, Capture.id)
 # The photo-category filter probes a capture's photos by category without reading them.
 Index("ix_photos_capture_category", Photo.capture_id, Photo.category)

@@ -1,4 +1,5 @@
 """Paper documents scanned into a customer dossier (电子扫描归档) and what the pipeline established."""
+
 from datetime import date, datetime
 
 from sqlalchemy import (

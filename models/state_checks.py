@@ -1,4 +1,5 @@
 """Which column holds which workflow state: the database refuses any value outside its enum."""
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Table

@@ -1,5 +1,6 @@
 """Sync bookkeeping: the exactly-once record of pushed mutations, per-sync clock readings, and
 the task assignments (inspector ↔ customer) that decide what each tablet pulls."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
@@ -32,8 +33,7 @@ class SyncSession(Base):
 
     __tablename__ = "sync_sessions"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # push | pull
     server_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

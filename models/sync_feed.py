@@ -1,4 +1,5 @@
 """The change feed that device pulls read: one row per change visible to a scope, in server order."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Integer, String
@@ -16,8 +17,7 @@ class SyncChange(Base):
 
     __tablename__ = "sync_changes"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(String(40), index=True)
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))

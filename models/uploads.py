@@ -3,6 +3,7 @@
 Nothing about an upload is kept in process memory: any web process can continue any upload,
 and a restarted server picks up exactly where the database says the bytes end.
 """
+
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String

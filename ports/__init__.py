@@ -3,6 +3,7 @@
 They import nothing of Flask so that ``sync/`` and ``workers/`` can use them; the app factory
 chooses the implementations and hangs them on ``app.extensions["dangan.ports"]``.
 """
+
 from dataclasses import dataclass
 from typing import Any
 

@@ -5,6 +5,7 @@ no-op (same key, same bytes), and nothing but ``destroy`` (supervised destructio
 An S3-compatible adapter fits behind the same interface (put from a finished local file,
 streamed reads, delete).
 """
+
 from __future__ import annotations
 
 import io

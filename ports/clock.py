@@ -1,4 +1,5 @@
 """The clock port: services read time through it so tests can fix or move it."""
+
 from datetime import datetime, timedelta, timezone
 
 

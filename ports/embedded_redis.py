@@ -3,6 +3,7 @@
 It listens only on a unix socket under the data dir, so nothing else on the machine can reach
 it and two data dirs never share one.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,10 +46,25 @@ def _args(data_dir: Path, daemonize: bool) -> list[str]:
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     return [
-        executable(), "--port", "0", "--unixsocket", str(socket_path(data_dir)),
-        "--unixsocketperm", "700", "--dir", str(redis_dir), "--appendonly", "yes",
-        "--save", "", "--daemonize", "yes" if daemonize else "no",
-        "--pidfile", str(redis_dir / "redis.pid"), "--logfile", str(redis_dir / "redis.log"),
+        executable(),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path(data_dir)),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(redis_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "yes" if daemonize else "no",
+        "--pidfile",
+        str(redis_dir / "redis.pid"),
+        "--logfile",
+        str(redis_dir / "redis.log"),
     ]
 
 
@@ -64,8 +80,9 @@ def _wait(url: str, timeout: float = 10.0) -> None:
 def start(data_dir: str | os.PathLike) -> subprocess.Popen:
     """Start the embedded Redis as a child process (``make run`` and the tests own its lifetime)."""
     data_dir = Path(data_dir)
-    proc = subprocess.Popen(_args(data_dir, daemonize=False), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _args(data_dir, daemonize=False), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     _wait(url_for(data_dir))
     return proc
 
@@ -74,7 +91,8 @@ def ensure_running(data_dir: str | os.PathLike) -> str:
     """Return the embedded Redis URL for ``data_dir``, starting a background server if none answers."""
     url = url_for(data_dir)
     if not is_up(url):
-        subprocess.run(_args(Path(data_dir), daemonize=True), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            _args(Path(data_dir), daemonize=True), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         _wait(url)
     return url

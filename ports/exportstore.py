@@ -7,6 +7,7 @@ bundle holds, the same list the offline verifier checks the originals against), 
 destruction can prove no copy of destroyed bytes is left. An object-store adapter fits behind
 the same interface.
 """
+
 from __future__ import annotations
 
 import json

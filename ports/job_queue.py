@@ -1,4 +1,5 @@
 """Queue names and the RQ connection helpers shared by the web app, the worker and the tests."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Whether the process behind a lock or lease owner (``<host>:<pid>``) is gone from this host."""
+
 from __future__ import annotations
 
 import os

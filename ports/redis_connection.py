@@ -1,4 +1,5 @@
 """The app's Redis connection: ``REDIS_URL`` or the embedded Redis under the data dir."""
+
 from __future__ import annotations
 
 import redis
@@ -28,8 +29,9 @@ class RedisConnection:
     def client(self, app: Flask) -> redis.Redis:
         """Return the shared Redis client (no response decoding: RQ needs bytes)."""
         if self._client is None:
-            self._client = redis.Redis.from_url(self.url(app), socket_connect_timeout=2,
-                                                socket_timeout=5, health_check_interval=30)
+            self._client = redis.Redis.from_url(
+                self.url(app), socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+            )
         return self._client
 
 

@@ -8,6 +8,7 @@ The local TSA signs with ``openssl ts -reply`` using its own CA and TSA certific
 start under the data dir; it is labelled ``local`` everywhere, because it proves only this
 server's clock, not a trusted third party's.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -57,16 +58,33 @@ class Token:
     anchor_pem: bytes | None = None  # the root certificate the token was verified against, if any
 
 
-def issued_token(response: bytes, digest: bytes, roots: bytes | None, nonce: int | None, kind: str, name: str,
-                 url: str | None = None, extra_chain: bytes | None = None) -> Token:
+def issued_token(
+    response: bytes,
+    digest: bytes,
+    roots: bytes | None,
+    nonce: int | None,
+    kind: str,
+    name: str,
+    url: str | None = None,
+    extra_chain: bytes | None = None,
+) -> Token:
     """Verify a response against the configured roots and record who issued it and what anchors it."""
     gen_time, serial, checked = verify_response(response, digest, roots, nonce)
     chain = token_certificates(response)
     known = {certificate_fingerprint(c) for c in chain}
     chain += [c for c in load_certificates(extra_chain) if certificate_fingerprint(c) not in known]
     anchor = anchor_of(response, digest, roots) if checked else None
-    return Token(response, gen_time, serial, kind, name, checked, url=url,
-                 chain_pem=pem_of(chain) if chain else None, anchor_pem=pem_of([anchor]) if anchor else None)
+    return Token(
+        response,
+        gen_time,
+        serial,
+        kind,
+        name,
+        checked,
+        url=url,
+        chain_pem=pem_of(chain) if chain else None,
+        anchor_pem=pem_of([anchor]) if anchor else None,
+    )
 
 
 def build_request(digest: bytes) -> tuple[bytes, int]:
@@ -76,12 +94,14 @@ def build_request(digest: bytes) -> tuple[bytes, int]:
     if len(digest) != 32:
         raise ValueError("a SHA-256 digest has 32 bytes")
     nonce = secrets.randbits(63)
-    request = tsp.TimeStampReq({
-        "version": "v1",
-        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
-        "nonce": nonce,
-        "cert_req": True,
-    })
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
+            "nonce": nonce,
+            "cert_req": True,
+        }
+    )
     return request.dump(), nonce
 
 
@@ -132,8 +152,9 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def create_local_authority(directory: Path, now: datetime | None = None, organisation: str = "Dangan",
-                           common_name: str = "Dangan LOCAL TSA") -> None:
+def create_local_authority(
+    directory: Path, now: datetime | None = None, organisation: str = "Dangan", common_name: str = "Dangan LOCAL TSA"
+) -> None:
     """Create the local CA, the TSA key and certificate (critical EKU timeStamping) and the config.
 
     The names default to the built-in local TSA's; tests give other names to stand up independent TSAs.
@@ -146,28 +167,48 @@ def create_local_authority(directory: Path, now: datetime | None = None, organis
     now = now or datetime.now(timezone.utc)
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} root (self-signed)")])
-    tsa_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-                          x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    ca_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} root (self-signed)"),
+        ]
+    )
+    tsa_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
     start, end = now - timedelta(days=1), now + timedelta(days=365 * 30)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(end)
-               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-               .add_extension(ca_ski, critical=False)
-               .sign(ca_key, hashes.SHA256()))
-    tsa_cert = (x509.CertificateBuilder().subject_name(tsa_name).issuer_name(ca_name)
-                .public_key(tsa_key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(start).not_valid_after(end)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-                .sign(ca_key, hashes.SHA256()))
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tsa_cert = (
+        x509.CertificateBuilder()
+        .subject_name(tsa_name)
+        .issuer_name(ca_name)
+        .public_key(tsa_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     no_password = serialization.NoEncryption()
     _write_private(directory / "ca.key", ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_password))
@@ -200,7 +241,8 @@ class LocalTsa(TimestampAuthority):
                 for name in ("ca.key", "tsa.key", "ca.pem", "tsa.pem", "serial"):
                     os.replace(building / name, self.directory / name)
                 (self.directory / "openssl.cnf").write_text(
-                    _OPENSSL_CONFIG.format(dir=self.directory, policy=LOCAL_POLICY_OID))
+                    _OPENSSL_CONFIG.format(dir=self.directory, policy=LOCAL_POLICY_OID)
+                )
                 shutil.rmtree(building, ignore_errors=True)
 
     def roots_pem(self) -> bytes:
@@ -223,22 +265,38 @@ class LocalTsa(TimestampAuthority):
             query, reply = Path(work) / "q.tsq", Path(work) / "r.tsr"
             query.write_bytes(request)
             fcntl.flock(lock, fcntl.LOCK_EX)  # the serial file is read-modify-write
-            done = subprocess.run([self.openssl, "ts", "-reply", "-config", str(self.directory / "openssl.cnf"),
-                                   "-queryfile", str(query), "-out", str(reply)],
-                                  capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                [
+                    self.openssl,
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.directory / "openssl.cnf"),
+                    "-queryfile",
+                    str(query),
+                    "-out",
+                    str(reply),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             if done.returncode != 0 or not reply.exists():
                 raise TsaUnavailable(f"openssl ts -reply failed: {done.stderr.strip()[:300]}")
             response = reply.read_bytes()
-        return issued_token(response, digest, self.roots_pem(), nonce, self.kind, self.name,
-                            extra_chain=self.certificate_pem())
+        return issued_token(
+            response, digest, self.roots_pem(), nonce, self.kind, self.name, extra_chain=self.certificate_pem()
+        )
 
     def verify(self, response: bytes, digest: bytes) -> Token:
         """Verify a token this TSA issued."""
-        return issued_token(response, digest, self.roots_pem(), None, self.kind, self.name,
-                            extra_chain=self.certificate_pem())
+        return issued_token(
+            response, digest, self.roots_pem(), None, self.kind, self.name, extra_chain=self.certificate_pem()
+        )
 
 
 # --- an external TSA over HTTP ---------------------------------------------------------------
+
 
 class HttpTsa(TimestampAuthority):
     """An RFC 3161 TSA at ``url`` (HTTP POST of ``application/timestamp-query``)."""
@@ -259,9 +317,12 @@ class HttpTsa(TimestampAuthority):
     def stamp(self, digest: bytes) -> Token:
         """POST a request; network errors, HTTP errors and refusals raise TsaUnavailable."""
         request, nonce = build_request(digest)
-        http = urllib.request.Request(self.url, data=request, method="POST",
-                                      headers={"Content-Type": "application/timestamp-query",
-                                               "Accept": "application/timestamp-reply"})
+        http = urllib.request.Request(
+            self.url,
+            data=request,
+            method="POST",
+            headers={"Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"},
+        )
         try:
             with urllib.request.urlopen(http, timeout=self.timeout) as answer:
                 response = answer.read(1024 * 1024)
@@ -278,6 +339,7 @@ class HttpTsa(TimestampAuthority):
 
 
 # --- a fake for unit tests ------------------------------------------------------------------
+
 
 class FakeTsa(TimestampAuthority):
     """An in-memory TSA; set ``down`` to simulate an unreachable one."""

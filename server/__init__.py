@@ -1,4 +1,5 @@
 """Dangan's web layer: the app factory, HTTP API, office pages, CLI and the `make run` supervisor."""
+
 from server.app import build_app
 
 

@@ -1,4 +1,5 @@
 """The application factory."""
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def _load_config(app: Flask, config) -> None:
-    base = config_module.TestConfig() if isinstance(config, dict) and config.get("TESTING") \
-        else config_module.Config()
+    base = config_module.TestConfig() if isinstance(config, dict) and config.get("TESTING") else config_module.Config()
     app.config.from_object(base)
     if isinstance(config, dict):
         app.config.update(config)
@@ -75,8 +75,7 @@ def _ports(app: Flask, given: Ports | None) -> Ports:
             given.exports = exports
         return given
     blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
-    tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"),
-                               app.config.get("TSA_CA_FILE"))
+    tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"), app.config.get("TSA_CA_FILE"))
     return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa, exports=exports)
 
 

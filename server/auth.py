@@ -4,6 +4,7 @@ Pages and API routes both use ``require(permission)``; the policy table in ``cor
 decides. API calls with a bearer token skip CSRF (no cookie is involved); API calls that ride
 on a session cookie must carry the CSRF token like any form.
 """
+
 from __future__ import annotations
 
 from functools import wraps

@@ -4,6 +4,7 @@ The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KE
 and TSA_CA_FILE; everything else has a sane default and may be overridden by a mapping passed to
 ``create_app(config=...)``.
 """
+
 import os
 import secrets
 from pathlib import Path

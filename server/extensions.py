@@ -3,6 +3,7 @@
 The flask-smorest ``Api`` is the exception: it holds the OpenAPI spec of one app, so the
 factory creates one per app.
 """
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect

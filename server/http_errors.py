@@ -1,4 +1,5 @@
 """Turning every failure into the one JSON error shape (API) or a Chinese error page (web)."""
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,17 @@ from server.security import limiter
 log = logging.getLogger("dangan.http")
 
 _BY_STATUS = {
-    400: errors.BAD_REQUEST, 404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED,
-    413: errors.BODY_TOO_LARGE, 415: errors.UNSUPPORTED_MEDIA_TYPE, 422: errors.VALIDATION_FAILED, 429: errors.RATE_LIMITED,
-    401: errors.AUTH_REQUIRED, 403: errors.FORBIDDEN, 500: errors.INTERNAL, 503: errors.UNAVAILABLE,
+    400: errors.BAD_REQUEST,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    413: errors.BODY_TOO_LARGE,
+    415: errors.UNSUPPORTED_MEDIA_TYPE,
+    422: errors.VALIDATION_FAILED,
+    429: errors.RATE_LIMITED,
+    401: errors.AUTH_REQUIRED,
+    403: errors.FORBIDDEN,
+    500: errors.INTERNAL,
+    503: errors.UNAVAILABLE,
 }
 
 
@@ -87,8 +96,11 @@ def register(app: Flask) -> None:
         # OverflowError while binding, PostgreSQL a DataError): the caller's mistake, not a crash
         log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
         db.session.rollback()
-        return render(errors.DomainError(errors.VALIDATION_FAILED, "A value in the request is out of range.",
-                                         {"reason": "out_of_range"}))
+        return render(
+            errors.DomainError(
+                errors.VALIDATION_FAILED, "A value in the request is out of range.", {"reason": "out_of_range"}
+            )
+        )
 
     @app.errorhandler(RecursionError)
     def on_too_deep(exc: RecursionError):

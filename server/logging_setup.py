@@ -1,4 +1,5 @@
 """Structured logging: one JSON object per line on stderr (``DANGAN_LOG_FORMAT=text`` for humans)."""
+
 import logging
 import sys
 
@@ -21,8 +22,11 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
     """Configure the root logger once for the process."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"asctime": "ts", "levelname": "level"}))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"asctime": "ts", "levelname": "level"}
+            )
+        )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())

@@ -1,4 +1,5 @@
 """Masking of customer personal data (phone, ID numbers) for lists, pages and logs."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ Redis exits, it is started again after a backoff (0.5 s, doubling up to 30 s; ba
 once a child ran for a minute), while the others keep running. Ctrl-C (or SIGTERM) stops the
 web server, the worker and the embedded Redis, in that order.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ DEMO_DONE = "demo-tablets.done"
 
 
 def _flask(env: dict, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env,
-                          check=True, text=True, capture_output=capture)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, check=True, text=True, capture_output=capture
+    )
 
 
 BACKOFF_FIRST_S = 0.5
@@ -65,8 +67,10 @@ class Child:
                 return
             self.failures += 1
             self.next_start = now + backoff(self.failures)
-            print(f"{self.name} exited with status {self.proc.returncode}; restarting it in "
-                  f"{backoff(self.failures):g} s", file=sys.stderr)
+            print(
+                f"{self.name} exited with status {self.proc.returncode}; restarting it in {backoff(self.failures):g} s",
+                file=sys.stderr,
+            )
             _kill_group(self.proc)
             self.proc = None
         if now < self.next_start:
@@ -76,8 +80,7 @@ class Child:
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             self.failures += 1
             self.next_start = now + backoff(self.failures)
-            print(f"{self.name} could not start ({exc}); retrying in {backoff(self.failures):g} s",
-                  file=sys.stderr)
+            print(f"{self.name} could not start ({exc}); retrying in {backoff(self.failures):g} s", file=sys.stderr)
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
@@ -115,9 +118,21 @@ def _start_demo_tablets(env: dict, data_dir, port: str) -> subprocess.Popen | No
     if not _wait_healthy(port):
         print("the web server did not become healthy; skipping the demo tablets", file=sys.stderr)
         return None
-    return subprocess.Popen([sys.executable, "-m", "clients.demo_tablets", "--url", f"http://127.0.0.1:{port}",
-                             "--devices", str(devices), "--work-dir", str(data_dir / "demo-tablets")],
-                            env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clients.demo_tablets",
+            "--url",
+            f"http://127.0.0.1:{port}",
+            "--devices",
+            str(devices),
+            "--work-dir",
+            str(data_dir / "demo-tablets"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _finish_demo_tablets(proc: subprocess.Popen, data_dir) -> None:
@@ -168,13 +183,19 @@ def main() -> int:
         _flask(env, "db", "upgrade")
         if env.get("DANGAN_DEMO", "1") != "0":
             _flask(env, "demo", capture=True)
-        children[:0] = [Child("web", spawn(*web_command())), Child("worker", spawn(sys.executable, "-m", "workers.run"))]
+        children[:0] = [
+            Child("web", spawn(*web_command())),
+            Child("worker", spawn(sys.executable, "-m", "workers.run")),
+        ]
         for child in children:
             child.supervise(time.monotonic())
         demo = _start_demo_tablets(env, data_dir, port)
-        print(f"\nDangan is running at http://127.0.0.1:{port}/  (API: /api/v1, health: /api/v1/health)\n"
-              "Log in as archivist, legal, manager or admin with password dangan-demo-2026 "
-              "(demo data; set DANGAN_DEMO=0 to skip it).\nPress Ctrl-C to stop.\n", file=sys.stderr)
+        print(
+            f"\nDangan is running at http://127.0.0.1:{port}/  (API: /api/v1, health: /api/v1/health)\n"
+            "Log in as archivist, legal, manager or admin with password dangan-demo-2026 "
+            "(demo data; set DANGAN_DEMO=0 to skip it).\nPress Ctrl-C to stop.\n",
+            file=sys.stderr,
+        )
         while not stopping["flag"]:
             for child in children:
                 child.supervise(time.monotonic())
@@ -188,8 +209,10 @@ def main() -> int:
         print(f"start-up step failed: {' '.join(exc.cmd[3:])}\n{exc.stderr or ''}", file=sys.stderr)
         return 1
     finally:
-        _stop(([("demo tablets", demo)] if demo is not None else [])
-              + [(child.name, child.proc) for child in children if child.proc is not None])
+        _stop(
+            ([("demo tablets", demo)] if demo is not None else [])
+            + [(child.name, child.proc) for child in children if child.proc is not None]
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Security headers on every response and rate limits on login, refused credentials and each tablet."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, request
@@ -15,9 +16,12 @@ from sync.uploads import settings_from
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 # Pages: only our own scripts, styles and images; no inline script can run, nothing can frame us.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
 
 def _upload_limit(config) -> int:
 
@@ -59,7 +63,7 @@ ENROL_LIMIT = "10 per minute"
 def limiter_storage_uri(app: Flask) -> str:
     """The limits storage: the app's Redis (shared by all web processes)."""
     url = app.config.get("REDIS_URL") or embedded_redis.url_for(app.config["DANGAN_DATA_DIR"])
-    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
+    return "redis+unix://" + url[len("unix://") :] if url.startswith("unix://") else url
 
 
 def init_app(app: Flask) -> None:
@@ -85,8 +89,7 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Content-Security-Policy",
-                           API_CSP if request.path.startswith("/api/") else PAGE_CSP)
+        headers.setdefault("Content-Security-Policy", API_CSP if request.path.startswith("/api/") else PAGE_CSP)
         if request.path.startswith("/api/") or response.mimetype == "text/html":
             headers.setdefault("Cache-Control", "no-store")
         return response
@@ -136,8 +139,14 @@ def limit_refused_tokens(blueprint) -> None:
     attached once.
     """
     if blueprint.name not in _limited_blueprints:
-        limiter.shared_limit(BAD_TOKEN_LIMIT, scope="refused-token", key_func=get_remote_address,
-                             deduct_when=_refused, exempt_when=auth.carries_no_refused_token)(blueprint)
-        limiter.shared_limit(_device_limit, scope="device", key_func=_valid_device_key,
-                             exempt_when=_without_valid_device)(blueprint)
+        limiter.shared_limit(
+            BAD_TOKEN_LIMIT,
+            scope="refused-token",
+            key_func=get_remote_address,
+            deduct_when=_refused,
+            exempt_when=auth.carries_no_refused_token,
+        )(blueprint)
+        limiter.shared_limit(
+            _device_limit, scope="device", key_func=_valid_device_key, exempt_when=_without_valid_device
+        )(blueprint)
         _limited_blueprints.add(blueprint.name)

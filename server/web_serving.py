@@ -17,6 +17,7 @@ Tablets on weak 3G/4G links send slowly, so a request may take minutes. The serv
 Every setting below can be changed from the environment; ``make run``, the systemd unit in
 ``deploy/`` and the tests all start gunicorn with this module.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,13 +60,17 @@ if os.environ.get("WEB_ACCESS_LOG_FORMAT"):
 
 def problem_answer(problem: errors.Problem, details: dict | None = None) -> bytes:
     """A complete HTTP/1.1 answer carrying the JSON error shape; the connection closes after it."""
-    body = json.dumps({"code": problem.code, "message": problem.message, "details": details or {}},
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        {"code": problem.code, "message": problem.message, "details": details or {}}, ensure_ascii=False
+    ).encode()
     reason = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large"}.get(
-        problem.status, "Bad Request")
-    head = (f"HTTP/1.1 {problem.status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\nCache-Control: no-store\r\n"
-            "X-Content-Type-Options: nosniff\r\n\r\n")
+        problem.status, "Bad Request"
+    )
+    head = (
+        f"HTTP/1.1 {problem.status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nCache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 

@@ -5,6 +5,7 @@ each failure makes that pair wait twice as long as the last one (up to a cap) be
 attempt is even checked. Nobody can lock an account: a stranger's failures slow only the
 stranger's address, and the owner logs in from anywhere else as usual.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,24 +28,36 @@ _DUMMY_HASH = generate_password_hash("dangan-dummy-password")
 
 
 @transaction
-def create_user(session: Session, actor: Actor, username: str, role: str, password: str | None,
-                display_name: str = "", district: str | None = None) -> User:
+def create_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    role: str,
+    password: str | None,
+    display_name: str = "",
+    district: str | None = None,
+) -> User:
     """Create a user with a role; password may be None for accounts that never log in on the web."""
     username = (username or "").strip()
     if not username or len(username) > 64:
         raise errors.DomainError(errors.BAD_REQUEST, "User name must be 1–64 characters.")
     if role not in ROLES:
-        raise errors.DomainError(errors.UNKNOWN_ROLE, f"Unknown role {role!r}.",
-                                 details={"role": role, "allowed": list(ROLES)})
+        raise errors.DomainError(
+            errors.UNKNOWN_ROLE, f"Unknown role {role!r}.", details={"role": role, "allowed": list(ROLES)}
+        )
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise errors.DomainError(errors.DUPLICATE_USER, f"User {username!r} already exists.",
-                                 details={"username": username})
+        raise errors.DomainError(
+            errors.DUPLICATE_USER, f"User {username!r} already exists.", details={"username": username}
+        )
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise errors.DomainError(errors.WEAK_PASSWORD,
-                                 f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
-    user = User(username=username, role=role, display_name=display_name or username,
-                district=district,
-                password_hash=generate_password_hash(password) if password else None)
+        raise errors.DomainError(errors.WEAK_PASSWORD, f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name or username,
+        district=district,
+        password_hash=generate_password_hash(password) if password else None,
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, {"username": username, "role": role})
@@ -71,8 +84,12 @@ class LoginBackoff:
     @classmethod
     def from_config(cls, config) -> "LoginBackoff":
         """The backoff of the LOGIN_* settings."""
-        return cls(config["LOGIN_FREE_FAILURES"], config["LOGIN_BACKOFF_BASE_SECONDS"],
-                   config["LOGIN_BACKOFF_MAX_SECONDS"], config["LOGIN_FAILURE_MEMORY_SECONDS"])
+        return cls(
+            config["LOGIN_FREE_FAILURES"],
+            config["LOGIN_BACKOFF_BASE_SECONDS"],
+            config["LOGIN_BACKOFF_MAX_SECONDS"],
+            config["LOGIN_FAILURE_MEMORY_SECONDS"],
+        )
 
     def wait_after(self, failures: int) -> int:
         """Seconds the pair waits after its ``failures``-th consecutive failure (0 while free)."""
@@ -96,13 +113,15 @@ def _throttle_of(session: Session, username: str, address: str, now: datetime) -
     return row
 
 
-def _record_failure(session: Session, username: str, address: str, now: datetime,
-                    backoff: LoginBackoff) -> dict:
+def _record_failure(session: Session, username: str, address: str, now: datetime, backoff: LoginBackoff) -> dict:
     forgotten = now - timedelta(seconds=backoff.memory_seconds)
     # pairs quiet for longer than the memory are dropped, so guessed names do not pile up
-    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at <= forgotten,
-                                                or_(LoginThrottle.username != username,
-                                                    LoginThrottle.address != address)))
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at <= forgotten,
+            or_(LoginThrottle.username != username, LoginThrottle.address != address),
+        )
+    )
     row = _throttle_of(session, username, address, now)
     if row.failures and row.last_failure_at <= forgotten:
         row.failures = 0
@@ -113,8 +132,9 @@ def _record_failure(session: Session, username: str, address: str, now: datetime
     return {"failures": row.failures, "wait_seconds": wait}
 
 
-def authenticate(session: Session, actor: Actor, username: str, password: str, now: datetime,
-                 backoff: LoginBackoff) -> User:
+def authenticate(
+    session: Session, actor: Actor, username: str, password: str, now: datetime, backoff: LoginBackoff
+) -> User:
     """Check a password login from ``actor.ip``; failures slow down only that account and address.
 
     While the pair waits, the attempt is refused with ``auth.login_throttled`` (``Retry-After``)
@@ -126,8 +146,12 @@ def authenticate(session: Session, actor: Actor, username: str, password: str, n
     if pending is not None and pending.wait_until is not None and pending.wait_until > now:
         retry_after = max(1, math.ceil((pending.wait_until - now).total_seconds()))
         audit.record(session, actor, "login.throttled", "user", None, {"username": name, "retry_after": retry_after})
-        commit_then_raise(session, errors.DomainError(errors.LOGIN_THROTTLED, details={"retry_after": retry_after},
-                                                      headers={"Retry-After": str(retry_after)}))
+        commit_then_raise(
+            session,
+            errors.DomainError(
+                errors.LOGIN_THROTTLED, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)}
+            ),
+        )
     user = session.scalar(select(User).where(User.username == name))
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")

@@ -3,6 +3,7 @@
 Both are written from what was recorded for each token when it was stamped, never from the
 exporting process's settings, so the same export always gets the same texts.
 """
+
 from __future__ import annotations
 
 from verifier import REQUIREMENTS, layout
@@ -11,7 +12,8 @@ LOCAL_STATEMENT = (
     "下列 RFC 3161 时间戳由本系统内置的本地时间戳服务（LOCAL TSA）签发。"
     "它只证明本服务器的时钟，不是受信任的第三方时间戳机构（如国家授时中心可溯源的 TSA）。\n"
     "The RFC 3161 timestamps below were issued by the server's BUILT-IN LOCAL TSA. They attest "
-    "this server's clock only; it is not a trusted third-party time-stamping authority.\n")
+    "this server's clock only; it is not a trusted third-party time-stamping authority.\n"
+)
 
 ISSUER_KEYS = ("kind", "tsa_name", "tsa_url", "anchor", "anchor_sha256", "anchor_subject", "chain")
 
@@ -108,9 +110,11 @@ def _describe(issuer: dict, what: str) -> str:
         lines.append(f"根证书 root: {issuer['anchor_subject']}  ({issuer['anchor']})")
         lines.append(f"根证书 SHA-256 指纹 fingerprint: {issuer['anchor_sha256']}")
     else:
-        lines.append("盖戳时未配置该 TSA 的根证书（TSA_CA_FILE），包内没有其根证书；请向该 TSA 索取后用 openssl 校验。\n"
-                     "No root certificate was configured for this TSA when the tokens were stamped; obtain it "
-                     "from the TSA to check the chain.")
+        lines.append(
+            "盖戳时未配置该 TSA 的根证书（TSA_CA_FILE），包内没有其根证书；请向该 TSA 索取后用 openssl 校验。\n"
+            "No root certificate was configured for this TSA when the tokens were stamped; obtain it "
+            "from the TSA to check the chain."
+        )
     return "\n".join(lines)
 
 
@@ -119,18 +123,27 @@ def tsa_statement(issuers: list[dict], checkpoint_issuer: dict | None) -> str:
     if not issuers and not checkpoint_issuer:
         return "本证据包中没有 RFC 3161 时间戳。 This bundle holds no RFC 3161 timestamp.\n"
     everyone = issuers + ([checkpoint_issuer] if checkpoint_issuer else [])
-    names = list(dict.fromkeys("本地 TSA LOCAL（仅证明本服务器时钟 this server's clock only）" if i.get("kind") == "local"
-                               else (i.get("tsa_url") or i.get("tsa_name") or "?") for i in everyone))
+    names = list(
+        dict.fromkeys(
+            "本地 TSA LOCAL（仅证明本服务器时钟 this server's clock only）"
+            if i.get("kind") == "local"
+            else (i.get("tsa_url") or i.get("tsa_name") or "?")
+            for i in everyone
+        )
+    )
     # the first line is the summary the report's cover shows
-    head = (f"时间戳签发者 TSA: {'；'.join(names)}\n"
-            "本证据包的时间戳来自以下时间戳服务（按各令牌盖戳时的记录）。"
-            "The timestamps in this bundle come from these TSAs, as recorded when each token was stamped.")
+    head = (
+        f"时间戳签发者 TSA: {'；'.join(names)}\n"
+        "本证据包的时间戳来自以下时间戳服务（按各令牌盖戳时的记录）。"
+        "The timestamps in this bundle come from these TSAs, as recorded when each token was stamped."
+    )
     parts = [head]
     for issuer in issuers:
         parts.append(_describe(issuer, f"{issuer['tokens']} 张照片的时间戳 photo token(s)"))
     if checkpoint_issuer:
-        parts.append(_describe(checkpoint_issuer, f"证据日志检查点的时间戳 the log checkpoint token "
-                                                  f"({layout.CHECKPOINT_TOKEN})"))
+        parts.append(
+            _describe(checkpoint_issuer, f"证据日志检查点的时间戳 the log checkpoint token ({layout.CHECKPOINT_TOKEN})")
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -141,26 +154,46 @@ def _openssl_ts(data: str, token: str, issuer: dict) -> str:
 
 
 def _colon(fingerprint: str) -> str:
-    return ":".join(fingerprint[i:i + 2] for i in range(0, len(fingerprint), 2)).upper()
+    return ":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)).upper()
 
 
 def _photo_section(item: dict) -> str:
     files, stamp = item["files"], item.get("timestamp") or {}
-    lines = [f"### {item['evidence_no']}", "", "```", f"sha256sum {files['original']}", "```",
-             f"应为 expected: `{item['sha256']}`", ""]
+    lines = [
+        f"### {item['evidence_no']}",
+        "",
+        "```",
+        f"sha256sum {files['original']}",
+        "```",
+        f"应为 expected: `{item['sha256']}`",
+        "",
+    ]
     if files.get("token"):
-        lines += ["```", _openssl_ts(files["original"], files["token"], stamp),
-                  f"openssl ts -reply -in {files['token']} -text", "```", "",
-                  "第一条应显示 `Verification: OK`；第二条显示令牌时间 (Time stamp)。"
-                  "The first must print `Verification: OK`; the second shows the token's time."]
+        lines += [
+            "```",
+            _openssl_ts(files["original"], files["token"], stamp),
+            f"openssl ts -reply -in {files['token']} -text",
+            "```",
+            "",
+            "第一条应显示 `Verification: OK`；第二条显示令牌时间 (Time stamp)。"
+            "The first must print `Verification: OK`; the second shows the token's time.",
+        ]
         if stamp.get("anchor"):
-            lines += ["", "```", f"openssl x509 -in {stamp['anchor']} -noout -subject -fingerprint -sha256", "```",
-                      f"应为 expected: `{_colon(stamp['anchor_sha256'])}` — 与 TSA 或本单位公布的根证书指纹核对 / "
-                      "compare with the fingerprint the TSA or the archive publishes."]
+            lines += [
+                "",
+                "```",
+                f"openssl x509 -in {stamp['anchor']} -noout -subject -fingerprint -sha256",
+                "```",
+                f"应为 expected: `{_colon(stamp['anchor_sha256'])}` — 与 TSA 或本单位公布的根证书指纹核对 / "
+                "compare with the fingerprint the TSA or the archive publishes.",
+            ]
         else:
-            lines += ["", "盖戳时未记录该 TSA 的根证书：请向 TSA 索取其根证书，保存为 `TSA-ROOT.pem` 后执行上面的命令。"
-                      " No root was recorded for this TSA: obtain its root certificate, save it as `TSA-ROOT.pem`, "
-                      "then run the command above."]
+            lines += [
+                "",
+                "盖戳时未记录该 TSA 的根证书：请向 TSA 索取其根证书，保存为 `TSA-ROOT.pem` 后执行上面的命令。"
+                " No root was recorded for this TSA: obtain its root certificate, save it as `TSA-ROOT.pem`, "
+                "then run the command above.",
+            ]
     else:
         lines.append(f"此照片没有时间戳令牌（状态 {stamp.get('status')}）。 This photo has no timestamp token.")
     return "\n".join(lines)
@@ -183,8 +216,10 @@ def verify_guide(items: list[dict], binding: dict | None) -> str:
         checkpoint = "本证据包的检查点没有时间戳（导出时 TSA 不可用）。 The checkpoint of this bundle has no timestamp."
     stamped_sig = ""
     if binding:
-        stamped_sig = ("\nopenssl pkeyutl -verify -pubin -inkey log/public-key.pem -rawin "
-                       "-in ../verify-work/timestamped-checkpoint.body -sigfile ../verify-work/timestamped-checkpoint.sig")
+        stamped_sig = (
+            "\nopenssl pkeyutl -verify -pubin -inkey log/public-key.pem -rawin "
+            "-in ../verify-work/timestamped-checkpoint.body -sigfile ../verify-work/timestamped-checkpoint.sig"
+        )
     return f"""# 如何校验本证据包 / How to verify this evidence bundle
 
 本包可以在没有网络、没有本系统的情况下独立校验。先把 ZIP 解压到一个目录，以下命令都在该目录中执行，

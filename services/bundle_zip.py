@@ -3,6 +3,7 @@
 Originals are copied in 1 MiB chunks straight from the blob store into the archive (stored, not
 compressed: photos do not shrink), so no photo is ever held in memory whole.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,13 +44,20 @@ class BundleWriter:
         self.sums.append((name, digest))
         return digest
 
-    def add_stream(self, name: str, stream: BinaryIO, size: int, compress: bool = False,
-                   with_sm3: bool = False, on_chunk: Callable[[int], None] | None = None) -> tuple[str, str | None, int]:
+    def add_stream(
+        self,
+        name: str,
+        stream: BinaryIO,
+        size: int,
+        compress: bool = False,
+        with_sm3: bool = False,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> tuple[str, str | None, int]:
         """Copy a stream into a member chunk by chunk; return (sha256, sm3 or None, bytes written)."""
         sha256 = hashlib.sha256()
         sm3 = hashlib.new("sm3") if with_sm3 else None
         written = 0
-        with self.zip.open(self._info(name, compress), "w", force_zip64=size > 2 ** 31) as member:
+        with self.zip.open(self._info(name, compress), "w", force_zip64=size > 2**31) as member:
             while chunk := stream.read(CHUNK):
                 member.write(chunk)
                 sha256.update(chunk)

@@ -4,6 +4,7 @@ File-level problems (unreadable, wrong encoding, missing required columns, too l
 import before anything is written. Row-level problems are reported with row number, field and
 reason, and never stop the good rows. Re-importing the same file changes nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,13 +39,21 @@ class ImportReport:
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
-        return {"file": self.file, "encoding": self.encoding, "rows": self.rows,
-                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "failed": len(self.errors), "errors": self.errors}
+        return {
+            "file": self.file,
+            "encoding": self.encoding,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": len(self.errors),
+            "errors": self.errors,
+        }
 
 
-def map_header(header: list[str], columns: dict[str, tuple[str, ...]] = COLUMNS,
-               required: tuple[str, ...] = REQUIRED) -> dict[int, str]:
+def map_header(
+    header: list[str], columns: dict[str, tuple[str, ...]] = COLUMNS, required: tuple[str, ...] = REQUIRED
+) -> dict[int, str]:
     """Map column positions to field names by their accepted headers; refuse missing required ones."""
     aliases = {alias.strip().lower(): name for name, names in columns.items() for alias in names}
     mapping: dict[int, str] = {}
@@ -57,7 +66,8 @@ def map_header(header: list[str], columns: dict[str, tuple[str, ...]] = COLUMNS,
         raise errors.DomainError(
             errors.IMPORT_MISSING_COLUMNS,
             "Missing required columns: " + ", ".join(f"{columns[f][0]} ({f})" for f in missing),
-            details={"missing": missing, "found": [str(h) for h in header]})
+            details={"missing": missing, "found": [str(h) for h in header]},
+        )
     return mapping
 
 
@@ -71,8 +81,7 @@ def _detect_encoding(path: str) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise errors.DomainError(errors.IMPORT_UNREADABLE,
-                             "The CSV file is neither UTF-8 nor GB18030 text.")
+    raise errors.DomainError(errors.IMPORT_UNREADABLE, "The CSV file is neither UTF-8 nor GB18030 text.")
 
 
 def _csv_rows(path: str, encoding: str) -> Iterator[list[str]]:
@@ -111,9 +120,11 @@ def open_rows(path: str, max_bytes: int) -> tuple[str, Iterator[list[str]], int]
         raise errors.DomainError(errors.IMPORT_UNREADABLE, f"No such file: {path}")
     size = os.path.getsize(path)
     if size > max_bytes:
-        raise errors.DomainError(errors.IMPORT_TOO_LARGE,
-                                 f"File is {size} bytes; the limit is {max_bytes}.",
-                                 details={"size": size, "limit": max_bytes})
+        raise errors.DomainError(
+            errors.IMPORT_TOO_LARGE,
+            f"File is {size} bytes; the limit is {max_bytes}.",
+            details={"size": size, "limit": max_bytes},
+        )
     if size == 0:
         raise errors.DomainError(errors.IMPORT_UNREADABLE, "The file is empty.")
     if zipfile.is_zipfile(path):
@@ -131,17 +142,22 @@ def open_rows(path: str, max_bytes: int) -> tuple[str, Iterator[list[str]], int]
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if b"\x00" in head:
-        raise errors.DomainError(errors.IMPORT_UNSUPPORTED_FORMAT,
-                                 "Binary file: only CSV and XLSX can be imported.")
+        raise errors.DomainError(errors.IMPORT_UNSUPPORTED_FORMAT, "Binary file: only CSV and XLSX can be imported.")
     encoding = _detect_encoding(path)
     with open(path, "rb") as fh:
         total = max(sum(1 for _ in fh) - 1, 0)
     return encoding, _csv_rows(path, encoding), total
 
 
-def import_customers(session: Session, actor: Actor, path: str, now: datetime, max_bytes: int,
-                     progress: Callable[[int], None] | None = None,
-                     total_hint: Callable[[int], None] | None = None) -> ImportReport:
+def import_customers(
+    session: Session,
+    actor: Actor,
+    path: str,
+    now: datetime,
+    max_bytes: int,
+    progress: Callable[[int], None] | None = None,
+    total_hint: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import a master-data file; commits good rows in batches and returns the report."""
     encoding, rows, total = open_rows(path, max_bytes)
     if total_hint:
@@ -163,13 +179,19 @@ def import_customers(session: Session, actor: Actor, path: str, now: datetime, m
         try:
             values = clean_row(raw)
             if values["account_no"] in seen:
-                raise RowError("account_no",
-                               f"户号 {values['account_no']} already given in row {seen[values['account_no']]}")
+                raise RowError(
+                    "account_no", f"户号 {values['account_no']} already given in row {seen[values['account_no']]}"
+                )
             seen[values["account_no"]] = line_no
         except RowError as exc:
-            report.errors.append({"row": line_no, "field": exc.field,
-                                  "column": COLUMNS[exc.field][0] if exc.field in COLUMNS else exc.field,
-                                  "reason": exc.reason})
+            report.errors.append(
+                {
+                    "row": line_no,
+                    "field": exc.field,
+                    "column": COLUMNS[exc.field][0] if exc.field in COLUMNS else exc.field,
+                    "reason": exc.reason,
+                }
+            )
             continue
         with session.begin_nested():
             outcome = upsert_customer(session, actor, values, now)
@@ -178,8 +200,14 @@ def import_customers(session: Session, actor: Actor, path: str, now: datetime, m
         if pending >= BATCH:
             session.commit()
             pending = 0
-    audit.record(session, actor, "customers.import", "import", report.file,
-                 {k: v for k, v in report.as_dict().items() if k != "errors"} | {"failed": len(report.errors)})
+    audit.record(
+        session,
+        actor,
+        "customers.import",
+        "import",
+        report.file,
+        {k: v for k, v in report.as_dict().items() if k != "errors"} | {"failed": len(report.errors)},
+    )
     session.commit()
     return report
 

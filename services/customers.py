@@ -1,4 +1,5 @@
 """Customers and their dossiers: validation of master data, upsert by 户号, archive numbers."""
+
 from __future__ import annotations
 
 import re
@@ -43,10 +44,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "closed_on": ("销户日期", "closed_on"),
 }
 REQUIRED = ("account_no", "name", "voltage_class", "usage_category")
-_LENGTHS = {"name": 200, "phone": 32, "id_number": 32, "address": 400, "district": 64,
-            "supply_voltage": 16, "supply_line": 100, "property_boundary": 200,
-            "metering_point": 100, "metering_method": 40, "meter_number": 40,
-            "ct_ratio": 20, "pt_ratio": 20}
+_LENGTHS = {
+    "name": 200,
+    "phone": 32,
+    "id_number": 32,
+    "address": 400,
+    "district": 64,
+    "supply_voltage": 16,
+    "supply_line": 100,
+    "property_boundary": 200,
+    "metering_point": 100,
+    "metering_method": 40,
+    "meter_number": 40,
+    "ct_ratio": 20,
+    "pt_ratio": 20,
+}
 _RATIO = re.compile(r"^\d+(\.\d+)?/\d+(\.\d+)?$")
 
 
@@ -72,9 +84,11 @@ def check_account_no(value: str) -> str:
     """Return a valid 户号 (6–20 digits) or raise ``customer.invalid_account_no``."""
     value = (value or "").strip()
     if not ACCOUNT_NO.match(value):
-        raise errors.DomainError(errors.INVALID_ACCOUNT_NO,
-                                 f"Invalid account number {value!r}: expected 6–20 digits.",
-                                 details={"account_no": value})
+        raise errors.DomainError(
+            errors.INVALID_ACCOUNT_NO,
+            f"Invalid account number {value!r}: expected 6–20 digits.",
+            details={"account_no": value},
+        )
     return value
 
 
@@ -140,8 +154,8 @@ def next_archive_no(session: Session, opened: datetime) -> str:
     (增容, 更名过户, 迁址, class or category changes) can make it wrong; it is never recomputed.
     """
     value = session.execute(
-        update(Counter).where(Counter.name == ARCHIVE_COUNTER)
-        .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
+        update(Counter).where(Counter.name == ARCHIVE_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()
     return f"KH-{opened.year}-{value:06d}"
 
 
@@ -152,8 +166,7 @@ def upsert_customer(session: Session, actor: Actor, values: dict, now: datetime)
         customer = Customer(**values)
         session.add(customer)
         session.flush()
-        session.add(Dossier(customer_id=customer.id, archive_no=next_archive_no(session, now),
-                            opened_at=now))
+        session.add(Dossier(customer_id=customer.id, archive_no=next_archive_no(session, now), opened_at=now))
         audit.record(session, actor, "customer.create", "customer", customer.account_no)
         return "created"
     changed = {k: v for k, v in values.items() if _differs(getattr(customer, k), v)}
@@ -161,8 +174,7 @@ def upsert_customer(session: Session, actor: Actor, values: dict, now: datetime)
         return "unchanged"
     for key, value in changed.items():
         setattr(customer, key, value)
-    audit.record(session, actor, "customer.update", "customer", customer.account_no,
-                 {"fields": sorted(changed)})
+    audit.record(session, actor, "customer.update", "customer", customer.account_no, {"fields": sorted(changed)})
     return "updated"
 
 

@@ -1,4 +1,5 @@
 """Tablets: registration with a one-time bearer token, revocation, token authentication."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,20 +25,23 @@ def hash_token(token: str) -> str:
 
 
 @transaction
-def register_device(session: Session, actor: Actor, inspector_username: str,
-                    name: str = "") -> tuple[Device, str]:
+def register_device(session: Session, actor: Actor, inspector_username: str, name: str = "") -> tuple[Device, str]:
     """Register a tablet for an inspector; return the device and its token (shown only this once)."""
     inspector = accounts.get_user(session, inspector_username)
     if inspector.role != "inspector":
-        raise errors.DomainError(errors.NOT_AN_INSPECTOR,
-                                 f"{inspector_username!r} has role {inspector.role!r}, not inspector.")
+        raise errors.DomainError(
+            errors.NOT_AN_INSPECTOR, f"{inspector_username!r} has role {inspector.role!r}, not inspector."
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    device = Device(id=str(uuid.uuid4()), name=name or f"{inspector.username} 的平板",
-                    inspector_id=inspector.id, token_hash=hash_token(token))
+    device = Device(
+        id=str(uuid.uuid4()),
+        name=name or f"{inspector.username} 的平板",
+        inspector_id=inspector.id,
+        token_hash=hash_token(token),
+    )
     session.add(device)
     session.flush()
-    audit.record(session, actor, "device.register", "device", device.id,
-                 {"inspector": inspector.username})
+    audit.record(session, actor, "device.register", "device", device.id, {"inspector": inspector.username})
     return device, token
 
 

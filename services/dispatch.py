@@ -7,6 +7,7 @@ checkpoint when one is due. A commit hook also enqueues new photos right after t
 transaction commits, best effort: when Redis is down the hook gives up at once and the tick
 picks the rows up later, so intake never waits for Redis.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,9 +44,16 @@ _WAITING_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 def enqueue(connection: redis.Redis, event: str, subject_id: str, attempt: int, job_timeout: int = 600) -> str:
     """Put one attempt on the stamping queue under its deterministic job id; returns the id."""
     job_id = pipeline.job_id(event, subject_id, attempt)
-    queue(STAMPING_QUEUE, connection).enqueue(JOB_FUNCTION, event, subject_id, attempt, job_id=job_id,
-                                              job_timeout=job_timeout, result_ttl=24 * 3600,
-                                              failure_ttl=14 * 24 * 3600)
+    queue(STAMPING_QUEUE, connection).enqueue(
+        JOB_FUNCTION,
+        event,
+        subject_id,
+        attempt,
+        job_id=job_id,
+        job_timeout=job_timeout,
+        result_ttl=24 * 3600,
+        failure_ttl=14 * 24 * 3600,
+    )
     return job_id
 
 
@@ -63,9 +71,15 @@ def dispatch_outbox(session: Session, connection: redis.Redis, now: datetime, se
     """Enqueue undispatched outbox rows (pipelines and single jobs); Redis down leaves them for later."""
     counts = {"dispatched": 0, "waiting": 0}
     handled = (*pipeline.PIPELINES, *JOB_EVENTS)
-    rows = session.scalars(_locked(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None),
-                                                             OutboxEvent.event.in_(handled))
-                                   .order_by(OutboxEvent.id).limit(limit), session)).all()
+    rows = session.scalars(
+        _locked(
+            select(OutboxEvent)
+            .where(OutboxEvent.dispatched_at.is_(None), OutboxEvent.event.in_(handled))
+            .order_by(OutboxEvent.id)
+            .limit(limit),
+            session,
+        )
+    ).all()
     for row in rows:
         try:
             if row.event in JOB_EVENTS:
@@ -89,8 +103,9 @@ def dispatch_outbox(session: Session, connection: redis.Redis, now: datetime, se
     return counts
 
 
-def _next_attempt(session: Session, connection: redis.Redis, run: PipelineRun, now: datetime, settings,
-                  reason: str) -> str:
+def _next_attempt(
+    session: Session, connection: redis.Redis, run: PipelineRun, now: datetime, settings, reason: str
+) -> str:
     if run.attempt >= settings.max_attempts:
         run.status, run.finished_at, run.updated_at = "failed", now, now
         run.lease_owner = run.lease_expires_at = None
@@ -135,24 +150,44 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
     lease, or a lease whose owner process on this host is gone).
     """
     counts = {"requeued": 0, "failed": 0, "reenqueued": 0}
-    due = list(session.scalars(_locked(select(PipelineRun).where(
-        ((PipelineRun.status == "running") & (PipelineRun.lease_expires_at < now))
-        | ((PipelineRun.status == "retry_wait") & (PipelineRun.next_attempt_at <= now)))
-        .order_by(PipelineRun.id).limit(limit), session)).all())
-    held = session.execute(select(PipelineRun.id, PipelineRun.lease_owner).where(
-        PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
-        .order_by(PipelineRun.id).limit(limit)).all()
+    due = list(
+        session.scalars(
+            _locked(
+                select(PipelineRun)
+                .where(
+                    ((PipelineRun.status == "running") & (PipelineRun.lease_expires_at < now))
+                    | ((PipelineRun.status == "retry_wait") & (PipelineRun.next_attempt_at <= now))
+                )
+                .order_by(PipelineRun.id)
+                .limit(limit),
+                session,
+            )
+        ).all()
+    )
+    held = session.execute(
+        select(PipelineRun.id, PipelineRun.lease_owner)
+        .where(PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
+        .order_by(PipelineRun.id)
+        .limit(limit)
+    ).all()
     orphaned = [run_id for run_id, owner in held if owner_is_dead(owner)]
     if orphaned:  # lock only those: live workers renew the others meanwhile
-        due += session.scalars(_locked(select(PipelineRun).where(
-            PipelineRun.id.in_(orphaned), PipelineRun.status == "running"), session)).all()
+        due += session.scalars(
+            _locked(select(PipelineRun).where(PipelineRun.id.in_(orphaned), PipelineRun.status == "running"), session)
+        ).all()
     for run in due:
         reason = "worker stopped mid-job (lease expired)" if run.status == "running" else run.last_error or ""
         counts[_next_attempt(session, connection, run, now, settings, reason)] += 1
     stale = now - timedelta(seconds=MISSING_JOB_GRACE_S)
-    queued = session.scalars(_locked(select(PipelineRun).where(PipelineRun.status == "queued",
-                                                               PipelineRun.updated_at < stale)
-                                     .order_by(PipelineRun.id).limit(limit), session)).all()
+    queued = session.scalars(
+        _locked(
+            select(PipelineRun)
+            .where(PipelineRun.status == "queued", PipelineRun.updated_at < stale)
+            .order_by(PipelineRun.id)
+            .limit(limit),
+            session,
+        )
+    ).all()
     waiting = set(queue(STAMPING_QUEUE, connection).get_job_ids()) if queued else set()
     for run in queued:
         reason = _stranded_job(connection, run.job_id or "", waiting)
@@ -170,26 +205,45 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
 def retry_timestamps(session: Session, env, now: datetime, limit: int = 20) -> dict:
     """Retry due pending photo and scan timestamps and pending checkpoint timestamps; stop at the first refusal."""
     counts = {"granted": 0, "still_pending": 0}
-    ids = session.scalars(select(PhotoEvidence.photo_id).where(
-        PhotoEvidence.tsa_status == "pending", PhotoEvidence.tsa_attempts > 0,
-        PhotoEvidence.tsa_next_attempt_at <= now).order_by(PhotoEvidence.tsa_next_attempt_at).limit(limit)).all()
+    ids = session.scalars(
+        select(PhotoEvidence.photo_id)
+        .where(
+            PhotoEvidence.tsa_status == "pending",
+            PhotoEvidence.tsa_attempts > 0,
+            PhotoEvidence.tsa_next_attempt_at <= now,
+        )
+        .order_by(PhotoEvidence.tsa_next_attempt_at)
+        .limit(limit)
+    ).all()
     for photo_id in ids:
         if retry_timestamp(session, env, photo_id):
             counts["granted"] += 1
         else:
             counts["still_pending"] += 1
             break  # the TSA is down: the others would fail the same way
-    scan_ids = [] if counts["still_pending"] else session.scalars(select(ScanEvidence.scan_id).where(
-        ScanEvidence.tsa_status == "pending", ScanEvidence.tsa_attempts > 0,
-        ScanEvidence.tsa_next_attempt_at <= now).order_by(ScanEvidence.tsa_next_attempt_at).limit(limit)).all()
+    scan_ids = (
+        []
+        if counts["still_pending"]
+        else session.scalars(
+            select(ScanEvidence.scan_id)
+            .where(
+                ScanEvidence.tsa_status == "pending",
+                ScanEvidence.tsa_attempts > 0,
+                ScanEvidence.tsa_next_attempt_at <= now,
+            )
+            .order_by(ScanEvidence.tsa_next_attempt_at)
+            .limit(limit)
+        ).all()
+    )
     for scan_id in scan_ids:
         if retry_scan_timestamp(session, env, scan_id):
             counts["granted"] += 1
         else:
             counts["still_pending"] += 1
             break
-    for checkpoint in session.scalars(select(LogCheckpoint).where(LogCheckpoint.tsa_status == "pending")
-                                      .order_by(LogCheckpoint.tree_size).limit(5)).all():
+    for checkpoint in session.scalars(
+        select(LogCheckpoint).where(LogCheckpoint.tsa_status == "pending").order_by(LogCheckpoint.tree_size).limit(5)
+    ).all():
         if not translog.timestamp_checkpoint(checkpoint, env.tsa, session, now):
             session.commit()
             break
@@ -241,8 +295,11 @@ _STATE_KEY = "dangan.dispatch"
 
 
 def _after_flush(session, _context) -> None:
-    new = [(obj.event, obj.subject_id) for obj in session.new
-           if isinstance(obj, OutboxEvent) and (obj.event in pipeline.PIPELINES or obj.event in JOB_EVENTS)]
+    new = [
+        (obj.event, obj.subject_id)
+        for obj in session.new
+        if isinstance(obj, OutboxEvent) and (obj.event in pipeline.PIPELINES or obj.event in JOB_EVENTS)
+    ]
     if new:
         session.info.setdefault(_PENDING_KEY, []).extend(new)
 
@@ -280,7 +337,10 @@ def init_app(app) -> None:
     the process; the circuit-breaker state lives in ``app.extensions``.
     """
     app.extensions[_STATE_KEY] = {"breaker_until": 0.0}
-    for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit),
-                           ("after_rollback", _after_rollback)):
+    for name, listener in (
+        ("after_flush", _after_flush),
+        ("after_commit", _after_commit),
+        ("after_rollback", _after_rollback),
+    ):
         if not sa_event.contains(db.session, name, listener):
             sa_event.listen(db.session, name, listener)

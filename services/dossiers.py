@@ -1,4 +1,5 @@
 """Customer dossiers: filing entries into the 卷内目录, the dossier view and its completeness."""
+
 from __future__ import annotations
 
 import importlib
@@ -28,31 +29,49 @@ def local_date(moment: datetime | None) -> date | None:
 
 
 def _events(session: Session, customer_id: int) -> list[BusinessEvent]:
-    return list(session.scalars(select(BusinessEvent).where(BusinessEvent.customer_id == customer_id)
-                                .order_by(BusinessEvent.occurred_on, BusinessEvent.id)))
+    return list(
+        session.scalars(
+            select(BusinessEvent)
+            .where(BusinessEvent.customer_id == customer_id)
+            .order_by(BusinessEvent.occurred_on, BusinessEvent.id)
+        )
+    )
 
 
 def _items(session: Session, dossier_id: int) -> list[DossierItem]:
-    return list(session.scalars(select(DossierItem).where(DossierItem.dossier_id == dossier_id)
-                                .order_by(DossierItem.seq)))
+    return list(
+        session.scalars(select(DossierItem).where(DossierItem.dossier_id == dossier_id).order_by(DossierItem.seq))
+    )
 
 
 def _refs(events, items):
-    return ([filing_scope.EventRef(e.id, e.kind, e.occurred_on, e.reference) for e in events],
-            [filing_scope.ItemRef(i.seq, i.doc_type, i.business_event_id) for i in items])
+    return (
+        [filing_scope.EventRef(e.id, e.kind, e.occurred_on, e.reference) for e in events],
+        [filing_scope.ItemRef(i.seq, i.doc_type, i.business_event_id) for i in items],
+    )
 
 
-def suggest_event(session: Session, scope: filing_scope.FilingScope, customer: Customer,
-                  doc_type: str) -> int | None:
+def suggest_event(session: Session, scope: filing_scope.FilingScope, customer: Customer, doc_type: str) -> int | None:
     """The business event a new document of this type most likely belongs to (see filing_scope)."""
     events, items = _refs(_events(session, customer.id), _items(session, customer.dossier.id))
     return filing_scope.event_for_new_item(scope, customer.voltage_class, events, items, doc_type)
 
 
-def file_item(session: Session, customer: Customer, user_id: int | None, now: datetime, *,
-              doc_type: str, title: str, doc_date: date | None, source: str, pages: int | None,
-              capture_id: str | None = None, business_event_id: int | None = None,
-              extra: dict | None = None) -> DossierItem:
+def file_item(
+    session: Session,
+    customer: Customer,
+    user_id: int | None,
+    now: datetime,
+    *,
+    doc_type: str,
+    title: str,
+    doc_date: date | None,
+    source: str,
+    pages: int | None,
+    capture_id: str | None = None,
+    business_event_id: int | None = None,
+    extra: dict | None = None,
+) -> DossierItem:
     """Append an entry to the customer's 卷内目录 with the next sequence number.
 
     Entries are only ever appended (changes such as 增容 or 更名过户 add documents, never replace
@@ -62,10 +81,20 @@ def file_item(session: Session, customer: Customer, user_id: int | None, now: da
     dossier = customer.dossier
     session.execute(select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
     last = session.scalar(select(func.max(DossierItem.seq)).where(DossierItem.dossier_id == dossier.id))
-    item = DossierItem(dossier_id=dossier.id, seq=(last or 0) + 1, doc_type=doc_type, title=title,
-                       doc_date=doc_date, source=source, pages=pages, capture_id=capture_id,
-                       business_event_id=business_event_id, filed_at=now, filed_by_id=user_id,
-                       extra=extra or {})
+    item = DossierItem(
+        dossier_id=dossier.id,
+        seq=(last or 0) + 1,
+        doc_type=doc_type,
+        title=title,
+        doc_date=doc_date,
+        source=source,
+        pages=pages,
+        capture_id=capture_id,
+        business_event_id=business_event_id,
+        filed_at=now,
+        filed_by_id=user_id,
+        extra=extra or {},
+    )
     session.add(item)
     session.flush()
     return item
@@ -94,22 +123,47 @@ def search(session: Session, query: str, limit: int = 50) -> list[dict]:
     text = (query or "").strip()
     customers = linking.search_customers(session, text, limit)
     if text:
-        by_archive = session.scalars(select(Customer).join(Dossier)
-                                     .where(Dossier.archive_no == text)).all()
+        by_archive = session.scalars(select(Customer).join(Dossier).where(Dossier.archive_no == text)).all()
         customers = list(dict.fromkeys([*by_archive, *customers]))
     else:
         customers = list(session.scalars(select(Customer).order_by(Customer.account_no).limit(limit)))
     ids = [c.id for c in customers]
-    counts = dict(session.execute(select(Dossier.customer_id, func.count(DossierItem.id))
-                                  .join(DossierItem, DossierItem.dossier_id == Dossier.id, isouter=True)
-                                  .where(Dossier.customer_id.in_(ids)).group_by(Dossier.customer_id)).tuples().all()) \
-        if ids else {}
-    pending = dict(session.execute(select(Capture.customer_id, func.count())
-                                   .where(Capture.customer_id.in_(ids),
-                                          Capture.review_state.in_(OPEN_REVIEW_STATES))
-                                   .group_by(Capture.customer_id)).tuples().all()) if ids else {}
-    return [{"customer": c, "archive_no": c.dossier.archive_no if c.dossier else None,
-             "items": counts.get(c.id, 0), "incoming": pending.get(c.id, 0)} for c in customers]
+    counts = (
+        dict(
+            session.execute(
+                select(Dossier.customer_id, func.count(DossierItem.id))
+                .join(DossierItem, DossierItem.dossier_id == Dossier.id, isouter=True)
+                .where(Dossier.customer_id.in_(ids))
+                .group_by(Dossier.customer_id)
+            )
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
+    pending = (
+        dict(
+            session.execute(
+                select(Capture.customer_id, func.count())
+                .where(Capture.customer_id.in_(ids), Capture.review_state.in_(OPEN_REVIEW_STATES))
+                .group_by(Capture.customer_id)
+            )
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
+    return [
+        {
+            "customer": c,
+            "archive_no": c.dossier.archive_no if c.dossier else None,
+            "items": counts.get(c.id, 0),
+            "incoming": pending.get(c.id, 0),
+        }
+        for c in customers
+    ]
 
 
 @transaction
@@ -120,36 +174,56 @@ def dossier_view(session: Session, actor: Actor, account_no: str, now: datetime)
     scope = filing_scope.current()
     events = _events(session, customer.id)
     items = _items(session, dossier.id)
-    users: dict[int | None, User] = {u.id: u for u in session.scalars(select(User).where(
-        User.id.in_({i.filed_by_id for i in items if i.filed_by_id})))} if items else {}
+    users: dict[int | None, User] = (
+        {
+            u.id: u
+            for u in session.scalars(select(User).where(User.id.in_({i.filed_by_id for i in items if i.filed_by_id})))
+        }
+        if items
+        else {}
+    )
     event_by_id: dict[int | None, BusinessEvent] = {e.id: e for e in events}
     report = filing_scope.completeness(scope, customer.voltage_class, *_refs(events, items))
     ranges = page_ranges(items)
-    incoming = list(session.scalars(
-        select(Capture).where(Capture.customer_id == customer.id,
-                              Capture.review_state.in_(OPEN_REVIEW_STATES))
-        .order_by(Capture.received_at, Capture.id).limit(100)))
-    audit.record(session, actor, "dossier.view", "dossier", dossier.archive_no,
-                 {"account_no": customer.account_no}, at=now)
+    incoming = list(
+        session.scalars(
+            select(Capture)
+            .where(Capture.customer_id == customer.id, Capture.review_state.in_(OPEN_REVIEW_STATES))
+            .order_by(Capture.received_at, Capture.id)
+            .limit(100)
+        )
+    )
+    audit.record(
+        session, actor, "dossier.view", "dossier", dossier.archive_no, {"account_no": customer.account_no}, at=now
+    )
     record = destruction.record_of_customer(session, customer.id)
     box = box_location(session, customer.id)
     return {
         "destroyed": destruction.record_label(record.id, record.executed_at) if record else None,
         "customer": customer,
         "dossier": dossier,
-        "labels": {"voltage_class": VOLTAGE_CLASSES.get(customer.voltage_class, customer.voltage_class),
-                   "usage_category": USAGE_CATEGORIES.get(customer.usage_category, customer.usage_category),
-                   "status": CUSTOMER_STATUSES.get(customer.status, customer.status)},
+        "labels": {
+            "voltage_class": VOLTAGE_CLASSES.get(customer.voltage_class, customer.voltage_class),
+            "usage_category": USAGE_CATEGORIES.get(customer.usage_category, customer.usage_category),
+            "status": CUSTOMER_STATUSES.get(customer.status, customer.status),
+        },
         "box": box,
         "box_text": (box or {}).get("label") or NO_BOX,
-        "items": [{"item": i, "doc_label": scope.doc_label(i.doc_type), "pages_label": pages_label(ranges[i.id]),
-                   "page_from": ranges[i.id][0], "page_to": ranges[i.id][1],
-                   "source_label": SOURCE_LABELS.get(i.source, i.source),
-                   "record_state": i.record_state,
-                   "filed_by": _name(users.get(i.filed_by_id)),
-                   "event": event_by_id.get(i.business_event_id),
-                   "event_label": _event_label(scope, event_by_id.get(i.business_event_id))}
-                  for i in items],
+        "items": [
+            {
+                "item": i,
+                "doc_label": scope.doc_label(i.doc_type),
+                "pages_label": pages_label(ranges[i.id]),
+                "page_from": ranges[i.id][0],
+                "page_to": ranges[i.id][1],
+                "source_label": SOURCE_LABELS.get(i.source, i.source),
+                "record_state": i.record_state,
+                "filed_by": _name(users.get(i.filed_by_id)),
+                "event": event_by_id.get(i.business_event_id),
+                "event_label": _event_label(scope, event_by_id.get(i.business_event_id)),
+            }
+            for i in items
+        ],
         "events": [{"event": e, "label": _event_label(scope, e)} for e in events],
         "completeness": report,
         "incoming": [{"capture": c, "kind_label": review_forms.kind_label(c.kind)} for c in incoming],
@@ -190,7 +264,16 @@ def _name(user: User | None) -> str | None:
 
 def index_rows(view: dict) -> list[dict]:
     """The 卷内目录 as printable rows (序号, 文件题名, 文件类型, 日期, 页数, 页号, 来源)."""
-    return [{"seq": row["item"].seq, "title": row["item"].title, "doc_type": row["doc_label"],
-             "date": row["item"].doc_date.isoformat() if row["item"].doc_date else "",
-             "pages": row["item"].pages or "", "page_range": row["pages_label"], "source": row["source_label"],
-             "filed_by": row["filed_by"] or ""} for row in view["items"]]
+    return [
+        {
+            "seq": row["item"].seq,
+            "title": row["item"].title,
+            "doc_type": row["doc_label"],
+            "date": row["item"].doc_date.isoformat() if row["item"].doc_date else "",
+            "pages": row["item"].pages or "",
+            "page_range": row["pages_label"],
+            "source": row["source_label"],
+            "filed_by": row["filed_by"] or "",
+        }
+        for row in view["items"]
+    ]

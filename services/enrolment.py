@@ -4,6 +4,7 @@ An admin or manager creates a code for an inspector (web page, API or CLI); the 
 once as 8 characters and as a QR code, is valid for 24 hours and can be exchanged once. The
 exchange registers a normal device (``services.devices``): revocable like any other.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,27 +36,40 @@ def _hash(code: str) -> str:
 
 
 @transaction
-def create_code(session: Session, actor: Actor, inspector_username: str, now: datetime,
-                device_name: str = "", created_by: str = "") -> tuple[EnrolmentCode, str]:
+def create_code(
+    session: Session, actor: Actor, inspector_username: str, now: datetime, device_name: str = "", created_by: str = ""
+) -> tuple[EnrolmentCode, str]:
     """Create a one-time code for ``inspector_username``; return the row and the code (shown once)."""
     inspector = accounts.get_user(session, inspector_username)
     if inspector.role != "inspector":
-        raise errors.DomainError(errors.NOT_AN_INSPECTOR,
-                                 f"{inspector_username!r} has role {inspector.role!r}, not inspector.")
+        raise errors.DomainError(
+            errors.NOT_AN_INSPECTOR, f"{inspector_username!r} has role {inspector.role!r}, not inspector."
+        )
     code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    row = EnrolmentCode(code_hash=_hash(code), inspector_id=inspector.id, device_name=device_name[:128],
-                        created_by=(created_by or actor.kind)[:128], created_at=now,
-                        expires_at=now + VALIDITY)
+    row = EnrolmentCode(
+        code_hash=_hash(code),
+        inspector_id=inspector.id,
+        device_name=device_name[:128],
+        created_by=(created_by or actor.kind)[:128],
+        created_at=now,
+        expires_at=now + VALIDITY,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "device.enrolment_code", "user", str(inspector.id),
-                 {"inspector": inspector.username, "expires_at": row.expires_at.isoformat()}, at=now)
+    audit.record(
+        session,
+        actor,
+        "device.enrolment_code",
+        "user",
+        str(inspector.id),
+        {"inspector": inspector.username, "expires_at": row.expires_at.isoformat()},
+        at=now,
+    )
     return row, code
 
 
 @transaction
-def exchange(session: Session, actor: Actor, code: str, now: datetime,
-             device_name: str = "") -> tuple[Device, str]:
+def exchange(session: Session, actor: Actor, code: str, now: datetime, device_name: str = "") -> tuple[Device, str]:
     """Exchange a code for a new device token of its inspector; the code cannot be used again."""
     clean = normalise(code)
     if len(clean) != LENGTH or any(ch not in ALPHABET for ch in clean):
@@ -66,20 +80,30 @@ def exchange(session: Session, actor: Actor, code: str, now: datetime,
     if row.used_at is not None:
         raise errors.DomainError(errors.ENROLMENT_CODE_USED, details={"used_at": row.used_at.isoformat()})
     if now >= row.expires_at:
-        raise errors.DomainError(errors.ENROLMENT_CODE_EXPIRED,
-                                 details={"expired_at": row.expires_at.isoformat()})
+        raise errors.DomainError(errors.ENROLMENT_CODE_EXPIRED, details={"expired_at": row.expires_at.isoformat()})
     # Claim the code with a conditional update: of two tablets exchanging it at once, one wins.
     result = session.execute(
-        update(EnrolmentCode).where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False))
+        update(EnrolmentCode)
+        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     assert isinstance(result, CursorResult)
     claimed = result.rowcount
     if claimed != 1:
         raise errors.DomainError(errors.ENROLMENT_CODE_USED)
     session.refresh(row)
-    device, token = devices.register_device(session, actor, row.inspector.username,
-                                            (device_name or row.device_name)[:128])
+    device, token = devices.register_device(
+        session, actor, row.inspector.username, (device_name or row.device_name)[:128]
+    )
     row.device_id = device.id
-    audit.record(session, actor, "device.enrolled", "device", device.id,
-                 {"inspector": row.inspector.username, "enrolment_code_id": row.id}, at=now)
+    audit.record(
+        session,
+        actor,
+        "device.enrolled",
+        "device",
+        device.id,
+        {"inspector": row.inspector.username, "enrolment_code_id": row.id},
+        at=now,
+    )
     return device, token

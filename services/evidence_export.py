@@ -7,6 +7,7 @@ and timestamped checkpoint, the log's public key, each photo's custody log, ``re
 evidence log with an ``exported`` event per photo *before* the checkpoint is signed, so the
 manifest cannot be changed afterwards without the verifier noticing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,9 +69,13 @@ class Criteria:
 
     def as_dict(self) -> dict:
         """JSON form stored with the request."""
-        return {"account_no": self.account_no, "date_from": self.date_from and self.date_from.isoformat(),
-                "date_to": self.date_to and self.date_to.isoformat(), "photo_ids": list(self.photo_ids),
-                "skip_destroyed": self.skip_destroyed}
+        return {
+            "account_no": self.account_no,
+            "date_from": self.date_from and self.date_from.isoformat(),
+            "date_to": self.date_to and self.date_to.isoformat(),
+            "photo_ids": list(self.photo_ids),
+            "skip_destroyed": self.skip_destroyed,
+        }
 
 
 class StoredBytesChanged(ValueError):
@@ -116,14 +121,19 @@ def select_scans(session: Session, criteria: Criteria) -> list[Scan]:
     customer = session.scalar(select(Customer).where(Customer.account_no == criteria.account_no))
     if customer is None:
         return []
-    scans = session.scalars(select(Scan).where(Scan.customer_id == customer.id)
-                            .order_by(Scan.received_at, Scan.id)).all()
+    scans = session.scalars(
+        select(Scan).where(Scan.customer_id == customer.id).order_by(Scan.received_at, Scan.id)
+    ).all()
 
     def day(scan: Scan) -> date:
         return scan.doc_date or scan.received_at.astimezone(BEIJING).date()
 
-    return [s for s in scans if (criteria.date_from is None or day(s) >= criteria.date_from)
-            and (criteria.date_to is None or day(s) <= criteria.date_to)]
+    return [
+        s
+        for s in scans
+        if (criteria.date_from is None or day(s) >= criteria.date_from)
+        and (criteria.date_to is None or day(s) <= criteria.date_to)
+    ]
 
 
 def _checked_scan_sizes(session: Session, scans: list[Scan]) -> int:
@@ -143,8 +153,12 @@ def _checked_sizes(session: Session, photos: list[Photo]) -> int:
     not_ready, total = [], 0
     for photo in photos:
         evidence = session.get(PhotoEvidence, photo.id)
-        if photo.blob_sha256 is None or evidence is None or evidence.sha256 is None \
-                or photo.state not in EXPORTABLE_STATES:
+        if (
+            photo.blob_sha256 is None
+            or evidence is None
+            or evidence.sha256 is None
+            or photo.state not in EXPORTABLE_STATES
+        ):
             not_ready.append(photo.id)
         else:
             total += evidence.size or 0
@@ -157,16 +171,29 @@ def _without_destroyed(photos: list[Photo], skip: bool) -> tuple[list[Photo], li
     """Refuse a selection naming destroyed photos, or (when asked) leave them out and say so."""
     destroyed = [p for p in photos if p.state == "destroyed"]
     if destroyed and not skip:
-        raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={
-            "photo_ids": [p.id for p in destroyed[:50]], "count": len(destroyed),
-            "destruction_records": sorted({p.destruction_record_id for p in destroyed if p.destruction_record_id})})
-    left_out = [{"photo_id": p.id, "reason": "destroyed", "destruction_record_id": p.destruction_record_id}
-                for p in destroyed]
+        raise errors.DomainError(
+            errors.EXPORT_ITEMS_DESTROYED,
+            details={
+                "photo_ids": [p.id for p in destroyed[:50]],
+                "count": len(destroyed),
+                "destruction_records": sorted({p.destruction_record_id for p in destroyed if p.destruction_record_id}),
+            },
+        )
+    left_out = [
+        {"photo_id": p.id, "reason": "destroyed", "destruction_record_id": p.destruction_record_id} for p in destroyed
+    ]
     return [p for p in photos if p.state != "destroyed"], left_out
 
 
-def request_export(session: Session, actor: Actor, user: User | None, criteria: Criteria, purpose: str | None,
-                   now: datetime, limits: export_approval.ApprovalLimits) -> EvidenceExport:
+def request_export(
+    session: Session,
+    actor: Actor,
+    user: User | None,
+    criteria: Criteria,
+    purpose: str | None,
+    now: datetime,
+    limits: export_approval.ApprovalLimits,
+) -> EvidenceExport:
     """Register an export request; large ones wait for approval, the others are queued at once."""
     purpose = use_register.check_purpose(purpose)
     photos = select_photos(session, criteria)
@@ -182,25 +209,48 @@ def request_export(session: Session, actor: Actor, user: User | None, criteria: 
     count = len(photos) + len(scans)
     total = _checked_sizes(session, photos) + _checked_scan_sizes(session, scans)
     waiting = export_approval.needs_approval(count, total, limits)
-    export = EvidenceExport(requester_id=user.id if user else None, requester_name=use_register.user_label(user, actor),
-                            purpose=purpose, criteria=criteria.as_dict() | {"left_out": left_out},
-                            photo_ids=[p.id for p in photos], scan_ids=[s.id for s in scans],
-                            item_count=count, total_bytes=total, needs_approval=waiting,
-                            state="awaiting_approval" if waiting else "queued", done_items=0, done_bytes=0,
-                            events_logged=False, created_at=now)
+    export = EvidenceExport(
+        requester_id=user.id if user else None,
+        requester_name=use_register.user_label(user, actor),
+        purpose=purpose,
+        criteria=criteria.as_dict() | {"left_out": left_out},
+        photo_ids=[p.id for p in photos],
+        scan_ids=[s.id for s in scans],
+        item_count=count,
+        total_bytes=total,
+        needs_approval=waiting,
+        state="awaiting_approval" if waiting else "queued",
+        done_items=0,
+        done_bytes=0,
+        events_logged=False,
+        created_at=now,
+    )
     session.add(export)
     session.flush()
-    use_register.register(session, actor, user, "export_request", now, export_id=export.id, purpose=purpose,
-                          details={"items": count, "bytes": total, "needs_approval": waiting,
-                                   "left_out": [d["photo_id"] for d in left_out]})
+    use_register.register(
+        session,
+        actor,
+        user,
+        "export_request",
+        now,
+        export_id=export.id,
+        purpose=purpose,
+        details={
+            "items": count,
+            "bytes": total,
+            "needs_approval": waiting,
+            "left_out": [d["photo_id"] for d in left_out],
+        },
+    )
     if export.state == "queued":
         export_queue.record(session, export)
     session.commit()
     return export
 
 
-def decide(session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None,
-           now: datetime) -> EvidenceExport:
+def decide(
+    session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None, now: datetime
+) -> EvidenceExport:
     """A manager approves or rejects a waiting export; an approved one is queued through the outbox."""
     export = export_approval.decide(session, actor, manager, export_id, approve, note, now)
     if approve:
@@ -210,6 +260,7 @@ def decide(session: Session, actor: Actor, manager: User, export_id: int, approv
 
 
 # --- reading requests ------------------------------------------------------------------------------
+
 
 def get_export(session: Session, export_id: int, user: User | None = None, see_all: bool = False) -> EvidenceExport:
     """One export; users who may not see all exports see only their own."""
@@ -226,53 +277,89 @@ def list_exports(session: Session, user: User | None, see_all: bool, limit: int 
     query = select(EvidenceExport)
     if user is not None and not see_all:
         query = query.where(EvidenceExport.requester_id == user.id)
-    return list(session.scalars(query.order_by(EvidenceExport.created_at.desc(), EvidenceExport.id.desc())
-                                .limit(limit)))
+    return list(
+        session.scalars(query.order_by(EvidenceExport.created_at.desc(), EvidenceExport.id.desc()).limit(limit))
+    )
 
 
 def export_dict(export: EvidenceExport) -> dict:
     """An export's status and progress for the API, the page and the CLI."""
 
-    return {"id": export.id, "state": export.state, "state_label": EXPORT_STATES.get(export.state, export.state),
-            "purpose": export.purpose, "requester": export.requester_name, "criteria": export.criteria,
-            "item_count": export.item_count, "total_bytes": export.total_bytes,
-            "needs_approval": export.needs_approval, "decided_at": export.decided_at,
-            "decision_note": export.decision_note, "phase": export.phase, "done_items": export.done_items,
-            "done_bytes": export.done_bytes,
-            "percent": int(100 * export.done_bytes / export.total_bytes) if export.total_bytes else
-            (100 if export.state == "done" else 0),
-            "bundle_sha256": export.bundle_sha256, "bundle_size": export.bundle_size, "error": export.error,
-            "created_at": export.created_at, "started_at": export.started_at, "finished_at": export.finished_at,
-            "expires_at": export.expires_at, "removed_at": export.removed_at,
-            "destruction_record_id": export.destruction_record_id,
-            "left_out": list((export.criteria or {}).get("left_out", []))}
+    return {
+        "id": export.id,
+        "state": export.state,
+        "state_label": EXPORT_STATES.get(export.state, export.state),
+        "purpose": export.purpose,
+        "requester": export.requester_name,
+        "criteria": export.criteria,
+        "item_count": export.item_count,
+        "total_bytes": export.total_bytes,
+        "needs_approval": export.needs_approval,
+        "decided_at": export.decided_at,
+        "decision_note": export.decision_note,
+        "phase": export.phase,
+        "done_items": export.done_items,
+        "done_bytes": export.done_bytes,
+        "percent": int(100 * export.done_bytes / export.total_bytes)
+        if export.total_bytes
+        else (100 if export.state == "done" else 0),
+        "bundle_sha256": export.bundle_sha256,
+        "bundle_size": export.bundle_size,
+        "error": export.error,
+        "created_at": export.created_at,
+        "started_at": export.started_at,
+        "finished_at": export.finished_at,
+        "expires_at": export.expires_at,
+        "removed_at": export.removed_at,
+        "destruction_record_id": export.destruction_record_id,
+        "left_out": list((export.criteria or {}).get("left_out", [])),
+    }
 
 
-def open_bundle(session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool,
-                now: datetime):
+def open_bundle(session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool, now: datetime):
     """Open a finished bundle for download; the download is registered."""
     export = get_export(session, export_id, user, see_all)
     if export.state == "destroyed":
-        raise errors.DomainError(errors.EXPORT_DESTROYED, details={
-            "export_id": export.id, "record_id": export.destruction_record_id,
-            "removed_at": export.removed_at.isoformat() if export.removed_at else None})
+        raise errors.DomainError(
+            errors.EXPORT_DESTROYED,
+            details={
+                "export_id": export.id,
+                "record_id": export.destruction_record_id,
+                "removed_at": export.removed_at.isoformat() if export.removed_at else None,
+            },
+        )
     if export.state == "expired":
-        raise errors.DomainError(errors.EXPORT_EXPIRED, details={
-            "export_id": export.id, "expired_at": export.removed_at.isoformat() if export.removed_at else None})
+        raise errors.DomainError(
+            errors.EXPORT_EXPIRED,
+            details={
+                "export_id": export.id,
+                "expired_at": export.removed_at.isoformat() if export.removed_at else None,
+            },
+        )
     if export.state == "failed":
         raise errors.DomainError(errors.EXPORT_FAILED, details={"export_id": export.id, "error": export.error})
     if export.state != "done" or not export.bundle_path or not os.path.exists(export.bundle_path):
         raise errors.DomainError(errors.EXPORT_NOT_FINISHED, details={"state": export.state})
-    use_register.register(session, actor, user, "bundle_download", now, export_id=export.id, purpose=export.purpose,
-                          details={"bundle_sha256": export.bundle_sha256})
+    use_register.register(
+        session,
+        actor,
+        user,
+        "bundle_download",
+        now,
+        export_id=export.id,
+        purpose=export.purpose,
+        details={"bundle_sha256": export.bundle_sha256},
+    )
     session.commit()
     return open(export.bundle_path, "rb"), f"evidence-export-{export.id}.zip"
 
 
 # --- bundles kept on the server: expiry and removal ------------------------------------------------
 
-def remove_bundle(session: Session, export: EvidenceExport, store, state: str, now: datetime,
-                  record_id: int | None = None) -> list[str]:
+
+def remove_bundle(
+    session: Session, export: EvidenceExport, store, state: str, now: datetime, record_id: int | None = None
+) -> list[str]:
     """Remove an export's stored bundle (and partial files) and mark it ``expired`` or ``destroyed``.
 
     Returns the names of the files removed. A bundle written elsewhere (``--out`` of the CLI)
@@ -282,8 +369,15 @@ def remove_bundle(session: Session, export: EvidenceExport, store, state: str, n
     export.state, export.removed_at = state, now
     if record_id is not None:
         export.destruction_record_id = record_id
-    audit.record(session, SYSTEM, f"evidence.export_{state}", "evidence_export", export.id,
-                 {"files": removed, "bundle_sha256": export.bundle_sha256, "record_id": record_id}, at=now)
+    audit.record(
+        session,
+        SYSTEM,
+        f"evidence.export_{state}",
+        "evidence_export",
+        export.id,
+        {"files": removed, "bundle_sha256": export.bundle_sha256, "record_id": record_id},
+        at=now,
+    )
     return removed
 
 
@@ -298,9 +392,13 @@ def delete_bundle_files(export: EvidenceExport, store) -> list[str]:
 
 def expire_bundles(session: Session, store, now: datetime) -> list[int]:
     """Remove bundles kept past their ``expires_at``; the export rows stay (state ``expired``). Commits."""
-    due = list(session.scalars(select(EvidenceExport).where(EvidenceExport.state == "done",
-                                                            EvidenceExport.expires_at <= now)
-                               .order_by(EvidenceExport.id)))
+    due = list(
+        session.scalars(
+            select(EvidenceExport)
+            .where(EvidenceExport.state == "done", EvidenceExport.expires_at <= now)
+            .order_by(EvidenceExport.id)
+        )
+    )
     for export in due:
         remove_bundle(session, export, store, "expired", now)
         session.commit()
@@ -311,13 +409,15 @@ def expire_bundles(session: Session, store, now: datetime) -> list[int]:
 
 # --- building the bundle -----------------------------------------------------------------------------
 
+
 def default_bundle_path(data_dir: str, export_id: int) -> Path:
     """Where the background job writes a bundle."""
     return Path(data_dir) / "exports" / f"evidence-export-{export_id}.zip"
 
 
-def _progress(session: Session, export: EvidenceExport, phase: str, items: int | None = None,
-              done_bytes: int | None = None) -> None:
+def _progress(
+    session: Session, export: EvidenceExport, phase: str, items: int | None = None, done_bytes: int | None = None
+) -> None:
     export.phase = phase
     if items is not None:
         export.done_items = items
@@ -331,15 +431,26 @@ def _fix_manifest(session: Session, export: EvidenceExport, sources: list, env) 
     items = [evidence_bundle.manifest_item(session, source) for source in sources]
     manifest = {
         "format": layout.FORMAT,
-        "export": {"id": export.id, "purpose": export.purpose, "requester": export.requester_name,
-                   "requested_at": export.created_at, "criteria": export.criteria,
-                   "approved_by": use_register.user_label(approver, SYSTEM) if approver else None,
-                   "approved_at": export.decided_at},
+        "export": {
+            "id": export.id,
+            "purpose": export.purpose,
+            "requester": export.requester_name,
+            "requested_at": export.created_at,
+            "criteria": export.criteria,
+            "approved_by": use_register.user_label(approver, SYSTEM) if approver else None,
+            "approved_at": export.decided_at,
+        },
         # who issued the photos' tokens, as recorded when each was stamped (never this process's settings)
-        "tsa": {"statement": layout.TSA_STATEMENT, "issuers": bundle_guide.distinct_issuers(
-            [item["timestamp"] for item in items if item["files"]["token"]])},
-        "log": {"name": env.signer.name, "public_key": layout.PUBLIC_KEY_JSON, "checkpoint": layout.CHECKPOINT,
-                "checkpoint_timestamp": layout.CHECKPOINT_BINDING},
+        "tsa": {
+            "statement": layout.TSA_STATEMENT,
+            "issuers": bundle_guide.distinct_issuers([item["timestamp"] for item in items if item["files"]["token"]]),
+        },
+        "log": {
+            "name": env.signer.name,
+            "public_key": layout.PUBLIC_KEY_JSON,
+            "checkpoint": layout.CHECKPOINT,
+            "checkpoint_timestamp": layout.CHECKPOINT_BINDING,
+        },
         "hash_algorithms": ["SHA-256", "SM3 (GB/T 32905)"],
         "items": items,
     }
@@ -356,12 +467,29 @@ def _log_exported(session: Session, export: EvidenceExport, sources: list, now: 
     actor = Actor("user", str(requester.id), None, requester.role) if requester else Actor("cli")
     for source in sources:
         kind = "scan" if isinstance(source, evidence_bundle.ScanSource) else "photo"
-        translog.append_event(session, "exported", source.key, {
-            f"{kind}_id": source.key, "evidence_no": source.evidence.evidence_no, "export_id": export.id,
-            "manifest_sha256": export.manifest_sha256, "requester": export.requester_name,
-            "purpose": export.purpose}, now)
-        audit.record(session, actor, "evidence.exported", kind, source.key,
-                     {"export_id": export.id, "manifest_sha256": export.manifest_sha256}, at=now)
+        translog.append_event(
+            session,
+            "exported",
+            source.key,
+            {
+                f"{kind}_id": source.key,
+                "evidence_no": source.evidence.evidence_no,
+                "export_id": export.id,
+                "manifest_sha256": export.manifest_sha256,
+                "requester": export.requester_name,
+                "purpose": export.purpose,
+            },
+            now,
+        )
+        audit.record(
+            session,
+            actor,
+            "evidence.exported",
+            kind,
+            source.key,
+            {"export_id": export.id, "manifest_sha256": export.manifest_sha256},
+            at=now,
+        )
     export.events_logged = True
     session.commit()
 
@@ -410,8 +538,13 @@ def _start(session: Session, export_id: int, now: datetime) -> EvidenceExport | 
     return export
 
 
-def build_bundle(session: Session, env, export_id: int, target: str | os.PathLike | None = None,
-                 on_progress: Callable[[EvidenceExport], None] | None = None) -> EvidenceExport:
+def build_bundle(
+    session: Session,
+    env,
+    export_id: int,
+    target: str | os.PathLike | None = None,
+    on_progress: Callable[[EvidenceExport], None] | None = None,
+) -> EvidenceExport:
     """Build (or rebuild after a crash) the bundle of an approved or queued export; idempotent."""
     now = env.clock.now()
     export = _start(session, export_id, now)
@@ -420,15 +553,19 @@ def build_bundle(session: Session, env, export_id: int, target: str | os.PathLik
         assert built is not None
         return built
     store = getattr(env, "exports", None)
-    target = Path(target) if target else (store.path_for(export.id) if store is not None
-                                          else default_bundle_path(env.data_dir, export.id))
+    target = (
+        Path(target)
+        if target
+        else (store.path_for(export.id) if store is not None else default_bundle_path(env.data_dir, export.id))
+    )
     try:
         photos = [session.get(Photo, pid) for pid in export.photo_ids]
         destroyed = [pid for pid, p in zip(export.photo_ids, photos) if p is None or p.state == "destroyed"]
         if destroyed:  # destroyed after the request was accepted
             raise errors.DomainError(errors.EXPORT_ITEMS_DESTROYED, details={"photo_ids": destroyed[:50]})
         sources: list[evidence_bundle.ItemSource | evidence_bundle.ScanSource] = [
-            evidence_bundle.load_item(session, p) for p in photos if p is not None]
+            evidence_bundle.load_item(session, p) for p in photos if p is not None
+        ]
         for sid in export.scan_ids or []:
             scan = session.get(Scan, sid)
             assert scan is not None
@@ -470,15 +607,28 @@ def _register_delivery(session: Session, export: EvidenceExport, sources: list, 
     """The use register's ``export`` line, written once the bundle exists: what was actually delivered."""
     requester = session.get(User, export.requester_id) if export.requester_id else None
     actor = Actor("user", str(requester.id), None, requester.role) if requester else Actor("cli")
-    use_register.register(session, actor, requester, "export", now, export_id=export.id, purpose=export.purpose,
-                          details={"items": len(sources), "photo_ids": [s.photo.id for s in sources],
-                                   "left_out": [d["photo_id"] for d in (export.criteria or {}).get("left_out", [])],
-                                   "manifest_sha256": export.manifest_sha256, "bundle_sha256": export.bundle_sha256})
+    use_register.register(
+        session,
+        actor,
+        requester,
+        "export",
+        now,
+        export_id=export.id,
+        purpose=export.purpose,
+        details={
+            "items": len(sources),
+            "photo_ids": [s.photo.id for s in sources],
+            "left_out": [d["photo_id"] for d in (export.criteria or {}).get("left_out", [])],
+            "manifest_sha256": export.manifest_sha256,
+            "bundle_sha256": export.bundle_sha256,
+        },
+    )
     session.commit()
 
 
-def _write(session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint,
-           target: Path, on_progress) -> None:
+def _write(
+    session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint, target: Path, on_progress
+) -> None:
     assert export.manifest is not None
     manifest = json.loads(export.manifest)
     items = {item.get("photo_id") or item.get("scan_id"): item for item in manifest["items"]}
@@ -529,25 +679,41 @@ def _write(session: Session, env, export: EvidenceExport, sources: list, checkpo
     with open(target, "rb") as fh:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
-    export.bundle_path, export.bundle_sha256, export.bundle_size = str(target), digest.hexdigest(), target.stat().st_size
+    export.bundle_path, export.bundle_sha256, export.bundle_size = (
+        str(target),
+        digest.hexdigest(),
+        target.stat().st_size,
+    )
     export.state, export.phase, export.finished_at = "done", "done", env.clock.now()
     export.expires_at = export.finished_at + timedelta(days=getattr(env, "export_bundle_days", DEFAULT_BUNDLE_DAYS))
-    audit.record(session, SYSTEM, "evidence.export_built", "evidence_export", export.id,
-                 {"bundle_sha256": export.bundle_sha256, "bytes": export.bundle_size, "items": export.item_count,
-                  "checkpoint_size": checkpoint.tree_size})
+    audit.record(
+        session,
+        SYSTEM,
+        "evidence.export_built",
+        "evidence_export",
+        export.id,
+        {
+            "bundle_sha256": export.bundle_sha256,
+            "bytes": export.bundle_size,
+            "items": export.item_count,
+            "checkpoint_size": checkpoint.tree_size,
+        },
+    )
     session.commit()
     if on_progress:
         on_progress(export)
 
 
-def _write_item(session: Session, env, writer: BundleWriter, source, item: dict, levels, size: int,
-                root: bytes) -> dict:
+def _write_item(
+    session: Session, env, writer: BundleWriter, source, item: dict, levels, size: int, root: bytes
+) -> dict:
     evidence = source.evidence
     with env.blobs.open(source.blob_key) as stream:
         sha256, sm3, written = writer.add_stream(item["files"]["original"], stream, evidence.size or 0, with_sm3=True)
     if (sha256, sm3, written) != (item["sha256"], item["sm3"], item["size"]):
-        raise StoredBytesChanged(f"stored bytes of {source.key} no longer match their recorded hashes; "
-                                 "the export is stopped")
+        raise StoredBytesChanged(
+            f"stored bytes of {source.key} no longer match their recorded hashes; the export is stopped"
+        )
     check = {"原始文件哈希": "一致（SHA-256、SM3）"}
     if evidence.tsa_token:
         writer.add_bytes(item["files"]["token"], evidence.tsa_token, compress=False)
@@ -561,14 +727,25 @@ def _write_item(session: Session, env, writer: BundleWriter, source, item: dict,
     else:
         check["时间戳"] = f"无（状态 {evidence.tsa_status}）"
     leaves = evidence_bundle.subject_leaves(session, source.subjects, size)
-    proof = evidence_bundle.proof_document(leaves, levels, size, root, source.key,
-                                           "scan_id" if isinstance(source, evidence_bundle.ScanSource) else "photo_id")
-    proven = all(merkle.verify_inclusion(bytes.fromhex(e["leaf_hash"]), e["leaf_index"], size,
-                                         [bytes.fromhex(h) for h in e["path"]], root) for e in proof["events"])
+    proof = evidence_bundle.proof_document(
+        leaves,
+        levels,
+        size,
+        root,
+        source.key,
+        "scan_id" if isinstance(source, evidence_bundle.ScanSource) else "photo_id",
+    )
+    proven = all(
+        merkle.verify_inclusion(
+            bytes.fromhex(e["leaf_hash"]), e["leaf_index"], size, [bytes.fromhex(h) for h in e["path"]], root
+        )
+        for e in proof["events"]
+    )
     check["日志包含证明"] = f"{len(leaves)} 个事件{'均可证明' if proven else '证明失败'}"
     writer.add_bytes(item["files"]["proof"], evidence_bundle.json_bytes(proof))
-    writer.add_bytes(item["files"]["custody"], evidence_bundle.json_bytes(
-        evidence_bundle.custody_document(session, source, leaves)))
+    writer.add_bytes(
+        item["files"]["custody"], evidence_bundle.json_bytes(evidence_bundle.custody_document(session, source, leaves))
+    )
     return check
 
 
@@ -579,27 +756,50 @@ def timestamped_checkpoint(session: Session, checkpoint: LogCheckpoint) -> tuple
         return None
     payload = json.loads(leaf.entry)["payload"]
     stamped = session.scalar(select(LogCheckpoint).where(LogCheckpoint.tree_size == payload["checkpoint_tree_size"]))
-    if stamped is None or not stamped.tsa_token or \
-            hashlib.sha256(stamped.tsa_token).hexdigest() != payload.get("tsa_token_sha256"):
+    if (
+        stamped is None
+        or not stamped.tsa_token
+        or hashlib.sha256(stamped.tsa_token).hexdigest() != payload.get("tsa_token_sha256")
+    ):
         return None
     return stamped, leaf
 
 
 def checkpoint_binding(stamped: LogCheckpoint, leaf, levels: list[list[bytes]], size: int) -> dict:
     """``log/checkpoint-timestamp.json``: the stamped checkpoint, its token's issuer, and the proofs binding them."""
-    return {"note": layout.CHECKPOINT_TIMESTAMPED, "token": layout.CHECKPOINT_TOKEN,
-            "timestamped_checkpoint": {"tree_size": stamped.tree_size, "root_hash": stamped.root_hash,
-                                       "tsa_gen_time": stamped.tsa_gen_time},
-            "tsa": evidence_bundle.issuer(stamped.tsa_kind, stamped.tsa_name, stamped.tsa_url,
-                                          stamped.tsa_chain_pem, stamped.tsa_anchor_pem),
-            "consistency": {"old_size": stamped.tree_size, "new_size": size,
-                            "path": [h.hex() for h in merkle.consistency_path(levels[0][:size], stamped.tree_size)]},
-            "event": {"leaf_index": leaf.index, "entry": leaf.entry.decode("utf-8"), "leaf_hash": leaf.leaf_hash,
-                      "path": [h.hex() for h in evidence_bundle.path_from_levels(levels, leaf.index)]}}
+    return {
+        "note": layout.CHECKPOINT_TIMESTAMPED,
+        "token": layout.CHECKPOINT_TOKEN,
+        "timestamped_checkpoint": {
+            "tree_size": stamped.tree_size,
+            "root_hash": stamped.root_hash,
+            "tsa_gen_time": stamped.tsa_gen_time,
+        },
+        "tsa": evidence_bundle.issuer(
+            stamped.tsa_kind, stamped.tsa_name, stamped.tsa_url, stamped.tsa_chain_pem, stamped.tsa_anchor_pem
+        ),
+        "consistency": {
+            "old_size": stamped.tree_size,
+            "new_size": size,
+            "path": [h.hex() for h in merkle.consistency_path(levels[0][:size], stamped.tree_size)],
+        },
+        "event": {
+            "leaf_index": leaf.index,
+            "entry": leaf.entry.decode("utf-8"),
+            "leaf_hash": leaf.leaf_hash,
+            "path": [h.hex() for h in evidence_bundle.path_from_levels(levels, leaf.index)],
+        },
+    }
 
 
-def _write_log_files(writer: BundleWriter, env, checkpoint: LogCheckpoint, sources: list,
-                     bound: tuple[LogCheckpoint, object] | None, levels: list[list[bytes]]) -> dict | None:
+def _write_log_files(
+    writer: BundleWriter,
+    env,
+    checkpoint: LogCheckpoint,
+    sources: list,
+    bound: tuple[LogCheckpoint, object] | None,
+    levels: list[list[bytes]],
+) -> dict | None:
     stamped = bound[0] if bound else None
     rows = [source.evidence for source in sources if source.evidence.tsa_token] + ([stamped] if stamped else [])
     for path, pem in sorted(evidence_bundle.issuer_files(rows).items()):
@@ -628,16 +828,24 @@ def _self_check(path: str, env, sources: list, bound: tuple | None) -> None:
     rows = [source.evidence for source in sources] + ([bound[0]] if bound else [])
     # pinned only when every token has its root recorded (older tokens are checked against what was bundled)
     anchors = recorded_anchors(sources, bound) if all(r.tsa_anchor_pem for r in rows if r.tsa_token) else None
-    report = verify_bundle(path, Pins(tsa_roots_pem=anchors or None,
-                                      log_key_pem=env.signer.public_key_pem().encode()))
+    report = verify_bundle(path, Pins(tsa_roots_pem=anchors or None, log_key_pem=env.signer.public_key_pem().encode()))
     if not report.ok:
-        raise errors.DomainError(errors.EXPORT_SELF_CHECK_FAILED,
-                                 details={"failures": [str(f) for f in report.all_failures][:50]})
+        raise errors.DomainError(
+            errors.EXPORT_SELF_CHECK_FAILED, details={"failures": [str(f) for f in report.all_failures][:50]}
+        )
 
 
-def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: dict, checks: dict,
-                  checkpoint: LogCheckpoint, previews: dict[str, str | None], directory: Path,
-                  statement: str) -> None:
+def _write_report(
+    writer: BundleWriter,
+    env,
+    export: EvidenceExport,
+    manifest: dict,
+    checks: dict,
+    checkpoint: LogCheckpoint,
+    previews: dict[str, str | None],
+    directory: Path,
+    statement: str,
+) -> None:
 
     def preview(item: dict) -> bytes | None:
         key = previews.get(item.get("photo_id") or item.get("scan_id", ""))
@@ -646,11 +854,18 @@ def _write_report(writer: BundleWriter, env, export: EvidenceExport, manifest: d
         with env.blobs.open(key) as stream:  # previews are small JPEGs made by the pipeline
             return stream.read()
 
-    cover = {"export_id": export.id, "purpose": export.purpose, "requester": export.requester_name,
-             "approved_by": manifest["export"]["approved_by"], "requested_at": export.created_at,
-             "built_at": env.clock.now(), "tsa_statement": statement.splitlines()[0],
-             "tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash,
-             "manifest_sha256": export.manifest_sha256}
+    cover = {
+        "export_id": export.id,
+        "purpose": export.purpose,
+        "requester": export.requester_name,
+        "approved_by": manifest["export"]["approved_by"],
+        "requested_at": export.created_at,
+        "built_at": env.clock.now(),
+        "tsa_statement": statement.splitlines()[0],
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "manifest_sha256": export.manifest_sha256,
+    }
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".report-", suffix=".pdf") as fh:
         render_report(fh, cover, manifest["items"], checks, preview)
         fh.flush()

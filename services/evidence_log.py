@@ -1,4 +1,5 @@
 """Reading the evidence log for auditors and exports: checkpoints, proofs, the public key."""
+
 from __future__ import annotations
 
 import base64
@@ -13,11 +14,17 @@ from services import translog
 
 def checkpoint_dict(checkpoint: LogCheckpoint) -> dict:
     """A checkpoint as the API and exports show it (the timestamp token base64-encoded)."""
-    return {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "note": checkpoint.note,
-            "key_name": checkpoint.key_name, "created_at": checkpoint.created_at,
-            "tsa_status": checkpoint.tsa_status, "tsa_kind": checkpoint.tsa_kind,
-            "tsa_gen_time": checkpoint.tsa_gen_time,
-            "tsa_token": base64.b64encode(checkpoint.tsa_token).decode() if checkpoint.tsa_token else None}
+    return {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "note": checkpoint.note,
+        "key_name": checkpoint.key_name,
+        "created_at": checkpoint.created_at,
+        "tsa_status": checkpoint.tsa_status,
+        "tsa_kind": checkpoint.tsa_kind,
+        "tsa_gen_time": checkpoint.tsa_gen_time,
+        "tsa_token": base64.b64encode(checkpoint.tsa_token).decode() if checkpoint.tsa_token else None,
+    }
 
 
 def latest(session: Session) -> dict:

@@ -3,6 +3,7 @@
 Limits come from the app config (``EXPORT_APPROVAL_MAX_ITEMS``, ``EXPORT_APPROVAL_MAX_BYTES``),
 each overridable by a ``DANGAN_…`` environment variable.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,11 @@ def _pick(config: Mapping, key: str, default: int) -> int:
 def limits_from(config: Mapping) -> ApprovalLimits:
     """The configured limits."""
     base = ApprovalLimits()
-    return ApprovalLimits(max_items=_pick(config, "EXPORT_APPROVAL_MAX_ITEMS", base.max_items),
-                          max_bytes=_pick(config, "EXPORT_APPROVAL_MAX_BYTES", base.max_bytes),
-                          hard_max_items=_pick(config, "EXPORT_MAX_ITEMS", base.hard_max_items))
+    return ApprovalLimits(
+        max_items=_pick(config, "EXPORT_APPROVAL_MAX_ITEMS", base.max_items),
+        max_bytes=_pick(config, "EXPORT_APPROVAL_MAX_BYTES", base.max_bytes),
+        hard_max_items=_pick(config, "EXPORT_MAX_ITEMS", base.hard_max_items),
+    )
 
 
 def needs_approval(item_count: int, total_bytes: int, limits: ApprovalLimits) -> bool:
@@ -56,8 +59,9 @@ def _awaiting(session: Session, export_id: int) -> EvidenceExport:
     return export
 
 
-def decide(session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None,
-           now: datetime) -> EvidenceExport:
+def decide(
+    session: Session, actor: Actor, manager: User, export_id: int, approve: bool, note: str | None, now: datetime
+) -> EvidenceExport:
     """Approve (the export is queued) or reject a waiting export; the requester sees the outcome."""
     export = _awaiting(session, export_id)
     if export.requester_id is not None and export.requester_id == manager.id:
@@ -66,14 +70,26 @@ def decide(session: Session, actor: Actor, manager: User, export_id: int, approv
     export.state = "queued" if approve else "rejected"
     export.decided_by_id, export.decided_at = manager.id, now
     export.decision_note = (note or "").strip()[:2000] or None
-    audit.record(session, actor, "evidence.export_approved" if approve else "evidence.export_rejected",
-                 "evidence_export", export.id, {"note": export.decision_note, "items": export.item_count,
-                                                "bytes": export.total_bytes}, at=now)
+    audit.record(
+        session,
+        actor,
+        "evidence.export_approved" if approve else "evidence.export_rejected",
+        "evidence_export",
+        export.id,
+        {"note": export.decision_note, "items": export.item_count, "bytes": export.total_bytes},
+        at=now,
+    )
     session.flush()
     return export
 
 
 def waiting(session: Session, limit: int = 100) -> list[EvidenceExport]:
     """Exports waiting for a decision, oldest first."""
-    return list(session.scalars(select(EvidenceExport).where(EvidenceExport.state == "awaiting_approval")
-                                .order_by(EvidenceExport.created_at, EvidenceExport.id).limit(limit)))
+    return list(
+        session.scalars(
+            select(EvidenceExport)
+            .where(EvidenceExport.state == "awaiting_approval")
+            .order_by(EvidenceExport.created_at, EvidenceExport.id)
+            .limit(limit)
+        )
+    )

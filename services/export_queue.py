@@ -4,6 +4,7 @@ The job takes only the export id, has a deterministic job id, and is idempotent:
 export is not built again, and a re-run after a crash reuses the manifest and checkpoint fixed
 by the first run. Progress lives in the export's row, where the page and the CLI read it.
 """
+
 from __future__ import annotations
 
 import redis
@@ -30,17 +31,23 @@ def enqueue(connection: redis.Redis, export_id: int) -> str:
     identifier = job_id(export_id)
     if job_state(connection, identifier) in ("queued", "started", "deferred", "scheduled"):
         return identifier
-    queue(EXPORTS_QUEUE, connection).enqueue(JOB_FUNCTION, int(export_id), job_id=identifier,
-                                             job_timeout=JOB_TIMEOUT_S, result_ttl=7 * 24 * 3600,
-                                             failure_ttl=14 * 24 * 3600)
+    queue(EXPORTS_QUEUE, connection).enqueue(
+        JOB_FUNCTION,
+        int(export_id),
+        job_id=identifier,
+        job_timeout=JOB_TIMEOUT_S,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=14 * 24 * 3600,
+    )
     return identifier
 
 
 def record(session: Session, export: EvidenceExport) -> None:
     """Write the export's outbox row in the caller's transaction; the dispatcher enqueues it after the commit."""
     export.job_id = job_id(export.id)
-    exists = session.scalar(select(OutboxEvent.id).where(OutboxEvent.event == EVENT,
-                                                         OutboxEvent.subject_id == str(export.id)))
+    exists = session.scalar(
+        select(OutboxEvent.id).where(OutboxEvent.event == EVENT, OutboxEvent.subject_id == str(export.id))
+    )
     if exists is None:
         session.add(OutboxEvent(event=EVENT, subject_id=str(export.id)))
 

@@ -5,6 +5,7 @@ low-voltage customers per business type; an operator points the app setting
 ``FILING_SCOPE_FILE`` at their own copy to change it. Parsing and the completeness check are
 plain functions (no app context) so the tests and other tools can use them alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -92,11 +93,15 @@ def parse_table(data: dict) -> FilingScope:
     default_doc = data.get("default_capture_doc_type")
     if default_doc is not None and default_doc not in doc_types:
         raise ValueError(f"default_capture_doc_type {default_doc!r} is not a document type")
-    return FilingScope(title=str(data.get("title") or "客户档案归档范围表"),
-                       doc_types={str(k): str(v) for k, v in doc_types.items()},
-                       business_types={str(k): str(v) for k, v in business.items()},
-                       base_business_type=base, required=clean, capture_kinds=dict(kinds),
-                       default_capture_doc_type=default_doc)
+    return FilingScope(
+        title=str(data.get("title") or "客户档案归档范围表"),
+        doc_types={str(k): str(v) for k, v in doc_types.items()},
+        business_types={str(k): str(v) for k, v in business.items()},
+        base_business_type=base,
+        required=clean,
+        capture_kinds=dict(kinds),
+        default_capture_doc_type=default_doc,
+    )
 
 
 _cache: dict[tuple[str, float], FilingScope] = {}
@@ -111,9 +116,9 @@ def load(path: str | os.PathLike | None = None) -> FilingScope:
             _cache[key] = parse_table(json.loads(target.read_text(encoding="utf-8")))
         return _cache[key]
     except (OSError, ValueError) as exc:
-        raise errors.DomainError(errors.FILING_SCOPE_INVALID,
-                                 f"Filing scope table {target}: {exc}",
-                                 details={"file": str(target)}) from exc
+        raise errors.DomainError(
+            errors.FILING_SCOPE_INVALID, f"Filing scope table {target}: {exc}", details={"file": str(target)}
+        ) from exc
 
 
 def current() -> FilingScope:
@@ -125,6 +130,7 @@ def current() -> FilingScope:
 
 
 # --- completeness ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EventRef:
@@ -205,8 +211,7 @@ class Completeness:
         return int(100 * self.present_count / self.required_count)
 
 
-def completeness(scope: FilingScope, voltage_class: str, events: list[EventRef],
-                 items: list[ItemRef]) -> Completeness:
+def completeness(scope: FilingScope, voltage_class: str, events: list[EventRef], items: list[ItemRef]) -> Completeness:
     """Check a dossier against the table.
 
     Every dossier has the base group (业扩报装); every later business event of a known type
@@ -215,8 +220,7 @@ def completeness(scope: FilingScope, voltage_class: str, events: list[EventRef],
     entries filed without an event count for the base group.
     """
     base = scope.base_business_type
-    base_event = next((e for e in sorted(events, key=_event_order)
-                       if scope.business_type_of(e.kind) == base), None)
+    base_event = next((e for e in sorted(events, key=_event_order) if scope.business_type_of(e.kind) == base), None)
     groups: list[tuple[str, EventRef | None]] = [(base, base_event)]
     unknown: list[str] = []
     for ref in sorted(events, key=_event_order):
@@ -228,14 +232,18 @@ def completeness(scope: FilingScope, voltage_class: str, events: list[EventRef],
     out: list[Group] = []
     for btype, event in groups:
         if btype == base:
-            mine = [i for i in items if i.business_event_id is None
-                    or (event is not None and i.business_event_id == event.id)]
+            mine = [
+                i
+                for i in items
+                if i.business_event_id is None or (event is not None and i.business_event_id == event.id)
+            ]
         else:
             assert event is not None
             mine = [i for i in items if i.business_event_id == event.id]
-        requirements = [Requirement(code, scope.doc_label(code),
-                                    sorted(i.seq for i in mine if i.doc_type == code))
-                        for code in scope.required_for(voltage_class, btype)]
+        requirements = [
+            Requirement(code, scope.doc_label(code), sorted(i.seq for i in mine if i.doc_type == code))
+            for code in scope.required_for(voltage_class, btype)
+        ]
         out.append(Group(btype, scope.business_types.get(btype, btype), event, requirements))
     return Completeness(voltage_class, out, sorted(set(unknown)))
 
@@ -244,8 +252,9 @@ def _event_order(event: EventRef):
     return (event.occurred_on or date.min, event.id)
 
 
-def event_for_new_item(scope: FilingScope, voltage_class: str, events: list[EventRef],
-                       items: list[ItemRef], doc_type: str) -> int | None:
+def event_for_new_item(
+    scope: FilingScope, voltage_class: str, events: list[EventRef], items: list[ItemRef], doc_type: str
+) -> int | None:
     """The business event a newly filed document most likely belongs to.
 
     The latest event whose group still misses this document type; None (the base group) when
@@ -253,7 +262,10 @@ def event_for_new_item(scope: FilingScope, voltage_class: str, events: list[Even
     """
     report = completeness(scope, voltage_class, events, items)
     for group in reversed(report.groups):
-        if group.event is not None and group.business_type != scope.base_business_type \
-                and any(r.doc_type == doc_type for r in group.missing):
+        if (
+            group.event is not None
+            and group.business_type != scope.base_business_type
+            and any(r.doc_type == doc_type for r in group.missing)
+        ):
             return group.event.id
     return None

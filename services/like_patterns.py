@@ -3,6 +3,7 @@
 Every pattern uses ``ESCAPE '\\'`` (pass :data:`ESCAPE` to ``.like``), which SQLite and
 PostgreSQL both honour, so ``%``, ``_`` and ``\\`` in what a user typed match themselves.
 """
+
 from __future__ import annotations
 
 ESCAPE = "\\"

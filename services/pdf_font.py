@@ -7,6 +7,7 @@ A PDF made this way shows its Chinese text on any reader (poppler, pdf.js, Acrob
 system font. Converting the whole font would take tens of seconds; a document's few hundred
 characters take about a second.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,8 +66,16 @@ def _truetype_subset(characters: str, postscript_name: str) -> bytes:
     font["loca"], font["glyf"] = newTable("loca"), glyf
     maxp = font["maxp"]
     maxp.tableVersion = 0x00010000
-    for attribute in ("maxZones", "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
-                      "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+    for attribute in (
+        "maxZones",
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
         setattr(maxp, attribute, 1 if attribute == "maxZones" else 0)
     post = font["post"]
     post.formatType, post.extraNames, post.mapping = 2.0, [], {}

@@ -6,6 +6,7 @@ timestamp → log append → ready. Each step names the state it leaves behind. 
 reach the TSA leaves the timestamp pending (retried by the dispatcher) and the photo still
 becomes ready: review is never blocked by the TSA.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,11 +42,12 @@ SCAN_RECEIVED = (
     Step("log_append", scan_stamping.log_append, "ready"),
 )
 
-PIPELINES: dict[str, tuple[Step, ...]] = {"photo.received": PHOTO_RECEIVED,
-                                          scan_stamping.RECEIVED_EVENT: SCAN_RECEIVED}
+PIPELINES: dict[str, tuple[Step, ...]] = {"photo.received": PHOTO_RECEIVED, scan_stamping.RECEIVED_EVENT: SCAN_RECEIVED}
 # How a run finds its subject and evidence row: a callable (session, env, subject_id) → context or None.
-OPENERS: dict[str, Callable] = {"photo.received": stamping.open_context,
-                                scan_stamping.RECEIVED_EVENT: scan_stamping.open_context}
+OPENERS: dict[str, Callable] = {
+    "photo.received": stamping.open_context,
+    scan_stamping.RECEIVED_EVENT: scan_stamping.open_context,
+}
 # The row each pipeline stamps (checked before anything is made of it: a destroyed one is left alone)
 SUBJECTS: dict[str, type] = {"photo.received": Photo, scan_stamping.RECEIVED_EVENT: Scan}
 

@@ -6,6 +6,7 @@ expiring lease, and the dispatcher hands the run to a new attempt, which resumes
 committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
 until someone presses retry on the admin jobs page.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,16 +45,22 @@ def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
 
 
 def _get_run(session: Session, event: str, subject_id: str) -> PipelineRun | None:
-    return session.scalar(select(PipelineRun).where(PipelineRun.event == event,
-                                                    PipelineRun.subject_id == subject_id))
+    return session.scalar(select(PipelineRun).where(PipelineRun.event == event, PipelineRun.subject_id == subject_id))
 
 
 def ensure_run(session: Session, event: str, subject_id: str, now: datetime) -> PipelineRun:
     """The run row of an event, created (attempt 1, queued) if missing; committed."""
     run = _get_run(session, event, subject_id)
     if run is None:
-        run = PipelineRun(event=event, subject_id=subject_id, status="queued", attempt=1,
-                          job_id=pipeline.job_id(event, subject_id, 1), created_at=now, updated_at=now)
+        run = PipelineRun(
+            event=event,
+            subject_id=subject_id,
+            status="queued",
+            attempt=1,
+            job_id=pipeline.job_id(event, subject_id, 1),
+            created_at=now,
+            updated_at=now,
+        )
         session.add(run)
         try:
             session.commit()
@@ -64,16 +71,21 @@ def ensure_run(session: Session, event: str, subject_id: str, now: datetime) -> 
     return run
 
 
-def claim(session: Session, event: str, subject_id: str, attempt: int, owner: str, now: datetime,
-          lease_s: float) -> PipelineRun | None:
+def claim(
+    session: Session, event: str, subject_id: str, attempt: int, owner: str, now: datetime, lease_s: float
+) -> PipelineRun | None:
     """Take the run's lease for this attempt; None if it is done, superseded or held by a live worker."""
     run = ensure_run(session, event, subject_id, now)
     result = session.execute(
         update(PipelineRun)
-        .where(PipelineRun.id == run.id, PipelineRun.attempt == attempt, PipelineRun.status.in_(ACTIVE),
-               or_(PipelineRun.lease_owner.is_(None), PipelineRun.lease_expires_at < now))
-        .values(status="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
-                updated_at=now))
+        .where(
+            PipelineRun.id == run.id,
+            PipelineRun.attempt == attempt,
+            PipelineRun.status.in_(ACTIVE),
+            or_(PipelineRun.lease_owner.is_(None), PipelineRun.lease_expires_at < now),
+        )
+        .values(status="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+    )
     assert isinstance(result, CursorResult)
     taken = result.rowcount
     session.commit()
@@ -85,14 +97,17 @@ def claim(session: Session, event: str, subject_id: str, attempt: int, owner: st
 
 def _renew(session: Session, run: PipelineRun, owner: str, now: datetime, lease_s: float) -> bool:
     result = session.execute(
-        update(PipelineRun).where(PipelineRun.id == run.id, PipelineRun.lease_owner == owner)
-        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now))
+        update(PipelineRun)
+        .where(PipelineRun.id == run.id, PipelineRun.lease_owner == owner)
+        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+    )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1
 
 
-def record_failure(session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env,
-                   final: bool = False) -> None:
+def record_failure(
+    session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env, final: bool = False
+) -> None:
     """Note a failed attempt: wait and retry, or (after the last attempt, or ``final``) stay failed."""
     run = session.get(PipelineRun, run_id)
     if run is None or run.attempt != attempt:
@@ -100,8 +115,15 @@ def record_failure(session: Session, run_id: int, attempt: int, error: str, now:
     run.last_error, run.lease_owner, run.lease_expires_at, run.updated_at = error[:2000], None, None, now
     if final or attempt >= env.settings.max_attempts:
         run.status, run.next_attempt_at, run.finished_at = "failed", None, now
-        audit.record(session, SYSTEM, "evidence.pipeline_failed", run.event, run.subject_id,
-                     {"attempt": attempt, "error": error[:500]}, at=now)
+        audit.record(
+            session,
+            SYSTEM,
+            "evidence.pipeline_failed",
+            run.event,
+            run.subject_id,
+            {"attempt": attempt, "error": error[:500]},
+            at=now,
+        )
     else:
         run.status, run.next_attempt_at = "retry_wait", now + timedelta(seconds=env.settings.backoff(attempt))
     session.commit()
@@ -118,13 +140,27 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
     run_id = run.id
     stored = session.get(pipeline.SUBJECTS[event], subject_id)
     if stored is not None and stored.state == "destroyed":
-        record_failure(session, run_id, attempt, f"{event.split('.')[0]} destroyed with its dossier", env.clock.now(),
-                       env, final=True)
+        record_failure(
+            session,
+            run_id,
+            attempt,
+            f"{event.split('.')[0]} destroyed with its dossier",
+            env.clock.now(),
+            env,
+            final=True,
+        )
         return "halted"
     ctx = pipeline.OPENERS[event](session, env, subject_id)
     if ctx is None:
-        record_failure(session, run_id, attempt, f"{event.split('.')[0]} is not received (no stored bytes)", env.clock.now(),
-                       env, final=True)
+        record_failure(
+            session,
+            run_id,
+            attempt,
+            f"{event.split('.')[0]} is not received (no stored bytes)",
+            env.clock.now(),
+            env,
+            final=True,
+        )
         return "halted"
     subject, evidence = ctx.subject, ctx.evidence
     session.commit()
@@ -133,8 +169,9 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             continue
         session.refresh(subject, ["state"])
         if subject.state == "destroyed":  # destroyed while the pipeline ran: make nothing more of it
-            record_failure(session, run_id, attempt, f"{ctx.kind} destroyed with its dossier", env.clock.now(), env,
-                           final=True)
+            record_failure(
+                session, run_id, attempt, f"{ctx.kind} destroyed with its dossier", env.clock.now(), env, final=True
+            )
             return "halted"
         now = env.clock.now()
         try:
@@ -142,8 +179,15 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
         except stamping.Halt as exc:
             subject.state = pipeline.HALTED_STATE
             evidence.steps_done = [*evidence.steps_done, step.name]
-            audit.record(session, SYSTEM, "evidence.halted", ctx.kind, subject.id,
-                         {"step": step.name, "reason": str(exc)}, at=now)
+            audit.record(
+                session,
+                SYSTEM,
+                "evidence.halted",
+                ctx.kind,
+                subject.id,
+                {"step": step.name, "reason": str(exc)},
+                at=now,
+            )
             session.commit()
             record_failure(session, run_id, attempt, f"halted at {step.name}: {exc}", now, env, final=True)
             return "halted"
@@ -158,13 +202,18 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             return "lease_lost"
         evidence.steps_done = [*evidence.steps_done, step.name]
         subject.state = step.state_after
-        audit.record(session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence),
-                     at=now)
+        audit.record(
+            session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence), at=now
+        )
         session.commit()
     now = env.clock.now()
-    session.execute(update(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
-                    .values(status="done", finished_at=now, lease_owner=None, lease_expires_at=None,
-                            last_error=None, updated_at=now))
+    session.execute(
+        update(PipelineRun)
+        .where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
+        .values(
+            status="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None, updated_at=now
+        )
+    )
     session.commit()
     return "done"
 
@@ -176,8 +225,7 @@ def _summary(step: str, evidence) -> dict:
     if step == "read_exif":
         return {"metadata_status": evidence.metadata_status, "reason": evidence.metadata_reason}
     if step == "analyse_time":
-        return {"estimated_capture_at": evidence.time_analysis.get("estimated_capture_at"),
-                "flags": evidence.flags}
+        return {"estimated_capture_at": evidence.time_analysis.get("estimated_capture_at"), "flags": evidence.flags}
     if step == "make_derivatives":
         if hasattr(evidence, "stamped_key"):
             return {"stamped_key": evidence.stamped_key, "error": evidence.derivatives_error}
@@ -197,8 +245,15 @@ def retry_timestamp(session: Session, env: Env, photo_id: str) -> bool:
     granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
     if granted:
         stamping.log_timestamped(session, evidence, now)
-    audit.record(session, SYSTEM, "evidence.timestamp_retry", "photo", photo_id,
-                 {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
+    audit.record(
+        session,
+        SYSTEM,
+        "evidence.timestamp_retry",
+        "photo",
+        photo_id,
+        {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts},
+        at=now,
+    )
     session.commit()
     return granted
 
@@ -212,7 +267,14 @@ def retry_scan_timestamp(session: Session, env: Env, scan_id: str) -> bool:
     granted = stamping.request_timestamp(evidence, env.tsa, now, env.settings.tsa_max_attempts)
     if granted:
         scan_stamping.log_timestamped(session, scan_id, evidence, now)
-    audit.record(session, SYSTEM, "evidence.timestamp_retry", "scan", scan_id,
-                 {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts}, at=now)
+    audit.record(
+        session,
+        SYSTEM,
+        "evidence.timestamp_retry",
+        "scan",
+        scan_id,
+        {"tsa_status": evidence.tsa_status, "attempts": evidence.tsa_attempts},
+        at=now,
+    )
     session.commit()
     return granted

@@ -1,4 +1,5 @@
 """Access to the current app's ports from request and CLI code."""
+
 from flask import current_app
 
 from ports import Ports

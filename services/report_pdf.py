@@ -4,6 +4,7 @@ The Chinese text is set in Noto Sans SC, embedded as a subset of the characters 
 (:mod:`services.pdf_font`), so every PDF reader shows it without a system font. The report is
 written to a file on disk (never into memory as a whole) and then streamed into the bundle.
 """
+
 from __future__ import annotations
 
 import io
@@ -51,7 +52,7 @@ def _place(item: dict) -> str:
         parts.append(f"平板定位 {place['device']['latitude']:.6f}, {place['device']['longitude']:.6f}")
     if place.get("customer_site"):
         parts.append(f"客户现场 {place['customer_site']['latitude']:.6f}, {place['customer_site']['longitude']:.6f}")
-    address = ((item.get("customer") or {}).get("address"))
+    address = (item.get("customer") or {}).get("address")
     if address:
         parts.append(f"地址 {address}")
     return "；".join(parts) or "无定位"
@@ -72,24 +73,44 @@ def _p(text, style) -> Paragraph:
 
 def _table(rows: list[tuple[str, str]], styles: _Styles) -> Table:
     table = Table([[_p(k, styles.cell), _p(v, styles.cell)] for k, v in rows], colWidths=[34 * mm, 146 * mm])
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), styles.font),
-                               ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#7b8794")),
-                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e4e7eb")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), styles.font),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#7b8794")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#e4e7eb")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
 def _cover(cover: dict, count: int, styles: _Styles) -> list:
-    rows = [("导出编号", cover["export_id"]), ("用途（案由）", cover["purpose"]), ("申请人", cover["requester"]),
-            ("批准人", cover.get("approved_by") or "无需审批"), ("申请时间", china_time(cover["requested_at"])),
-            ("生成时间", china_time(cover["built_at"])), ("照片数量", str(count)),
-            ("时间戳服务", cover["tsa_statement"]),
-            ("证据日志检查点", f"树大小 {cover['tree_size']}，根哈希 {cover['root_hash']}"),
-            ("清单 SHA-256", cover["manifest_sha256"])]
-    return [Spacer(1, 30 * mm), _p("电子证据包报告", styles.title), Spacer(1, 12 * mm), _table(rows, styles),
-            Spacer(1, 8 * mm),
-            _p("本报告仅为阅读方便。证据以包内原始文件、manifest.json、时间戳令牌和证明文件为准；"
-               "校验方法见 VERIFY.md。", styles.body), PageBreak()]
+    rows = [
+        ("导出编号", cover["export_id"]),
+        ("用途（案由）", cover["purpose"]),
+        ("申请人", cover["requester"]),
+        ("批准人", cover.get("approved_by") or "无需审批"),
+        ("申请时间", china_time(cover["requested_at"])),
+        ("生成时间", china_time(cover["built_at"])),
+        ("照片数量", str(count)),
+        ("时间戳服务", cover["tsa_statement"]),
+        ("证据日志检查点", f"树大小 {cover['tree_size']}，根哈希 {cover['root_hash']}"),
+        ("清单 SHA-256", cover["manifest_sha256"]),
+    ]
+    return [
+        Spacer(1, 30 * mm),
+        _p("电子证据包报告", styles.title),
+        Spacer(1, 12 * mm),
+        _table(rows, styles),
+        Spacer(1, 8 * mm),
+        _p(
+            "本报告仅为阅读方便。证据以包内原始文件、manifest.json、时间戳令牌和证明文件为准；校验方法见 VERIFY.md。",
+            styles.body,
+        ),
+        PageBreak(),
+    ]
 
 
 def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles) -> list:
@@ -107,22 +128,29 @@ def _photo_page(item: dict, check: dict, preview: bytes | None, styles: _Styles)
 def photo_rows(item: dict, check: dict) -> list[tuple[str, str]]:
     """The (label, value) rows of one photo's page, every value worded in Chinese."""
     times, customer, stamp = item.get("times") or {}, item.get("customer") or {}, item.get("timestamp") or {}
-    return [("户号 / 户名", f"{customer.get('account_no', '—')} / {customer.get('name', '—')}"),
-            ("检查员", ((item.get("inspector") or {}).get("display_name")) or "—"),
-            ("设备", ((item.get("device") or {}).get("name")) or (item.get("device") or {}).get("id", "—")),
-            ("推定拍摄时间", f"{china_time(times.get('estimated_capture_at'))}　依据：{_basis(times)}"),
-            ("平板记录时间", china_time(times.get("device_captured_at"))),
-            ("服务器接收时间", china_time(times.get("received_at"))),
-            ("可信时间戳时间", f"{china_time(times.get('tsa_gen_time'))}（{TSA_KIND_LABELS.get(stamp.get('kind', ''), '无')}）"),
-            ("时间标记", "、".join(flag_label(f) for f in times.get("flags") or []) or "无"),
-            ("地点", _place(item)),
-            ("SHA-256", item.get("sha256") or ""), ("SM3", item.get("sm3") or ""),
-            ("原始文件", f"{item['files']['original']}（{item.get('size')} 字节）"),
-            ("校验状态", "；".join(f"{k}：{v}" for k, v in check.items()))]
+    return [
+        ("户号 / 户名", f"{customer.get('account_no', '—')} / {customer.get('name', '—')}"),
+        ("检查员", ((item.get("inspector") or {}).get("display_name")) or "—"),
+        ("设备", ((item.get("device") or {}).get("name")) or (item.get("device") or {}).get("id", "—")),
+        ("推定拍摄时间", f"{china_time(times.get('estimated_capture_at'))}　依据：{_basis(times)}"),
+        ("平板记录时间", china_time(times.get("device_captured_at"))),
+        ("服务器接收时间", china_time(times.get("received_at"))),
+        (
+            "可信时间戳时间",
+            f"{china_time(times.get('tsa_gen_time'))}（{TSA_KIND_LABELS.get(stamp.get('kind', ''), '无')}）",
+        ),
+        ("时间标记", "、".join(flag_label(f) for f in times.get("flags") or []) or "无"),
+        ("地点", _place(item)),
+        ("SHA-256", item.get("sha256") or ""),
+        ("SM3", item.get("sm3") or ""),
+        ("原始文件", f"{item['files']['original']}（{item.get('size')} 字节）"),
+        ("校验状态", "；".join(f"{k}：{v}" for k, v in check.items())),
+    ]
 
 
-def render_report(target: IO[bytes], cover: dict, items: list[dict], checks: dict[str, dict],
-                  preview: Callable[[dict], bytes | None]) -> None:
+def render_report(
+    target: IO[bytes], cover: dict, items: list[dict], checks: dict[str, dict], preview: Callable[[dict], bytes | None]
+) -> None:
     """Write the report: cover, then one page per item (``preview(item)`` gives its preview JPEG)."""
     # the rows are worded from the label catalogue, so their text joins the characters to embed
     rows = [photo_rows(item, checks.get(item.get("photo_id") or item.get("scan_id", ""), {})) for item in items]
@@ -130,15 +158,31 @@ def render_report(target: IO[bytes], cover: dict, items: list[dict], checks: dic
         _build(target, cover, items, checks, preview, _Styles(font))
 
 
-def _build(target: IO[bytes], cover: dict, items: list[dict], checks: dict[str, dict],
-           preview: Callable[[dict], bytes | None], styles: _Styles) -> None:
-    doc = SimpleDocTemplate(target, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title=f"电子证据包报告 {cover['export_id']}", author="Dangan",
-                            invariant=1, initialFontName=styles.font)
+def _build(
+    target: IO[bytes],
+    cover: dict,
+    items: list[dict],
+    checks: dict[str, dict],
+    preview: Callable[[dict], bytes | None],
+    styles: _Styles,
+) -> None:
+    doc = SimpleDocTemplate(
+        target,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"电子证据包报告 {cover['export_id']}",
+        author="Dangan",
+        invariant=1,
+        initialFontName=styles.font,
+    )
     story = _cover(cover, len(items), styles)
     for item in items:
-        story += _photo_page(item, checks.get(item.get("photo_id") or item.get("scan_id", ""), {}),
-                             preview(item), styles)
+        story += _photo_page(
+            item, checks.get(item.get("photo_id") or item.get("scan_id", ""), {}), preview(item), styles
+        )
 
     def footer(canvas, document):
         canvas.saveState()

@@ -1,4 +1,5 @@
 """Opaque keyset cursors of the review queue: (sort, received_at, capture id) in URL-safe base64."""
+
 from __future__ import annotations
 
 from datetime import datetime

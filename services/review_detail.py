@@ -1,4 +1,5 @@
 """Everything the archivist sees about one capture: photos with evidence, form, revisions, history."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,13 +30,13 @@ from services.unit_of_work import transaction
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return {u.id: u.display_name or u.username
-            for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {u.id: u.display_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 @transaction
-def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetime, *,
-                   only_inspector_id: int | None = None) -> dict:
+def capture_detail(
+    session: Session, actor: Actor, capture_id: str, now: datetime, *, only_inspector_id: int | None = None
+) -> dict:
     """The detail of a capture; ``only_inspector_id`` limits inspectors to their own captures.
 
     Looking at a capture is an access to evidence and is audited.
@@ -49,22 +50,30 @@ def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetim
     photos = review_evidence.photos_of(session, [capture.id])[capture.id]
     evidence = review_evidence.for_photos(session, photos)
     ev_list = [evidence[p.id] for p in photos]
-    revisions = list(session.scalars(select(CaptureRevision).where(CaptureRevision.capture_id == capture.id)
-                                     .order_by(CaptureRevision.number)))
-    current = next((r for r in revisions if r.number == capture.current_revision),
-                   revisions[-1] if revisions else None)
+    revisions = list(
+        session.scalars(
+            select(CaptureRevision).where(CaptureRevision.capture_id == capture.id).order_by(CaptureRevision.number)
+        )
+    )
+    current = next((r for r in revisions if r.number == capture.current_revision), revisions[-1] if revisions else None)
     columns, table = review_forms.side_by_side(capture.kind, revisions, capture.current_revision)
-    decisions = list(session.scalars(select(ReviewDecision).where(ReviewDecision.capture_id == capture.id)
-                                     .order_by(ReviewDecision.id)))
-    comments = list(session.scalars(select(ReviewComment).where(ReviewComment.capture_id == capture.id)
-                                    .order_by(ReviewComment.id)))
-    links = list(session.scalars(select(CaptureLink).where(CaptureLink.capture_id == capture.id)
-                                 .order_by(CaptureLink.id)))
-    names = _names(session, {d.decided_by_id for d in decisions} | {c.author_id for c in comments}
-                   | {link.linked_by_id for link in links})
+    decisions = list(
+        session.scalars(
+            select(ReviewDecision).where(ReviewDecision.capture_id == capture.id).order_by(ReviewDecision.id)
+        )
+    )
+    comments = list(
+        session.scalars(select(ReviewComment).where(ReviewComment.capture_id == capture.id).order_by(ReviewComment.id))
+    )
+    links = list(
+        session.scalars(select(CaptureLink).where(CaptureLink.capture_id == capture.id).order_by(CaptureLink.id))
+    )
+    names = _names(
+        session,
+        {d.decided_by_id for d in decisions} | {c.author_id for c in comments} | {link.linked_by_id for link in links},
+    )
     scope = filing_scope.current()
-    audit.record(session, actor, "evidence.view", "capture", capture.id,
-                 {"photos": [p.id for p in photos]}, at=now)
+    audit.record(session, actor, "evidence.view", "capture", capture.id, {"photos": [p.id for p in photos]}, at=now)
     return {
         "capture": capture,
         "customer": customer,
@@ -72,21 +81,34 @@ def capture_detail(session: Session, actor: Actor, capture_id: str, now: datetim
         "device": device,
         "kind_label": review_forms.kind_label(capture.kind),
         "state_label": review.STATE_LABELS.get(capture.review_state, capture.review_state),
-        "photos": [{"photo": p, "evidence": evidence[p.id], "gps_gap_m": gps_gap_m(evidence[p.id]),
-                    "slot_label": review_forms.slot_label(capture.kind, capture.schema_version, p.slot),
-                    "category_label": review_evidence.photo_categories().get(p.category, p.category)}
-                   for p in photos],
+        "photos": [
+            {
+                "photo": p,
+                "evidence": evidence[p.id],
+                "gps_gap_m": gps_gap_m(evidence[p.id]),
+                "slot_label": review_forms.slot_label(capture.kind, capture.schema_version, p.slot),
+                "category_label": review_evidence.photo_categories().get(p.category, p.category),
+            }
+            for p in photos
+        ],
         "estimate": review_evidence.capture_time_estimate(capture, photos, ev_list),
         "flags": review_evidence.capture_flags(capture, ev_list),
         "pipeline_flag_labels": review_evidence.pipeline_flag_labels(),
         "flag_labels": review_evidence.FLAGS,
-        "form_rows": review_forms.labelled_rows(capture.kind, current.schema_version if current else None,
-                                                current.payload if current else None),
+        "form_rows": review_forms.labelled_rows(
+            capture.kind, current.schema_version if current else None, current.payload if current else None
+        ),
         "current_revision": current,
         "revision_columns": columns,
         "revision_table": table,
-        "decisions": [{"decision": d, "by": names.get(d.decided_by_id),
-                       "reason_label": review.REJECT_REASONS.get(d.reason_code or "")} for d in decisions],
+        "decisions": [
+            {
+                "decision": d,
+                "by": names.get(d.decided_by_id),
+                "reason_label": review.REJECT_REASONS.get(d.reason_code or ""),
+            }
+            for d in decisions
+        ],
         "comments": [{"comment": c, "by": names.get(c.author_id)} for c in comments],
         "links": [{"link": link, "by": names.get(link.linked_by_id)} for link in links],
         "plan": _plan(customer, photos, evidence),
@@ -102,8 +124,11 @@ def _destroyed(session: Session, capture) -> dict | None:
     if capture.record_state != "destroyed":
         return None
     record = session.get(DestructionRecord, capture.destruction_record_id) if capture.destruction_record_id else None
-    return destruction.record_label(record.id, record.executed_at) if record else \
-        {"record_id": None, "destroyed_on": None, "text": "已销毁"}
+    return (
+        destruction.record_label(record.id, record.executed_at)
+        if record
+        else {"record_id": None, "destroyed_on": None, "text": "已销毁"}
+    )
 
 
 def _plan(customer: Customer | None, photos, evidence) -> site_plan.Plan | None:
@@ -116,8 +141,7 @@ def _plan(customer: Customer | None, photos, evidence) -> site_plan.Plan | None:
         if ev.exif_gps is not None:
             fixes.append(site_plan.Fix(str(index), ev.exif_gps[0], ev.exif_gps[1], None, "照片 EXIF GPS"))
         if ev.device_gps is not None:
-            fixes.append(site_plan.Fix(str(index), ev.device_gps[0], ev.device_gps[1], ev.device_gps[2],
-                                       "平板定位"))
+            fixes.append(site_plan.Fix(str(index), ev.device_gps[0], ev.device_gps[1], ev.device_gps[2], "平板定位"))
     if not fixes:
         return None
     return site_plan.make_plan(customer.latitude, customer.longitude, fixes, _site_radius_m())
@@ -145,13 +169,25 @@ def _approval_choices(session: Session, scope, capture, customer: Customer | Non
     events: list[BusinessEvent] = []
     if customer is not None and customer.dossier is not None:
         events = _events(session, customer.id)
-        report = filing_scope.completeness(scope, customer.voltage_class,
-                                           *_refs(events, _items(session, customer.dossier.id)))
+        report = filing_scope.completeness(
+            scope, customer.voltage_class, *_refs(events, _items(session, customer.dossier.id))
+        )
         missing = {r.doc_type for g in report.groups for r in g.missing}
-    options = [{"code": code, "label": label, "missing": code in missing, "suggested": code == suggested}
-               for code, label in scope.doc_types.items()]
+    options = [
+        {"code": code, "label": label, "missing": code in missing, "suggested": code == suggested}
+        for code, label in scope.doc_types.items()
+    ]
     options.sort(key=lambda o: (not o["suggested"], not o["missing"]))
-    return {"doc_types": options, "suggested": suggested,
-            "events": [{"id": e.id, "label": f"{scope.business_types.get(scope.business_type_of(e.kind) or '', e.kind)}"
-                                             f"（{e.occurred_on.isoformat()}）"} for e in events],
-            "reasons": review.REJECT_REASONS}
+    return {
+        "doc_types": options,
+        "suggested": suggested,
+        "events": [
+            {
+                "id": e.id,
+                "label": f"{scope.business_types.get(scope.business_type_of(e.kind) or '', e.kind)}"
+                f"（{e.occurred_on.isoformat()}）",
+            }
+            for e in events
+        ],
+        "reasons": review.REJECT_REASONS,
+    }

@@ -4,6 +4,7 @@ Stamping (hashes, EXIF, time analysis, derivatives, RFC 3161 token) runs in the 
 until it has finished for a photo the photo shows as 盖章中 and carries the
 ``timestamp_pending`` flag. Nothing here changes evidence: it only reads it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,18 +38,33 @@ PIPELINE_FLAGS: dict[str, tuple[str, ...]] = {
     "edited": ("edited_by_software",),
     "metadata_unreadable": ("metadata_unreadable", "exif_missing", "no_camera_metadata"),
 }
-BASIS_LABELS = {"exif": "EXIF 拍摄时间", "gps": "GPS 卫星时间", "device": "平板申报时间（按时钟偏差校正）",
-                "receipt": "服务器接收时间（上限）", "none": "无时间来源"}
-TIME_SOURCE_LABELS = {
-    "exif_local": "EXIF 本地时间", "exif_offset": "EXIF 时区", "exif_source": "EXIF 来源标签",
-    "exif_utc": "EXIF 折算 UTC", "gps_time_utc": "GPS 时间（UTC）",
-    "device_captured_at": "平板申报拍摄时间", "device_clock_offset_s": "平板时钟偏差",
-    "device_corrected": "平板时间（校正后）", "received_at": "服务器接收时间",
-    "exif_vs_device_s": "EXIF 与平板相差", "gps_vs_exif_s": "GPS 与 EXIF 相差",
-    "offset_inferred_from_gps": "由 GPS 推断时区", "offset_assumed": "假定时区",
-    "distance_to_site_m": "距客户登记位置", "distance_source": "位置来源",
-    "software": "编辑软件", "modified_after_capture_s": "拍摄后修改",
+BASIS_LABELS = {
+    "exif": "EXIF 拍摄时间",
+    "gps": "GPS 卫星时间",
+    "device": "平板申报时间（按时钟偏差校正）",
+    "receipt": "服务器接收时间（上限）",
+    "none": "无时间来源",
 }
+TIME_SOURCE_LABELS = {
+    "exif_local": "EXIF 本地时间",
+    "exif_offset": "EXIF 时区",
+    "exif_source": "EXIF 来源标签",
+    "exif_utc": "EXIF 折算 UTC",
+    "gps_time_utc": "GPS 时间（UTC）",
+    "device_captured_at": "平板申报拍摄时间",
+    "device_clock_offset_s": "平板时钟偏差",
+    "device_corrected": "平板时间（校正后）",
+    "received_at": "服务器接收时间",
+    "exif_vs_device_s": "EXIF 与平板相差",
+    "gps_vs_exif_s": "GPS 与 EXIF 相差",
+    "offset_inferred_from_gps": "由 GPS 推断时区",
+    "offset_assumed": "假定时区",
+    "distance_to_site_m": "距客户登记位置",
+    "distance_source": "位置来源",
+    "software": "编辑软件",
+    "modified_after_capture_s": "拍摄后修改",
+}
+
 
 @dataclass
 class PhotoEvidence:
@@ -94,8 +110,11 @@ def photos_of(session: Session, capture_ids: list[str]) -> dict[str, list[Photo]
     if not capture_ids:
         return {}
     out: dict[str, list[Photo]] = {cid: [] for cid in capture_ids}
-    for photo in session.scalars(select(Photo).where(Photo.capture_id.in_(capture_ids))
-                                 .order_by(Photo.capture_id, Photo.slot, Photo.created_at, Photo.id)):
+    for photo in session.scalars(
+        select(Photo)
+        .where(Photo.capture_id.in_(capture_ids))
+        .order_by(Photo.capture_id, Photo.slot, Photo.created_at, Photo.id)
+    ):
         assert photo.capture_id is not None
         out[photo.capture_id].append(photo)
     return out
@@ -108,8 +127,10 @@ def for_photos(session: Session, photos: list[Photo]) -> dict[str, PhotoEvidence
     blobs = {b.sha256: b for b in session.scalars(select(Blob).where(Blob.sha256.in_(keys)))} if keys else {}
     rows = {}
     if EvidenceRow is not None and photos:
-        rows = {r.photo_id: r for r in session.scalars(
-            select(EvidenceRow).where(EvidenceRow.photo_id.in_([p.id for p in photos])))}
+        rows = {
+            r.photo_id: r
+            for r in session.scalars(select(EvidenceRow).where(EvidenceRow.photo_id.in_([p.id for p in photos])))
+        }
     out = {p.id: _evidence_of(p, blobs.get(p.blob_sha256), rows.get(p.id)) for p in photos}
     for photo in photos:
         if photo.state == "destroyed":
@@ -119,8 +140,12 @@ def for_photos(session: Session, photos: list[Photo]) -> dict[str, PhotoEvidence
 
 
 def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
-    ev = PhotoEvidence(photo.id, sha256=photo.blob_sha256 or photo.declared_sha256,
-                       sm3=blob.sm3 if blob else None, size=blob.size if blob else photo.declared_size)
+    ev = PhotoEvidence(
+        photo.id,
+        sha256=photo.blob_sha256 or photo.declared_sha256,
+        sm3=blob.sm3 if blob else None,
+        size=blob.size if blob else photo.declared_size,
+    )
     if photo.device_latitude is not None and photo.device_longitude is not None:
         ev.gps = (photo.device_latitude, photo.device_longitude, photo.device_gps_accuracy_m)
         ev.gps_source = "平板定位"
@@ -142,8 +167,9 @@ def _evidence_of(photo: Photo, blob: Blob | None, row) -> PhotoEvidence:
     ev.basis_detail = row.estimate_basis
     details = analysis.get("details") or {}
     # (key, label, stored value): the page words each value by its key (times, durations, places)
-    ev.time_sources = [(k, TIME_SOURCE_LABELS[k], details[k]) for k in TIME_SOURCE_LABELS
-                       if details.get(k) not in (None, "")]
+    ev.time_sources = [
+        (k, TIME_SOURCE_LABELS[k], details[k]) for k in TIME_SOURCE_LABELS if details.get(k) not in (None, "")
+    ]
     ev.basis_code = code
     ev.time_details = details
     ev.pipeline_flags = list(row.flags or [])
@@ -171,8 +197,7 @@ class Estimate:
     basis: str | None
 
 
-def capture_time_estimate(capture: Capture, photos: list[Photo],
-                          evidence: list[PhotoEvidence]) -> Estimate:
+def capture_time_estimate(capture: Capture, photos: list[Photo], evidence: list[PhotoEvidence]) -> Estimate:
     """The earliest estimated photo time; else the device's creation time of the form."""
     estimates = [(e.estimated_at, e.basis) for e in evidence if e.estimated_at is not None]
     if estimates:
@@ -204,17 +229,27 @@ def flag_clause(flag: str):
         return exists().where(Photo.capture_id == Capture.id, ~granted)
     # flags are a JSON list; matching the quoted code in its text works on SQLite and PostgreSQL
     text = cast(EvidenceRow.flags, String)
-    return exists().where(Photo.capture_id == Capture.id, EvidenceRow.photo_id == Photo.id,
-                          or_(*[text.like(like_patterns.json_string_member(member), escape=like_patterns.ESCAPE)
-                                for member in PIPELINE_FLAGS[flag]]))
+    return exists().where(
+        Photo.capture_id == Capture.id,
+        EvidenceRow.photo_id == Photo.id,
+        or_(
+            *[
+                text.like(like_patterns.json_string_member(member), escape=like_patterns.ESCAPE)
+                for member in PIPELINE_FLAGS[flag]
+            ]
+        ),
+    )
 
 
 def has_image(photo: Photo, evidence: PhotoEvidence) -> bool:
     """True when a browser can be shown something of the photo (a derivative or the original)."""
     if evidence.destroyed:
         return False
-    return bool(evidence.thumbnail_key or evidence.preview_key
-                or (photo.blob_sha256 and (photo.mime_type or "") in BROWSER_TYPES))
+    return bool(
+        evidence.thumbnail_key
+        or evidence.preview_key
+        or (photo.blob_sha256 and (photo.mime_type or "") in BROWSER_TYPES)
+    )
 
 
 def pipeline_flag_labels() -> dict[str, str]:

@@ -1,4 +1,5 @@
 """Showing captured forms with the Chinese labels of their schema, and revisions side by side."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,7 @@ def display_value(value, field_obj=None) -> str:
         return "；".join(display_value(v, inner) for v in value)
     if isinstance(value, dict):
         sub = _nested_fields(field_obj) if field_obj is not None else {}
-        return "，".join(f"{_label(k, sub.get(k))}：{display_value(v, sub.get(k))}"
-                        for k, v in value.items())
+        return "，".join(f"{_label(k, sub.get(k))}：{display_value(v, sub.get(k))}" for k, v in value.items())
     return str(value)
 
 
@@ -125,8 +125,7 @@ def labelled_rows(kind: str, version: int | None, payload: dict | None) -> list[
                 rows.append(FormRow(prefix + name, _label(name, field_obj), "", depth))
                 walk(value, sub, prefix + name + ".", depth + 1)
             else:
-                rows.append(FormRow(prefix + name, _label(name, field_obj),
-                                    display_value(value, field_obj), depth))
+                rows.append(FormRow(prefix + name, _label(name, field_obj), display_value(value, field_obj), depth))
 
     walk(data, fields, "", 0)
     return rows
@@ -152,10 +151,12 @@ def current_payloads(session: Session, captures: list[Capture]) -> dict[str, dic
     """The payload of each capture's current revision, in one query."""
     if not captures:
         return {}
-    wanted = or_(*[and_(CaptureRevision.capture_id == c.id,
-                        CaptureRevision.number == c.current_revision) for c in captures])
-    rows = session.execute(select(CaptureRevision.capture_id, CaptureRevision.schema_version,
-                                  CaptureRevision.payload).where(wanted)).all()
+    wanted = or_(
+        *[and_(CaptureRevision.capture_id == c.id, CaptureRevision.number == c.current_revision) for c in captures]
+    )
+    rows = session.execute(
+        select(CaptureRevision.capture_id, CaptureRevision.schema_version, CaptureRevision.payload).where(wanted)
+    ).all()
     return {r.capture_id: _with_version(r.payload, r.schema_version) for r in rows}
 
 
@@ -179,11 +180,19 @@ class RevisionColumn:
 
 def side_by_side(kind: str, revisions: list[CaptureRevision], current: int) -> tuple[list[RevisionColumn], list[dict]]:
     """Revisions as columns and fields as rows; a row is marked when its value differs between revisions."""
-    columns = [RevisionColumn(r.number, r.schema_version, r.received_at, r.device_time,
-                              bool(r.conflict), r.number == current, r.payload_sha256)
-               for r in revisions]
-    per_revision = [{row.path: row for row in labelled_rows(kind, r.schema_version, r.payload)}
-                    for r in revisions]
+    columns = [
+        RevisionColumn(
+            r.number,
+            r.schema_version,
+            r.received_at,
+            r.device_time,
+            bool(r.conflict),
+            r.number == current,
+            r.payload_sha256,
+        )
+        for r in revisions
+    ]
+    per_revision = [{row.path: row for row in labelled_rows(kind, r.schema_version, r.payload)} for r in revisions]
     order: list[str] = []
     for rows in per_revision:
         order.extend(p for p in rows if p not in order)
@@ -193,6 +202,5 @@ def side_by_side(kind: str, revisions: list[CaptureRevision], current: int) -> t
         label = next(c.label for c in cells if c is not None)
         depth = next(c.depth for c in cells if c is not None)
         values = [c.value if c is not None else "（无此项）" for c in cells]
-        table.append({"path": path, "label": label, "depth": depth, "values": values,
-                      "differs": len(set(values)) > 1})
+        table.append({"path": path, "label": label, "depth": depth, "values": values, "differs": len(set(values)) > 1})
     return columns, table

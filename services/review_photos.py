@@ -1,4 +1,5 @@
 """Opening photo bytes (original, preview, thumbnail) for the review pages; every opening is audited."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,16 @@ def destroyed_photo(session: Session, photo: Photo, variant: str | None = None) 
 
 
 @transaction
-def open_photo(session: Session, actor: Actor, blobs, photo_id: str, variant: str, now: datetime,
-               *, only_inspector_id: int | None = None) -> OpenedPhoto:
+def open_photo(
+    session: Session,
+    actor: Actor,
+    blobs,
+    photo_id: str,
+    variant: str,
+    now: datetime,
+    *,
+    only_inspector_id: int | None = None,
+) -> OpenedPhoto:
     """Open one variant of a photo for streaming, or raise ``photo.unknown`` (``photo.destroyed`` once destroyed)."""
     if variant not in VARIANTS:
         raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"variant": variant})
@@ -68,6 +77,13 @@ def open_photo(session: Session, actor: Actor, blobs, photo_id: str, variant: st
     blob = session.get(Blob, key) if key else None
     if key is None or (blob is not None and blob.destroyed_at is not None) or not blobs.exists(key):
         raise errors.DomainError(errors.UNKNOWN_PHOTO, details={"photo_id": photo_id, "variant": variant})
-    audit.record(session, actor, "evidence.view", "photo", photo.id,
-                 {"variant": variant, "sha256": key, "capture_id": photo.capture_id}, at=now)
+    audit.record(
+        session,
+        actor,
+        "evidence.view",
+        "photo",
+        photo.id,
+        {"variant": variant, "sha256": key, "capture_id": photo.capture_id},
+        at=now,
+    )
     return OpenedPhoto(blobs.open(key), mime, key, variant)

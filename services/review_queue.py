@@ -3,6 +3,7 @@
 Pages are cut by (received_at, id) keysets on the ``ix_captures_queue*`` indexes, so page 2000
 costs what page 1 costs even with 100,000 pending captures.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -64,14 +65,18 @@ def _date(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise errors.DomainError(errors.BAD_FILTER, f"{name} must be a date (YYYY-MM-DD).",
-                                 details={"filter": name}) from None
+        raise errors.DomainError(
+            errors.BAD_FILTER, f"{name} must be a date (YYYY-MM-DD).", details={"filter": name}
+        ) from None
 
 
 def _one_of(value: str, allowed, name: str) -> str:
     if value not in allowed:
-        raise errors.DomainError(errors.BAD_FILTER, f"{name} must be one of {sorted(allowed)}.",
-                                 details={"filter": name, "allowed": sorted(allowed)})
+        raise errors.DomainError(
+            errors.BAD_FILTER,
+            f"{name} must be one of {sorted(allowed)}.",
+            details={"filter": name, "allowed": sorted(allowed)},
+        )
     return value
 
 
@@ -89,8 +94,9 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         values["category"] = get["category"][:20]
     if get.get("inspector_id"):
         if not get["inspector_id"].isdigit():
-            raise errors.DomainError(errors.BAD_FILTER, "inspector_id must be a number.",
-                                     details={"filter": "inspector_id"})
+            raise errors.DomainError(
+                errors.BAD_FILTER, "inspector_id must be a number.", details={"filter": "inspector_id"}
+            )
         values["inspector_id"] = int(get["inspector_id"])
     if get.get("district"):
         values["district"] = get["district"][:64]
@@ -105,8 +111,11 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         values["sort"] = _one_of(get["sort"], SORTS, "sort")
     if get.get("limit"):
         if not get["limit"].isdigit() or int(get["limit"]) not in PAGE_SIZES:
-            raise errors.DomainError(errors.BAD_FILTER, f"limit must be one of {PAGE_SIZES}.",
-                                     details={"filter": "limit", "allowed": list(PAGE_SIZES)})
+            raise errors.DomainError(
+                errors.BAD_FILTER,
+                f"limit must be one of {PAGE_SIZES}.",
+                details={"filter": "limit", "allowed": list(PAGE_SIZES)},
+            )
         values["limit"] = int(get["limit"])
     return replace(DEFAULT_FILTERS, **values)
 
@@ -125,8 +134,7 @@ def _conditions(filters: QueueFilters) -> tuple[list, bool]:
     if filters.kind:
         where.append(Capture.kind == filters.kind)
     if filters.category:
-        where.append(exists().where(Photo.capture_id == Capture.id,
-                                    Photo.category == filters.category))
+        where.append(exists().where(Photo.capture_id == Capture.id, Photo.category == filters.category))
     if filters.inspector_id is not None:
         where.append(Capture.inspector_id == filters.inspector_id)
     if filters.account_no:
@@ -155,8 +163,9 @@ class QueuePage:
     total_capped: bool = False
 
 
-def queue_page(session: Session, filters: QueueFilters, cursor: str | None = None,
-               with_total: bool = True) -> QueuePage:
+def queue_page(
+    session: Session, filters: QueueFilters, cursor: str | None = None, with_total: bool = True
+) -> QueuePage:
     """Return one page of captures matching ``filters``, after ``cursor``, in the chosen order."""
     where, needs_customer = _conditions(filters)
     descending = filters.sort == "received_desc"
@@ -164,18 +173,20 @@ def queue_page(session: Session, filters: QueueFilters, cursor: str | None = Non
     if cursor:
         after_time, after_id = decode_cursor(cursor, filters.sort)
         where.append(key < (after_time, after_id) if descending else key > (after_time, after_id))
-    query = (select(Capture, Customer, User, Device)
-             .join(Customer, Capture.customer_id == Customer.id, isouter=not needs_customer)
-             .join(User, Capture.inspector_id == User.id)
-             .join(Device, Capture.device_id == Device.id)
-             .where(and_(*where)))
+    query = (
+        select(Capture, Customer, User, Device)
+        .join(Customer, Capture.customer_id == Customer.id, isouter=not needs_customer)
+        .join(User, Capture.inspector_id == User.id)
+        .join(Device, Capture.device_id == Device.id)
+        .where(and_(*where))
+    )
     if descending:
         query = query.order_by(Capture.received_at.desc(), Capture.id.desc())
     else:
         query = query.order_by(Capture.received_at, Capture.id)
     rows = session.execute(query.limit(filters.limit + 1)).all()
     more = len(rows) > filters.limit
-    rows = rows[:filters.limit]
+    rows = rows[: filters.limit]
     items = summarize(session, rows)
     next_cursor = None
     if more and rows:
@@ -210,38 +221,42 @@ def summarize(session: Session, rows) -> list[dict]:
         mine = photos.get(capture.id, [])
         ev = [evidence[p.id] for p in mine]
         estimate = review_evidence.capture_time_estimate(capture, mine, ev)
-        items.append({
-            "id": capture.id,
-            "kind": capture.kind,
-            "kind_label": review_forms.kind_label(capture.kind),
-            "account_no": capture.account_no,
-            "customer_name": customer.name if customer else None,
-            "district": customer.district if customer else None,
-            "voltage_class": customer.voltage_class if customer else None,
-            "inspector": inspector.display_name or inspector.username,
-            "inspector_id": inspector.id,
-            "device": device.name,
-            "received_at": capture.received_at,
-            "estimated_at": estimate.at,
-            "estimate_basis": estimate.basis,
-            "categories": sorted({p.category for p in mine}),
-            "photo_count": len(mine),
-            "thumbnail_photo_id": next((p.id for p, e in zip(mine, ev) if review_evidence.has_image(p, e)), None),
-            "flags": review_evidence.capture_flags(capture, ev),
-            "summary": review_forms.summary(capture.kind, forms.get(capture.id)),
-            "review_state": capture.review_state,
-            "review_version": capture.review_version,
-            "link_state": capture.link_state,
-        })
+        items.append(
+            {
+                "id": capture.id,
+                "kind": capture.kind,
+                "kind_label": review_forms.kind_label(capture.kind),
+                "account_no": capture.account_no,
+                "customer_name": customer.name if customer else None,
+                "district": customer.district if customer else None,
+                "voltage_class": customer.voltage_class if customer else None,
+                "inspector": inspector.display_name or inspector.username,
+                "inspector_id": inspector.id,
+                "device": device.name,
+                "received_at": capture.received_at,
+                "estimated_at": estimate.at,
+                "estimate_basis": estimate.basis,
+                "categories": sorted({p.category for p in mine}),
+                "photo_count": len(mine),
+                "thumbnail_photo_id": next((p.id for p, e in zip(mine, ev) if review_evidence.has_image(p, e)), None),
+                "flags": review_evidence.capture_flags(capture, ev),
+                "summary": review_forms.summary(capture.kind, forms.get(capture.id)),
+                "review_state": capture.review_state,
+                "review_version": capture.review_version,
+                "link_state": capture.link_state,
+            }
+        )
     return items
 
 
 def filter_choices(session: Session) -> dict:
     """Values for the filter drop-downs (inspectors, districts, kinds, categories, flags)."""
-    inspectors = session.execute(select(User.id, User.display_name, User.username)
-                                 .where(User.role == "inspector").order_by(User.username)).all()
-    districts = session.scalars(select(Customer.district).where(Customer.district.is_not(None))
-                                .distinct().order_by(Customer.district)).all()
+    inspectors = session.execute(
+        select(User.id, User.display_name, User.username).where(User.role == "inspector").order_by(User.username)
+    ).all()
+    districts = session.scalars(
+        select(Customer.district).where(Customer.district.is_not(None)).distinct().order_by(Customer.district)
+    ).all()
     return {
         "inspectors": [(i.id, i.display_name or i.username) for i in inspectors],
         "districts": list(districts),
@@ -250,14 +265,24 @@ def filter_choices(session: Session) -> dict:
         "flags": review_evidence.FLAGS,
         "voltage_classes": VOLTAGE_CLASSES,
         "sorts": SORTS,
-        "states": {"pending": "待审核", "has_issues": "有问题", "approved": "已通过", "rejected": "已退回",
-                   "closed": "已关闭"},
+        "states": {
+            "pending": "待审核",
+            "has_issues": "有问题",
+            "approved": "已通过",
+            "rejected": "已退回",
+            "closed": "已关闭",
+        },
     }
 
 
 def next_after(session: Session, capture: Capture) -> str | None:
     """Id of the next capture in the default queue order after this one (for the "next" key)."""
     return session.scalar(
-        select(Capture.id).where(Capture.review_state == ReviewState.PENDING,
-                                 tuple_(Capture.received_at, Capture.id) > (capture.received_at, capture.id))
-        .order_by(Capture.received_at, Capture.id).limit(1))
+        select(Capture.id)
+        .where(
+            Capture.review_state == ReviewState.PENDING,
+            tuple_(Capture.received_at, Capture.id) > (capture.received_at, capture.id),
+        )
+        .order_by(Capture.received_at, Capture.id)
+        .limit(1)
+    )

@@ -7,6 +7,7 @@ ones and an import killed at any moment is finished by running it again: a file 
 is found by its content hash (SHA-256) and filed only if it is not filed yet — each scan ends up
 in the 卷内目录 exactly once.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,18 +46,27 @@ class ScanImportReport:
     manifest: str
     encoding: str = ""
     rows: int = 0
-    kept: int = 0          # files new to the archive
+    kept: int = 0  # files new to the archive
     already_kept: int = 0  # files found by their content hash
-    filed: int = 0         # entries appended to a 卷内目录 by this run
+    filed: int = 0  # entries appended to a 卷内目录 by this run
     already_filed: int = 0
     flagged: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
-        return {"manifest": self.manifest, "encoding": self.encoding, "rows": self.rows, "kept": self.kept,
-                "already_kept": self.already_kept, "filed": self.filed, "already_filed": self.already_filed,
-                "flagged": self.flagged, "failed": len(self.errors), "errors": self.errors}
+        return {
+            "manifest": self.manifest,
+            "encoding": self.encoding,
+            "rows": self.rows,
+            "kept": self.kept,
+            "already_kept": self.already_kept,
+            "filed": self.filed,
+            "already_filed": self.already_filed,
+            "flagged": self.flagged,
+            "failed": len(self.errors),
+            "errors": self.errors,
+        }
 
 
 class RowProblem(Exception):
@@ -106,13 +116,17 @@ def resolve_file(folder: str, name: str) -> str:
 def _event_id(session: Session, account_no: str, reference: str) -> int | None:
     if not reference.strip():
         return None
-    event_id = session.scalar(select(BusinessEvent.id).join(Customer, BusinessEvent.customer_id == Customer.id)
-                              .where(Customer.account_no == account_no,
-                                     BusinessEvent.reference == reference.strip())
-                              .order_by(BusinessEvent.id).limit(1))
+    event_id = session.scalar(
+        select(BusinessEvent.id)
+        .join(Customer, BusinessEvent.customer_id == Customer.id)
+        .where(Customer.account_no == account_no, BusinessEvent.reference == reference.strip())
+        .order_by(BusinessEvent.id)
+        .limit(1)
+    )
     if event_id is None:
-        raise RowProblem("业务单号", f"no business event {reference.strip()!r} for this customer",
-                         errors.UNKNOWN_BUSINESS_EVENT.code)
+        raise RowProblem(
+            "业务单号", f"no business event {reference.strip()!r} for this customer", errors.UNKNOWN_BUSINESS_EVENT.code
+        )
     return event_id
 
 
@@ -125,8 +139,18 @@ def _pages(value: str) -> int | None:
     return int(text)
 
 
-def import_row(session: Session, actor: Actor, folder: str, values: dict, now: datetime, blobs,
-               settings: LifecycleSettings, max_bytes: int, report: ScanImportReport, row_number: int) -> None:
+def import_row(
+    session: Session,
+    actor: Actor,
+    folder: str,
+    values: dict,
+    now: datetime,
+    blobs,
+    settings: LifecycleSettings,
+    max_bytes: int,
+    report: ScanImportReport,
+    row_number: int,
+) -> None:
     """Keep and file one manifest row (each step committed on its own)."""
     scope = filing_scope.current()
     account_no = values.get("account_no", "").strip()
@@ -135,15 +159,28 @@ def import_row(session: Session, actor: Actor, folder: str, values: dict, now: d
     path = resolve_file(folder, values.get("filename", ""))
     if os.path.getsize(path) > max_bytes:
         raise RowProblem("文件名", f"file larger than {max_bytes} bytes", errors.SCAN_TOO_LARGE.code)
-    request = scans.ScanRequest(doc_type=doc_type_code(scope, values.get("doc_type", "")),
-                                doc_date=parse_date(values.get("doc_date", "")),
-                                business_event_id=_event_id(session, account_no, values.get("reference", "")),
-                                declared_pages=_pages(values.get("pages", "")),
-                                note=values.get("note") or None)
+    request = scans.ScanRequest(
+        doc_type=doc_type_code(scope, values.get("doc_type", "")),
+        doc_date=parse_date(values.get("doc_date", "")),
+        business_event_id=_event_id(session, account_no, values.get("reference", "")),
+        declared_pages=_pages(values.get("pages", "")),
+        note=values.get("note") or None,
+    )
     with open(path, "rb") as fh:
         data = fh.read()
-    kept = scans.intake(session, actor, None, account_no, data, os.path.basename(path), request, now, blobs,
-                        source="import", max_bytes=max_bytes)
+    kept = scans.intake(
+        session,
+        actor,
+        None,
+        account_no,
+        data,
+        os.path.basename(path),
+        request,
+        now,
+        blobs,
+        source="import",
+        max_bytes=max_bytes,
+    )
     if kept.created:
         report.kept += 1
     else:
@@ -157,10 +194,20 @@ def import_row(session: Session, actor: Actor, folder: str, values: dict, now: d
     report.filed += 1
 
 
-def import_scans(session: Session, actor: Actor, folder: str, manifest: str, now: datetime, blobs,
-                 settings: LifecycleSettings, *, max_manifest_bytes: int, max_scan_bytes: int,
-                 on_progress: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None) -> ScanImportReport:
+def import_scans(
+    session: Session,
+    actor: Actor,
+    folder: str,
+    manifest: str,
+    now: datetime,
+    blobs,
+    settings: LifecycleSettings,
+    *,
+    max_manifest_bytes: int,
+    max_scan_bytes: int,
+    on_progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ScanImportReport:
     """Import every manifest row; file-level problems raise before anything is written."""
     if not os.path.isdir(folder):
         raise errors.DomainError(errors.IMPORT_UNREADABLE, f"No such folder: {folder}")
@@ -181,18 +228,38 @@ def import_scans(session: Session, actor: Actor, folder: str, manifest: str, now
             import_row(session, actor, folder, values, now, blobs, settings, max_scan_bytes, report, line)
         except RowProblem as problem:
             session.rollback()
-            report.errors.append({"row": line, "file": values.get("filename", ""), "column": problem.column,
-                                  "code": problem.code, "reason": problem.reason})
+            report.errors.append(
+                {
+                    "row": line,
+                    "file": values.get("filename", ""),
+                    "column": problem.column,
+                    "code": problem.code,
+                    "reason": problem.reason,
+                }
+            )
         except errors.DomainError as exc:
             session.rollback()
-            report.errors.append({"row": line, "file": values.get("filename", ""), "column": "",
-                                  "code": exc.code, "reason": exc.message
-                                  + (f": {exc.details['reason']}" if "reason" in exc.details else "")})
+            report.errors.append(
+                {
+                    "row": line,
+                    "file": values.get("filename", ""),
+                    "column": "",
+                    "code": exc.code,
+                    "reason": exc.message + (f": {exc.details['reason']}" if "reason" in exc.details else ""),
+                }
+            )
         if on_progress:
             on_progress(1)
     if mapping is None:
         raise errors.DomainError(errors.IMPORT_UNREADABLE, "The manifest has no header row.")
-    audit.record(session, actor, "scan.import", "manifest", os.path.basename(manifest)[:64],
-                 {k: v for k, v in report.as_dict().items() if k not in ("errors", "flagged")}, at=now)
+    audit.record(
+        session,
+        actor,
+        "scan.import",
+        "manifest",
+        os.path.basename(manifest)[:64],
+        {k: v for k, v in report.as_dict().items() if k not in ("errors", "flagged")},
+        at=now,
+    )
     session.commit()
     return report

@@ -5,6 +5,7 @@ RFC 3161 timestamp (shared with photos) → ``scan_stamped`` leaf in the evidenc
 runner (:mod:`services.pipeline_runs`) commits after each step with an audit entry, exactly as
 for photos; quality (pages, dpi, colour mode) was read at intake, before the archivist files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,12 +70,25 @@ def open_context(session: Session, env, scan_id: str) -> ScanContext | None:
         return None
     evidence = session.get(ScanEvidence, scan.id)
     if evidence is None:
-        evidence = ScanEvidence(scan_id=scan.id, evidence_no=evidence_number(scan), steps_done=[],
-                                tsa_status="pending", tsa_attempts=0, created_at=env.clock.now())
+        evidence = ScanEvidence(
+            scan_id=scan.id,
+            evidence_no=evidence_number(scan),
+            steps_done=[],
+            tsa_status="pending",
+            tsa_attempts=0,
+            created_at=env.clock.now(),
+        )
         session.add(evidence)
         session.flush()
-    return ScanContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, scan=scan,
-                       evidence=evidence, tsa_max_attempts=env.settings.tsa_max_attempts)
+    return ScanContext(
+        session=session,
+        blobs=env.blobs,
+        clock=env.clock,
+        tsa=env.tsa,
+        scan=scan,
+        evidence=evidence,
+        tsa_max_attempts=env.settings.tsa_max_attempts,
+    )
 
 
 def verify_hashes(ctx: ScanContext) -> None:
@@ -84,13 +98,28 @@ def verify_hashes(ctx: ScanContext) -> None:
     blob = ctx.session.get(Blob, scan.sha256)
     evidence.sha256, evidence.sm3, evidence.size = digests.sha256, digests.sm3, digests.size
     evidence.hashed_at = ctx.now()
-    evidence.hash_ok = (digests.sha256 == scan.sha256 and blob is not None and blob.sm3 == digests.sm3
-                        and blob.size == digests.size == scan.size)
+    evidence.hash_ok = (
+        digests.sha256 == scan.sha256
+        and blob is not None
+        and blob.sm3 == digests.sm3
+        and blob.size == digests.size == scan.size
+    )
     if translog.find_event(ctx.session, LOG_RECEIVED, scan.id) is None:
-        translog.append_event(ctx.session, LOG_RECEIVED, scan.id, {
-            "scan_id": scan.id, "customer_id": scan.customer_id, "filename": scan.filename,
-            "sha256": digests.sha256, "sm3": digests.sm3, "size": digests.size,
-            "received_at": scan.received_at}, ctx.now())
+        translog.append_event(
+            ctx.session,
+            LOG_RECEIVED,
+            scan.id,
+            {
+                "scan_id": scan.id,
+                "customer_id": scan.customer_id,
+                "filename": scan.filename,
+                "sha256": digests.sha256,
+                "sm3": digests.sm3,
+                "size": digests.size,
+                "received_at": scan.received_at,
+            },
+            ctx.now(),
+        )
     if not evidence.hash_ok:
         raise Halt(f"stored bytes do not match: expected {scan.sha256}, stored {digests.sha256}")
 
@@ -114,11 +143,18 @@ def make_derivatives(ctx: ScanContext) -> None:
 def timestamped_payload(scan_id: str, evidence: ScanEvidence) -> dict:
     """What the ``scan_timestamped`` log entry records: the token's hash and who issued it."""
     assert evidence.tsa_token is not None  # recorded once the token is granted
-    return {"scan_id": scan_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-            "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
-            "tsa_gen_time": evidence.tsa_gen_time, "tsa_serial": evidence.tsa_serial,
-            "tsa_anchor_sha256": stamping.anchor_sha256(evidence.tsa_anchor_pem),
-            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256}
+    return {
+        "scan_id": scan_id,
+        "evidence_no": evidence.evidence_no,
+        "sha256": evidence.sha256,
+        "tsa_kind": evidence.tsa_kind,
+        "tsa_name": evidence.tsa_name,
+        "tsa_url": evidence.tsa_url,
+        "tsa_gen_time": evidence.tsa_gen_time,
+        "tsa_serial": evidence.tsa_serial,
+        "tsa_anchor_sha256": stamping.anchor_sha256(evidence.tsa_anchor_pem),
+        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256,
+    }
 
 
 def log_timestamped(session, scan_id: str, evidence: ScanEvidence, now) -> None:
@@ -135,20 +171,32 @@ def timestamp(ctx: ScanContext) -> None:
 
 def stamped_payload(scan: Scan, evidence: ScanEvidence) -> dict:
     """What the ``scan_stamped`` log entry records."""
-    return {"scan_id": scan.id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-            "sm3": evidence.sm3, "size": evidence.size, "file_format": scan.file_format,
-            "pages": scan.pages, "min_dpi": scan.min_dpi, "colour_modes": list(scan.colour_modes or []),
-            "quality_flags": list(scan.flags or []), "thumbnail": evidence.thumbnail_key,
-            "preview": evidence.preview_key, "tsa_status": evidence.tsa_status, "tsa_kind": evidence.tsa_kind,
-            "tsa_gen_time": evidence.tsa_gen_time,
-            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None}
+    return {
+        "scan_id": scan.id,
+        "evidence_no": evidence.evidence_no,
+        "sha256": evidence.sha256,
+        "sm3": evidence.sm3,
+        "size": evidence.size,
+        "file_format": scan.file_format,
+        "pages": scan.pages,
+        "min_dpi": scan.min_dpi,
+        "colour_modes": list(scan.colour_modes or []),
+        "quality_flags": list(scan.flags or []),
+        "thumbnail": evidence.thumbnail_key,
+        "preview": evidence.preview_key,
+        "tsa_status": evidence.tsa_status,
+        "tsa_kind": evidence.tsa_kind,
+        "tsa_gen_time": evidence.tsa_gen_time,
+        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None,
+    }
 
 
 def log_append(ctx: ScanContext) -> None:
     """Append the ``scan_stamped`` event to the evidence log (once)."""
     if ctx.evidence.stamped_leaf_index is None:
         existing = translog.find_event(ctx.session, LOG_STAMPED, ctx.scan.id)
-        leaf = existing or translog.append_event(ctx.session, LOG_STAMPED, ctx.scan.id,
-                                                 stamped_payload(ctx.scan, ctx.evidence), ctx.now())
+        leaf = existing or translog.append_event(
+            ctx.session, LOG_STAMPED, ctx.scan.id, stamped_payload(ctx.scan, ctx.evidence), ctx.now()
+        )
         ctx.evidence.stamped_leaf_index = leaf.index
     ctx.evidence.completed_at = ctx.evidence.completed_at or ctx.now()

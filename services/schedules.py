@@ -3,6 +3,7 @@
 Called on every dispatcher tick; scheduling is idempotent through deterministic job ids, so
 any number of workers may call it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

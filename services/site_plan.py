@@ -3,6 +3,7 @@
 No map tiles: the site is the centre, distance rings at a round scale, north up, each GPS fix a
 dot with its accuracy circle. Pure functions; the template turns the result into ``<svg>``.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,28 @@ FAR_FROM_SITE_M = 500.0  # the stamping pipeline's default site radius
 SIZE = 320
 MARGIN = 24
 MIN_RING_PX = 1.0  # a site ring smaller than this is not drawn (and said so)
-NICE = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
-        200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
+NICE = (
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    20_000_000,
+)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -91,13 +112,18 @@ class Plan:
     ring_note: str = ""
 
 
-def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
-              far_threshold_m: float = FAR_FROM_SITE_M) -> Plan:
+def make_plan(site_lat: float, site_lon: float, fixes: list[Fix], far_threshold_m: float = FAR_FROM_SITE_M) -> Plan:
     """Place the fixes around the site at a round scale that shows all of them (and the threshold)."""
     centre = SIZE / 2
     outer_px = centre - MARGIN
-    measured = [(f, distance_m(site_lat, site_lon, f.latitude, f.longitude),
-                 bearing_deg(site_lat, site_lon, f.latitude, f.longitude)) for f in fixes]
+    measured = [
+        (
+            f,
+            distance_m(site_lat, site_lon, f.latitude, f.longitude),
+            bearing_deg(site_lat, site_lon, f.latitude, f.longitude),
+        )
+        for f in fixes
+    ]
     # the scale follows the photos (so near ones stay apart); the site radius is drawn when it fits
     farthest = max([d for _, d, _ in measured] + [40.0])
     scale = _nice_radius(farthest)
@@ -109,10 +135,21 @@ def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
         x = centre + r * math.sin(math.radians(bearing))
         y = centre - r * math.cos(math.radians(bearing))
         accuracy = min((fix.accuracy_m or 0) * px_per_m, outer_px)
-        placed.append(PlacedFix(fix.label, round(x, 1), round(y, 1), round(accuracy, 1), fix.source,
-                                fix.accuracy_m, dist,
-                                format_distance(dist), round(bearing), dist > far_threshold_m,
-                                dist * px_per_m > outer_px))
+        placed.append(
+            PlacedFix(
+                fix.label,
+                round(x, 1),
+                round(y, 1),
+                round(accuracy, 1),
+                fix.source,
+                fix.accuracy_m,
+                dist,
+                format_distance(dist),
+                round(bearing),
+                dist > far_threshold_m,
+                dist * px_per_m > outer_px,
+            )
+        )
     radius = format_distance(far_threshold_m)
     threshold_px: float | None
     threshold_px = round(far_threshold_m * px_per_m, 1)
@@ -124,6 +161,16 @@ def make_plan(site_lat: float, site_lon: float, fixes: list[Fix],
         ring_note = f"绿色虚线为现场范围 {radius}"
     far_count = sum(1 for p in placed if p.far)
     verdict = f"{far_count} 张照片超出现场范围 {radius}" if far_count else f"全部照片在现场范围 {radius}以内"
-    return Plan(SIZE, centre, scale, format_distance(scale),
-                [(round(r, 1), text) for r, text in rings], placed, far_threshold_m,
-                threshold_px, far_count, verdict, ring_note)
+    return Plan(
+        SIZE,
+        centre,
+        scale,
+        format_distance(scale),
+        [(round(r, 1), text) for r, text in rings],
+        placed,
+        far_threshold_m,
+        threshold_px,
+        far_count,
+        verdict,
+        ring_note,
+    )

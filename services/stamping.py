@@ -4,6 +4,7 @@ A step reads the photo and its evidence row, does its work and writes its result
 session; the runner (:mod:`services.pipeline_runs`) commits after each step together with the step's
 name, the photo state and an audit entry, so a crash repeats at most the step in progress.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,9 +74,18 @@ def get_or_create_evidence(session: Session, photo: Photo, now: datetime) -> Pho
     """The photo's evidence row, created on first use."""
     evidence = session.get(PhotoEvidence, photo.id)
     if evidence is None:
-        evidence = PhotoEvidence(photo_id=photo.id, evidence_no=evidence_number(photo), steps_done=[],
-                                 exif_raw={}, parsed={}, flags=[], time_analysis={}, tsa_status="pending",
-                                 tsa_attempts=0, created_at=now)
+        evidence = PhotoEvidence(
+            photo_id=photo.id,
+            evidence_no=evidence_number(photo),
+            steps_done=[],
+            exif_raw={},
+            parsed={},
+            flags=[],
+            time_analysis={},
+            tsa_status="pending",
+            tsa_attempts=0,
+            created_at=now,
+        )
         session.add(evidence)
         session.flush()
     return evidence
@@ -87,12 +97,20 @@ def open_context(session: Session, env, photo_id: str) -> StampContext | None:
     if photo is None or photo.blob_sha256 is None:
         return None
     evidence = get_or_create_evidence(session, photo, env.clock.now())
-    return StampContext(session=session, blobs=env.blobs, clock=env.clock, tsa=env.tsa, photo=photo,
-                        evidence=evidence, time_settings=env.settings.time,
-                        tsa_max_attempts=env.settings.tsa_max_attempts)
+    return StampContext(
+        session=session,
+        blobs=env.blobs,
+        clock=env.clock,
+        tsa=env.tsa,
+        photo=photo,
+        evidence=evidence,
+        time_settings=env.settings.time,
+        tsa_max_attempts=env.settings.tsa_max_attempts,
+    )
 
 
 # --- step 1 -----------------------------------------------------------------------------------
+
 
 def verify_hashes(ctx: StampContext) -> None:
     """Re-hash the stored bytes (SHA-256 and SM3) and compare with the declaration and the blob row."""
@@ -101,18 +119,35 @@ def verify_hashes(ctx: StampContext) -> None:
     blob = ctx.session.get(Blob, photo.blob_sha256)
     evidence.sha256, evidence.sm3, evidence.size = digests.sha256, digests.sm3, digests.size
     evidence.hashed_at = ctx.now()
-    evidence.hash_ok = (digests.sha256 == photo.declared_sha256 == photo.blob_sha256
-                        and blob is not None and blob.sm3 == digests.sm3 and blob.size == digests.size)
+    evidence.hash_ok = (
+        digests.sha256 == photo.declared_sha256 == photo.blob_sha256
+        and blob is not None
+        and blob.sm3 == digests.sm3
+        and blob.size == digests.size
+    )
     if translog.find_event(ctx.session, "received", photo.id) is None:
-        translog.append_event(ctx.session, "received", photo.id, {
-            "photo_id": photo.id, "capture_id": photo.capture_id, "device_id": photo.device_id,
-            "declared_sha256": photo.declared_sha256, "sha256": digests.sha256, "sm3": digests.sm3,
-            "size": digests.size, "received_at": photo.received_at}, ctx.now())
+        translog.append_event(
+            ctx.session,
+            "received",
+            photo.id,
+            {
+                "photo_id": photo.id,
+                "capture_id": photo.capture_id,
+                "device_id": photo.device_id,
+                "declared_sha256": photo.declared_sha256,
+                "sha256": digests.sha256,
+                "sm3": digests.sm3,
+                "size": digests.size,
+                "received_at": photo.received_at,
+            },
+            ctx.now(),
+        )
     if not evidence.hash_ok:
         raise Halt(f"stored bytes do not match: declared {photo.declared_sha256}, stored {digests.sha256}")
 
 
 # --- step 2 -----------------------------------------------------------------------------------
+
 
 def read_exif(ctx: StampContext) -> None:
     """Read EXIF/XMP; an unreadable file is recorded with its reason, never raised."""
@@ -128,10 +163,12 @@ def read_exif(ctx: StampContext) -> None:
 
 # --- step 3 -----------------------------------------------------------------------------------
 
+
 def device_clock_offset(session: Session, device_id: str, at: datetime | None) -> float | None:
     """The tablet's clock offset (seconds, device minus server) from its latest sync up to ``at``."""
-    query = select(SyncSession.clock_offset_ms).where(SyncSession.device_id == device_id,
-                                                      SyncSession.clock_offset_ms.is_not(None))
+    query = select(SyncSession.clock_offset_ms).where(
+        SyncSession.device_id == device_id, SyncSession.clock_offset_ms.is_not(None)
+    )
     if at is not None:
         query = query.where(SyncSession.server_time <= at + timedelta(minutes=5))
     value = session.scalar(query.order_by(SyncSession.server_time.desc()).limit(1))
@@ -148,12 +185,14 @@ def facts_for(session: Session, photo: Photo) -> time_analysis.DeviceFacts:
     """What the tablet declared and the server measured about this photo."""
     _capture, customer = _customer(session, photo)
     return time_analysis.DeviceFacts(
-        device_captured_at=photo.device_captured_at, device_latitude=photo.device_latitude,
+        device_captured_at=photo.device_captured_at,
+        device_latitude=photo.device_latitude,
         device_longitude=photo.device_longitude,
         clock_offset_s=device_clock_offset(session, photo.device_id, photo.received_at),
         received_at=photo.received_at,
         site_latitude=customer.latitude if customer else None,
-        site_longitude=customer.longitude if customer else None)
+        site_longitude=customer.longitude if customer else None,
+    )
 
 
 def analyse_time(ctx: StampContext) -> None:
@@ -167,6 +206,7 @@ def analyse_time(ctx: StampContext) -> None:
 
 
 # --- step 4 -----------------------------------------------------------------------------------
+
 
 def _china_time(moment: datetime | None) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）" if moment else "未知"
@@ -194,10 +234,16 @@ def band_for(ctx: StampContext) -> derivatives.Band:
     if customer is not None and customer.address:
         place += f"  客户地址 {customer.address}"
     return derivatives.Band(
-        evidence_no=evidence.evidence_no, sha256=evidence.sha256 or ctx.photo.declared_sha256,
-        account_no=capture.account_no if capture else None, account_name=customer.name if customer else None,
-        captured=_china_time(evidence.estimated_capture_at), basis=basis, place=place,
-        received=_china_time(ctx.photo.received_at), flags=[flag_label(f) for f in evidence.flags])
+        evidence_no=evidence.evidence_no,
+        sha256=evidence.sha256 or ctx.photo.declared_sha256,
+        account_no=capture.account_no if capture else None,
+        account_name=customer.name if customer else None,
+        captured=_china_time(evidence.estimated_capture_at),
+        basis=basis,
+        place=place,
+        received=_china_time(ctx.photo.received_at),
+        flags=[flag_label(f) for f in evidence.flags],
+    )
 
 
 def make_derivatives(ctx: StampContext) -> None:
@@ -208,8 +254,11 @@ def make_derivatives(ctx: StampContext) -> None:
         return
     try:
         image = derivatives.decode(ctx.data())
-        made = {"thumbnail_key": derivatives.thumbnail(image), "preview_key": derivatives.preview(image),
-                "stamped_key": derivatives.stamped_copy(image, band_for(ctx))}
+        made = {
+            "thumbnail_key": derivatives.thumbnail(image),
+            "preview_key": derivatives.preview(image),
+            "stamped_key": derivatives.stamped_copy(image, band_for(ctx)),
+        }
     except derivatives.DerivativeError as exc:
         evidence.derivatives_error = str(exc)
         return
@@ -221,6 +270,7 @@ def make_derivatives(ctx: StampContext) -> None:
 
 
 # --- step 5 -----------------------------------------------------------------------------------
+
 
 def timestamp(ctx: StampContext) -> None:
     """Ask the TSA for a token over the SHA-256; if it is unreachable, leave it pending (never blocks review)."""
@@ -239,12 +289,24 @@ def log_timestamped(session: Session, evidence: PhotoEvidence, now: datetime) ->
     if translog.find_event(session, "timestamped", evidence.photo_id) is not None:
         return
     assert evidence.tsa_token is not None  # logged once the token is granted
-    translog.append_event(session, "timestamped", evidence.photo_id, {
-        "photo_id": evidence.photo_id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-        "tsa_kind": evidence.tsa_kind, "tsa_name": evidence.tsa_name, "tsa_url": evidence.tsa_url,
-        "tsa_gen_time": evidence.tsa_gen_time, "tsa_serial": evidence.tsa_serial,
-        "tsa_anchor_sha256": anchor_sha256(evidence.tsa_anchor_pem),
-        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256}, now)
+    translog.append_event(
+        session,
+        "timestamped",
+        evidence.photo_id,
+        {
+            "photo_id": evidence.photo_id,
+            "evidence_no": evidence.evidence_no,
+            "sha256": evidence.sha256,
+            "tsa_kind": evidence.tsa_kind,
+            "tsa_name": evidence.tsa_name,
+            "tsa_url": evidence.tsa_url,
+            "tsa_gen_time": evidence.tsa_gen_time,
+            "tsa_serial": evidence.tsa_serial,
+            "tsa_anchor_sha256": anchor_sha256(evidence.tsa_anchor_pem),
+            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256,
+        },
+        now,
+    )
 
 
 def request_timestamp(evidence: PhotoEvidence | ScanEvidence, tsa, now: datetime, max_attempts: int) -> bool:
@@ -275,23 +337,36 @@ def request_timestamp(evidence: PhotoEvidence | ScanEvidence, tsa, now: datetime
 
 # --- step 6 -----------------------------------------------------------------------------------
 
+
 def stamped_payload(photo: Photo, evidence: PhotoEvidence) -> dict:
     """What the ``stamped`` log entry records."""
-    return {"photo_id": photo.id, "evidence_no": evidence.evidence_no, "sha256": evidence.sha256,
-            "sm3": evidence.sm3, "size": evidence.size, "metadata_status": evidence.metadata_status,
-            "reader": evidence.reader, "estimated_capture_at": evidence.estimated_capture_at,
-            "estimate_basis": evidence.estimate_basis, "flags": list(evidence.flags or []),
-            "thumbnail": evidence.thumbnail_key, "preview": evidence.preview_key,
-            "stamped_copy": evidence.stamped_key, "tsa_status": evidence.tsa_status, "tsa_kind": evidence.tsa_kind,
-            "tsa_gen_time": evidence.tsa_gen_time,
-            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None}
+    return {
+        "photo_id": photo.id,
+        "evidence_no": evidence.evidence_no,
+        "sha256": evidence.sha256,
+        "sm3": evidence.sm3,
+        "size": evidence.size,
+        "metadata_status": evidence.metadata_status,
+        "reader": evidence.reader,
+        "estimated_capture_at": evidence.estimated_capture_at,
+        "estimate_basis": evidence.estimate_basis,
+        "flags": list(evidence.flags or []),
+        "thumbnail": evidence.thumbnail_key,
+        "preview": evidence.preview_key,
+        "stamped_copy": evidence.stamped_key,
+        "tsa_status": evidence.tsa_status,
+        "tsa_kind": evidence.tsa_kind,
+        "tsa_gen_time": evidence.tsa_gen_time,
+        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None,
+    }
 
 
 def log_append(ctx: StampContext) -> None:
     """Append the ``stamped`` event to the transparency log (once)."""
     if ctx.evidence.stamped_leaf_index is None:
         existing = translog.find_event(ctx.session, "stamped", ctx.photo.id)
-        leaf = existing or translog.append_event(ctx.session, "stamped", ctx.photo.id,
-                                                 stamped_payload(ctx.photo, ctx.evidence), ctx.now())
+        leaf = existing or translog.append_event(
+            ctx.session, "stamped", ctx.photo.id, stamped_payload(ctx.photo, ctx.evidence), ctx.now()
+        )
         ctx.evidence.stamped_leaf_index = leaf.index
     ctx.evidence.completed_at = ctx.evidence.completed_at or ctx.now()

@@ -1,4 +1,5 @@
 """The ports and settings the stamping use cases run with, derived once per app."""
+
 from __future__ import annotations
 
 import os
@@ -43,12 +44,19 @@ def env_for(app) -> Env:
         return cached
     ports = app.extensions["dangan.ports"]
     settings = settings_module.from_config(app.config)
-    tsa = ports.tsa or tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"),
-                                            app.config.get("TSA_CA_FILE"))
-    env = Env(blobs=ports.blobs, clock=ports.clock, tsa=tsa, settings=settings,
-              signer=LogSigner(app.config["DANGAN_DATA_DIR"], settings.log_name),
-              data_dir=app.config["DANGAN_DATA_DIR"], exports=ports.exports,
-              export_bundle_days=export_bundle_days(app.config))
+    tsa = ports.tsa or tsa_port.from_config(
+        app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"), app.config.get("TSA_CA_FILE")
+    )
+    env = Env(
+        blobs=ports.blobs,
+        clock=ports.clock,
+        tsa=tsa,
+        settings=settings,
+        signer=LogSigner(app.config["DANGAN_DATA_DIR"], settings.log_name),
+        data_dir=app.config["DANGAN_DATA_DIR"],
+        exports=ports.exports,
+        export_bundle_days=export_bundle_days(app.config),
+    )
     app.extensions["dangan.stamping_env"] = env
     return env
 

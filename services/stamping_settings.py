@@ -1,4 +1,5 @@
 """Stamping settings: app config keys, each overridable by a ``DANGAN_<KEY>`` environment variable."""
+
 from __future__ import annotations
 
 import os
@@ -41,17 +42,26 @@ def from_config(config: Mapping) -> StampingSettings:
     return StampingSettings(
         lease_s=_pick(config, "STAMPING_LEASE_SECONDS", base.lease_s, float),
         max_attempts=_pick(config, "STAMPING_MAX_ATTEMPTS", base.max_attempts, int),
-        retry_backoff_s=_pick(config, "STAMPING_RETRY_BACKOFF", base.retry_backoff_s,
-                              lambda v: tuple(float(x) for x in (v.split(",") if isinstance(v, str) else v))),
+        retry_backoff_s=_pick(
+            config,
+            "STAMPING_RETRY_BACKOFF",
+            base.retry_backoff_s,
+            lambda v: tuple(float(x) for x in (v.split(",") if isinstance(v, str) else v)),
+        ),
         dispatch_interval_s=_pick(config, "DISPATCH_INTERVAL_SECONDS", base.dispatch_interval_s, float),
         checkpoint_interval_s=_pick(config, "CHECKPOINT_INTERVAL_SECONDS", base.checkpoint_interval_s, float),
         tsa_max_attempts=_pick(config, "TSA_MAX_ATTEMPTS", base.tsa_max_attempts, int),
         job_timeout_s=_pick(config, "STAMPING_JOB_TIMEOUT", base.job_timeout_s, int),
         log_name=_pick(config, "EVIDENCE_LOG_NAME", base.log_name, str),
         time=time_analysis.Settings(
-            exif_device_tolerance_s=_pick(config, "EXIF_DEVICE_TOLERANCE_SECONDS", time_base.exif_device_tolerance_s, float),
+            exif_device_tolerance_s=_pick(
+                config, "EXIF_DEVICE_TOLERANCE_SECONDS", time_base.exif_device_tolerance_s, float
+            ),
             gps_exif_tolerance_s=_pick(config, "GPS_EXIF_TOLERANCE_SECONDS", time_base.gps_exif_tolerance_s, float),
-            clock_skew_tolerance_s=_pick(config, "CLOCK_SKEW_TOLERANCE_SECONDS", time_base.clock_skew_tolerance_s, float),
+            clock_skew_tolerance_s=_pick(
+                config, "CLOCK_SKEW_TOLERANCE_SECONDS", time_base.clock_skew_tolerance_s, float
+            ),
             site_radius_m=_pick(config, "GPS_SITE_RADIUS_METRES", time_base.site_radius_m, float),
-            default_offset=_pick(config, "DEFAULT_CAPTURE_UTC_OFFSET", time_base.default_offset, str)),
+            default_offset=_pick(config, "DEFAULT_CAPTURE_UTC_OFFSET", time_base.default_offset, str),
+        ),
     )

@@ -1,4 +1,5 @@
 """Use cases for operators: compact the sync feed, force every tablet to start over."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

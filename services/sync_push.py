@@ -6,6 +6,7 @@ one failing item rolls back only itself. An identical push racing this one (anot
 process or node) is settled by the database's unique keys: whichever commits second finds the
 first one's stored answer and returns it.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,11 @@ class PushLimits:
 
 def too_large(limits: PushLimits) -> errors.DomainError:
     """The 413 answer for an oversized batch."""
-    return errors.DomainError(errors.SYNC_BATCH_TOO_LARGE,
-                              f"A push batch may hold at most {limits.max_bytes} bytes and "
-                              f"{limits.max_items} items.", limits.details())
+    return errors.DomainError(
+        errors.SYNC_BATCH_TOO_LARGE,
+        f"A push batch may hold at most {limits.max_bytes} bytes and {limits.max_items} items.",
+        limits.details(),
+    )
 
 
 def _echo(value):
@@ -62,9 +65,10 @@ def parse_request(body: bytes, limits: PushLimits) -> dict:
     if not isinstance(document, dict):
         raise errors.DomainError(errors.VALIDATION_FAILED, details={"fields": {"_body": ["Not an object."]}})
     if document.get("protocol", 1) not in PROTOCOL_VERSIONS:
-        raise errors.DomainError(errors.SYNC_PROTOCOL_UNSUPPORTED,
-                                 details={"protocol": _echo(document.get("protocol")),
-                                          "supported": list(PROTOCOL_VERSIONS)})
+        raise errors.DomainError(
+            errors.SYNC_PROTOCOL_UNSUPPORTED,
+            details={"protocol": _echo(document.get("protocol")), "supported": list(PROTOCOL_VERSIONS)},
+        )
     try:
         envelope = PushRequestSchema().load(document)
     except ValidationError as exc:
@@ -82,12 +86,14 @@ def _stored_answer(session: Session, device: Device, raw) -> push_logic.Outcome 
         return None
 
 
-def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
-         offset_ms: int | None) -> push_logic.Outcome:
+def _one(
+    session: Session, device: Device, actor: Actor, raw, now: datetime, offset_ms: int | None
+) -> push_logic.Outcome:
     for attempt in (1, 2, 3):
         try:
-            outcome = push_logic.apply_item(session, device, actor, raw, now, offset_ms,
-                                             on_revision=destruction.close_if_destroyed)
+            outcome = push_logic.apply_item(
+                session, device, actor, raw, now, offset_ms, on_revision=destruction.close_if_destroyed
+            )
             session.commit()
             return outcome
         except push_logic.ItemRejected as exc:
@@ -122,14 +128,12 @@ def _one(session: Session, device: Device, actor: Actor, raw, now: datetime,
     return push_logic.Outcome(result, result["status"])
 
 
-def push(session: Session, device: Device, actor: Actor, body: bytes, now: datetime,
-         limits: PushLimits) -> dict:
+def push(session: Session, device: Device, actor: Actor, body: bytes, now: datetime, limits: PushLimits) -> dict:
     """Apply a push batch item by item; return per-item results, uploads wanted and the clock offset."""
     envelope = parse_request(body, limits)
     offset_ms = push_logic.clock_offset_ms(envelope["device_time"], now)
     device_id = device.id
-    results, counts = [], {push_logic.APPLIED: 0, push_logic.REPLAYED: 0,
-                           push_logic.REJECTED: 0, push_logic.RETRY: 0}
+    results, counts = [], {push_logic.APPLIED: 0, push_logic.REPLAYED: 0, push_logic.REJECTED: 0, push_logic.RETRY: 0}
     for raw in envelope["items"]:
         stored = session.get(Device, device_id)
         assert stored is not None  # the pushing device
@@ -140,13 +144,28 @@ def push(session: Session, device: Device, actor: Actor, body: bytes, now: datet
     stored = session.get(Device, device_id)
     assert stored is not None  # the pushing device
     stored.last_seen_at = now
-    session.add(SyncSession(device_id=device_id, kind="push", server_time=now,
-                            device_time=envelope["device_time"], clock_offset_ms=offset_ms,
-                            request_bytes=len(body), items=len(results),
-                            applied=counts[push_logic.APPLIED], replayed=counts[push_logic.REPLAYED],
-                            rejected=counts[push_logic.REJECTED] + counts[push_logic.RETRY]))
+    session.add(
+        SyncSession(
+            device_id=device_id,
+            kind="push",
+            server_time=now,
+            device_time=envelope["device_time"],
+            clock_offset_ms=offset_ms,
+            request_bytes=len(body),
+            items=len(results),
+            applied=counts[push_logic.APPLIED],
+            replayed=counts[push_logic.REPLAYED],
+            rejected=counts[push_logic.REJECTED] + counts[push_logic.RETRY],
+        )
+    )
     captures = sorted({r["capture_id"] for r in results if r["status"] in ("applied",)})
     uploads = push_logic.photos_awaiting_upload(session, captures)
     session.commit()
-    return {"server_time": now, "clock_offset_ms": offset_ms, "results": results, "uploads": uploads,
-            "counts": counts, "limits": limits.details()}
+    return {
+        "server_time": now,
+        "clock_offset_ms": offset_ms,
+        "results": results,
+        "uploads": uploads,
+        "counts": counts,
+        "limits": limits.details(),
+    }

@@ -4,6 +4,7 @@ Leaves are appended in the caller's transaction, so an event and its log entry c
 or not at all. The hashing, proof and signature code is :mod:`verifier.merkle` (pure, through
 :mod:`core.merkle`), the same code the offline verifier runs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,15 +47,23 @@ def jsonable(value):
 
 def entry_bytes(event_type: str, subject_id: str, payload: dict, now: datetime) -> bytes:
     """The canonical JSON of one log entry (what the leaf hash covers)."""
-    return merkle.canonical_json({"v": LEAF_VERSION, "type": event_type, "subject": str(subject_id),
-                                  "at": jsonable(now), "payload": jsonable(payload)})
+    return merkle.canonical_json(
+        {
+            "v": LEAF_VERSION,
+            "type": event_type,
+            "subject": str(subject_id),
+            "at": jsonable(now),
+            "payload": jsonable(payload),
+        }
+    )
 
 
 def _next_index(session: Session) -> int:
     # UPDATE … RETURNING takes the counter row's lock (PostgreSQL) or the write lock (SQLite)
     # until the caller commits, so concurrent appends get consecutive, unique indexes.
-    bumped = session.execute(update(Counter).where(Counter.name == COUNTER)
-                             .values(value=Counter.value + 1).returning(Counter.value)).scalar()
+    bumped = session.execute(
+        update(Counter).where(Counter.name == COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar()
     if bumped is None:
         session.add(Counter(name=COUNTER, value=1))
         session.flush()
@@ -67,8 +76,14 @@ def append_event(session: Session, event_type: str, subject_id: str, payload: di
     if not event_type or len(event_type) > 32:
         raise ValueError("event_type must be 1–32 characters")
     entry = entry_bytes(event_type, subject_id, payload, now)
-    leaf = LogLeaf(index=_next_index(session), event_type=event_type, subject_id=str(subject_id), entry=entry,
-                   leaf_hash=merkle.leaf_hash(entry).hex(), appended_at=now)
+    leaf = LogLeaf(
+        index=_next_index(session),
+        event_type=event_type,
+        subject_id=str(subject_id),
+        entry=entry,
+        leaf_hash=merkle.leaf_hash(entry).hex(),
+        appended_at=now,
+    )
     session.add(leaf)
     session.flush()
     return leaf
@@ -76,9 +91,12 @@ def append_event(session: Session, event_type: str, subject_id: str, payload: di
 
 def find_event(session: Session, event_type: str, subject_id: str) -> LogLeaf | None:
     """The first leaf of this event type for a subject, if any (pipeline steps use it to stay idempotent)."""
-    return session.scalars(select(LogLeaf).where(LogLeaf.event_type == event_type,
-                                                 LogLeaf.subject_id == str(subject_id))
-                           .order_by(LogLeaf.index).limit(1)).first()
+    return session.scalars(
+        select(LogLeaf)
+        .where(LogLeaf.event_type == event_type, LogLeaf.subject_id == str(subject_id))
+        .order_by(LogLeaf.index)
+        .limit(1)
+    ).first()
 
 
 def tree_size(session: Session) -> int:
@@ -100,21 +118,30 @@ def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
     path = merkle.inclusion_path(hashes, leaf_index)
     leaf = session.get(LogLeaf, leaf_index)
     assert leaf is not None  # within the tree whose leaf hashes were just read
-    return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": hashes[leaf_index].hex(),
-            "entry": leaf.entry.decode("utf-8"), "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
-            "path": [h.hex() for h in path]}
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": tree_size,
+        "leaf_hash": hashes[leaf_index].hex(),
+        "entry": leaf.entry.decode("utf-8"),
+        "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
+        "path": [h.hex() for h in path],
+    }
 
 
 def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
     """Consistency proof between two tree sizes (hex hashes)."""
     hashes = leaf_hashes(session, new_size)
-    return {"old_size": old_size, "new_size": new_size,
-            "old_root": merkle.root_from_leaf_hashes(hashes[:old_size]).hex(),
-            "new_root": merkle.root_from_leaf_hashes(hashes).hex(),
-            "path": [h.hex() for h in merkle.consistency_path(hashes, old_size)]}
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "old_root": merkle.root_from_leaf_hashes(hashes[:old_size]).hex(),
+        "new_root": merkle.root_from_leaf_hashes(hashes).hex(),
+        "path": [h.hex() for h in merkle.consistency_path(hashes, old_size)],
+    }
 
 
 # --- the signing key and checkpoints --------------------------------------------------------
+
 
 class LogSigner:
     """The log's Ed25519 key, created once under the data dir (``keys/evidence-log.ed25519.pem``)."""
@@ -133,7 +160,8 @@ class LogSigner:
             if not self.path.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 pem = Ed25519PrivateKey.generate().private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
                 try:
                     fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                     with os.fdopen(fd, "wb") as fh:
@@ -147,15 +175,18 @@ class LogSigner:
         """The raw 32-byte Ed25519 public key."""
         from cryptography.hazmat.primitives import serialization
 
-        return self.private_key().public_key().public_bytes(serialization.Encoding.Raw,
-                                                            serialization.PublicFormat.Raw)
+        return self.private_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     def public_key_pem(self) -> str:
         """The public key as PEM (SubjectPublicKeyInfo)."""
         from cryptography.hazmat.primitives import serialization
 
-        return self.private_key().public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return (
+            self.private_key()
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
 
 
 def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None) -> LogCheckpoint | None:
@@ -166,8 +197,9 @@ def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None
         return None
     root = merkle.root_from_leaf_hashes(leaf_hashes(session, size))
     note = merkle.sign_checkpoint(merkle.Checkpoint(signer.name, size, root), signer.name, signer.private_key())
-    checkpoint = LogCheckpoint(tree_size=size, root_hash=root.hex(), note=note, key_name=signer.name,
-                               created_at=now, tsa_status="pending")
+    checkpoint = LogCheckpoint(
+        tree_size=size, root_hash=root.hex(), note=note, key_name=signer.name, created_at=now, tsa_status="pending"
+    )
     session.add(checkpoint)
     session.flush()
     if tsa is not None:
@@ -185,8 +217,9 @@ def checkpoint_subject(tree_size: int) -> str:
     return f"checkpoint-{int(tree_size)}"
 
 
-def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None = None,
-                         now: datetime | None = None) -> bool:
+def timestamp_checkpoint(
+    checkpoint: LogCheckpoint, tsa, session: Session | None = None, now: datetime | None = None
+) -> bool:
     """Ask the TSA for a token over the checkpoint; on failure leave it pending with the reason.
 
     Given a session, a granted token is bound into the log: a ``timestamped`` event records the
@@ -210,13 +243,23 @@ def timestamp_checkpoint(checkpoint: LogCheckpoint, tsa, session: Session | None
     checkpoint.tsa_anchor_pem = token.anchor_pem.decode() if token.anchor_pem else None
     if session is not None:
         anchors = load_certificates(token.anchor_pem)
-        append_event(session, "timestamped", checkpoint_subject(checkpoint.tree_size), {
-            "checkpoint_tree_size": checkpoint.tree_size, "checkpoint_root_hash": checkpoint.root_hash,
-            "note_sha256": checkpoint_digest(checkpoint).hex(),
-            "tsa_token_sha256": hashlib.sha256(token.response).hexdigest(), "tsa_kind": token.kind,
-            "tsa_name": token.tsa_name, "tsa_url": token.url, "tsa_gen_time": token.gen_time,
-            "tsa_anchor_sha256": certificate_fingerprint(anchors[0]) if anchors else None},
-            now or token.gen_time)
+        append_event(
+            session,
+            "timestamped",
+            checkpoint_subject(checkpoint.tree_size),
+            {
+                "checkpoint_tree_size": checkpoint.tree_size,
+                "checkpoint_root_hash": checkpoint.root_hash,
+                "note_sha256": checkpoint_digest(checkpoint).hex(),
+                "tsa_token_sha256": hashlib.sha256(token.response).hexdigest(),
+                "tsa_kind": token.kind,
+                "tsa_name": token.tsa_name,
+                "tsa_url": token.url,
+                "tsa_gen_time": token.gen_time,
+                "tsa_anchor_sha256": certificate_fingerprint(anchors[0]) if anchors else None,
+            },
+            now or token.gen_time,
+        )
     return True
 
 
@@ -230,8 +273,12 @@ def tsa_fits_log(session: Session, tsa) -> bool:
         return True
     latest = []
     for model in (PhotoEvidence, LogCheckpoint):
-        row = session.execute(select(model.tsa_kind, model.tsa_gen_time).where(model.tsa_status == "granted")
-                              .order_by(model.tsa_gen_time.desc()).limit(1)).first()
+        row = session.execute(
+            select(model.tsa_kind, model.tsa_gen_time)
+            .where(model.tsa_status == "granted")
+            .order_by(model.tsa_gen_time.desc())
+            .limit(1)
+        ).first()
         if row is not None and row[1] is not None:
             latest.append((row[1], row[0]))
     return not latest or max(latest)[1] == "local"
@@ -239,16 +286,27 @@ def tsa_fits_log(session: Session, tsa) -> bool:
 
 def growth_besides_timestamps(session: Session, since: int) -> int:
     """Leaves appended from index ``since`` on, not counting the events binding checkpoint tokens."""
-    return session.scalar(select(func.count()).select_from(LogLeaf).where(
-        LogLeaf.index >= since,
-        ~((LogLeaf.event_type == "timestamped") & LogLeaf.subject_id.like("checkpoint-%")))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LogLeaf)
+            .where(
+                LogLeaf.index >= since,
+                ~((LogLeaf.event_type == "timestamped") & LogLeaf.subject_id.like("checkpoint-%")),
+            )
+        )
+        or 0
+    )
 
 
 def checkpoint_timestamp_event(session: Session, size: int) -> LogLeaf | None:
     """The latest leaf below ``size`` binding a checkpoint's token into the log, if any."""
-    return session.scalars(select(LogLeaf).where(LogLeaf.index < size, LogLeaf.event_type == "timestamped",
-                                                 LogLeaf.subject_id.like("checkpoint-%"))
-                           .order_by(LogLeaf.index.desc()).limit(1)).first()
+    return session.scalars(
+        select(LogLeaf)
+        .where(LogLeaf.index < size, LogLeaf.event_type == "timestamped", LogLeaf.subject_id.like("checkpoint-%"))
+        .order_by(LogLeaf.index.desc())
+        .limit(1)
+    ).first()
 
 
 def latest_checkpoint(session: Session) -> LogCheckpoint | None:
@@ -259,9 +317,13 @@ def latest_checkpoint(session: Session) -> LogCheckpoint | None:
 def public_key_info(signer: LogSigner) -> dict:
     """The log's name and public key, for verifiers."""
     raw = signer.public_key_raw()
-    return {"name": signer.name, "algorithm": "Ed25519", "public_key": base64.b64encode(raw).decode(),
-            "public_key_pem": signer.public_key_pem(),
-            "key_hint": merkle.key_hint(signer.name, raw).hex()}
+    return {
+        "name": signer.name,
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(raw).decode(),
+        "public_key_pem": signer.public_key_pem(),
+        "key_hint": merkle.key_hint(signer.name, raw).hex(),
+    }
 
 
 def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict:
@@ -284,8 +346,12 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
     checked = []
     previous = None
     for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
-        result = {"tree_size": checkpoint.tree_size, "signature": "ok", "root": "ok",
-                  "timestamp": checkpoint.tsa_status}
+        result = {
+            "tree_size": checkpoint.tree_size,
+            "signature": "ok",
+            "root": "ok",
+            "timestamp": checkpoint.tsa_status,
+        }
         try:
             signed = merkle.verify_checkpoint(checkpoint.note, name, public_key)
             if signed.size != checkpoint.tree_size or signed.root.hex() != checkpoint.root_hash:
@@ -294,36 +360,44 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
             result["signature"] = str(exc)
         if checkpoint.tree_size > len(hashes):
             result["root"] = "checkpoint is larger than the log"
-        elif merkle.root_from_leaf_hashes(hashes[:checkpoint.tree_size]).hex() != checkpoint.root_hash:
+        elif merkle.root_from_leaf_hashes(hashes[: checkpoint.tree_size]).hex() != checkpoint.root_hash:
             result["root"] = "recomputed root differs"
         if previous is not None and result["root"] == "ok":
-            path = merkle.consistency_path(hashes[:checkpoint.tree_size], previous.tree_size)
-            if not merkle.verify_consistency(previous.tree_size, checkpoint.tree_size,
-                                             bytes.fromhex(previous.root_hash), bytes.fromhex(checkpoint.root_hash),
-                                             path):
+            path = merkle.consistency_path(hashes[: checkpoint.tree_size], previous.tree_size)
+            if not merkle.verify_consistency(
+                previous.tree_size,
+                checkpoint.tree_size,
+                bytes.fromhex(previous.root_hash),
+                bytes.fromhex(checkpoint.root_hash),
+                path,
+            ):
                 result["root"] = "not consistent with the previous checkpoint"
         if checkpoint.tsa_token and (tsa is not None or checkpoint.tsa_anchor_pem):
             try:
                 if checkpoint.tsa_anchor_pem:  # the root recorded at stamping: a later TSA change does not matter
-                    verify_response(checkpoint.tsa_token, checkpoint_digest(checkpoint),
-                                    checkpoint.tsa_anchor_pem.encode())
+                    verify_response(
+                        checkpoint.tsa_token, checkpoint_digest(checkpoint), checkpoint.tsa_anchor_pem.encode()
+                    )
                 else:
                     tsa.verify(checkpoint.tsa_token, checkpoint_digest(checkpoint))
                 result["timestamp"] = f"verified ({checkpoint.tsa_kind})"
             except Exception as exc:  # any failure to verify is a finding, not a crash
                 result["timestamp"] = f"invalid: {exc}"
             bound = bindings.get(checkpoint_subject(checkpoint.tree_size))
-            if bound is not None and bound != (hashlib.sha256(checkpoint.tsa_token).hexdigest(),
-                                               checkpoint_digest(checkpoint).hex()):
+            if bound is not None and bound != (
+                hashlib.sha256(checkpoint.tsa_token).hexdigest(),
+                checkpoint_digest(checkpoint).hex(),
+            ):
                 result["timestamp"] = "invalid: differs from the token the log bound to this checkpoint"
         if result["signature"] != "ok" or result["root"] != "ok" or str(result["timestamp"]).startswith("invalid"):
-            problems.append(f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
-                            f"root {result['root']}, timestamp {result['timestamp']}")
+            problems.append(
+                f"checkpoint {checkpoint.tree_size}: signature {result['signature']}, "
+                f"root {result['root']}, timestamp {result['timestamp']}"
+            )
         checked.append(result)
         previous = checkpoint
     root = merkle.root_from_leaf_hashes(hashes).hex()
-    return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked,
-            "problems": problems}
+    return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked, "problems": problems}
 
 
 @transaction

@@ -3,6 +3,7 @@
 A verifier pins these (``evidence verify --tsa-ca … --log-key …``) instead of trusting the copies
 inside a bundle; the legal pages and ``flask --app wsgi evidence anchors`` show their fingerprints.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -16,9 +17,15 @@ from verifier.timestamps import TokenInvalid, certificate_fingerprint, load_cert
 
 def _root(pem: str, source: str) -> dict:
     certificate = load_certificates(pem.encode())[0]
-    return {"subject": certificate.subject.rfc4514_string(), "sha256": certificate_fingerprint(certificate),
-            "not_valid_after": certificate.not_valid_after_utc, "pem": pem, "source": source,
-            "tokens": 0, "issuers": []}
+    return {
+        "subject": certificate.subject.rfc4514_string(),
+        "sha256": certificate_fingerprint(certificate),
+        "not_valid_after": certificate.not_valid_after_utc,
+        "pem": pem,
+        "source": source,
+        "tokens": 0,
+        "issuers": [],
+    }
 
 
 def tsa_roots(session: Session, tsa) -> list[dict]:
@@ -32,9 +39,11 @@ def tsa_roots(session: Session, tsa) -> list[dict]:
     except TokenInvalid:
         pass
     for model in (PhotoEvidence, LogCheckpoint):
-        rows = session.execute(select(model.tsa_anchor_pem, model.tsa_kind, model.tsa_url, func.count())
-                               .where(model.tsa_anchor_pem.is_not(None))
-                               .group_by(model.tsa_anchor_pem, model.tsa_kind, model.tsa_url)).all()
+        rows = session.execute(
+            select(model.tsa_anchor_pem, model.tsa_kind, model.tsa_url, func.count())
+            .where(model.tsa_anchor_pem.is_not(None))
+            .group_by(model.tsa_anchor_pem, model.tsa_kind, model.tsa_url)
+        ).all()
         for pem, kind, url, count in rows:
             entry = _root(pem, "recorded")
             entry = roots.setdefault(entry["sha256"], entry)
@@ -48,8 +57,13 @@ def tsa_roots(session: Session, tsa) -> list[dict]:
 def log_key(signer) -> dict:
     """The evidence log's public key and its SHA-256 fingerprint (DER SubjectPublicKeyInfo)."""
     info = translog.public_key_info(signer)
-    return {"name": info["name"], "algorithm": info["algorithm"], "key_hint": info["key_hint"],
-            "sha256": key_fingerprint(signer.public_key_raw()), "public_key_pem": info["public_key_pem"]}
+    return {
+        "name": info["name"],
+        "algorithm": info["algorithm"],
+        "key_hint": info["key_hint"],
+        "sha256": key_fingerprint(signer.public_key_raw()),
+        "public_key_pem": info["public_key_pem"],
+    }
 
 
 def describe(session: Session, env) -> dict:

@@ -4,6 +4,7 @@ A use case called by another joins the caller's transaction (the depth lives in 
 ``info``), so a composite use case still commits once, all or nothing. Handlers, pages, CLI
 commands and jobs never commit.
 """
+
 from __future__ import annotations
 
 import functools

@@ -9,6 +9,7 @@ its SHA-256, no newer upload carries the same bytes, and no other table referenc
 Only then are the blob row and its bytes removed. A blob that any photo references is never
 touched: the check runs under the blob row's lock and the photos' foreign key backs it up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,16 +47,18 @@ def _lock_free(now: datetime):
 
 def expire_uploads(session: Session, blobs: BlobStore, now: datetime) -> int:
     """Mark unfinished uploads past Upload-Expires as expired and drop their staged bytes."""
-    ids = session.scalars(select(Upload.id).where(Upload.state == "receiving", Upload.expires_at <= now,
-                                                  _lock_free(now))).all()
+    ids = session.scalars(
+        select(Upload.id).where(Upload.state == "receiving", Upload.expires_at <= now, _lock_free(now))
+    ).all()
     count = 0
     for upload_id in ids:
         # the same condition again, atomically: a PATCH may have claimed it in between
         result = session.execute(
-            update(Upload).where(Upload.id == upload_id, Upload.state == "receiving",
-                                 Upload.expires_at <= now, _lock_free(now))
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.state == "receiving", Upload.expires_at <= now, _lock_free(now))
             .values(state="expired", updated_at=now, lock_token=None, lock_owner=None, lock_expires_at=None)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         assert isinstance(result, CursorResult)
         if result.rowcount != 1:
             session.rollback()
@@ -92,10 +95,17 @@ def _referenced(session: Session, sha256: str, cutoff: datetime) -> bool:
     """True if a photo, a recent or unfinished upload, or any other row still needs this blob."""
     if session.scalar(select(exists().where(or_(Photo.declared_sha256 == sha256, Photo.blob_sha256 == sha256)))):
         return True
-    if session.scalar(select(exists().where(
-            or_(Upload.sha256 == sha256, Upload.declared_sha256 == sha256),
-            or_(Upload.state.in_(("receiving", "finishing")),
-                (Upload.state == "finished") & (Upload.finished_at > cutoff))))):
+    if session.scalar(
+        select(
+            exists().where(
+                or_(Upload.sha256 == sha256, Upload.declared_sha256 == sha256),
+                or_(
+                    Upload.state.in_(("receiving", "finishing")),
+                    (Upload.state == "finished") & (Upload.finished_at > cutoff),
+                ),
+            )
+        )
+    ):
         return True
     return any(session.scalar(select(exists().where(column == sha256))) for column in _blob_references())
 
@@ -104,31 +114,42 @@ def sweep_unclaimed(session: Session, blobs: BlobStore, now: datetime, settings:
     """Remove blobs of uploads that no photo claimed within the grace period."""
     cutoff = now - settings.unclaimed_grace
     candidates = session.scalars(
-        select(Upload.sha256).where(Upload.state == "finished", Upload.finished_at <= cutoff).distinct()).all()
+        select(Upload.sha256).where(Upload.state == "finished", Upload.finished_at <= cutoff).distinct()
+    ).all()
     swept = 0
     for sha256 in candidates:
         assert sha256 is not None  # a finished upload has its verified hash
         try:
             # lock the blob row first (PostgreSQL row lock / SQLite write lock), then look:
             # a concurrent finish or push either committed before us or waits for us
-            session.execute(update(Blob).where(Blob.sha256 == sha256).values(size=Blob.size)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(Blob)
+                .where(Blob.sha256 == sha256)
+                .values(size=Blob.size)
+                .execution_options(synchronize_session=False)
+            )
             if _referenced(session, sha256, cutoff):
                 session.rollback()
                 continue
-            deleted = session.execute(delete(Blob).where(Blob.sha256 == sha256)
-                                      .execution_options(synchronize_session=False))
+            deleted = session.execute(
+                delete(Blob).where(Blob.sha256 == sha256).execution_options(synchronize_session=False)
+            )
             assert isinstance(deleted, CursorResult)
             removed = deleted.rowcount
-            uploads = session.scalars(select(Upload).where(Upload.sha256 == sha256,
-                                                           Upload.state == "finished")).all()
+            uploads = session.scalars(select(Upload).where(Upload.sha256 == sha256, Upload.state == "finished")).all()
             for upload in uploads:
                 assert upload.finished_at is not None
                 upload.state = "swept"
                 upload.updated_at = now
-                audit.record(session, SYSTEM, "upload.swept", "upload", upload.id,
-                             {"sha256": sha256, "photo_id": upload.photo_id,
-                              "finished_at": upload.finished_at.isoformat()}, at=now)
+                audit.record(
+                    session,
+                    SYSTEM,
+                    "upload.swept",
+                    "upload",
+                    upload.id,
+                    {"sha256": sha256, "photo_id": upload.photo_id, "finished_at": upload.finished_at.isoformat()},
+                    at=now,
+                )
             session.flush()
             if removed:
                 blobs.destroy(sha256)
@@ -140,13 +161,16 @@ def sweep_unclaimed(session: Session, blobs: BlobStore, now: datetime, settings:
     return swept
 
 
-def sweep_uploads(session: Session, blobs: BlobStore, now: datetime,
-                  settings: tus.UploadSettings | None = None) -> dict[str, int]:
+def sweep_uploads(
+    session: Session, blobs: BlobStore, now: datetime, settings: tus.UploadSettings | None = None
+) -> dict[str, int]:
     """Run every upload sweep once; returns how many uploads each step changed."""
     settings = settings or tus.UploadSettings()
-    result = {"expired": expire_uploads(session, blobs, now),
-              "finished": resume_finishes(session, blobs, now, settings),
-              "unclaimed": sweep_unclaimed(session, blobs, now, settings)}
+    result = {
+        "expired": expire_uploads(session, blobs, now),
+        "finished": resume_finishes(session, blobs, now, settings),
+        "unclaimed": sweep_unclaimed(session, blobs, now, settings),
+    }
     if any(result.values()):
         log.info("upload sweep: %s", result)
     return result

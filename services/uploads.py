@@ -7,6 +7,7 @@ the last byte, the finish in two steps (digests first, then blob + photos) so th
 between moving the bytes and recording them is completed by the next HEAD, PATCH or sweep.
 No Flask here: the sweep job uses these functions too.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,7 @@ log = logging.getLogger("dangan.uploads")
 class _LockKeeper:
     """Renews the write lock while a body streams; says False once the lock was lost."""
 
-    def __init__(self, session: Session, upload_id: str, token: str, clock: Clock,
-                 settings: UploadSettings):
+    def __init__(self, session: Session, upload_id: str, token: str, clock: Clock, settings: UploadSettings):
         self.session, self.upload_id, self.token = session, upload_id, token
         self.clock, self.settings = clock, settings
         self.renewed = time.monotonic()
@@ -41,8 +41,7 @@ class _LockKeeper:
     def __call__(self) -> bool:
         if time.monotonic() - self.renewed < self.settings.lock_renew_seconds:
             return True
-        held = tus.renew_lock(self.session, self.upload_id, self.token, self.clock.now(),
-                              self.settings.lock_ttl)
+        held = tus.renew_lock(self.session, self.upload_id, self.token, self.clock.now(), self.settings.lock_ttl)
         self.session.commit()
         self.renewed = time.monotonic()
         return held
@@ -62,11 +61,16 @@ class _ProgressRecorder(tus.Progress):
     def record(self, offset: int) -> bool:
         now = self.clock.now()
         result = self.session.execute(
-            update(Upload).where(Upload.id == self.upload_id, Upload.lock_token == self.token,
-                                 Upload.state == "receiving")
-            .values(offset=offset, updated_at=now, expires_at=now + self.settings.expiry,
-                    lock_expires_at=now + self.settings.lock_ttl)
-            .execution_options(synchronize_session=False))
+            update(Upload)
+            .where(Upload.id == self.upload_id, Upload.lock_token == self.token, Upload.state == "receiving")
+            .values(
+                offset=offset,
+                updated_at=now,
+                expires_at=now + self.settings.expiry,
+                lock_expires_at=now + self.settings.lock_ttl,
+            )
+            .execution_options(synchronize_session=False)
+        )
         assert isinstance(result, CursorResult)
         recorded = result.rowcount == 1
         self.session.commit()
@@ -81,15 +85,34 @@ def _release(session: Session, upload_id: str, token: str) -> None:
     session.commit()
 
 
-def create(session: Session, actor: Actor, device_id: str, request: CreateRequest,
-           first_chunk: PatchRequest | None, body: BinaryIO | None, clock: Clock, blobs: BlobStore,
-           settings: UploadSettings) -> Upload:
+def create(
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    request: CreateRequest,
+    first_chunk: PatchRequest | None,
+    body: BinaryIO | None,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> Upload:
     """Create an upload (creation) and, with a body, write its first chunk (creation-with-upload)."""
     now = clock.now()
     upload = tus.new_upload(session, device_id, request, now, settings)
-    audit.record(session, actor, "upload.created", "upload", upload.id,
-                 {"photo_id": upload.photo_id, "declared_sha256": upload.declared_sha256,
-                  "length": upload.length, "filename": upload.filename}, at=now)
+    audit.record(
+        session,
+        actor,
+        "upload.created",
+        "upload",
+        upload.id,
+        {
+            "photo_id": upload.photo_id,
+            "declared_sha256": upload.declared_sha256,
+            "length": upload.length,
+            "filename": upload.filename,
+        },
+        at=now,
+    )
     session.commit()
     if first_chunk is not None and body is not None:
         try:
@@ -102,8 +125,15 @@ def create(session: Session, actor: Actor, device_id: str, request: CreateReques
     return upload
 
 
-def status(session: Session, actor: Actor, device_id: str, upload_id: str, clock: Clock,
-           blobs: BlobStore, settings: UploadSettings) -> Upload:
+def status(
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    upload_id: str,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> Upload:
     """The upload's offset and length for HEAD; completes an interrupted finish on the way."""
     upload = tus.load_upload(session, device_id, upload_id)
     tus.check_alive(upload, clock.now())
@@ -113,28 +143,50 @@ def status(session: Session, actor: Actor, device_id: str, upload_id: str, clock
     return upload
 
 
-def _already_complete(session: Session, actor: Actor, upload: Upload, request: PatchRequest,
-                      clock: Clock, blobs: BlobStore, settings: UploadSettings) -> Upload:
+def _already_complete(
+    session: Session,
+    actor: Actor,
+    upload: Upload,
+    request: PatchRequest,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> Upload:
     """A PATCH to a complete upload: a retried last chunk gets the same answer, nothing refires."""
     end = request.offset + (request.content_length or 0)
     if request.offset != upload.length and end != upload.length:
-        raise errors.DomainError(errors.UPLOAD_OFFSET_MISMATCH, details={"offset": upload.length},
-                                 headers={"Upload-Offset": str(upload.length)})
+        raise errors.DomainError(
+            errors.UPLOAD_OFFSET_MISMATCH,
+            details={"offset": upload.length},
+            headers={"Upload-Offset": str(upload.length)},
+        )
     if upload.state == "finishing":
         resume_finishing(session, actor, upload, clock, blobs, settings)
     return upload
 
 
-def write(session: Session, actor: Actor, device_id: str, upload_id: str, request: PatchRequest,
-          body: BinaryIO | None, clock: Clock, blobs: BlobStore, settings: UploadSettings) -> Upload:
+def write(
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    upload_id: str,
+    request: PatchRequest,
+    body: BinaryIO | None,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> Upload:
     """Append one PATCH body at the stored offset under the write lock; finish on the last byte."""
     upload = tus.load_upload(session, device_id, upload_id)
     tus.check_alive(upload, clock.now())
     if upload.state in ("finishing", "finished"):
         return _already_complete(session, actor, upload, request, clock, blobs, settings)
     if request.offset != upload.offset:
-        raise errors.DomainError(errors.UPLOAD_OFFSET_MISMATCH, details={"offset": upload.offset},
-                                 headers={"Upload-Offset": str(upload.offset)})
+        raise errors.DomainError(
+            errors.UPLOAD_OFFSET_MISMATCH,
+            details={"offset": upload.offset},
+            headers={"Upload-Offset": str(upload.offset)},
+        )
     if request.length is not None and request.length > settings.max_size:
         raise errors.DomainError(errors.UPLOAD_TOO_LARGE, details={"max": settings.max_size})
     tus.check_parallel(session, device_id, upload.id, clock.now(), settings)
@@ -146,8 +198,11 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
         # the lock is ours: read the state again, another PATCH may have committed meanwhile
         upload = tus.load_upload(session, device_id, upload_id)
         if upload.offset != request.offset or upload.state != "receiving":
-            raise errors.DomainError(errors.UPLOAD_OFFSET_MISMATCH, details={"offset": upload.offset},
-                                     headers={"Upload-Offset": str(upload.offset)})
+            raise errors.DomainError(
+                errors.UPLOAD_OFFSET_MISMATCH,
+                details={"offset": upload.offset},
+                headers={"Upload-Offset": str(upload.offset)},
+            )
         tus.apply_deferred_length(upload, request.length)
         room = tus.room_left(upload, settings)
         if request.content_length is not None and request.content_length > room:
@@ -161,8 +216,17 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
         session.commit()
         try:
             # an empty body still creates the staging file (a 0-byte upload finishes at once)
-            result = tus.write_chunk(staged, start, body if body is not None else io.BytesIO(), room,
-                                     settings.read_chunk, request.checksum, digests, keeper, progress)
+            result = tus.write_chunk(
+                staged,
+                start,
+                body if body is not None else io.BytesIO(),
+                room,
+                settings.read_chunk,
+                request.checksum,
+                digests,
+                keeper,
+                progress,
+            )
         except tus.StagingLost as exc:
             log.error("staged bytes lost: %s", exc)
             _reject(session, actor, upload, blobs, clock.now(), {"reason": "staging_lost"})
@@ -184,19 +248,33 @@ def write(session: Session, actor: Actor, device_id: str, upload_id: str, reques
         raise
 
 
-def _reject(session: Session, actor: Actor, upload: Upload, blobs: BlobStore, now: datetime,
-            details: dict) -> None:
+def _reject(session: Session, actor: Actor, upload: Upload, blobs: BlobStore, now: datetime, details: dict) -> None:
     """Reject an upload for good (its bytes did not verify or were lost) and say so in the audit log."""
     tus.reject_lost(upload, blobs, now)
     upload.lock_token = upload.lock_owner = upload.lock_expires_at = None
-    audit.record(session, actor, "upload.rejected", "upload", upload.id,
-                 {"photo_id": upload.photo_id, "declared_sha256": upload.declared_sha256, **details}, at=now)
+    audit.record(
+        session,
+        actor,
+        "upload.rejected",
+        "upload",
+        upload.id,
+        {"photo_id": upload.photo_id, "declared_sha256": upload.declared_sha256, **details},
+        at=now,
+    )
     session.commit()
     tus.DIGESTS.forget(upload.id)
 
 
-def _finish(session: Session, actor: Actor, upload: Upload, digests: Digests | None, token: str,
-            clock: Clock, blobs: BlobStore, settings: UploadSettings) -> Upload:
+def _finish(
+    session: Session,
+    actor: Actor,
+    upload: Upload,
+    digests: Digests | None,
+    token: str,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> Upload:
     """Verify the whole file against its declared SHA-256, then store it (lock held)."""
     now = clock.now()
     if digests is None or digests.at != upload.length:
@@ -206,14 +284,14 @@ def _finish(session: Session, actor: Actor, upload: Upload, digests: Digests | N
     if not tus.verify(upload, digests, now):
         received = upload.sha256
         _reject(session, actor, upload, blobs, now, {"reason": "sha256_mismatch", "sha256": received})
-        raise errors.DomainError(errors.UPLOAD_SHA256_MISMATCH,
-                                 details={"declared": upload.declared_sha256, "received": received})
+        raise errors.DomainError(
+            errors.UPLOAD_SHA256_MISMATCH, details={"declared": upload.declared_sha256, "received": received}
+        )
     session.commit()  # digests and "finishing" are durable before any byte moves
     return _complete(session, actor, upload, token, clock, blobs)
 
 
-def _complete(session: Session, actor: Actor, upload: Upload, token: str, clock: Clock,
-              blobs: BlobStore) -> Upload:
+def _complete(session: Session, actor: Actor, upload: Upload, token: str, clock: Clock, blobs: BlobStore) -> Upload:
     """Store the verified bytes, record the blob and the photos it completes, release the lock."""
     now = clock.now()
     try:
@@ -223,16 +301,29 @@ def _complete(session: Session, actor: Actor, upload: Upload, token: str, clock:
         session.rollback()
         _reject(session, actor, upload, blobs, now, {"reason": "staging_lost"})
         raise errors.DomainError(errors.UPLOAD_REJECTED, details={"reason": "staging_lost"}) from None
-    audit.record(session, actor, "upload.finished", "upload", upload.id,
-                 {"photo_id": upload.photo_id, "sha256": upload.sha256, "sm3": upload.sm3,
-                  "size": upload.length, "photos_received": [photo.id for photo in photos]}, at=now)
+    audit.record(
+        session,
+        actor,
+        "upload.finished",
+        "upload",
+        upload.id,
+        {
+            "photo_id": upload.photo_id,
+            "sha256": upload.sha256,
+            "sm3": upload.sm3,
+            "size": upload.length,
+            "photos_received": [photo.id for photo in photos],
+        },
+        at=now,
+    )
     tus.release_lock(session, upload.id, token)
     session.commit()
     return upload
 
 
-def resume_finishing(session: Session, actor: Actor, upload: Upload, clock: Clock, blobs: BlobStore,
-                     settings: UploadSettings) -> bool:
+def resume_finishing(
+    session: Session, actor: Actor, upload: Upload, clock: Clock, blobs: BlobStore, settings: UploadSettings
+) -> bool:
     """Complete a finish that a crash interrupted; False if another request is on it right now."""
     token = tus.claim_lock(session, upload, clock.now(), settings.lock_ttl)
     session.commit()
@@ -254,8 +345,15 @@ def resume_finishing(session: Session, actor: Actor, upload: Upload, clock: Cloc
     return True
 
 
-def terminate(session: Session, actor: Actor, device_id: str, upload_id: str, clock: Clock,
-              blobs: BlobStore, settings: UploadSettings) -> None:
+def terminate(
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    upload_id: str,
+    clock: Clock,
+    blobs: BlobStore,
+    settings: UploadSettings,
+) -> None:
     """DELETE: drop an unfinished upload and its staged bytes (a finished one is kept, 409)."""
     upload = tus.load_upload(session, device_id, upload_id)
     if upload.state in ("finishing", "finished"):
@@ -272,8 +370,15 @@ def terminate(session: Session, actor: Actor, device_id: str, upload_id: str, cl
     upload.state = "terminated"
     upload.updated_at = now
     upload.lock_token = upload.lock_owner = upload.lock_expires_at = None
-    audit.record(session, actor, "upload.terminated", "upload", upload.id,
-                 {"photo_id": upload.photo_id, "offset": upload.offset}, at=now)
+    audit.record(
+        session,
+        actor,
+        "upload.terminated",
+        "upload",
+        upload.id,
+        {"photo_id": upload.photo_id, "offset": upload.offset},
+        at=now,
+    )
     session.commit()
     tus.DIGESTS.forget(upload.id)
     tus.discard_staging(blobs, upload.id)

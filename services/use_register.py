@@ -4,6 +4,7 @@ Each registration is a row of the register, an audit entry and, when it touches 
 ``accessed`` (or ``exported``) event in the transparency log, so it shows in that photo's
 custody log. Callers commit with the rest of their transaction.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,28 +37,57 @@ def user_label(user: User | None, actor: Actor) -> str:
     return {"cli": "命令行操作员", "system": "系统"}.get(actor.kind, actor.kind)
 
 
-def register(session: Session, actor: Actor, user: User | None, action: str, now: datetime,
-             photo_id: str | None = None, export_id: int | None = None, purpose: str | None = None,
-             details: dict | None = None) -> EvidenceUse:
+def register(
+    session: Session,
+    actor: Actor,
+    user: User | None,
+    action: str,
+    now: datetime,
+    photo_id: str | None = None,
+    export_id: int | None = None,
+    purpose: str | None = None,
+    details: dict | None = None,
+) -> EvidenceUse:
     """Add one line to the register with its audit entry (and log event for photo accesses)."""
     if action not in USE_ACTIONS:
         raise ValueError(f"unknown use action {action!r}")
     label = user_label(user, actor)
-    use = EvidenceUse(at=now, user_id=user.id if user else None, user_label=label, action=action,
-                      photo_id=photo_id, export_id=export_id, purpose=purpose, details=details or {})
+    use = EvidenceUse(
+        at=now,
+        user_id=user.id if user else None,
+        user_label=label,
+        action=action,
+        photo_id=photo_id,
+        export_id=export_id,
+        purpose=purpose,
+        details=details or {},
+    )
     session.add(use)
     object_type, object_id = ("photo", photo_id) if photo_id else ("evidence_export", export_id)
-    audit.record(session, actor, f"evidence.use.{action}", object_type, object_id,
-                 {"purpose": purpose, "export_id": export_id, **(details or {})}, at=now)
+    audit.record(
+        session,
+        actor,
+        f"evidence.use.{action}",
+        object_type,
+        object_id,
+        {"purpose": purpose, "export_id": export_id, **(details or {})},
+        at=now,
+    )
     if photo_id and action in LOGGED_ACCESSES:
-        translog.append_event(session, "accessed", photo_id,
-                              {"photo_id": photo_id, "action": action, "by": label, "purpose": purpose}, now)
+        translog.append_event(
+            session,
+            "accessed",
+            photo_id,
+            {"photo_id": photo_id, "action": action, "by": label, "purpose": purpose},
+            now,
+        )
     session.flush()
     return use
 
 
-def list_uses(session: Session, limit: int = 200, photo_id: str | None = None,
-              export_id: int | None = None) -> list[EvidenceUse]:
+def list_uses(
+    session: Session, limit: int = 200, photo_id: str | None = None, export_id: int | None = None
+) -> list[EvidenceUse]:
     """The newest lines of the register, optionally for one photo or one export."""
     query = select(EvidenceUse)
     if photo_id:
@@ -69,6 +99,14 @@ def list_uses(session: Session, limit: int = 200, photo_id: str | None = None,
 
 def use_dict(use: EvidenceUse) -> dict:
     """A register line for the API and pages."""
-    return {"id": use.id, "at": use.at, "user": use.user_label, "action": use.action,
-            "action_label": USE_ACTIONS.get(use.action, use.action), "photo_id": use.photo_id,
-            "export_id": use.export_id, "purpose": use.purpose, "details": use.details or {}}
+    return {
+        "id": use.id,
+        "at": use.at,
+        "user": use.user_label,
+        "action": use.action,
+        "action_label": USE_ACTIONS.get(use.action, use.action),
+        "photo_id": use.photo_id,
+        "export_id": use.export_id,
+        "purpose": use.purpose,
+        "details": use.details or {},
+    }

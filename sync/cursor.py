@@ -4,6 +4,7 @@ The tablet stores the cursor as an opaque string and sends it back; it never hol
 wall-clock time, only the server's monotonic feed sequence. The HMAC stops a tablet from
 forging a position (skipping changes) or borrowing another tablet's cursor.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The shapes of push requests and items (marshmallow), shared by the server and its docs."""
+
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -18,8 +19,7 @@ class PushItemSchema(Schema):
     base_revision_id = fields.UUID(load_default=None, allow_none=True)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=40))
     schema_version = fields.Integer(required=True, strict=True)
-    account_no = fields.String(required=True, validate=validate.Regexp(
-        ACCOUNT_NO, error="户号 must be 6–20 digits"))
+    account_no = fields.String(required=True, validate=validate.Regexp(ACCOUNT_NO, error="户号 must be 6–20 digits"))
     device_time = fields.AwareDateTime(load_default=None, allow_none=True)
     data = fields.Dict(required=True)
     photos = fields.List(fields.Dict(), load_default=list)

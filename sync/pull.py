@@ -4,6 +4,7 @@ A page is at most ``limit`` feed rows after the cursor's sequence number, in seq
 for the scopes ``all`` and ``inspector:<id>``. Cursors older than the compaction floor, or from
 another sync epoch, get "reset required" instead of a page with silent gaps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

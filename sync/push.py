@@ -8,6 +8,7 @@ inspector's tablet, gets ``sync.id_reused``. An
 invalid item is reported with its field errors and never touches the database, so it cannot
 block the items after it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,14 +64,16 @@ def _ids_of(raw) -> tuple[str | None, str | None]:
     return (rev if isinstance(rev, str) else None), (cap if isinstance(cap, str) else None)
 
 
-def error_result(raw, problem: errors.Problem, message: str | None = None,
-                 details: dict | None = None) -> dict:
+def error_result(raw, problem: errors.Problem, message: str | None = None, details: dict | None = None) -> dict:
     """The per-item result of an item that was not applied."""
     revision_id, capture_id = _ids_of(raw)
     temporary = problem in (errors.SYNC_BASE_UNKNOWN, errors.SYNC_ITEM_FAILED)
-    return {"status": RETRY if temporary else REJECTED, "revision_id": revision_id,
-            "capture_id": capture_id,
-            "error": errors.DomainError(problem, message, details).to_dict()}
+    return {
+        "status": RETRY if temporary else REJECTED,
+        "revision_id": revision_id,
+        "capture_id": capture_id,
+        "error": errors.DomainError(problem, message, details).to_dict(),
+    }
 
 
 class ItemRejected(Exception):
@@ -103,8 +106,11 @@ def lookup_replay(session: Session, device: Device, raw: dict) -> Outcome | None
         return None
     if done.content_sha256 == canonical_sha256(raw) and _same_inspector(session, done.device_id, device):
         return Outcome(done.result, REPLAYED)
-    raise ItemRejected(errors.SYNC_ID_REUSED, f"Revision id {revision_id} was already used with "
-                       "different content.", {"id": revision_id, "entity": "revision"})
+    raise ItemRejected(
+        errors.SYNC_ID_REUSED,
+        f"Revision id {revision_id} was already used with different content.",
+        {"id": revision_id, "entity": "revision"},
+    )
 
 
 def _validate(raw) -> tuple[dict, dict, list[dict]]:
@@ -115,8 +121,9 @@ def _validate(raw) -> tuple[dict, dict, list[dict]]:
     except ValidationError as exc:
         raise ItemRejected(errors.SYNC_CAPTURE_INVALID, details={"fields": exc.messages}) from None
     try:
-        data, photos = capture_schema.validate_capture(item["kind"], item["schema_version"],
-                                                       item["data"], item["photos"])
+        data, photos = capture_schema.validate_capture(
+            item["kind"], item["schema_version"], item["data"], item["photos"]
+        )
     except capture_schema.UnknownKind as exc:
         raise ItemRejected(errors.SYNC_UNKNOWN_KIND, str(exc), exc.details) from None
     except capture_schema.UnknownVersion as exc:
@@ -133,16 +140,21 @@ def _target_capture(session: Session, device: Device, item: dict) -> tuple[Captu
         raise ItemRejected(errors.SYNC_ID_REUSED, details={"id": str(item["revision_id"]), "entity": "revision"})
     if base_id is None:
         if capture is not None:
-            raise ItemRejected(errors.SYNC_ID_REUSED, f"Capture {capture_id} already exists; amend it "
-                               "with base_revision_id instead.", {"id": capture_id, "entity": "capture"})
+            raise ItemRejected(
+                errors.SYNC_ID_REUSED,
+                f"Capture {capture_id} already exists; amend it with base_revision_id instead.",
+                {"id": capture_id, "entity": "capture"},
+            )
         return None, None
     if capture is None:
         raise ItemRejected(errors.SYNC_BASE_UNKNOWN, details={"base_revision_id": str(base_id)})
     if capture.inspector_id != device.inspector_id:
         raise ItemRejected(errors.SYNC_NOT_OWNER, details={"capture_id": capture_id})
     if capture.kind != item["kind"]:
-        raise ItemRejected(errors.SYNC_CAPTURE_INVALID, details={"fields": {
-            "kind": [f"the capture is a {capture.kind!r}; an amendment cannot change its kind"]}})
+        raise ItemRejected(
+            errors.SYNC_CAPTURE_INVALID,
+            details={"fields": {"kind": [f"the capture is a {capture.kind!r}; an amendment cannot change its kind"]}},
+        )
     base = session.get(CaptureRevision, str(base_id))
     if base is None or base.capture_id != capture.id:
         raise ItemRejected(errors.SYNC_BASE_UNKNOWN, details={"base_revision_id": str(base_id)})
@@ -156,29 +168,49 @@ def _check_photos(session: Session, capture_id: str, photos: list[dict]) -> dict
         if existing is None:
             continue
         if existing.capture_id not in (None, capture_id) or existing.declared_sha256 != photo["sha256"]:
-            raise ItemRejected(errors.SYNC_ID_REUSED, f"Photo id {photo['id']} was already declared "
-                               "with other bytes or for another capture.",
-                               {"id": str(photo["id"]), "entity": "photo"})
+            raise ItemRejected(
+                errors.SYNC_ID_REUSED,
+                f"Photo id {photo['id']} was already declared with other bytes or for another capture.",
+                {"id": str(photo["id"]), "entity": "photo"},
+            )
         known[existing.id] = existing
     return known
 
 
-def _declare_photos(session: Session, device: Device, capture: Capture, photos: list[dict],
-                    known: dict[str, Photo], now: datetime, offset_ms: int | None) -> list[dict]:
+def _declare_photos(
+    session: Session,
+    device: Device,
+    capture: Capture,
+    photos: list[dict],
+    known: dict[str, Photo],
+    now: datetime,
+    offset_ms: int | None,
+) -> list[dict]:
     out = []
     for meta in photos:
         photo_id = str(meta["id"])
         photo = known.get(photo_id)
         if photo is None:
             gps = meta.get("gps") or {}
-            photo = Photo(id=photo_id, capture_id=capture.id, device_id=device.id, slot=meta["slot"],
-                          category=meta["category"], declared_sha256=meta["sha256"],
-                          declared_size=meta["size"], mime_type=meta["mime_type"],
-                          filename=meta.get("filename"), device_captured_at=meta["captured_at"],
-                          device_latitude=gps.get("latitude"), device_longitude=gps.get("longitude"),
-                          device_gps_accuracy_m=gps.get("accuracy_m"),
-                          declared=capture_schema.to_json(meta), state="awaiting_upload",
-                          created_at=now, device_clock_offset_ms=offset_ms)
+            photo = Photo(
+                id=photo_id,
+                capture_id=capture.id,
+                device_id=device.id,
+                slot=meta["slot"],
+                category=meta["category"],
+                declared_sha256=meta["sha256"],
+                declared_size=meta["size"],
+                mime_type=meta["mime_type"],
+                filename=meta.get("filename"),
+                device_captured_at=meta["captured_at"],
+                device_latitude=gps.get("latitude"),
+                device_longitude=gps.get("longitude"),
+                device_gps_accuracy_m=gps.get("accuracy_m"),
+                declared=capture_schema.to_json(meta),
+                state="awaiting_upload",
+                created_at=now,
+                device_clock_offset_ms=offset_ms,
+            )
             session.add(photo)
         elif photo.capture_id is None:  # bytes came first and named this photo; claim it now
             photo.capture_id = capture.id
@@ -191,8 +223,15 @@ def _declare_photos(session: Session, device: Device, capture: Capture, photos: 
     return [{"id": p.id, "slot": p.slot, "needs_upload": p.blob_sha256 is None} for p in out]
 
 
-def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetime,
-               offset_ms: int | None, on_revision: RevisionHook | None = None) -> Outcome:
+def apply_item(
+    session: Session,
+    device: Device,
+    actor: Actor,
+    raw,
+    now: datetime,
+    offset_ms: int | None,
+    on_revision: RevisionHook | None = None,
+) -> Outcome:
     """Apply one push item in the caller's transaction (the caller commits or rolls back).
 
     ``on_revision`` lets the use case act on the capture once its new revision is in place (the
@@ -207,11 +246,19 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
     known = _check_photos(session, str(item["capture_id"]), photos)
     amendment = capture is not None
     if capture is None:
-        capture = Capture(id=str(item["capture_id"]), device_id=device.id,
-                          inspector_id=device.inspector_id, kind=item["kind"],
-                          schema_version=item["schema_version"], current_revision=0,
-                          has_conflict=False, complete=False, review_state=ReviewState.PENDING,
-                          device_created_at=item["device_time"], received_at=now)
+        capture = Capture(
+            id=str(item["capture_id"]),
+            device_id=device.id,
+            inspector_id=device.inspector_id,
+            kind=item["kind"],
+            schema_version=item["schema_version"],
+            current_revision=0,
+            has_conflict=False,
+            complete=False,
+            review_state=ReviewState.PENDING,
+            device_created_at=item["device_time"],
+            received_at=now,
+        )
         session.add(capture)
     conflict = amendment and base.number != capture.current_revision
     if not amendment or capture.account_no != item["account_no"]:
@@ -230,24 +277,58 @@ def apply_item(session: Session, device: Device, actor: Actor, raw, now: datetim
     if on_revision is not None:
         on_revision(session, actor, capture, now)  # e.g. close it: the customer's dossier is gone
     revision = CaptureRevision(
-        id=str(item["revision_id"]), capture_id=capture.id, number=capture.current_revision,
+        id=str(item["revision_id"]),
+        capture_id=capture.id,
+        number=capture.current_revision,
         base_revision_id=str(item["base_revision_id"]) if amendment else None,
-        schema_version=item["schema_version"], payload=raw["data"],
-        payload_sha256=canonical_sha256(raw["data"]), conflict=conflict,
-        device_time=item["device_time"], received_at=now, device_clock_offset_ms=offset_ms)
+        schema_version=item["schema_version"],
+        payload=raw["data"],
+        payload_sha256=canonical_sha256(raw["data"]),
+        conflict=conflict,
+        device_time=item["device_time"],
+        received_at=now,
+        device_clock_offset_ms=offset_ms,
+    )
     session.add(revision)
     photo_states = _declare_photos(session, device, capture, photos, known, now, offset_ms)
     complete = photo_meeting.refresh_completeness(session, capture.id)
-    result = {"status": APPLIED, "revision_id": revision.id, "capture_id": capture.id,
-              "revision": revision.number, "conflict": conflict, "link_state": capture.link_state,
-              "complete": complete, "photos": photo_states}
-    session.add(SyncMutation(id=revision.id, device_id=device.id, capture_id=capture.id,
-                             content_sha256=canonical_sha256(raw), result=result, applied_at=now))
-    audit.record(session, actor, "capture.amend" if amendment else "capture.create", "capture",
-                 capture.id, {"revision": revision.number, "revision_id": revision.id,
-                              "kind": capture.kind, "schema_version": capture.schema_version,
-                              "link_state": capture.link_state, "conflict": conflict,
-                              "photos": len(photo_states)}, at=now)
+    result = {
+        "status": APPLIED,
+        "revision_id": revision.id,
+        "capture_id": capture.id,
+        "revision": revision.number,
+        "conflict": conflict,
+        "link_state": capture.link_state,
+        "complete": complete,
+        "photos": photo_states,
+    }
+    session.add(
+        SyncMutation(
+            id=revision.id,
+            device_id=device.id,
+            capture_id=capture.id,
+            content_sha256=canonical_sha256(raw),
+            result=result,
+            applied_at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "capture.amend" if amendment else "capture.create",
+        "capture",
+        capture.id,
+        {
+            "revision": revision.number,
+            "revision_id": revision.id,
+            "kind": capture.kind,
+            "schema_version": capture.schema_version,
+            "link_state": capture.link_state,
+            "conflict": conflict,
+            "photos": len(photo_states),
+        },
+        at=now,
+    )
     return Outcome(result, APPLIED)
 
 
@@ -255,6 +336,9 @@ def photos_awaiting_upload(session: Session, capture_ids: list[str]) -> list[dic
     """The photos of these captures whose bytes the server still lacks, right now."""
     if not capture_ids:
         return []
-    rows = session.execute(select(Photo.id, Photo.declared_sha256, Photo.capture_id).where(
-        Photo.capture_id.in_(capture_ids), Photo.blob_sha256.is_(None)).order_by(Photo.id))
+    rows = session.execute(
+        select(Photo.id, Photo.declared_sha256, Photo.capture_id)
+        .where(Photo.capture_id.in_(capture_ids), Photo.blob_sha256.is_(None))
+        .order_by(Photo.id)
+    )
     return [{"photo_id": r.id, "sha256": r.declared_sha256, "capture_id": r.capture_id} for r in rows]

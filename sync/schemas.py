@@ -4,6 +4,7 @@ Schemas live in code, so a server upgrade can bring new versions without any dat
 first pull after such an upgrade notices that the published fingerprints differ from the code
 and publishes the changed descriptors before it reads the feed.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -42,9 +43,12 @@ def ensure_published(session: Session) -> int:
     database = _database(session)
     if all((database, d["fingerprint"]) in _published for d in wanted.values()):
         return 0
-    latest = (select(SyncChange.entity_id, func.max(SyncChange.id).label("id"))
-              .where(SyncChange.scope == feed.ALL, SyncChange.entity == SCHEMA)
-              .group_by(SyncChange.entity_id).subquery())
+    latest = (
+        select(SyncChange.entity_id, func.max(SyncChange.id).label("id"))
+        .where(SyncChange.scope == feed.ALL, SyncChange.entity == SCHEMA)
+        .group_by(SyncChange.entity_id)
+        .subquery()
+    )
     rows = session.execute(select(SyncChange).join(latest, SyncChange.id == latest.c.id)).scalars()
     have = {row.entity_id: (row.payload or {}).get("fingerprint") for row in rows}
     count = 0

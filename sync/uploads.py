@@ -10,6 +10,7 @@ kept in process memory is a cache of running SHA-256/SM3 states keyed by (upload
 it misses (another process took the previous chunk, or the server restarted) the complete staged
 file is hashed once at the end, by streaming it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,17 +40,37 @@ from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
 TUS_VERSION = "1.0.0"
-EXTENSIONS = ("creation", "creation-with-upload", "creation-defer-length", "expiration",
-              "checksum", "termination")
+EXTENSIONS = ("creation", "creation-with-upload", "creation-defer-length", "expiration", "checksum", "termination")
 CHECKSUM_ALGORITHMS = ("sha1", "md5", "sha256")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 # the headers a browser client must be allowed to send and to read (CORS)
-REQUEST_HEADERS = ("Authorization", "Content-Type", "Tus-Resumable", "Upload-Length",
-                   "Upload-Metadata", "Upload-Offset", "Upload-Checksum", "Upload-Defer-Length",
-                   "Upload-Concat", "X-HTTP-Method-Override", "X-Requested-With")
-EXPOSED_HEADERS = ("Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
-                   "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Metadata",
-                   "Upload-Defer-Length", "Upload-Expires", "Retry-After")
+REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Tus-Resumable",
+    "Upload-Length",
+    "Upload-Metadata",
+    "Upload-Offset",
+    "Upload-Checksum",
+    "Upload-Defer-Length",
+    "Upload-Concat",
+    "X-HTTP-Method-Override",
+    "X-Requested-With",
+)
+EXPOSED_HEADERS = (
+    "Location",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Metadata",
+    "Upload-Defer-Length",
+    "Upload-Expires",
+    "Retry-After",
+)
 METHODS = ("POST", "HEAD", "PATCH", "DELETE", "OPTIONS")
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -79,8 +100,9 @@ def settings_from(config: Mapping) -> UploadSettings:
     return UploadSettings(
         max_size=int(config.get("UPLOAD_MAX_BYTES", base.max_size)),
         expiry=timedelta(seconds=int(config.get("UPLOAD_EXPIRY_SECONDS", base.expiry.total_seconds()))),
-        unclaimed_grace=timedelta(seconds=int(config.get(
-            "UPLOAD_UNCLAIMED_GRACE_SECONDS", base.unclaimed_grace.total_seconds()))),
+        unclaimed_grace=timedelta(
+            seconds=int(config.get("UPLOAD_UNCLAIMED_GRACE_SECONDS", base.unclaimed_grace.total_seconds()))
+        ),
         lock_ttl=timedelta(seconds=int(config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds()))),
         read_chunk=int(config.get("UPLOAD_READ_CHUNK_BYTES", base.read_chunk)),
         progress_seconds=float(config.get("UPLOAD_PROGRESS_SECONDS", base.progress_seconds)),
@@ -89,6 +111,7 @@ def settings_from(config: Mapping) -> UploadSettings:
 
 
 # --- parsing tus headers --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PhotoLabel:
@@ -122,8 +145,9 @@ class PatchRequest:
 def check_version(value: str | None) -> None:
     """Refuse any Tus-Resumable other than 1.0.0 (412, with Tus-Version)."""
     if value != TUS_VERSION:
-        raise errors.DomainError(errors.UPLOAD_TUS_VERSION, details={"supported": [TUS_VERSION]},
-                                 headers={"Tus-Version": TUS_VERSION})
+        raise errors.DomainError(
+            errors.UPLOAD_TUS_VERSION, details={"supported": [TUS_VERSION]}, headers={"Tus-Version": TUS_VERSION}
+        )
 
 
 def check_content_type(value: str | None) -> None:
@@ -161,8 +185,7 @@ def parse_length(value: str | None, max_size: int) -> int:
 def parse_creation_length(length: str | None, defer: str | None, max_size: int) -> int | None:
     """Exactly one of Upload-Length and ``Upload-Defer-Length: 1``; None means deferred."""
     if length is not None and defer is not None:
-        raise errors.DomainError(errors.UPLOAD_LENGTH_INVALID,
-                                 "Send Upload-Length or Upload-Defer-Length, not both.")
+        raise errors.DomainError(errors.UPLOAD_LENGTH_INVALID, "Send Upload-Length or Upload-Defer-Length, not both.")
     if defer is not None:
         if defer.strip() != "1":
             raise errors.DomainError(errors.UPLOAD_LENGTH_INVALID, "Upload-Defer-Length must be 1.")
@@ -177,8 +200,7 @@ def parse_metadata(value: str | None, max_bytes: int = 4096) -> dict[str, str | 
     if value is None or not value.strip():
         return {}
     if len(value) > max_bytes:
-        raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "Upload-Metadata is too long.",
-                                 {"max": max_bytes})
+        raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "Upload-Metadata is too long.", {"max": max_bytes})
     out: dict[str, str | None] = {}
     for pair in value.split(","):
         parts = pair.strip().split(" ")
@@ -191,8 +213,9 @@ def parse_metadata(value: str | None, max_bytes: int = 4096) -> dict[str, str | 
         try:
             out[key] = base64.b64decode(parts[1], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "A metadata value is not base64 UTF-8.",
-                                     {"key": key}) from None
+            raise errors.DomainError(
+                errors.UPLOAD_METADATA_INVALID, "A metadata value is not base64 UTF-8.", {"key": key}
+            ) from None
     return out
 
 
@@ -202,12 +225,12 @@ def photo_label(metadata: dict[str, str | None]) -> PhotoLabel:
     try:
         photo_id = str(uuid.UUID(photo_id))
     except ValueError:
-        raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "photo_id must be a UUID.",
-                                 {"key": "photo_id"}) from None
+        raise errors.DomainError(
+            errors.UPLOAD_METADATA_INVALID, "photo_id must be a UUID.", {"key": "photo_id"}
+        ) from None
     sha256 = (metadata.get("sha256") or "").strip().lower()
     if not _SHA256.match(sha256):
-        raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "sha256 must be 64 hex characters.",
-                                 {"key": "sha256"})
+        raise errors.DomainError(errors.UPLOAD_METADATA_INVALID, "sha256 must be 64 hex characters.", {"key": "sha256"})
     filename = metadata.get("filename")
     if filename is not None and not is_safe_filename(filename):
         raise errors.DomainError(errors.UPLOAD_FILENAME_INVALID, details={"filename": filename[:80]})
@@ -223,8 +246,7 @@ def parse_checksum(value: str | None) -> tuple[str, bytes] | None:
         return None
     parts = value.strip().split(" ")
     if len(parts) != 2 or parts[0].lower() not in CHECKSUM_ALGORITHMS:
-        raise errors.DomainError(errors.UPLOAD_CHECKSUM_UNSUPPORTED,
-                                 details={"supported": list(CHECKSUM_ALGORITHMS)})
+        raise errors.DomainError(errors.UPLOAD_CHECKSUM_UNSUPPORTED, details={"supported": list(CHECKSUM_ALGORITHMS)})
     algorithm = parts[0].lower()
     try:
         digest = base64.b64decode(parts[1], validate=True)
@@ -237,6 +259,7 @@ def parse_checksum(value: str | None) -> tuple[str, bytes] | None:
 
 # --- the responses' tus headers ---------------------------------------------------------------------
 
+
 def http_date(moment: datetime) -> str:
     """RFC 7231 date, as Upload-Expires wants it."""
     return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
@@ -244,9 +267,12 @@ def http_date(moment: datetime) -> str:
 
 def discovery_headers(settings: UploadSettings) -> dict[str, str]:
     """The OPTIONS answer: version, extensions, size limit, checksum algorithms."""
-    return {"Tus-Version": TUS_VERSION, "Tus-Extension": ",".join(EXTENSIONS),
-            "Tus-Max-Size": str(settings.max_size),
-            "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS)}
+    return {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": ",".join(EXTENSIONS),
+        "Tus-Max-Size": str(settings.max_size),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+    }
 
 
 def status_headers(upload: Upload, with_metadata: bool = False) -> dict[str, str]:
@@ -261,11 +287,13 @@ def status_headers(upload: Upload, with_metadata: bool = False) -> dict[str, str
     if with_metadata and upload.upload_metadata:
         headers["Upload-Metadata"] = ",".join(
             key if value is None else f"{key} {base64.b64encode(value.encode()).decode()}"
-            for key, value in upload.upload_metadata.items())
+            for key, value in upload.upload_metadata.items()
+        )
     return headers
 
 
 # --- loading and state checks ---------------------------------------------------------------------
+
 
 def same_inspector(session: Session, declared_by: str, uploading: str) -> bool:
     """Whether two tablets belong to one inspector (a tablet registered again, or their second tablet).
@@ -278,21 +306,35 @@ def same_inspector(session: Session, declared_by: str, uploading: str) -> bool:
     return first is not None and second is not None and first.inspector_id == second.inspector_id
 
 
-def new_upload(session: Session, device_id: str, request: CreateRequest, now: datetime,
-               settings: UploadSettings) -> Upload:
+def new_upload(
+    session: Session, device_id: str, request: CreateRequest, now: datetime, settings: UploadSettings
+) -> Upload:
     """Add a new upload row (not committed); refuse a photo declared otherwise."""
     label = request.label
     photo = session.get(Photo, label.photo_id)
-    if photo is not None and (photo.declared_sha256 != label.sha256
-                              or not same_inspector(session, photo.device_id, device_id)):
+    if photo is not None and (
+        photo.declared_sha256 != label.sha256 or not same_inspector(session, photo.device_id, device_id)
+    ):
         raise errors.DomainError(errors.UPLOAD_PHOTO_CONFLICT, details={"photo_id": label.photo_id})
     if photo is not None and photo.state == "destroyed":  # its dossier was destroyed: the bytes must not return
-        raise errors.DomainError(errors.PHOTO_DESTROYED, details={"photo_id": photo.id,
-                                                                  "record_id": photo.destruction_record_id})
-    upload = Upload(id=uuid.uuid4().hex, device_id=device_id, state="receiving", length=request.length,
-                    offset=0, photo_id=label.photo_id, declared_sha256=label.sha256,
-                    filename=label.filename, filetype=label.filetype, upload_metadata=label.raw,
-                    created_at=now, updated_at=now, expires_at=now + settings.expiry)
+        raise errors.DomainError(
+            errors.PHOTO_DESTROYED, details={"photo_id": photo.id, "record_id": photo.destruction_record_id}
+        )
+    upload = Upload(
+        id=uuid.uuid4().hex,
+        device_id=device_id,
+        state="receiving",
+        length=request.length,
+        offset=0,
+        photo_id=label.photo_id,
+        declared_sha256=label.sha256,
+        filename=label.filename,
+        filetype=label.filetype,
+        upload_metadata=label.raw,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + settings.expiry,
+    )
     session.add(upload)
     session.flush()
     return upload
@@ -308,8 +350,12 @@ def load_upload(session: Session, device_id: str, upload_id: str) -> Upload:
     return upload
 
 
-_GONE = {"expired": errors.UPLOAD_EXPIRED, "terminated": errors.UPLOAD_TERMINATED,
-         "rejected": errors.UPLOAD_REJECTED, "swept": errors.UPLOAD_EXPIRED}
+_GONE = {
+    "expired": errors.UPLOAD_EXPIRED,
+    "terminated": errors.UPLOAD_TERMINATED,
+    "rejected": errors.UPLOAD_REJECTED,
+    "swept": errors.UPLOAD_EXPIRED,
+}
 
 
 def is_expired(upload: Upload, now: datetime) -> bool:
@@ -334,8 +380,9 @@ def apply_deferred_length(upload: Upload, length: int | None) -> None:
             raise errors.DomainError(errors.UPLOAD_LENGTH_INVALID, "Upload-Length is below the offset.")
         upload.length = length
     elif upload.length != length:
-        raise errors.DomainError(errors.UPLOAD_LENGTH_INVALID, "Upload-Length cannot change.",
-                                 {"length": upload.length})
+        raise errors.DomainError(
+            errors.UPLOAD_LENGTH_INVALID, "Upload-Length cannot change.", {"length": upload.length}
+        )
 
 
 def room_left(upload: Upload, settings: UploadSettings) -> int:
@@ -346,6 +393,7 @@ def room_left(upload: Upload, settings: UploadSettings) -> int:
 
 # --- the write lock (one PATCH at a time, across processes and hosts) -----------------------------
 
+
 def lock_owner() -> str:
     """This process, as recorded with a lock it holds."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -353,20 +401,26 @@ def lock_owner() -> str:
 
 def writing_uploads(session: Session, device_id: str, now: datetime, other_than: str | None = None) -> int:
     """How many of a device's uploads a live request is writing to (a live lock of a live process)."""
-    owners = session.scalars(select(Upload.lock_owner).where(
-        Upload.device_id == device_id, Upload.id != (other_than or ""), Upload.lock_token.is_not(None),
-        Upload.lock_expires_at >= now)).all()
+    owners = session.scalars(
+        select(Upload.lock_owner).where(
+            Upload.device_id == device_id,
+            Upload.id != (other_than or ""),
+            Upload.lock_token.is_not(None),
+            Upload.lock_expires_at >= now,
+        )
+    ).all()
     return sum(1 for owner in owners if not process_liveness.owner_is_gone(owner))
 
 
-def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime,
-                   settings: UploadSettings) -> None:
+def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime, settings: UploadSettings) -> None:
     """Refuse a PATCH when the device already writes ``max_parallel_per_device`` other uploads (429)."""
     writing = writing_uploads(session, device_id, now, other_than=upload_id)
     if writing >= settings.max_parallel_per_device:
-        raise errors.DomainError(errors.UPLOAD_TOO_MANY_PARALLEL,
-                                 details={"max": settings.max_parallel_per_device, "writing": writing},
-                                 headers={"Retry-After": "5"})
+        raise errors.DomainError(
+            errors.UPLOAD_TOO_MANY_PARALLEL,
+            details={"max": settings.max_parallel_per_device, "writing": writing},
+            headers={"Retry-After": "5"},
+        )
 
 
 def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) -> str | None:
@@ -376,29 +430,37 @@ def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) 
     if upload.lock_token is not None and process_liveness.owner_is_gone(upload.lock_owner):
         free.append(Upload.lock_token == upload.lock_token)
     result = session.execute(
-        update(Upload).where(Upload.id == upload.id, or_(*free))
+        update(Upload)
+        .where(Upload.id == upload.id, or_(*free))
         .values(lock_token=token, lock_owner=lock_owner(), lock_expires_at=now + ttl)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return token if result.rowcount == 1 else None
 
 
 def renew_lock(session: Session, upload_id: str, token: str, now: datetime, ttl: timedelta) -> bool:
     """Extend a held lock; False when it was lost (expired and taken by another request)."""
     result = session.execute(
-        update(Upload).where(Upload.id == upload_id, Upload.lock_token == token)
-        .values(lock_expires_at=now + ttl).execution_options(synchronize_session=False))
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
+        .values(lock_expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
 def release_lock(session: Session, upload_id: str, token: str) -> None:
     """Release the lock if this request still holds it."""
     session.execute(
-        update(Upload).where(Upload.id == upload_id, Upload.lock_token == token)
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
         .values(lock_token=None, lock_owner=None, lock_expires_at=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- staging files and streaming -------------------------------------------------------------------
+
 
 class BodyInterrupted(Exception):
     """The client went away in the middle of a body (the web layer raises it from ``read``)."""
@@ -487,9 +549,17 @@ class Progress:
         raise NotImplementedError
 
 
-def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: int,
-                checksum: tuple[str, bytes] | None, digests: Digests | None,
-                still_locked: Callable[[], bool], progress: Progress | None = None) -> ChunkResult:
+def write_chunk(
+    path: Path,
+    offset: int,
+    body: BinaryIO,
+    room: int,
+    read_chunk: int,
+    checksum: tuple[str, bytes] | None,
+    digests: Digests | None,
+    still_locked: Callable[[], bool],
+    progress: Progress | None = None,
+) -> ChunkResult:
     """Stream ``body`` into the staging file at ``offset`` in bounded reads, then fsync.
 
     Bytes past ``room`` (the declared length) or failing ``checksum`` are cut off again and
@@ -522,12 +592,13 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
                 raise errors.DomainError(errors.UPLOAD_EXCEEDS_LENGTH, details={"room": room})
             if not still_locked():
                 # another request owns the file now: touch nothing
-                raise errors.DomainError(errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.",
-                                         headers={"Retry-After": "1"})
+                raise errors.DomainError(
+                    errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.", headers={"Retry-After": "1"}
+                )
             view = memoryview(data)
             try:
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             except OSError as exc:
                 _out_of_space(exc, fd, kept)
                 raise
@@ -539,8 +610,9 @@ def write_chunk(path: Path, offset: int, body: BinaryIO, room: int, read_chunk: 
             if progress is not None and chunk_hash is None and progress.due():
                 _fsync(fd, kept)
                 if not progress.record(offset + written):
-                    raise errors.DomainError(errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.",
-                                             headers={"Retry-After": "1"})
+                    raise errors.DomainError(
+                        errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.", headers={"Retry-After": "1"}
+                    )
                 kept = offset + written
         if chunk_hash is not None and (interrupted or chunk_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
@@ -576,8 +648,11 @@ def _out_of_space(exc: OSError, fd: int, offset: int) -> None:
         os.ftruncate(fd, offset)
     except OSError:
         pass  # the next write truncates to the stored offset anyway
-    raise errors.DomainError(errors.UPLOAD_STORAGE_FULL, details={"offset": offset},
-                             headers={"Retry-After": "60", "Upload-Offset": str(offset)}) from None
+    raise errors.DomainError(
+        errors.UPLOAD_STORAGE_FULL,
+        details={"offset": offset},
+        headers={"Retry-After": "60", "Upload-Offset": str(offset)},
+    ) from None
 
 
 def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
@@ -593,6 +668,7 @@ def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
 
 
 # --- finishing ------------------------------------------------------------------------------------
+
 
 def verify(upload: Upload, digests: Digests, now: datetime) -> bool:
     """Record the whole-file digests; True if SHA-256 matches the declaration (state finishing)."""
@@ -611,8 +687,9 @@ def _lock_blob_row(session: Session, sha256: str) -> Blob | None:
 
     A no-op UPDATE locks the row on PostgreSQL and takes the database write lock on SQLite.
     """
-    session.execute(update(Blob).where(Blob.sha256 == sha256).values(size=Blob.size)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Blob).where(Blob.sha256 == sha256).values(size=Blob.size).execution_options(synchronize_session=False)
+    )
     return session.scalar(select(Blob).where(Blob.sha256 == sha256).execution_options(populate_existing=True))
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh migrated database per test, a real Redis, an app with fake clock."""
+
 from __future__ import annotations
 
 import os
@@ -58,14 +59,16 @@ def clock():
 def app(database_url, redis_url, tmp_path, clock):
     """A Dangan app on a fresh database, a flushed Redis and a temporary data dir."""
     redis_lib.Redis.from_url(redis_url).flushdb()
-    application = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": redis_url,
-        "DANGAN_DATA_DIR": str(tmp_path),
-        "SECRET_KEY": "test-secret",
-        "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
+        }
+    )
     application.test_client_class = FreshRequestClient
     with application.app_context():
         yield application

@@ -1,4 +1,5 @@
 """``python -m verifier BUNDLE [BUNDLE…] [--tsa-ca PEM…] [--log-key PEM]``: 0 verified, 2 not pinned, 1 failed."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,18 @@ def read_pins(tsa_ca: list[str] | None, log_key: str | None) -> Pins:
 def main(argv: list[str] | None = None) -> int:
     """Verify each bundle named on the command line; print the reports; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m verifier", description="Verify Dangan evidence bundles offline.")
-    parser.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a bundle ZIP or the directory it was unpacked into")
-    parser.add_argument("--tsa-ca", action="append", metavar="PEM",
-                        help="a TSA root certificate obtained outside the bundle (repeatable)")
-    parser.add_argument("--log-key", metavar="PEM", help="the evidence log's Ed25519 public key (PEM), obtained "
-                                                        "outside the bundle")
+    parser.add_argument(
+        "bundles", nargs="+", metavar="BUNDLE", help="a bundle ZIP or the directory it was unpacked into"
+    )
+    parser.add_argument(
+        "--tsa-ca",
+        action="append",
+        metavar="PEM",
+        help="a TSA root certificate obtained outside the bundle (repeatable)",
+    )
+    parser.add_argument(
+        "--log-key", metavar="PEM", help="the evidence log's Ed25519 public key (PEM), obtained outside the bundle"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         pins = read_pins(args.tsa_ca, args.log_key)

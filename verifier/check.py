@@ -3,6 +3,7 @@
 Every problem is a :class:`Finding` naming the file it concerns, so a reader knows exactly what
 failed. Nothing here touches a database or the network.
 """
+
 from __future__ import annotations
 
 import base64
@@ -105,16 +106,21 @@ class Report:
             out.append("NOT CHECKED 未能校验的项目:")
             out += [f"  - {line}" for line in self.unchecked]
         if self.unpinned:
-            out.append("ANCHORS FOUND IN THE BUNDLE 包内信任锚（未与独立获得的锚比对）— compare these SHA-256 "
-                       "fingerprints with the ones the archive publishes (flask --app wsgi evidence anchors):")
+            out.append(
+                "ANCHORS FOUND IN THE BUNDLE 包内信任锚（未与独立获得的锚比对）— compare these SHA-256 "
+                "fingerprints with the ones the archive publishes (flask --app wsgi evidence anchors):"
+            )
             for what, fingerprint in sorted(set(self.unpinned)):
                 out.append(f"  {what}: SHA256 {fingerprint}")
         if self.exit_code == EXIT_VERIFIED:
-            out.append(f"ALL CHECKS PASSED AGAINST PINNED ANCHORS 全部校验通过（已用固定的信任锚） "
-                       f"({len(self.items)} items)")
+            out.append(
+                f"ALL CHECKS PASSED AGAINST PINNED ANCHORS 全部校验通过（已用固定的信任锚） ({len(self.items)} items)"
+            )
         else:
-            out.append(f"CONSISTENT, NOT VERIFIED AGAINST PINNED ANCHORS 内容一致，但未全部用固定的信任锚校验 "
-                       f"({len(self.items)} items); pass --tsa-ca and --log-key to pin them")
+            out.append(
+                f"CONSISTENT, NOT VERIFIED AGAINST PINNED ANCHORS 内容一致，但未全部用固定的信任锚校验 "
+                f"({len(self.items)} items); pass --tsa-ca and --log-key to pin them"
+            )
         return out
 
 
@@ -123,8 +129,9 @@ def key_fingerprint(raw: bytes) -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    der = Ed25519PublicKey.from_public_bytes(raw).public_bytes(serialization.Encoding.DER,
-                                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = Ed25519PublicKey.from_public_bytes(raw).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).hexdigest()
 
 
@@ -202,8 +209,9 @@ class _Checker:
         mismatched = 0
         for path, digest in entries.items():
             if path not in self.files:
-                self.fail(path, "listed in SHA256SUMS but missing from the bundle"
-                          if path not in self.names else "unreadable")
+                self.fail(
+                    path, "listed in SHA256SUMS but missing from the bundle" if path not in self.names else "unreadable"
+                )
             elif self.files[path][0] != digest:
                 mismatched += 1
                 self.fail(path, "SHA-256 differs from SHA256SUMS (altered, or SHA256SUMS altered)")
@@ -224,8 +232,11 @@ class _Checker:
         except (UnicodeDecodeError, ValueError) as exc:
             self.fail(layout.MANIFEST, f"not valid JSON ({exc})")
             return False
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != layout.FORMAT \
-                or not isinstance(self.manifest.get("items"), list):
+        if (
+            not isinstance(self.manifest, dict)
+            or self.manifest.get("format") != layout.FORMAT
+            or not isinstance(self.manifest.get("items"), list)
+        ):
             self.fail(layout.MANIFEST, f"not a {layout.FORMAT} manifest")
             return False
         return True
@@ -242,8 +253,9 @@ class _Checker:
                 self.fail("--tsa-ca", "no PEM certificate in the pinned TSA root file(s)")
                 return False
             for root in self.pinned_roots:
-                self.report.passed.append(f"pinned TSA root: {root.subject.rfc4514_string()} "
-                                          f"SHA256 {certificate_fingerprint(root)}")
+                self.report.passed.append(
+                    f"pinned TSA root: {root.subject.rfc4514_string()} SHA256 {certificate_fingerprint(root)}"
+                )
         if self.pins.log_key_pem is not None:
             try:
                 self.pinned_key = raw_key_from_pem(self.pins.log_key_pem)
@@ -264,8 +276,11 @@ class _Checker:
             self._compare_pem(raw)
         if self.pinned_key is not None:
             if raw is not None and raw != self.pinned_key:
-                self.fail(layout.PUBLIC_KEY_JSON, f"the bundled log key (SHA256 {key_fingerprint(raw)}) is not the "
-                                                  f"pinned one (SHA256 {key_fingerprint(self.pinned_key)})")
+                self.fail(
+                    layout.PUBLIC_KEY_JSON,
+                    f"the bundled log key (SHA256 {key_fingerprint(raw)}) is not the "
+                    f"pinned one (SHA256 {key_fingerprint(self.pinned_key)})",
+                )
             raw = self.pinned_key
         elif raw is not None:
             try:
@@ -285,16 +300,23 @@ class _Checker:
                 merkle.verify_checkpoint(note, name, raw)
                 self.checkpoint_trusted = True
                 pinned = "pinned" if self.pinned_key is not None else "bundled"
-                self.report.passed.append(f"checkpoint: tree size {self.checkpoint.size}, root "
-                                          f"{self.checkpoint.root.hex()[:16]}…, Ed25519 signature by {name} "
-                                          f"verified with the {pinned} key")
+                self.report.passed.append(
+                    f"checkpoint: tree size {self.checkpoint.size}, root "
+                    f"{self.checkpoint.root.hex()[:16]}…, Ed25519 signature by {name} "
+                    f"verified with the {pinned} key"
+                )
             except ValueError as exc:
-                self.fail(layout.CHECKPOINT, "signature does not verify with the "
-                                             f"{'pinned log key' if self.pinned_key else layout.PUBLIC_KEY_JSON} "
-                                             f"({exc})")
-        expected = (self.manifest.get("log") or {})
-        if expected.get("tree_size") not in (None, self.checkpoint.size) or \
-                expected.get("root_hash") not in (None, self.checkpoint.root.hex()):
+                self.fail(
+                    layout.CHECKPOINT,
+                    "signature does not verify with the "
+                    f"{'pinned log key' if self.pinned_key else layout.PUBLIC_KEY_JSON} "
+                    f"({exc})",
+                )
+        expected = self.manifest.get("log") or {}
+        if expected.get("tree_size") not in (None, self.checkpoint.size) or expected.get("root_hash") not in (
+            None,
+            self.checkpoint.root.hex(),
+        ):
             self.fail(layout.CHECKPOINT, "differs from the checkpoint named in the manifest")
         self._check_checkpoint_timestamp()
 
@@ -336,27 +358,33 @@ class _Checker:
                 return None
             return gen_time.isoformat(), "certificate chain verified against a pinned TSA root"
         if not anchors:
-            self.report.unchecked.append(f"{where}: certificate chain not checked (no TSA root recorded for "
-                                         f"{issuer.get('tsa_url') or issuer.get('tsa_name') or 'this TSA'}; "
-                                         "pass --tsa-ca)")
+            self.report.unchecked.append(
+                f"{where}: certificate chain not checked (no TSA root recorded for "
+                f"{issuer.get('tsa_url') or issuer.get('tsa_name') or 'this TSA'}; "
+                "pass --tsa-ca)"
+            )
             return gen_time.isoformat(), "certificate chain NOT checked"
         try:
             verify_response(response, digest, pem_of(anchors))
         except Exception as exc:  # any chain failure is a finding
             self.fail(where, f"token does not chain to its TSA root {anchor_file} ({exc})")
             return None
-        self.report.unpinned.append((f"TSA root {anchors[0].subject.rfc4514_string()} ({anchor_file})",
-                                     certificate_fingerprint(anchors[0])))
+        self.report.unpinned.append(
+            (f"TSA root {anchors[0].subject.rfc4514_string()} ({anchor_file})", certificate_fingerprint(anchors[0]))
+        )
         return gen_time.isoformat(), f"certificate chain verified against the bundled root {anchor_file}"
 
     def _check_checkpoint_timestamp(self) -> None:
         if layout.CHECKPOINT_BINDING not in self.names:
             if layout.CHECKPOINT_TOKEN in self.names:
-                self.fail(layout.CHECKPOINT_TOKEN, f"present without {layout.CHECKPOINT_BINDING}, which binds it "
-                                                   "into the evidence log")
+                self.fail(
+                    layout.CHECKPOINT_TOKEN,
+                    f"present without {layout.CHECKPOINT_BINDING}, which binds it into the evidence log",
+                )
             else:
-                self.report.unchecked.append("the checkpoint has no RFC 3161 timestamp (the TSA was unavailable "
-                                             "at export)")
+                self.report.unchecked.append(
+                    "the checkpoint has no RFC 3161 timestamp (the TSA was unavailable at export)"
+                )
             return
         where = layout.CHECKPOINT_BINDING
         try:
@@ -383,15 +411,21 @@ class _Checker:
                 self.fail(binding["note"], f"signature of the timestamped checkpoint does not verify ({exc})")
                 return
         if not merkle.verify_consistency(stamped.size, size, stamped.root, root, consistency):
-            self.fail(where, f"the timestamped checkpoint (size {stamped.size}) is not a prefix of the bundled "
-                             "checkpoint (consistency proof fails)")
+            self.fail(
+                where,
+                f"the timestamped checkpoint (size {stamped.size}) is not a prefix of the bundled "
+                "checkpoint (consistency proof fails)",
+            )
             return
         if not merkle.verify_inclusion(merkle.leaf_hash(entry.encode("utf-8")), index, size, event_path, root):
             self.fail(where, f"leaf {index} binding the checkpoint timestamp is not in the signed checkpoint")
             return
         note_sha256 = hashlib.sha256(stamped_note.encode("utf-8"))
-        if logged.get("type") != "timestamped" or logged.get("subject") != f"checkpoint-{stamped.size}" or \
-                payload.get("note_sha256") != note_sha256.hexdigest():
+        if (
+            logged.get("type") != "timestamped"
+            or logged.get("subject") != f"checkpoint-{stamped.size}"
+            or payload.get("note_sha256") != note_sha256.hexdigest()
+        ):
             self.fail(where, "the logged binding names another checkpoint")
             return
         if payload.get("tsa_token_sha256") != hashlib.sha256(token).hexdigest():
@@ -403,9 +437,11 @@ class _Checker:
             return
         checked = self.check_token(binding["token"], token, note_sha256.digest(), issuer)
         if checked:
-            self.report.passed.append(f"checkpoint timestamp: the log's first {stamped.size} entries existed at "
-                                      f"{checked[0]} ({checked[1]}; TSA {issuer.get('tsa_url') or issuer.get('tsa_name')}"
-                                      f"), bound into the log by leaf {index}")
+            self.report.passed.append(
+                f"checkpoint timestamp: the log's first {stamped.size} entries existed at "
+                f"{checked[0]} ({checked[1]}; TSA {issuer.get('tsa_url') or issuer.get('tsa_name')}"
+                f"), bound into the log by leaf {index}"
+            )
 
     # --- per item -----------------------------------------------------------------------------
     def check_item(self, item: dict) -> ItemVerdict:
@@ -417,14 +453,21 @@ class _Checker:
             verdict.failures.append(Finding(original or layout.MANIFEST, "original photo missing or unreadable"))
         else:
             sha256, sm3, size = computed
-            problems = [label for label, ok in (("SHA-256", sha256 == item.get("sha256")),
-                                                 ("SM3", sm3 is None or sm3 == item.get("sm3")),
-                                                 ("size", size == item.get("size"))) if not ok]
+            problems = [
+                label
+                for label, ok in (
+                    ("SHA-256", sha256 == item.get("sha256")),
+                    ("SM3", sm3 is None or sm3 == item.get("sm3")),
+                    ("size", size == item.get("size")),
+                )
+                if not ok
+            ]
             if problems:
                 verdict.failures.append(Finding(original, f"{', '.join(problems)} differ from the manifest"))
             else:
-                verdict.passed.append(f"original: SHA-256 {sha256[:16]}…, SM3 {(sm3 or 'not checked')[:16]}…, "
-                                      f"{size} bytes")
+                verdict.passed.append(
+                    f"original: SHA-256 {sha256[:16]}…, SM3 {(sm3 or 'not checked')[:16]}…, {size} bytes"
+                )
         self._check_token(item, files, computed, verdict)
         events = self._check_proofs(item, files, computed, verdict)
         self._check_custody(files, events, verdict)
@@ -434,8 +477,9 @@ class _Checker:
         token_file = files.get("token")
         stamp = item.get("timestamp") or {}
         if not token_file:
-            self.report.unchecked.append(f"{item.get('evidence_no')}: no RFC 3161 token "
-                                         f"(timestamp status: {stamp.get('status')})")
+            self.report.unchecked.append(
+                f"{item.get('evidence_no')}: no RFC 3161 token (timestamp status: {stamp.get('status')})"
+            )
             return
         if token_file not in self.files:
             verdict.failures.append(Finding(token_file, "timestamp token missing"))
@@ -446,8 +490,11 @@ class _Checker:
         verdict.failures += self.report.failures[before:]  # named under the item they concern
         del self.report.failures[before:]
         if checked:
-            kind = "LOCAL TSA (this server's clock)" if stamp.get("kind") == "local" else \
-                f"external TSA {stamp.get('tsa_url') or stamp.get('tsa_name')}"
+            kind = (
+                "LOCAL TSA (this server's clock)"
+                if stamp.get("kind") == "local"
+                else f"external TSA {stamp.get('tsa_url') or stamp.get('tsa_name')}"
+            )
             verdict.passed.append(f"RFC 3161 token: time {checked[0]}, {kind}, {checked[1]}")
 
     def _check_proofs(self, item: dict, files: dict, computed, verdict: ItemVerdict) -> dict[int, str]:
@@ -477,8 +524,9 @@ class _Checker:
             if leaf.hex() != event.get("leaf_hash"):
                 verdict.failures.append(Finding(proof_file, f"leaf {index}: entry does not hash to its leaf hash"))
             elif not merkle.verify_inclusion(leaf, index, size, path, root):
-                verdict.failures.append(Finding(proof_file, f"leaf {index}: inclusion proof does not lead to the "
-                                                            "checkpoint root"))
+                verdict.failures.append(
+                    Finding(proof_file, f"leaf {index}: inclusion proof does not lead to the checkpoint root")
+                )
             elif parsed.get("subject") not in subjects:
                 verdict.failures.append(Finding(proof_file, f"leaf {index}: event concerns another subject"))
             else:
@@ -488,38 +536,49 @@ class _Checker:
             return proven
         self._check_event_contents(item, payloads, computed, proof_file, verdict)
         if self.checkpoint_trusted:
-            verdict.passed.append(f"{len(proven)} evidence log events proven against the signed checkpoint "
-                                  f"({', '.join(p['type'] for p in payloads)})")
+            verdict.passed.append(
+                f"{len(proven)} evidence log events proven against the signed checkpoint "
+                f"({', '.join(p['type'] for p in payloads)})"
+            )
         return proven
 
-    def _check_event_contents(self, item: dict, payloads: list[dict], computed, proof_file: str,
-                              verdict: ItemVerdict) -> None:
+    def _check_event_contents(
+        self, item: dict, payloads: list[dict], computed, proof_file: str, verdict: ItemVerdict
+    ) -> None:
         sha256 = computed[0] if computed else None
         # a scanned paper document (item kind "scan") is logged as scan_received / scan_stamped
         scan = item.get("kind") == "scan"
-        received = [p for p in payloads if p.get("type") == ("scan_received" if scan else "received")
-                    and p.get("subject") == item.get("scan_id" if scan else "photo_id")]
+        received = [
+            p
+            for p in payloads
+            if p.get("type") == ("scan_received" if scan else "received")
+            and p.get("subject") == item.get("scan_id" if scan else "photo_id")
+        ]
         if not received:
-            verdict.failures.append(Finding(proof_file, f"no proven '{'scan_received' if scan else 'received'}' "
-                                                        "event for this item"))
+            verdict.failures.append(
+                Finding(proof_file, f"no proven '{'scan_received' if scan else 'received'}' event for this item")
+            )
         elif sha256 and received[0]["payload"].get("sha256") != sha256:
-            verdict.failures.append(Finding(item["files"]["original"],
-                                            "bytes differ from those logged as received"))
+            verdict.failures.append(Finding(item["files"]["original"], "bytes differ from those logged as received"))
         export_id = (self.manifest.get("export") or {}).get("id")
-        exported = [p for p in payloads if p.get("type") == "exported"
-                    and p["payload"].get("export_id") == export_id]
+        exported = [p for p in payloads if p.get("type") == "exported" and p["payload"].get("export_id") == export_id]
         if not exported:
             verdict.failures.append(Finding(proof_file, f"no proven 'exported' event for export {export_id}"))
         elif exported[0]["payload"].get("manifest_sha256") != self.manifest_sha256:
-            verdict.failures.append(Finding(layout.MANIFEST, "differs from the manifest whose hash the evidence "
-                                                             "log recorded at export"))
+            verdict.failures.append(
+                Finding(layout.MANIFEST, "differs from the manifest whose hash the evidence log recorded at export")
+            )
         token_file = (item.get("files") or {}).get("token")
         if token_file and token_file in self.files:
-            logged = {p["payload"].get("tsa_token_sha256") for p in payloads
-                      if p.get("type") in ("stamped", "timestamped", "scan_stamped", "scan_timestamped")} - {None}
+            logged = {
+                p["payload"].get("tsa_token_sha256")
+                for p in payloads
+                if p.get("type") in ("stamped", "timestamped", "scan_stamped", "scan_timestamped")
+            } - {None}
             if logged and self.files[token_file][0] not in logged:
-                verdict.failures.append(Finding(token_file, "differs from the token whose hash the evidence log "
-                                                            "recorded"))
+                verdict.failures.append(
+                    Finding(token_file, "differs from the token whose hash the evidence log recorded")
+                )
 
     def _check_custody(self, files: dict, proven: dict[int, str], verdict: ItemVerdict) -> None:
         custody_file = files.get("custody")
@@ -533,8 +592,9 @@ class _Checker:
             return
         differing = sorted(i for i in set(logged) | set(proven) if logged.get(i) != proven.get(i))
         if differing:
-            verdict.failures.append(Finding(custody_file, f"evidence log events {differing} differ from the proven "
-                                                          "events"))
+            verdict.failures.append(
+                Finding(custody_file, f"evidence log events {differing} differ from the proven events")
+            )
         else:
             verdict.passed.append(f"custody log: {len(custody['entries'])} entries, its log events match the proofs")
 
@@ -557,10 +617,13 @@ def verify_bundle(path, pins: Pins | None = None) -> Report:
             return report
         if not checker.load_pins():
             return report
-        if any((i.get("timestamp") or {}).get("kind") == "local" for i in checker.manifest["items"]
-               if isinstance(i, dict)):
-            report.warnings.append("some timestamps come from the server's built-in LOCAL TSA (its own clock), "
-                                   "not from a trusted third-party TSA")
+        if any(
+            (i.get("timestamp") or {}).get("kind") == "local" for i in checker.manifest["items"] if isinstance(i, dict)
+        ):
+            report.warnings.append(
+                "some timestamps come from the server's built-in LOCAL TSA (its own clock), "
+                "not from a trusted third-party TSA"
+            )
         checker.check_log_key_and_checkpoint()
         seen = set()
         for item in checker.manifest["items"]:

@@ -1,4 +1,5 @@
 """Where things live inside an evidence bundle; shared by the exporter and the verifier."""
+
 from __future__ import annotations
 
 FORMAT = "dangan-evidence-bundle/1"

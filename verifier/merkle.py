@@ -4,6 +4,7 @@ The one implementation in the product: the server's evidence log (through ``core
 the offline verifier of evidence bundles both use it. It depends only on the standard library
 and ``cryptography`` (Ed25519).
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,7 @@ NODE_PREFIX = b"\x01"
 
 def canonical_json(value) -> bytes:
     """Canonical JSON bytes of a leaf payload: sorted keys, no spaces, UTF-8 (RFC 8785 for our value types)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -109,8 +109,7 @@ def verify_inclusion(leaf: bytes, index: int, tree_size: int, path: list[bytes],
     return sn == 0 and r == root
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
-                       path: list[bytes]) -> bool:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: list[bytes]) -> bool:
     """Check a consistency proof between two tree heads (RFC 9162 §2.1.4.2)."""
     if old_size < 0 or old_size > new_size:
         return False
@@ -146,6 +145,7 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
 
 # --- signed checkpoints (C2SP tlog-checkpoint / signed-note) ----------------------------------
 
+
 @dataclass(frozen=True)
 class Checkpoint:
     """A signed tree head: origin, size and root, as a signed note."""
@@ -168,8 +168,7 @@ def sign_checkpoint(checkpoint: Checkpoint, name: str, private_key) -> str:
     """Return the signed note text (body, blank line, one signature line) for an Ed25519 key."""
     from cryptography.hazmat.primitives import serialization
 
-    public = private_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                   serialization.PublicFormat.Raw)
+    public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     signature = private_key.sign(checkpoint.body())
     line = base64.b64encode(key_hint(name, public) + signature).decode()
     return checkpoint.body().decode() + f"\n\u2014 {name} {line}\n"

@@ -1,4 +1,5 @@
 """Reading a bundle either as the ZIP file or as the directory it was unpacked into."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,11 @@ class BundleSource:
         if self._zip is not None:
             return sorted(info.filename for info in self._zip.infolist() if not info.is_dir())
         # Python's bytecode caches, written when the bundled verifier runs from tools/, are not bundle files
-        return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
-                      if p.is_file() and "__pycache__" not in p.relative_to(self.path).parts)
+        return sorted(
+            p.relative_to(self.path).as_posix()
+            for p in self.path.rglob("*")
+            if p.is_file() and "__pycache__" not in p.relative_to(self.path).parts
+        )
 
     def open(self, name: str) -> BinaryIO:
         """Open one file for streamed reading."""

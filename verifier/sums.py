@@ -1,4 +1,5 @@
 """SHA256SUMS files in the format ``sha256sum -c`` reads: ``<hex>  <path>`` per line."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ The one implementation in the product: the server's TSA port (``ports.tsa``) ver
 every token it receives with it, and the offline verifier of evidence bundles checks the bundled
 tokens with it. Depends on ``cryptography``, ``rfc3161-client`` and ``asn1crypto`` only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,9 @@ def token_certificates(response: bytes) -> list:
     return sorted(certificates, key=lambda c: (not is_signer(c), certificate_fingerprint(c)))
 
 
-def verify_response(response: bytes, digest: bytes, roots_pem: bytes | None,
-                    nonce: int | None = None) -> tuple[datetime, str, bool]:
+def verify_response(
+    response: bytes, digest: bytes, roots_pem: bytes | None, nonce: int | None = None
+) -> tuple[datetime, str, bool]:
     """Verify status, imprint, nonce and (given roots) the signature chain; return (genTime, serial, chain_checked)."""
     from rfc3161_client import VerifierBuilder
     from rfc3161_client.errors import VerificationError

@@ -1,4 +1,5 @@
 """One app (config, database session, ports) per worker process, built once and reused by jobs."""
+
 from __future__ import annotations
 
 from flask import Flask

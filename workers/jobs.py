@@ -4,6 +4,7 @@ Every job is idempotent and enqueued under a deterministic job id by the service
 work (:mod:`services.dispatch`, :mod:`services.export_queue`, :mod:`services.schedules`), which
 names the job by its dotted path so that services never import this module.
 """
+
 from __future__ import annotations
 
 from services import evidence_export, pipeline_runs, upload_sweep

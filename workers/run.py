@@ -4,6 +4,7 @@ Besides working the queues it runs the dispatcher (:func:`services.dispatch.tick
 background thread every ``DISPATCH_INTERVAL_SECONDS``: outbox rows reach RQ even when Redis
 was down at intake time, and runs of a killed worker are resumed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,10 @@ def dispatcher_loop(app, stop: threading.Event) -> None:
     heartbeat_ttl = max(10.0, HEARTBEAT_MISSES * interval)
     # the first round runs at start: it resumes the runs a killed worker left behind
     while not stop.is_set():
-        for name, step in (("heartbeat", lambda: worker_heartbeat(connection, heartbeat_ttl)),
-                           ("dispatcher", lambda: tick(app))):
+        for name, step in (
+            ("heartbeat", lambda: worker_heartbeat(connection, heartbeat_ttl)),
+            ("dispatcher", lambda: tick(app)),
+        ):
             try:
                 step()
             except (redis.ConnectionError, redis.TimeoutError) as exc:  # Redis away: it comes back

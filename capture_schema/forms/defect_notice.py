@@ -1,4 +1,5 @@
 """缺陷/隐患通知单 defect notice handed to the customer, with the customer's signature photo."""
+
 from marshmallow import Schema, fields, validates_schema
 
 from capture_schema.base import SEVERITIES, FormSpec, Slot, choice, date_not_before, labelled, text
@@ -29,8 +30,14 @@ class DefectNoticeV1(Schema):
 
 
 SPECS = (
-    FormSpec(KIND, 1, "缺陷/隐患通知单", DefectNoticeV1, (
-        Slot("defect", "缺陷部位", "scene", required=True),
-        Slot("customer_signature", "客户签收", "document", required=True),
-    )),
+    FormSpec(
+        KIND,
+        1,
+        "缺陷/隐患通知单",
+        DefectNoticeV1,
+        (
+            Slot("defect", "缺陷部位", "scene", required=True),
+            Slot("customer_signature", "客户签收", "document", required=True),
+        ),
+    ),
 )

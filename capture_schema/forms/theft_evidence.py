@@ -1,4 +1,5 @@
 """违约用电/窃电取证 breach or theft evidence record."""
+
 from marshmallow import Schema, fields, validate, validates_schema
 
 from capture_schema.base import FormSpec, Slot, choice, date_not_before, labelled, text
@@ -34,10 +35,12 @@ class TheftEvidenceV1(Schema):
     description = text("现场情况", 4000, required=True)
     estimated_period_start = labelled(fields.Date(required=True), "估计起始日期")
     estimated_period_end = labelled(fields.Date(required=True), "估计终止日期")
-    estimated_energy_kwh = labelled(fields.Float(load_default=None, allow_none=True,
-                                                 validate=validate.Range(min=0)), "估计电量（kWh）")
-    witnesses = fields.List(fields.Nested(WitnessSchema), required=True, validate=validate.Length(min=1),
-                            metadata={"label": "见证人"})
+    estimated_energy_kwh = labelled(
+        fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0)), "估计电量（kWh）"
+    )
+    witnesses = fields.List(
+        fields.Nested(WitnessSchema), required=True, validate=validate.Length(min=1), metadata={"label": "见证人"}
+    )
     measures_taken = text("已采取措施", 1000, load_default="")
 
     # (later, earlier): published to tablets with the schema, checked here
@@ -50,11 +53,17 @@ class TheftEvidenceV1(Schema):
 
 
 SPECS = (
-    FormSpec(KIND, 1, "违约用电/窃电取证", TheftEvidenceV1, (
-        Slot("scene", "现场", "scene", required=True),
-        Slot("meter", "计量装置", "meter"),
-        Slot("seal", "封印", "seal"),
-        Slot("wiring", "接线", "wiring"),
-        Slot("document", "文书", "document"),
-    )),
+    FormSpec(
+        KIND,
+        1,
+        "违约用电/窃电取证",
+        TheftEvidenceV1,
+        (
+            Slot("scene", "现场", "scene", required=True),
+            Slot("meter", "计量装置", "meter"),
+            Slot("seal", "封印", "seal"),
+            Slot("wiring", "接线", "wiring"),
+            Slot("document", "文书", "document"),
+        ),
+    ),
 )

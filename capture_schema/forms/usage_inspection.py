@@ -1,4 +1,5 @@
 """用电检查记录 usage inspection record: version 1 (first tablets) and version 2 (current)."""
+
 from marshmallow import Schema, fields, validate
 
 from capture_schema.base import DefectSchema, FormSpec, Slot, choice, labelled, text
@@ -48,8 +49,9 @@ class UsageInspectionV2(Schema):
     meter_number = text("电能表表号", 40, required=True)
     meter_readings = fields.Nested(MeterReadingsSchema, required=True, metadata={"label": "电能表示数"})
     seal_status = choice(SEAL_STATUSES, "封印状态", required=True)
-    seal_numbers = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
-                               metadata={"label": "封印编号"})
+    seal_numbers = fields.List(
+        fields.String(validate=validate.Length(max=40)), load_default=list, metadata={"label": "封印编号"}
+    )
     wiring_status = choice(WIRING_STATUSES, "接线状态", required=True)
     findings = text("检查情况", 2000, load_default="")
     defects = fields.List(fields.Nested(DefectSchema), load_default=list, metadata={"label": "缺陷"})
@@ -69,7 +71,14 @@ def v1_to_v2(data: dict) -> dict:
 
 
 SPECS = (
-    FormSpec(KIND, 1, LABEL, UsageInspectionV1, SLOTS, v1_to_v2,
-             notes="seal_ok/wiring_ok 为是/否；升级后 false 记为 破损/错误"),
+    FormSpec(
+        KIND,
+        1,
+        LABEL,
+        UsageInspectionV1,
+        SLOTS,
+        v1_to_v2,
+        notes="seal_ok/wiring_ok 为是/否；升级后 false 记为 破损/错误",
+    ),
     FormSpec(KIND, 2, LABEL, UsageInspectionV2, SLOTS),
 )

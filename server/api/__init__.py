@@ -1,4 +1,5 @@
 """The JSON API under /api/v1: thin flask-smorest blueprints that call one service each."""
+
 from flask import Flask
 from flask_smorest import Api
 
@@ -14,9 +15,9 @@ def register(app: Flask, api: Api) -> None:
     import importlib
 
     api.spec.components.security_scheme(
-        "deviceToken", {"type": "http", "scheme": "bearer", "description": "Device token"})
-    api.spec.components.security_scheme(
-        "session", {"type": "apiKey", "in": "cookie", "name": "session"})
+        "deviceToken", {"type": "http", "scheme": "bearer", "description": "Device token"}
+    )
+    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
     for name in MODULES:
         module = importlib.import_module(f"server.api.{name}")
         csrf.exempt(module.blp)

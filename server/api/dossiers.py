@@ -1,4 +1,5 @@
 """Dossier API: search, one dossier with its 卷内目录 and completeness, index PDF, filing scope table."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -12,8 +13,12 @@ from server.masking import mask_id_number, mask_phone
 from services import dossier_print, dossiers, filing_scope
 from services.ports_access import ports
 
-blp = Blueprint("dossiers_api", __name__, url_prefix="/api/v1",
-                description="Customer dossiers: index (卷内目录), completeness, filing scope table")
+blp = Blueprint(
+    "dossiers_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Customer dossiers: index (卷内目录), completeness, filing scope table",
+)
 
 
 class SearchQuery(Schema):
@@ -94,8 +99,10 @@ class DossierOut(Schema):
     items = fields.List(fields.Nested(ItemOut))
     events = fields.List(fields.Nested(EventOut))
     completeness = fields.Nested(CompletenessOut)
-    destroyed = fields.Dict(allow_none=True, metadata={
-        "description": "set once the dossier was destroyed: record_id, destroyed_on, text (已销毁…)"})
+    destroyed = fields.Dict(
+        allow_none=True,
+        metadata={"description": "set once the dossier was destroyed: record_id, destroyed_on, text (已销毁…)"},
+    )
 
 
 class ScopeOut(Schema):

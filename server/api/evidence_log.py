@@ -1,4 +1,5 @@
 """The evidence log for auditors and verifiers: checkpoints, inclusion and consistency proofs, public key."""
+
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -9,8 +10,12 @@ from server.auth import require
 from services import evidence_log
 from services.stamping_env import env_for
 
-blp = Blueprint("evidence_log", __name__, url_prefix="/api/v1/evidence-log",
-                description="Tamper-evident evidence log (RFC 6962 Merkle tree, signed checkpoints)")
+blp = Blueprint(
+    "evidence_log",
+    __name__,
+    url_prefix="/api/v1/evidence-log",
+    description="Tamper-evident evidence log (RFC 6962 Merkle tree, signed checkpoints)",
+)
 
 
 class CheckpointSchema(Schema):
@@ -22,8 +27,9 @@ class CheckpointSchema(Schema):
     tsa_status = fields.String(required=True, metadata={"enum": ["pending", "granted", "failed"]})
     tsa_kind = fields.String(allow_none=True, metadata={"enum": ["local", "external"]})
     tsa_gen_time = fields.DateTime(allow_none=True)
-    tsa_token = fields.String(allow_none=True, metadata={"description": "base64 DER RFC 3161 TimeStampResp "
-                                                                         "over SHA-256 of the note"})
+    tsa_token = fields.String(
+        allow_none=True, metadata={"description": "base64 DER RFC 3161 TimeStampResp over SHA-256 of the note"}
+    )
 
 
 class CheckpointListSchema(Schema):

@@ -1,4 +1,5 @@
 """GET /api/v1/health: is the service able to take captures right now."""
+
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -45,6 +46,10 @@ class Health(MethodView):
     @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
     def get(self):
         """Report database, Redis, the stamping worker, queue depth, outbox backlog and free disk."""
-        result = health.report(db.session, get_redis, current_app.config["DANGAN_DATA_DIR"],
-                               current_app.config.get("MIN_FREE_DISK_BYTES", 512 * 1024 * 1024))
+        result = health.report(
+            db.session,
+            get_redis,
+            current_app.config["DANGAN_DATA_DIR"],
+            current_app.config.get("MIN_FREE_DISK_BYTES", 512 * 1024 * 1024),
+        )
         return result, (503 if result["status"] == "down" else 200)

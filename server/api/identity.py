@@ -1,4 +1,5 @@
 """Who am I (for tablets checking their token) and device administration."""
+
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -40,8 +41,12 @@ class Me(MethodView):
     def get(self):
         """Return the authenticated device or user."""
         if g.device is not None:
-            return {"kind": "device", "role": "device", "device_id": g.device.id,
-                    "inspector": g.device.inspector.username}
+            return {
+                "kind": "device",
+                "role": "device",
+                "device_id": g.device.id,
+                "inspector": g.device.inspector.username,
+            }
         if g.user is not None:
             return {"kind": "user", "role": g.user.role, "username": g.user.username}
         raise errors.DomainError(errors.AUTH_REQUIRED)
@@ -59,17 +64,25 @@ class RevokeDevice(MethodView):
 
 
 class EnrolmentRequestSchema(Schema):
-    inspector = fields.String(required=True, validate=validate.Length(1, 64),
-                              metadata={"description": "user name of the inspector who gets the tablet"})
-    device_name = fields.String(load_default="", validate=validate.Length(max=128),
-                                metadata={"description": "label of the tablet (e.g. asset number)"})
+    inspector = fields.String(
+        required=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "user name of the inspector who gets the tablet"},
+    )
+    device_name = fields.String(
+        load_default="",
+        validate=validate.Length(max=128),
+        metadata={"description": "label of the tablet (e.g. asset number)"},
+    )
 
 
 class EnrolmentCodeSchema(Schema):
-    code = fields.String(required=True, metadata={"description": "8 characters, shown only in this answer",
-                                                  "example": "K7QD3MWX"})
-    enrol_url = fields.String(required=True, metadata={"description": "what the QR code holds: the capture "
-                                                       "app's address with the code"})
+    code = fields.String(
+        required=True, metadata={"description": "8 characters, shown only in this answer", "example": "K7QD3MWX"}
+    )
+    enrol_url = fields.String(
+        required=True, metadata={"description": "what the QR code holds: the capture app's address with the code"}
+    )
     inspector = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
 
@@ -94,10 +107,20 @@ class Enrolments(MethodView):
     @require("devices.manage")
     def post(self, args):
         """Create a one-time enrolment code (valid 24 h) for an inspector's capture app."""
-        row, code = enrolment.create_code(db.session, current_actor(), args["inspector"], ports().clock.now(),
-                                          args["device_name"], created_by=g.user.username if g.user else "")
-        return {"code": code, "enrol_url": enrol_url(code), "inspector": args["inspector"],
-                "expires_at": row.expires_at}
+        row, code = enrolment.create_code(
+            db.session,
+            current_actor(),
+            args["inspector"],
+            ports().clock.now(),
+            args["device_name"],
+            created_by=g.user.username if g.user else "",
+        )
+        return {
+            "code": code,
+            "enrol_url": enrol_url(code),
+            "inspector": args["inspector"],
+            "expires_at": row.expires_at,
+        }
 
 
 @blp.route("/devices/enrol")
@@ -112,6 +135,5 @@ class Enrol(MethodView):
     def post(self, args):
         """Exchange a one-time enrolment code for a device token (no credentials needed: the code is one)."""
         actor = Actor("enrolment", None, request.remote_addr)
-        device, token = enrolment.exchange(db.session, actor, args["code"], ports().clock.now(),
-                                           args["device_name"])
+        device, token = enrolment.exchange(db.session, actor, args["code"], ports().clock.now(), args["device_name"])
         return {"device_id": device.id, "token": token, "inspector": device.inspector.username}

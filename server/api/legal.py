@@ -1,4 +1,5 @@
 """Legal retrieval API: search, open a result, download an original, evidence exports, the use register."""
+
 from __future__ import annotations
 
 from flask import Response, current_app, g, stream_with_context
@@ -14,8 +15,12 @@ from server.auth import current_actor, require
 from services import evidence_export, export_approval, legal_search, use_register
 from services.ports_access import ports
 
-blp = Blueprint("legal_api", __name__, url_prefix="/api/v1/legal",
-                description="Legal retrieval: evidence search, evidence bundles, use register (档案利用登记)")
+blp = Blueprint(
+    "legal_api",
+    __name__,
+    url_prefix="/api/v1/legal",
+    description="Legal retrieval: evidence search, evidence bundles, use register (档案利用登记)",
+)
 
 CHUNK = 1024 * 1024
 
@@ -40,8 +45,13 @@ class SearchQuery(Schema):
     category = fields.String()
     inspector = fields.String(metadata={"description": "inspector's login name"})
     review_state = fields.String(validate=validate.OneOf(list(ReviewState)))
-    flag = fields.String(metadata={"description": "a time/place flag code, one of "
-                                                  + ", ".join(FLAG_LABELS) + " (400 legal.bad_filter otherwise)"})
+    flag = fields.String(
+        metadata={
+            "description": "a time/place flag code, one of "
+            + ", ".join(FLAG_LABELS)
+            + " (400 legal.bad_filter otherwise)"
+        }
+    )
     sort = fields.String(load_default="received", validate=validate.OneOf(legal_search.SORTS))
     limit = fields.Integer(load_default=25, validate=validate.Range(1, legal_search.MAX_LIMIT))
     cursor = fields.String()
@@ -70,8 +80,9 @@ class HitSchema(Schema):
     tsa_kind = fields.String(allow_none=True)
     review_state = fields.String(allow_none=True)
     state = fields.String(metadata={"description": "photo state; destroyed once its dossier was destroyed"})
-    destroyed = fields.Nested(DestroyedSchema, allow_none=True,
-                              metadata={"description": "set for destroyed photos (hash_ok is then null)"})
+    destroyed = fields.Nested(
+        DestroyedSchema, allow_none=True, metadata={"description": "set for destroyed photos (hash_ok is then null)"}
+    )
     has_thumbnail = fields.Boolean()
     place = fields.List(fields.Float(), allow_none=True)
     distance_m = fields.Float(allow_none=True)
@@ -92,15 +103,23 @@ class ExportIn(Schema):
     date_to = fields.Date()
     photo_ids = fields.List(fields.String(validate=validate.Length(max=36)), load_default=list)
     purpose = fields.String(required=True)
-    skip_destroyed = fields.Boolean(load_default=False, metadata={
-        "description": "leave destroyed photos out (listed under left_out and in the manifest) instead of "
-                       "refusing with export.items_destroyed"})
+    skip_destroyed = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "leave destroyed photos out (listed under left_out and in the manifest) instead of "
+            "refusing with export.items_destroyed"
+        },
+    )
 
 
 class ExportOut(Schema):
     id = fields.Integer(required=True)
-    state = fields.String(required=True, metadata={"enum": ["awaiting_approval", "rejected", "queued", "running",
-                                                            "done", "failed", "expired", "destroyed"]})
+    state = fields.String(
+        required=True,
+        metadata={
+            "enum": ["awaiting_approval", "rejected", "queued", "running", "done", "failed", "expired", "destroyed"]
+        },
+    )
     state_label = fields.String()
     purpose = fields.String()
     requester = fields.String()
@@ -120,8 +139,9 @@ class ExportOut(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    expires_at = fields.DateTime(allow_none=True,
-                                 metadata={"description": "when the bundle is removed from the server"})
+    expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the bundle is removed from the server"}
+    )
     removed_at = fields.DateTime(allow_none=True)
     destruction_record_id = fields.Integer(allow_none=True)
     left_out = fields.List(fields.Dict(), metadata={"description": "destroyed photos left out of the bundle"})
@@ -163,8 +183,9 @@ class Search(MethodView):
     def get(self, args):
         """Search stamped photos (keyset pages, newest first); the search is registered."""
         cursor = args.pop("cursor", None)
-        return legal_search.search(db.session, current_actor(), g.user, legal_search.Filters(**args), cursor,
-                                   ports().clock.now())
+        return legal_search.search(
+            db.session, current_actor(), g.user, legal_search.Filters(**args), cursor, ports().clock.now()
+        )
 
 
 @blp.route("/photos/<photo_id>")
@@ -180,16 +201,16 @@ class Result(MethodView):
 @blp.route("/photos/<photo_id>/original")
 class Original(MethodView):
     @blp.arguments(PurposeSchema)
-    @blp.response(200, description="The original bytes, exactly as received",
-                  content_type="application/octet-stream")
+    @blp.response(200, description="The original bytes, exactly as received", content_type="application/octet-stream")
     @blp.alt_response(400, description="legal.purpose_required")
     @blp.alt_response(404, description="photo.unknown")
     @blp.alt_response(410, description="photo.destroyed")
     @require("evidence.export")
     def post(self, body, photo_id):
         """Download one original after stating the purpose (registered)."""
-        stream, name, mime = legal_search.open_original(db.session, current_actor(), g.user, photo_id,
-                                                        body["purpose"], ports().clock.now(), ports().blobs)
+        stream, name, mime = legal_search.open_original(
+            db.session, current_actor(), g.user, photo_id, body["purpose"], ports().clock.now(), ports().blobs
+        )
         response = Response(stream_with_context(_chunks(stream)), mimetype=mime)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -210,11 +231,22 @@ class Exports(MethodView):
     @require("evidence.export")
     def post(self, body):
         """Ask for an evidence bundle; large exports wait for a manager's approval, the rest are queued."""
-        criteria = evidence_export.Criteria(account_no=body.get("account_no"), date_from=body.get("date_from"),
-                                            date_to=body.get("date_to"), photo_ids=tuple(body["photo_ids"]),
-                                            skip_destroyed=body["skip_destroyed"])
-        export = evidence_export.request_export(db.session, current_actor(), g.user, criteria, body["purpose"],
-                                                ports().clock.now(), export_approval.limits_from(current_app.config))
+        criteria = evidence_export.Criteria(
+            account_no=body.get("account_no"),
+            date_from=body.get("date_from"),
+            date_to=body.get("date_to"),
+            photo_ids=tuple(body["photo_ids"]),
+            skip_destroyed=body["skip_destroyed"],
+        )
+        export = evidence_export.request_export(
+            db.session,
+            current_actor(),
+            g.user,
+            criteria,
+            body["purpose"],
+            ports().clock.now(),
+            export_approval.limits_from(current_app.config),
+        )
         return evidence_export.export_dict(export)
 
 
@@ -237,8 +269,9 @@ class ExportDecision(MethodView):
     @require("evidence.export_approve")
     def post(self, body, export_id):
         """A manager approves or rejects an export waiting for approval."""
-        export = evidence_export.decide(db.session, current_actor(), g.user, export_id, body["approve"],
-                                        body["note"], ports().clock.now())
+        export = evidence_export.decide(
+            db.session, current_actor(), g.user, export_id, body["approve"], body["note"], ports().clock.now()
+        )
         return evidence_export.export_dict(export)
 
 
@@ -250,8 +283,9 @@ class ExportBundle(MethodView):
     @require("evidence.export")
     def get(self, export_id):
         """Download a finished bundle (registered)."""
-        stream, name = evidence_export.open_bundle(db.session, current_actor(), g.user, export_id, _see_all(),
-                                                   ports().clock.now())
+        stream, name = evidence_export.open_bundle(
+            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now()
+        )
         response = Response(stream_with_context(_chunks(stream)), mimetype="application/zip")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -264,5 +298,7 @@ class Uses(MethodView):
     @require("evidence.uses_read")
     def get(self, args):
         """The use register (档案利用登记), newest first."""
-        return [use_register.use_dict(u) for u in use_register.list_uses(db.session, args["limit"],
-                                                                          args.get("photo_id"), args.get("export_id"))]
+        return [
+            use_register.use_dict(u)
+            for u in use_register.list_uses(db.session, args["limit"], args.get("photo_id"), args.get("export_id"))
+        ]

@@ -1,4 +1,5 @@
 """Archive lifecycle API: deadlines, use register, retention, legal holds, destruction, boxes, quality."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -25,8 +26,12 @@ from services.lifecycle.daily import recompute_deadlines
 from services.lifecycle.settings import EVENT_KINDS, settings_from
 from services.ports_access import ports
 
-blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1/lifecycle",
-                description="Archive lifecycle: filing deadlines, use and borrowing, retention and destruction")
+blp = Blueprint(
+    "lifecycle_api",
+    __name__,
+    url_prefix="/api/v1/lifecycle",
+    description="Archive lifecycle: filing deadlines, use and borrowing, retention and destruction",
+)
 
 
 def _clock():
@@ -41,6 +46,7 @@ def _rules():
 
 # --- schemas ----------------------------------------------------------------------------------
 
+
 class LcCalendarSchema(Schema):
     package = fields.String(required=True)
     version = fields.String(required=True)
@@ -51,11 +57,13 @@ class LcCalendarSchema(Schema):
     provisional_package = fields.String(metadata={"description": "computes statutory holidays of later years"})
     provisional_version = fields.String()
     provisional_rules = fields.String()
-    arrangements = fields.List(fields.Dict(), metadata={
-        "description": "loaded holiday arrangements: year, document_no, published_on, title"})
+    arrangements = fields.List(
+        fields.Dict(), metadata={"description": "loaded holiday arrangements: year, document_no, published_on, title"}
+    )
     years = fields.Dict(metadata={"description": "this year and the next two: loaded, package or provisional"})
-    next_year_missing = fields.Boolean(metadata={
-        "description": "true from November on while next year's arrangement is not known"})
+    next_year_missing = fields.Boolean(
+        metadata={"description": "true from November on while next year's arrangement is not known"}
+    )
 
 
 class LcDueDateQuery(Schema):
@@ -67,19 +75,23 @@ class LcDueDateSchema(Schema):
     start = fields.Date(required=True)
     days = fields.Integer(required=True)
     due_on = fields.Date(required=True)
-    provisional = fields.Boolean(required=True, metadata={
-        "description": "true when a year without a published holiday arrangement was counted (暂定)"})
+    provisional = fields.Boolean(
+        required=True,
+        metadata={"description": "true when a year without a published holiday arrangement was counted (暂定)"},
+    )
 
 
 class LcEventIn(Schema):
     account_no = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    kind = fields.String(required=True, metadata={"enum": sorted(EVENT_KINDS)},
-                         validate=validate.Length(min=1, max=40))
+    kind = fields.String(required=True, metadata={"enum": sorted(EVENT_KINDS)}, validate=validate.Length(min=1, max=40))
     occurred_on = fields.Date(required=True)
     reference = fields.String(load_default=None, validate=validate.Length(max=100))
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
-    responsible = fields.String(load_default=None, validate=validate.Length(max=64),
-                                metadata={"description": "user name of the person responsible"})
+    responsible = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "user name of the person responsible"},
+    )
 
 
 class LcObligationSchema(Schema):
@@ -93,8 +105,10 @@ class LcObligationSchema(Schema):
     working_days = fields.Integer(required=True)
     due_on = fields.Date(allow_none=True)
     calendar_error = fields.String(allow_none=True)
-    provisional = fields.Boolean(required=True, metadata={
-        "description": "true while due_on counts a year without a published holiday arrangement (暂定)"})
+    provisional = fields.Boolean(
+        required=True,
+        metadata={"description": "true while due_on counts a year without a published holiday arrangement (暂定)"},
+    )
     required_doc_types = fields.List(fields.String())
     responsible = fields.String(allow_none=True)
     state = fields.String(required=True)
@@ -108,8 +122,9 @@ class LcEventOut(Schema):
 
 
 class LcObligationQuery(Schema):
-    state = fields.String(load_default=None, validate=validate.OneOf(
-        ["open", "due_soon", "overdue", "met", "met_late", "no_calendar"]))
+    state = fields.String(
+        load_default=None, validate=validate.OneOf(["open", "due_soon", "overdue", "met", "met_late", "no_calendar"])
+    )
     district = fields.String(load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -131,8 +146,11 @@ class LcRecomputeSchema(Schema):
 
 class LcUseIn(Schema):
     account_no = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    items = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
-                        metadata={"description": "sequence numbers (卷内序号) of the dossier items"})
+    items = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        required=True,
+        metadata={"description": "sequence numbers (卷内序号) of the dossier items"},
+    )
     requester_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     requester_unit = fields.String(load_default=None, validate=validate.Length(max=100))
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=2000))
@@ -229,8 +247,9 @@ class LcHoldSchema(Schema):
 class LcDisposalIn(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    accounts = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
-                           validate=validate.Length(min=1, max=1000))
+    accounts = fields.List(
+        fields.String(validate=validate.Length(min=1, max=32)), required=True, validate=validate.Length(min=1, max=1000)
+    )
 
 
 class LcWithdrawIn(Schema):
@@ -271,10 +290,13 @@ class LcVerificationSchema(Schema):
     digest_ok = fields.Boolean()
     blobs = fields.Integer()
     still_stored = fields.List(fields.String())
-    exports_removed = fields.List(fields.Integer(),
-                                  metadata={"description": "exports whose bundles the record removed"})
-    bundles_still_stored = fields.List(fields.Integer(), metadata={
-        "description": "exports whose stored bundle still lists a destroyed digest (must be empty)"})
+    exports_removed = fields.List(
+        fields.Integer(), metadata={"description": "exports whose bundles the record removed"}
+    )
+    bundles_still_stored = fields.List(
+        fields.Integer(),
+        metadata={"description": "exports whose stored bundle still lists a destroyed digest (must be empty)"},
+    )
     unmarked = fields.List(fields.String())
     log_leaf_index = fields.Integer(allow_none=True)
     ok = fields.Boolean()
@@ -307,23 +329,46 @@ class LcQualitySchema(Schema):
 
 # --- mapping results to the schemas -------------------------------------------------------------
 
+
 def _obligation(row: obligations.ObligationRow) -> dict:
     o = row.obligation
-    return {"id": o.id, "business_event_id": o.business_event_id, "account_no": row.customer.account_no,
-            "customer_name": row.customer.name, "district": row.customer.district, "kind": o.kind,
-            "opened_on": o.opened_on, "working_days": o.working_days, "due_on": o.due_on,
-            "calendar_error": o.calendar_error, "provisional": bool(o.provisional),
-            "required_doc_types": o.required_doc_types,
-            "responsible": row.responsible.username if row.responsible else None, "state": o.state,
-            "met_on": o.met_on}
+    return {
+        "id": o.id,
+        "business_event_id": o.business_event_id,
+        "account_no": row.customer.account_no,
+        "customer_name": row.customer.name,
+        "district": row.customer.district,
+        "kind": o.kind,
+        "opened_on": o.opened_on,
+        "working_days": o.working_days,
+        "due_on": o.due_on,
+        "calendar_error": o.calendar_error,
+        "provisional": bool(o.provisional),
+        "required_doc_types": o.required_doc_types,
+        "responsible": row.responsible.username if row.responsible else None,
+        "state": o.state,
+        "met_on": o.met_on,
+    }
 
 
 def _use(use, account_no: str | None = None, seqs: list[int] | None = None, overdue: bool = False) -> dict:
-    return {"id": use.id, "account_no": account_no, "items": seqs or [], "requester_name": use.requester_name,
-            "requester_unit": use.requester_unit, "purpose": use.purpose, "form": use.form,
-            "state": use.state, "requested_at": use.requested_at, "decided_at": use.decided_at,
-            "decision_note": use.decision_note, "out_at": use.out_at, "due_on": use.due_on,
-            "returned_at": use.returned_at, "overdue": overdue}
+    return {
+        "id": use.id,
+        "account_no": account_no,
+        "items": seqs or [],
+        "requester_name": use.requester_name,
+        "requester_unit": use.requester_unit,
+        "purpose": use.purpose,
+        "form": use.form,
+        "state": use.state,
+        "requested_at": use.requested_at,
+        "decided_at": use.decided_at,
+        "decision_note": use.decision_note,
+        "out_at": use.out_at,
+        "due_on": use.due_on,
+        "returned_at": use.returned_at,
+        "overdue": overdue,
+    }
 
 
 def _use_single(use) -> dict:
@@ -335,17 +380,33 @@ def _use_single(use) -> dict:
 
 def _disposal(disposal) -> dict:
 
-    accounts = {c.id: c.account_no for c in db.session.query(Customer).filter(
-        Customer.id.in_([e.customer_id for e in disposal.entries]))}
-    return {"id": disposal.id, "title": disposal.title, "reason": disposal.reason, "state": disposal.state,
-            "proposed_at": disposal.proposed_at, "decided_at": disposal.decided_at,
-            "decision_note": disposal.decision_note, "executed_at": disposal.executed_at,
-            "entries": [{"account_no": accounts.get(e.customer_id), "eligible_on": e.eligible_on,
-                         "withdrawn": e.withdrawn, "destruction_record_id": e.destruction_record_id}
-                        for e in disposal.entries]}
+    accounts = {
+        c.id: c.account_no
+        for c in db.session.query(Customer).filter(Customer.id.in_([e.customer_id for e in disposal.entries]))
+    }
+    return {
+        "id": disposal.id,
+        "title": disposal.title,
+        "reason": disposal.reason,
+        "state": disposal.state,
+        "proposed_at": disposal.proposed_at,
+        "decided_at": disposal.decided_at,
+        "decision_note": disposal.decision_note,
+        "executed_at": disposal.executed_at,
+        "entries": [
+            {
+                "account_no": accounts.get(e.customer_id),
+                "eligible_on": e.eligible_on,
+                "withdrawn": e.withdrawn,
+                "destruction_record_id": e.destruction_record_id,
+            }
+            for e in disposal.entries
+        ],
+    }
 
 
 # --- deadlines ----------------------------------------------------------------------------------
+
 
 @blp.route("/calendar")
 class Calendar(MethodView):
@@ -365,8 +426,7 @@ class DueDate(MethodView):
     def get(self, args):
         """The date N working days after a start date (adjusted working weekends included)."""
         due = calendar_arrangements.current(db.session).due(args["start"], args["days"])
-        return {"start": args["start"], "days": args["days"], "due_on": due.due_on,
-                "provisional": due.provisional}
+        return {"start": args["start"], "days": args["days"], "due_on": due.due_on, "provisional": due.provisional}
 
 
 @blp.route("/events")
@@ -379,12 +439,12 @@ class Events(MethodView):
     def post(self, body):
         """Record a business event; it opens a filing obligation with a working-day due date."""
         now, today = _clock()
-        outcome = obligations.record_event(db.session, current_actor(), today=today, now=now,
-                                           settings=_rules(), **body)
+        outcome = obligations.record_event(db.session, current_actor(), today=today, now=now, settings=_rules(), **body)
         customer = customer_by_account(db.session, body["account_no"])
 
-        responsible = db.session.get(User, outcome.obligation.responsible_id) \
-            if outcome.obligation.responsible_id else None
+        responsible = (
+            db.session.get(User, outcome.obligation.responsible_id) if outcome.obligation.responsible_id else None
+        )
         row = obligations.ObligationRow(outcome.obligation, customer, responsible, outcome.event)
         return {"event_id": outcome.event.id, "created": outcome.created, "obligation": _obligation(row)}
 
@@ -397,8 +457,12 @@ class Obligations(MethodView):
     def get(self, args):
         """Filing obligations, most urgent first; filter by state and district."""
         rows, total = obligations.list_obligations(
-            db.session, states=(args["state"],) if args["state"] else None, district=args["district"],
-            page=args["page"], per_page=args["per_page"])
+            db.session,
+            states=(args["state"],) if args["state"] else None,
+            district=args["district"],
+            page=args["page"],
+            per_page=args["per_page"],
+        )
         return {"total": total, "page": args["page"], "items": [_obligation(r) for r in rows]}
 
 
@@ -416,6 +480,7 @@ class Recompute(MethodView):
 
 # --- use and borrowing --------------------------------------------------------------------------
 
+
 @blp.route("/use-requests")
 class UseRequests(MethodView):
     @blp.arguments(LcUseQuery, location="query")
@@ -424,10 +489,15 @@ class UseRequests(MethodView):
     def get(self, args):
         """The use register (利用登记), newest first."""
         _now, today = _clock()
-        rows, total = borrowing.list_uses(db.session, today, state=args["state"], overdue_only=args["overdue"],
-                                          account_no=args["account_no"], page=args["page"])
-        return {"total": total, "items": [_use(r.request, r.customer.account_no, r.item_seqs, r.overdue)
-                                          for r in rows]}
+        rows, total = borrowing.list_uses(
+            db.session,
+            today,
+            state=args["state"],
+            overdue_only=args["overdue"],
+            account_no=args["account_no"],
+            page=args["page"],
+        )
+        return {"total": total, "items": [_use(r.request, r.customer.account_no, r.item_seqs, r.overdue) for r in rows]}
 
     @blp.arguments(LcUseIn)
     @blp.response(201, LcUseSchema)
@@ -436,10 +506,17 @@ class UseRequests(MethodView):
     def post(self, body):
         """Register a use; lending an original waits for the archive manager's approval."""
         now, _today = _clock()
-        use = borrowing.register_use(db.session, current_actor(), account_no=body["account_no"],
-                                     item_seqs=body["items"], requester_name=body["requester_name"],
-                                     purpose=body["purpose"], form=body["form"], now=now,
-                                     requester_unit=body["requester_unit"])
+        use = borrowing.register_use(
+            db.session,
+            current_actor(),
+            account_no=body["account_no"],
+            item_seqs=body["items"],
+            requester_name=body["requester_name"],
+            purpose=body["purpose"],
+            form=body["form"],
+            now=now,
+            requester_unit=body["requester_unit"],
+        )
         return _use_single(use)
 
 
@@ -504,6 +581,7 @@ class CompleteUse(MethodView):
 
 # --- retention, holds, destruction ---------------------------------------------------------------
 
+
 @blp.route("/customers/<string:account_no>/close")
 class CloseAccount(MethodView):
     @blp.arguments(LcCloseIn)
@@ -513,14 +591,30 @@ class CloseAccount(MethodView):
     def post(self, body, account_no):
         """Close an account (销户): its dossier moves to the closed set with the closing date."""
         now, today = _clock()
-        state = retention.close_account(db.session, current_actor(), account_no, body["closed_on"], today, now,
-                                        _rules(), reference=body["reference"], responsible=body["responsible"])
+        state = retention.close_account(
+            db.session,
+            current_actor(),
+            account_no,
+            body["closed_on"],
+            today,
+            now,
+            _rules(),
+            reference=body["reference"],
+            responsible=body["responsible"],
+        )
         customer = customer_by_account(db.session, account_no)
-        return {"account_no": customer.account_no, "name": customer.name,
-                "voltage_class": customer.voltage_class, "archive_no": customer.dossier.archive_no,
-                "closed_on": state.closed_on, "retention_years": state.retention_years,
-                "eligible_on": state.eligible_on, "eligible": today >= state.eligible_on,
-                "active_holds": 0, "destroyed_at": state.destroyed_at}
+        return {
+            "account_no": customer.account_no,
+            "name": customer.name,
+            "voltage_class": customer.voltage_class,
+            "archive_no": customer.dossier.archive_no,
+            "closed_on": state.closed_on,
+            "retention_years": state.retention_years,
+            "eligible_on": state.eligible_on,
+            "eligible": today >= state.eligible_on,
+            "active_holds": 0,
+            "destroyed_at": state.destroyed_at,
+        }
 
 
 @blp.route("/retention")
@@ -531,14 +625,25 @@ class Retention(MethodView):
     def get(self, args):
         """Closed dossiers in retention with their eligibility date (3 / 5 years after closing)."""
         _now, today = _clock()
-        rows, total = retention.list_retention(db.session, today, only_eligible=args["eligible"],
-                                               page=args["page"])
-        return {"total": total, "items": [
-            {"account_no": r.customer.account_no, "name": r.customer.name,
-             "voltage_class": r.customer.voltage_class, "archive_no": r.archive_no,
-             "closed_on": r.state.closed_on, "retention_years": r.state.retention_years,
-             "eligible_on": r.state.eligible_on, "eligible": r.eligible, "active_holds": r.holds,
-             "destroyed_at": r.state.destroyed_at} for r in rows]}
+        rows, total = retention.list_retention(db.session, today, only_eligible=args["eligible"], page=args["page"])
+        return {
+            "total": total,
+            "items": [
+                {
+                    "account_no": r.customer.account_no,
+                    "name": r.customer.name,
+                    "voltage_class": r.customer.voltage_class,
+                    "archive_no": r.archive_no,
+                    "closed_on": r.state.closed_on,
+                    "retention_years": r.state.retention_years,
+                    "eligible_on": r.state.eligible_on,
+                    "eligible": r.eligible,
+                    "active_holds": r.holds,
+                    "destroyed_at": r.state.destroyed_at,
+                }
+                for r in rows
+            ],
+        }
 
 
 @blp.route("/holds")
@@ -557,8 +662,9 @@ class Holds(MethodView):
     @require("lifecycle.hold")
     def post(self, body):
         """Place a legal hold on a customer or one dossier item; it blocks destruction (destroyed dossiers: refused)."""
-        hold = retention.place_hold(db.session, current_actor(), body["account_no"], body["reason"],
-                                    _clock()[0], item_seq=body["item_seq"])
+        hold = retention.place_hold(
+            db.session, current_actor(), body["account_no"], body["reason"], _clock()[0], item_seq=body["item_seq"]
+        )
         return hold
 
 
@@ -583,9 +689,15 @@ class DisposalLists(MethodView):
     def post(self, body):
         """Propose eligible dossiers for destruction; nothing happens until a manager approves."""
         now, today = _clock()
-        disposal = destruction.propose_list(db.session, current_actor(), title=body["title"],
-                                            reason=body["reason"], account_nos=body["accounts"],
-                                            today=today, now=now)
+        disposal = destruction.propose_list(
+            db.session,
+            current_actor(),
+            title=body["title"],
+            reason=body["reason"],
+            account_nos=body["accounts"],
+            today=today,
+            now=now,
+        )
         return _disposal(disposal)
 
 
@@ -629,8 +741,9 @@ class WithdrawDisposal(MethodView):
     @require("lifecycle.manage")
     def post(self, body, list_id):
         """Take one dossier off a list before execution."""
-        destruction.withdraw_entry(db.session, current_actor(), list_id, body["account_no"], _clock()[0],
-                                   body["reason"])
+        destruction.withdraw_entry(
+            db.session, current_actor(), list_id, body["account_no"], _clock()[0], body["reason"]
+        )
         return _disposal(destruction.get_list(db.session, list_id))
 
 
@@ -642,8 +755,9 @@ class ExecuteDisposal(MethodView):
     def post(self, list_id):
         """Execute an approved list: every stored copy of the evidence removed, destruction records kept forever."""
         now, today = _clock()
-        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs,
-                                          exports=ports().exports)
+        report = destruction.execute_list(
+            db.session, current_actor(), list_id, today, now, ports().blobs, exports=ports().exports
+        )
         return report.as_dict()
 
 
@@ -655,12 +769,17 @@ class DestructionRecordOne(MethodView):
     def get(self, record_id):
         """A destruction record with its verification (digest matches, bytes gone, blobs marked)."""
         record = destruction.get_record(db.session, record_id)
-        return {"id": record.id, "record_sha256": record.record_sha256, "executed_at": record.executed_at,
-                "content": record.content,
-                "verification": destruction.verify_record(db.session, record_id, ports().blobs, ports().exports)}
+        return {
+            "id": record.id,
+            "record_sha256": record.record_sha256,
+            "executed_at": record.executed_at,
+            "content": record.content,
+            "verification": destruction.verify_record(db.session, record_id, ports().blobs, ports().exports),
+        }
 
 
 # --- boxes and quality --------------------------------------------------------------------------
+
 
 @blp.route("/customers/<string:account_no>/box")
 class CustomerBox(MethodView):

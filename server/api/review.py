@@ -1,4 +1,5 @@
 """Review API: the queue, unlinked captures, capture detail, decisions, comments, linking."""
+
 from __future__ import annotations
 
 from flask import g
@@ -12,11 +13,16 @@ from server.auth import current_actor, require
 from services import capture_access, linking, review, review_detail, review_queue
 from services.ports_access import ports
 
-blp = Blueprint("review_api", __name__, url_prefix="/api/v1",
-                description="Archivist review: queue, decisions, linking; captures for inspectors")
+blp = Blueprint(
+    "review_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Archivist review: queue, decisions, linking; captures for inspectors",
+)
 
 
 # --- schemas ----------------------------------------------------------------------------------
+
 
 class QueueQuery(Schema):
     state = fields.String(metadata={"enum": [str(s) for s in ReviewState]})
@@ -70,13 +76,21 @@ class QueuePageSchema(Schema):
 
 
 class DecisionInBase(Schema):
-    expected_version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
-                                      metadata={"description": "the review_version the decision is based on"})
+    expected_version = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "the review_version the decision is based on"},
+    )
 
 
 class ApproveIn(DecisionInBase):
-    doc_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60),
-                             metadata={"description": "code from the filing scope table; default: suggested"})
+    doc_type = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=60),
+        metadata={"description": "code from the filing scope table; default: suggested"},
+    )
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     business_event_id = fields.Integer(load_default=None, allow_none=True)
 
@@ -140,8 +154,7 @@ class BulkEntry(Schema):
 
 
 class BulkIn(Schema):
-    items = fields.List(fields.Nested(BulkEntry), required=True,
-                        validate=validate.Length(min=1, max=review.BULK_MAX))
+    items = fields.List(fields.Nested(BulkEntry), required=True, validate=validate.Length(min=1, max=review.BULK_MAX))
     doc_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
@@ -190,7 +203,8 @@ class PhotoOut(Schema):
     tsa_status = fields.String()
     exif = fields.List(fields.List(fields.String()))
     destroyed = fields.Boolean(
-        metadata={"description": "the bytes were destroyed with the dossier (image routes: 410)"})
+        metadata={"description": "the bytes were destroyed with the dossier (image routes: 410)"}
+    )
 
 
 class FormRowOut(Schema):
@@ -245,8 +259,9 @@ class CaptureDetailOut(Schema):
     suggested_doc_type = fields.String(allow_none=True)
     record_state = fields.String(metadata={"enum": ["kept", "destroyed"]})
     destroyed = fields.Dict(allow_none=True, metadata={"description": "record_id, destroyed_on, text (已销毁…)"})
-    closed_reason = fields.String(allow_none=True,
-                                  metadata={"description": "why a capture was closed (review_state closed)"})
+    closed_reason = fields.String(
+        allow_none=True, metadata={"description": "why a capture was closed (review_state closed)"}
+    )
 
 
 class CaptureListQuery(Schema):
@@ -261,6 +276,7 @@ class CaptureListOut(Schema):
 
 # --- routes -------------------------------------------------------------------------------------
 
+
 def _now():
     return ports().clock.now()
 
@@ -274,8 +290,12 @@ class Queue(MethodView):
     def get(self, args):
         """One keyset page of the review queue (filters, sort, cursor)."""
         page = review_queue.queue_page(db.session, review_queue.parse_filters(args), args.get("cursor"))
-        return {"items": page.items, "next_cursor": page.next_cursor, "total": page.total,
-                "total_capped": page.total_capped}
+        return {
+            "items": page.items,
+            "next_cursor": page.next_cursor,
+            "total": page.total,
+            "total_capped": page.total_capped,
+        }
 
 
 @blp.route("/review/unlinked")
@@ -304,8 +324,9 @@ class CaptureDetail(MethodView):
 class Approve(MethodView):
     @blp.arguments(ApproveIn)
     @blp.response(200, DecisionOut)
-    @blp.alt_response(409, description="review.conflict, review.not_pending, review.unlinked, review.incomplete, "
-                                       "dossier.destroyed")
+    @blp.alt_response(
+        409, description="review.conflict, review.not_pending, review.unlinked, review.incomplete, dossier.destroyed"
+    )
     @require("queue.review")
     def post(self, data, capture_id):
         """Approve a capture and file it into the customer's 卷内目录 (never into a destroyed dossier)."""
@@ -356,8 +377,7 @@ class Link(MethodView):
     @require("queue.review")
     def post(self, data, capture_id):
         """Link an unlinked capture to a customer (the choice is audited)."""
-        capture = linking.link_capture(db.session, current_actor(), g.user.id, capture_id,
-                                       data["customer_id"], _now())
+        capture = linking.link_capture(db.session, current_actor(), g.user.id, capture_id, data["customer_id"], _now())
         return capture
 
 
@@ -368,9 +388,14 @@ class BulkApprove(MethodView):
     @require("queue.review")
     def post(self, data):
         """Approve a selection; each item succeeds or fails on its own."""
-        results = review.bulk_approve(db.session, current_actor(), g.user.id,
-                                      [(e["capture_id"], e["expected_version"]) for e in data["items"]],
-                                      _now(), doc_type=data["doc_type"])
+        results = review.bulk_approve(
+            db.session,
+            current_actor(),
+            g.user.id,
+            [(e["capture_id"], e["expected_version"]) for e in data["items"]],
+            _now(),
+            doc_type=data["doc_type"],
+        )
         return {"results": results}
 
 
@@ -391,8 +416,9 @@ class Captures(MethodView):
     @require("captures.list")
     def get(self, args):
         """Captures, newest first: inspectors see only their own, office roles see all."""
-        return capture_access.list_captures(db.session, g.role, g.user.id if g.user else None,
-                                            args.get("state"), args.get("cursor"))
+        return capture_access.list_captures(
+            db.session, g.role, g.user.id if g.user else None, args.get("state"), args.get("cursor")
+        )
 
 
 @blp.route("/captures/<capture_id>")
@@ -402,6 +428,7 @@ class CaptureOwn(MethodView):
     @require("captures.list")
     def get(self, capture_id):
         """One capture: inspectors only their own (others are 404), office roles any."""
-        view = capture_access.capture_for(db.session, current_actor(), g.role,
-                                          g.user.id if g.user else None, capture_id, _now())
+        view = capture_access.capture_for(
+            db.session, current_actor(), g.role, g.user.id if g.user else None, capture_id, _now()
+        )
         return capture_access.detail_json(view)

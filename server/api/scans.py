@@ -1,4 +1,5 @@
 """Scanned paper documents API: intake into a customer's dossier, quality flags, filing, files."""
+
 from __future__ import annotations
 
 from flask import Response, current_app, g, request, stream_with_context
@@ -13,22 +14,37 @@ from services import dossiers, scans
 from services.lifecycle.settings import settings_from
 from services.ports_access import ports
 
-blp = Blueprint("scans_api", __name__, url_prefix="/api/v1",
-                description="Scanned paper documents (电子扫描归档): intake, DA/T 31 quality, filing")
+blp = Blueprint(
+    "scans_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Scanned paper documents (电子扫描归档): intake, DA/T 31 quality, filing",
+)
+
 
 class IntakeForm(Schema):
-    doc_type = fields.String(required=True, validate=validate.Length(min=1, max=60),
-                             metadata={"description": "document type code from the filing scope table"})
+    doc_type = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "document type code from the filing scope table"},
+    )
     doc_date = fields.Date(load_default=None, metadata={"description": "文件日期 (YYYY-MM-DD)"})
-    business_event_id = fields.Integer(load_default=None,
-                                       metadata={"description": "the customer's business event the document belongs to"})
-    pages = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10000),
-                           metadata={"description": "page count written on the paper original (checked against the file)"})
+    business_event_id = fields.Integer(
+        load_default=None, metadata={"description": "the customer's business event the document belongs to"}
+    )
+    pages = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=10000),
+        metadata={"description": "page count written on the paper original (checked against the file)"},
+    )
     title = fields.String(load_default=None, validate=validate.Length(max=300))
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
     # the files travel in the same multipart body; they are read from ``request.files``
-    files = fields.List(Upload(), load_default=None,
-                        metadata={"description": "one or more PDF, TIFF, JPEG or PNG files (field repeated)"})
+    files = fields.List(
+        Upload(),
+        load_default=None,
+        metadata={"description": "one or more PDF, TIFF, JPEG or PNG files (field repeated)"},
+    )
 
 
 class PageOut(Schema):
@@ -63,8 +79,9 @@ class ScanOut(Schema):
     state = fields.String(attribute="scan.state")
     evidence_no = fields.Function(lambda r: r["evidence"].evidence_no if r["evidence"] else None, allow_none=True)
     tsa_status = fields.Function(lambda r: r["evidence"].tsa_status if r["evidence"] else "pending")
-    log_leaf_index = fields.Function(lambda r: r["evidence"].stamped_leaf_index if r["evidence"] else None,
-                                     allow_none=True)
+    log_leaf_index = fields.Function(
+        lambda r: r["evidence"].stamped_leaf_index if r["evidence"] else None, allow_none=True
+    )
     received_at = fields.DateTime(attribute="scan.received_at")
     filed = fields.Function(lambda r: r["item"] is not None)
     seq = fields.Function(lambda r: r["item"].seq if r["item"] else None, allow_none=True)
@@ -88,8 +105,11 @@ class LegalScanQuery(Schema):
     doc_type = fields.String(load_default=None, validate=validate.Length(max=60))
     date_from = fields.Date(load_default=None, metadata={"description": "文件日期 from (inclusive)"})
     date_to = fields.Date(load_default=None, metadata={"description": "文件日期 to (inclusive)"})
-    flag = fields.String(load_default=None, validate=validate.Length(max=40),
-                         metadata={"description": "low_resolution, resolution_unknown or page_count_mismatch"})
+    flag = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "low_resolution, resolution_unknown or page_count_mismatch"},
+    )
     filed = fields.Boolean(load_default=None)
     limit = fields.Integer(load_default=25, validate=validate.Range(1, scans.LEGAL_MAX_LIMIT))
     cursor = fields.String(load_default=None, validate=validate.Length(max=400))
@@ -121,8 +141,9 @@ class ScanList(MethodView):
 
     @blp.arguments(IntakeForm, location="form", content_type="multipart/form-data")
     @blp.response(201, IntakeOut)
-    @blp.alt_response(400, description="scan.no_file, scan.unreadable, scan.unknown_doc_type, "
-                                       "dossier.unknown_business_event")
+    @blp.alt_response(
+        400, description="scan.no_file, scan.unreadable, scan.unknown_doc_type, dossier.unknown_business_event"
+    )
     @blp.alt_response(404, description="customer.unknown")
     @blp.alt_response(413, description="scan.too_large")
     @require("dossier.edit")
@@ -134,11 +155,25 @@ class ScanList(MethodView):
         background. Sending the same bytes again returns the existing scan (``created`` counts new ones).
         """
         files = [(upload.filename, upload.read()) for upload in request.files.getlist("files")]
-        request_ = scans.ScanRequest(doc_type=form["doc_type"], doc_date=form["doc_date"],
-                                     business_event_id=form["business_event_id"],
-                                     declared_pages=form["pages"], note=form["note"], title=form["title"])
-        done = scans.intake_many(db.session, current_actor(), g.user.id, account_no, files, request_,
-                                 ports().clock.now(), ports().blobs, max_bytes=scans.max_scan_bytes(current_app.config))
+        request_ = scans.ScanRequest(
+            doc_type=form["doc_type"],
+            doc_date=form["doc_date"],
+            business_event_id=form["business_event_id"],
+            declared_pages=form["pages"],
+            note=form["note"],
+            title=form["title"],
+        )
+        done = scans.intake_many(
+            db.session,
+            current_actor(),
+            g.user.id,
+            account_no,
+            files,
+            request_,
+            ports().clock.now(),
+            ports().blobs,
+            max_bytes=scans.max_scan_bytes(current_app.config),
+        )
         return {"scans": _rows([d.scan for d in done]), "created": sum(1 for d in done if d.created)}
 
 
@@ -160,8 +195,15 @@ class FileScan(MethodView):
     @require("dossier.edit")
     def post(self, account_no, scan_id):
         """File the scan into the 卷内目录 (next 序号, 页号 range); box position and obligations update."""
-        scans.file_scan(db.session, current_actor(), g.user.id, scan_id, ports().clock.now(),
-                        settings_from(current_app.config), account_no)
+        scans.file_scan(
+            db.session,
+            current_actor(),
+            g.user.id,
+            scan_id,
+            ports().clock.now(),
+            settings_from(current_app.config),
+            account_no,
+        )
         scan = scans.get_scan(db.session, scan_id, account_no)
         return {"scan": _rows([scan])[0], "box": dossiers.box_location(db.session, scan.customer_id)}
 
@@ -173,8 +215,9 @@ class ScanBytes(MethodView):
     @require("dossier.read")
     def get(self, account_no, scan_id, variant):
         """Stream ``original`` (audited), or the first-page ``thumbnail`` or ``preview`` (JPEG)."""
-        opened = scans.open_variant(db.session, current_actor(), ports().blobs, account_no, scan_id, variant,
-                                    ports().clock.now())
+        opened = scans.open_variant(
+            db.session, current_actor(), ports().blobs, account_no, scan_id, variant, ports().clock.now()
+        )
         response = Response(stream_with_context(_chunks(opened.stream)), mimetype=opened.mime_type)
         response.headers["ETag"] = f'"{opened.key}"'
         if variant == "original":
@@ -188,7 +231,6 @@ def _chunks(stream):
             yield block
 
 
-
 @blp.route("/legal/scans")
 class LegalScanSearch(MethodView):
     @blp.arguments(LegalScanQuery, location="query")
@@ -198,5 +240,6 @@ class LegalScanSearch(MethodView):
     def get(self, args):
         """Search scanned paper documents of all customers (newest first, keyset pages); registered."""
         cursor = args.pop("cursor")
-        return scans.legal_search(db.session, current_actor(), g.user, scans.ScanFilters(**args), cursor,
-                                  ports().clock.now())
+        return scans.legal_search(
+            db.session, current_actor(), g.user, scans.ScanFilters(**args), cursor, ports().clock.now()
+        )

@@ -1,4 +1,5 @@
 """Marshmallow schemas shared by API blueprints (and the OpenAPI document)."""
+
 from marshmallow import Schema, fields
 
 

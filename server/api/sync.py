@@ -3,6 +3,7 @@
 The wire format is documented in docs/sync-protocol.md; these handlers only read the request
 (the push body with a byte cap, before any JSON parsing), call one service and answer.
 """
+
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -14,8 +15,9 @@ from server.auth import current_actor, require
 from services import capture_status, sync_pull, sync_push
 from services.ports_access import ports
 
-blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
-                description="Offline sync for tablets (see docs/sync-protocol.md)")
+blp = Blueprint(
+    "sync", __name__, url_prefix="/api/v1/sync", description="Offline sync for tablets (see docs/sync-protocol.md)"
+)
 
 
 class SyncErrorSchema(ErrorSchema):
@@ -49,8 +51,7 @@ class UploadWantedSchema(Schema):
 class PushResponseSchema(Schema):
     server_time = fields.DateTime(required=True)
     clock_offset_ms = fields.Integer(allow_none=True)
-    results = fields.List(fields.Dict(), required=True,
-                          metadata={"description": "one per item, in request order"})
+    results = fields.List(fields.Dict(), required=True, metadata={"description": "one per item, in request order"})
     uploads = fields.List(fields.Nested(UploadWantedSchema), required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     limits = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -80,8 +81,10 @@ class PullResponseSchema(Schema):
 
 def _limits() -> sync_push.PushLimits:
     defaults = sync_push.PushLimits()
-    return sync_push.PushLimits(current_app.config.get("SYNC_MAX_PUSH_BYTES", defaults.max_bytes),
-                                current_app.config.get("SYNC_MAX_PUSH_ITEMS", defaults.max_items))
+    return sync_push.PushLimits(
+        current_app.config.get("SYNC_MAX_PUSH_BYTES", defaults.max_bytes),
+        current_app.config.get("SYNC_MAX_PUSH_ITEMS", defaults.max_items),
+    )
 
 
 def _capped_body(limits: sync_push.PushLimits) -> bytes:
@@ -93,8 +96,10 @@ def _capped_body(limits: sync_push.PushLimits) -> bytes:
 
 @blp.route("/push")
 class Push(MethodView):
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestDoc}}},
-             security=[{"deviceToken": []}])
+    @blp.doc(
+        requestBody={"required": True, "content": {"application/json": {"schema": PushRequestDoc}}},
+        security=[{"deviceToken": []}],
+    )
     @blp.response(200, PushResponseSchema)
     @blp.alt_response(401, schema=SyncErrorSchema, description="Unknown or revoked device token")
     @blp.alt_response(413, schema=SyncErrorSchema, description="sync.batch_too_large (details give the limits)")
@@ -118,21 +123,32 @@ class Pull(MethodView):
     @require("sync")
     def get(self, args):
         """Pull the next page of this tablet's scope after the cursor."""
-        return sync_pull.pull(db.session, g.device, args["cursor"], args["limit"], ports().clock.now(),
-                              args["device_time"], current_app.config["SECRET_KEY"].encode())
+        return sync_pull.pull(
+            db.session,
+            g.device,
+            args["cursor"],
+            args["limit"],
+            ports().clock.now(),
+            args["device_time"],
+            current_app.config["SECRET_KEY"].encode(),
+        )
 
 
 class StatusArgsSchema(Schema):
-    id = fields.List(fields.String(validate=validate.Length(max=36)), required=True,
-                     validate=validate.Length(1, capture_status.MAX_IDS),
-                     metadata={"description": "capture ids (repeat the parameter, at most 200)"})
+    id = fields.List(
+        fields.String(validate=validate.Length(max=36)),
+        required=True,
+        validate=validate.Length(1, capture_status.MAX_IDS),
+        metadata={"description": "capture ids (repeat the parameter, at most 200)"},
+    )
 
 
 class PhotoStatusSchema(Schema):
     id = fields.String(required=True)
     slot = fields.String(allow_none=True)
-    state = fields.String(required=True, metadata={"enum": ["awaiting_upload", "received", "stamped",
-                                                            "integrity_failed"]})
+    state = fields.String(
+        required=True, metadata={"enum": ["awaiting_upload", "received", "stamped", "integrity_failed"]}
+    )
 
 
 class CaptureStatusSchema(Schema):
@@ -143,8 +159,7 @@ class CaptureStatusSchema(Schema):
     complete = fields.Boolean(required=True)
     stamped = fields.Boolean(required=True, metadata={"description": "every photo stamped"})
     photos = fields.List(fields.Nested(PhotoStatusSchema), required=True)
-    review_state = fields.String(required=True, metadata={"enum": ["pending", "approved", "rejected",
-                                                                   "has_issues"]})
+    review_state = fields.String(required=True, metadata={"enum": ["pending", "approved", "rejected", "has_issues"]})
     reason_code = fields.String(allow_none=True)
     reason_text = fields.String(allow_none=True)
     dossier_item_seq = fields.Integer(allow_none=True, metadata={"description": "卷内目录 number once filed"})

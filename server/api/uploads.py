@@ -3,6 +3,7 @@
 Handlers parse tus headers, call one service function and answer with tus headers. OPTIONS
 answers without credentials: tus discovery and CORS preflight requests carry none.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,9 +20,13 @@ from services import uploads as service
 from services.ports_access import ports
 from sync import uploads as tus
 
-blp = Blueprint("uploads", __name__, url_prefix="/api/v1",
-                description="Resumable photo uploads (tus 1.0.0: core, creation, creation-with-upload, "
-                            "creation-defer-length, expiration, checksum, termination)")
+blp = Blueprint(
+    "uploads",
+    __name__,
+    url_prefix="/api/v1",
+    description="Resumable photo uploads (tus 1.0.0: core, creation, creation-with-upload, "
+    "creation-defer-length, expiration, checksum, termination)",
+)
 
 
 class RequestBody:
@@ -89,9 +94,11 @@ def _patch_request(offset: int | None = None) -> tus.PatchRequest:
         offset = tus.parse_offset(request.headers.get("Upload-Offset"))
     length = request.headers.get("Upload-Length")
     return tus.PatchRequest(
-        offset=offset, content_length=request.content_length,
+        offset=offset,
+        content_length=request.content_length,
         checksum=tus.parse_checksum(request.headers.get("Upload-Checksum")),
-        length=None if length is None else tus.parse_length(length, _settings().max_size))
+        length=None if length is None else tus.parse_length(length, _settings().max_size),
+    )
 
 
 def _location(upload_id: str) -> str:
@@ -132,30 +139,54 @@ def _options():
     return "", 204, tus.discovery_headers(_settings())
 
 
-_TUS_RESUMABLE = {"in": "header", "name": "Tus-Resumable", "required": True,
-                  "schema": {"type": "string", "enum": [tus.TUS_VERSION]}}
+_TUS_RESUMABLE = {
+    "in": "header",
+    "name": "Tus-Resumable",
+    "required": True,
+    "schema": {"type": "string", "enum": [tus.TUS_VERSION]},
+}
 _STATUS_HEADERS = {
     "Upload-Offset": {"description": "Bytes stored so far", "schema": {"type": "integer"}},
     "Upload-Length": {"description": "Total size, once known", "schema": {"type": "integer"}},
-    "Upload-Expires": {"description": "When an unfinished upload expires (RFC 7231 date)",
-                       "schema": {"type": "string"}},
+    "Upload-Expires": {
+        "description": "When an unfinished upload expires (RFC 7231 date)",
+        "schema": {"type": "string"},
+    },
     "Tus-Resumable": {"schema": {"type": "string"}},
 }
-_ERROR_SHAPE = {"type": "object", "required": ["code", "message", "details"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                               "details": {"type": "object"}}}
-_ERRORS = {code: {"description": desc, "content": {"application/json": {"schema": _ERROR_SHAPE}}}
-           for code, desc in {
-               "400": "Malformed tus headers", "401": "No or bad device token",
-               "403": "Another device's upload", "404": "Unknown upload", "409": "Offset mismatch",
-               "410": "Expired, terminated or rejected upload", "412": "Unsupported Tus-Resumable",
-               "413": "Larger than Tus-Max-Size or the declared length", "415": "Wrong content type",
-               "422": "Whole-file SHA-256 differs from the declared one",
-               "423": "Another request is writing to this upload", "460": "Chunk checksum mismatch"}.items()}
-_DISCOVERY = {"204": {"description": "tus discovery (no credentials needed)", "headers": {
-    "Tus-Version": {"schema": {"type": "string"}}, "Tus-Extension": {"schema": {"type": "string"}},
-    "Tus-Max-Size": {"schema": {"type": "integer"}},
-    "Tus-Checksum-Algorithm": {"schema": {"type": "string"}}}}}
+_ERROR_SHAPE = {
+    "type": "object",
+    "required": ["code", "message", "details"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+}
+_ERRORS = {
+    code: {"description": desc, "content": {"application/json": {"schema": _ERROR_SHAPE}}}
+    for code, desc in {
+        "400": "Malformed tus headers",
+        "401": "No or bad device token",
+        "403": "Another device's upload",
+        "404": "Unknown upload",
+        "409": "Offset mismatch",
+        "410": "Expired, terminated or rejected upload",
+        "412": "Unsupported Tus-Resumable",
+        "413": "Larger than Tus-Max-Size or the declared length",
+        "415": "Wrong content type",
+        "422": "Whole-file SHA-256 differs from the declared one",
+        "423": "Another request is writing to this upload",
+        "460": "Chunk checksum mismatch",
+    }.items()
+}
+_DISCOVERY = {
+    "204": {
+        "description": "tus discovery (no credentials needed)",
+        "headers": {
+            "Tus-Version": {"schema": {"type": "string"}},
+            "Tus-Extension": {"schema": {"type": "string"}},
+            "Tus-Max-Size": {"schema": {"type": "integer"}},
+            "Tus-Checksum-Algorithm": {"schema": {"type": "string"}},
+        },
+    }
+}
 _BODY = {"required": False, "content": {tus.OFFSET_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
 
 
@@ -166,34 +197,66 @@ class Uploads(MethodView):
         """Advertise the tus version, extensions, Tus-Max-Size and checksum algorithms."""
         return _options()
 
-    @blp.doc(summary="Create an upload (creation, creation-with-upload, creation-defer-length)",
-             security=[{"deviceToken": []}],
-             parameters=[_TUS_RESUMABLE,
-                         {"in": "header", "name": "Upload-Length", "schema": {"type": "integer", "minimum": 0},
-                          "description": "Total size in bytes (or send Upload-Defer-Length: 1)"},
-                         {"in": "header", "name": "Upload-Defer-Length", "schema": {"type": "integer", "enum": [1]}},
-                         {"in": "header", "name": "Upload-Metadata", "required": True, "schema": {"type": "string"},
-                          "description": "Comma-separated `key base64(value)` pairs: photo_id (UUID), sha256 "
-                                         "(hex, required), filename and filetype (labels only)"},
-                         {"in": "header", "name": "Upload-Checksum", "schema": {"type": "string"},
-                          "description": "`sha1|md5|sha256 base64(digest)` of the body, if any"}],
-             requestBody=_BODY,
-             responses={"201": {"description": "Created; Location names the upload",
-                                "headers": {"Location": {"schema": {"type": "string"}}, **_STATUS_HEADERS}},
-                        **_ERRORS})
+    @blp.doc(
+        summary="Create an upload (creation, creation-with-upload, creation-defer-length)",
+        security=[{"deviceToken": []}],
+        parameters=[
+            _TUS_RESUMABLE,
+            {
+                "in": "header",
+                "name": "Upload-Length",
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "Total size in bytes (or send Upload-Defer-Length: 1)",
+            },
+            {"in": "header", "name": "Upload-Defer-Length", "schema": {"type": "integer", "enum": [1]}},
+            {
+                "in": "header",
+                "name": "Upload-Metadata",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "Comma-separated `key base64(value)` pairs: photo_id (UUID), sha256 "
+                "(hex, required), filename and filetype (labels only)",
+            },
+            {
+                "in": "header",
+                "name": "Upload-Checksum",
+                "schema": {"type": "string"},
+                "description": "`sha1|md5|sha256 base64(digest)` of the body, if any",
+            },
+        ],
+        requestBody=_BODY,
+        responses={
+            "201": {
+                "description": "Created; Location names the upload",
+                "headers": {"Location": {"schema": {"type": "string"}}, **_STATUS_HEADERS},
+            },
+            **_ERRORS,
+        },
+    )
     @require("upload")
     def post(self):
         """Create an upload for one photo, optionally with its first bytes."""
         settings = _settings()
         request_ = tus.CreateRequest(
-            length=tus.parse_creation_length(request.headers.get("Upload-Length"),
-                                             request.headers.get("Upload-Defer-Length"), settings.max_size),
-            label=tus.photo_label(tus.parse_metadata(request.headers.get("Upload-Metadata"),
-                                                     settings.max_metadata_bytes)))
+            length=tus.parse_creation_length(
+                request.headers.get("Upload-Length"), request.headers.get("Upload-Defer-Length"), settings.max_size
+            ),
+            label=tus.photo_label(
+                tus.parse_metadata(request.headers.get("Upload-Metadata"), settings.max_metadata_bytes)
+            ),
+        )
         first = _patch_request(offset=0) if _has_body() else None
-        upload = service.create(db.session, current_actor(), g.device.id, request_, first,
-                                _body() if first else None,
-                                ports().clock, ports().blobs, settings)
+        upload = service.create(
+            db.session,
+            current_actor(),
+            g.device.id,
+            request_,
+            first,
+            _body() if first else None,
+            ports().clock,
+            ports().blobs,
+            settings,
+        )
         return "", 201, {"Location": _location(upload.id), **tus.status_headers(upload)}
 
 
@@ -207,49 +270,90 @@ class UploadResource(MethodView):
         """Advertise the tus version and extensions (CORS preflight for PATCH, HEAD, DELETE)."""
         return _options()
 
-    @blp.doc(summary="Where to resume: Upload-Offset and Upload-Length", security=[{"deviceToken": []}],
-             parameters=[_TUS_RESUMABLE],
-             responses={"200": {"description": "Offset and length; Cache-Control: no-store",
-                                "headers": _STATUS_HEADERS}, **_ERRORS})
+    @blp.doc(
+        summary="Where to resume: Upload-Offset and Upload-Length",
+        security=[{"deviceToken": []}],
+        parameters=[_TUS_RESUMABLE],
+        responses={
+            "200": {"description": "Offset and length; Cache-Control: no-store", "headers": _STATUS_HEADERS},
+            **_ERRORS,
+        },
+    )
     @require("upload")
     def head(self, upload_id):
         """Report the stored offset of an upload."""
-        upload = service.status(db.session, current_actor(), g.device.id, upload_id, ports().clock,
-                                ports().blobs, _settings())
+        upload = service.status(
+            db.session, current_actor(), g.device.id, upload_id, ports().clock, ports().blobs, _settings()
+        )
         return "", 200, {"Cache-Control": "no-store", **tus.status_headers(upload, with_metadata=True)}
 
-    @blp.doc(summary="Append bytes at Upload-Offset", security=[{"deviceToken": []}],
-             parameters=[_TUS_RESUMABLE,
-                         {"in": "header", "name": "Upload-Offset", "required": True,
-                          "schema": {"type": "integer", "minimum": 0}},
-                         {"in": "header", "name": "Upload-Checksum", "schema": {"type": "string"},
-                          "description": "`sha1|md5|sha256 base64(digest)`; a mismatch discards the chunk (460)"},
-                         {"in": "header", "name": "Upload-Length", "schema": {"type": "integer"},
-                          "description": "Sets a deferred length"}],
-             requestBody={**_BODY, "required": True},
-             responses={"204": {"description": "Stored; the new Upload-Offset", "headers": _STATUS_HEADERS},
-                        **_ERRORS})
+    @blp.doc(
+        summary="Append bytes at Upload-Offset",
+        security=[{"deviceToken": []}],
+        parameters=[
+            _TUS_RESUMABLE,
+            {"in": "header", "name": "Upload-Offset", "required": True, "schema": {"type": "integer", "minimum": 0}},
+            {
+                "in": "header",
+                "name": "Upload-Checksum",
+                "schema": {"type": "string"},
+                "description": "`sha1|md5|sha256 base64(digest)`; a mismatch discards the chunk (460)",
+            },
+            {
+                "in": "header",
+                "name": "Upload-Length",
+                "schema": {"type": "integer"},
+                "description": "Sets a deferred length",
+            },
+        ],
+        requestBody={**_BODY, "required": True},
+        responses={"204": {"description": "Stored; the new Upload-Offset", "headers": _STATUS_HEADERS}, **_ERRORS},
+    )
     @require("upload")
     def patch(self, upload_id):
         """Store one chunk; the last one verifies the SHA-256 and files the bytes."""
-        upload = service.write(db.session, current_actor(), g.device.id, upload_id, _patch_request(),
-                               _body(), ports().clock, ports().blobs, _settings())
+        upload = service.write(
+            db.session,
+            current_actor(),
+            g.device.id,
+            upload_id,
+            _patch_request(),
+            _body(),
+            ports().clock,
+            ports().blobs,
+            _settings(),
+        )
         return "", 204, tus.status_headers(upload)
 
-    @blp.doc(summary="Terminate an unfinished upload", security=[{"deviceToken": []}],
-             parameters=[_TUS_RESUMABLE], responses={"204": {"description": "Terminated"}, **_ERRORS})
+    @blp.doc(
+        summary="Terminate an unfinished upload",
+        security=[{"deviceToken": []}],
+        parameters=[_TUS_RESUMABLE],
+        responses={"204": {"description": "Terminated"}, **_ERRORS},
+    )
     @require("upload")
     def delete(self, upload_id):
         """Drop an unfinished upload and its bytes (termination)."""
-        service.terminate(db.session, current_actor(), g.device.id, upload_id, ports().clock,
-                          ports().blobs, _settings())
+        service.terminate(
+            db.session, current_actor(), g.device.id, upload_id, ports().clock, ports().blobs, _settings()
+        )
         return "", 204
 
-    @blp.doc(summary="PATCH or DELETE for clients behind proxies that only pass POST "
-                     "(X-HTTP-Method-Override)", security=[{"deviceToken": []}],
-             parameters=[_TUS_RESUMABLE, {"in": "header", "name": "X-HTTP-Method-Override", "required": True,
-                                          "schema": {"type": "string", "enum": ["PATCH", "DELETE"]}}],
-             requestBody=_BODY, responses={"204": {"description": "As PATCH or DELETE"}, **_ERRORS})
+    @blp.doc(
+        summary="PATCH or DELETE for clients behind proxies that only pass POST (X-HTTP-Method-Override)",
+        security=[{"deviceToken": []}],
+        parameters=[
+            _TUS_RESUMABLE,
+            {
+                "in": "header",
+                "name": "X-HTTP-Method-Override",
+                "required": True,
+                "schema": {"type": "string", "enum": ["PATCH", "DELETE"]},
+            },
+        ],
+        requestBody=_BODY,
+        responses={"204": {"description": "As PATCH or DELETE"}, **_ERRORS},
+    )
     @require("upload")
     def post(self, upload_id):
         """Dispatch X-HTTP-Method-Override: PATCH or DELETE."""

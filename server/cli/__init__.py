@@ -1,7 +1,21 @@
 """``flask --app wsgi …`` commands; each module exposes ``commands`` (click commands or groups)."""
+
 from flask import Flask
 
-MODULES = ("users", "devices", "customers", "demo", "assignments", "sync", "lifecycle", "uploads", "photos", "log", "evidence", "scans")
+MODULES = (
+    "users",
+    "devices",
+    "customers",
+    "demo",
+    "assignments",
+    "sync",
+    "lifecycle",
+    "uploads",
+    "photos",
+    "log",
+    "evidence",
+    "scans",
+)
 
 
 def register(app: Flask) -> None:

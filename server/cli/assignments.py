@@ -1,4 +1,5 @@
 """``assignments add|remove|list``: which customers an inspector's tablets carry."""
+
 import click
 from flask.cli import AppGroup
 
@@ -43,8 +44,7 @@ def remove(inspector, account_nos):
 def list_command(inspector):
     """Print the 户号 currently assigned to an inspector."""
     try:
-        emit({"inspector": inspector,
-              "account_nos": sync_assignments.assigned_account_nos(db.session, inspector)})
+        emit({"inspector": inspector, "account_nos": sync_assignments.assigned_account_nos(db.session, inspector)})
     except errors.DomainError as exc:
         fail(exc)
 

@@ -1,4 +1,5 @@
 """``demo``: load the demo data set."""
+
 import json
 import os
 

@@ -1,4 +1,5 @@
 """``devices register`` / ``devices enrol`` / ``devices revoke``: tablets and their bearer tokens."""
+
 import sys
 
 import click
@@ -32,8 +33,13 @@ def register(inspector, name):
 @devices.command("enrol")
 @click.option("--inspector", required=True, help="User name of the inspector who gets the tablet.")
 @click.option("--name", default="", help="A label for the tablet (e.g. asset number).")
-@click.option("--url", "base_url", default="", help="The server's address as the tablets reach it "
-              "(e.g. https://dangan.example.cn); with it the QR code is drawn on the terminal.")
+@click.option(
+    "--url",
+    "base_url",
+    default="",
+    help="The server's address as the tablets reach it "
+    "(e.g. https://dangan.example.cn); with it the QR code is drawn on the terminal.",
+)
 def enrol(inspector, name, base_url):
     """Create a one-time enrolment code (24 h) for the capture app; prints {"code", "expires_at", …}."""
     try:

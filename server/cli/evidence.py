@@ -1,4 +1,5 @@
 """``evidence export`` (a bundle, with a progress bar), ``evidence verify BUNDLE`` (offline) and ``evidence anchors``."""
+
 from __future__ import annotations
 
 import sys
@@ -45,8 +46,10 @@ def _build_with_progress(export_id: int, out: str) -> None:
     env = env_for(current_app._get_current_object())
     export = evidence_export.get_export(db.session, export_id)
     seen = {"bytes": 0}
-    with click.progressbar(length=max(export.total_bytes, 1), label=f"导出 {export.item_count} 张照片",
-                           file=sys.stderr, show_pos=False) as bar:
+    with click.progressbar(
+        length=max(export.total_bytes, 1), label=f"导出 {export.item_count} 张照片", file=sys.stderr, show_pos=False
+    ) as bar:
+
         def progress(current):
             bar.update(max(0, current.done_bytes - seen["bytes"]))
             seen["bytes"] = current.done_bytes
@@ -64,23 +67,40 @@ def _build_with_progress(export_id: int, out: str) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP to write.")
 @click.option("--user", "username", help="The user on whose behalf the export is made (registered as requester).")
 @click.option("--request", "request_id", type=int, help="Build an already approved export request instead.")
-@click.option("--skip-destroyed", is_flag=True,
-              help="Leave photos destroyed with their dossier out (listed in the manifest) instead of refusing.")
+@click.option(
+    "--skip-destroyed",
+    is_flag=True,
+    help="Leave photos destroyed with their dossier out (listed in the manifest) instead of refusing.",
+)
 def export_command(account_no, date_from, date_to, ids, purpose, out, username, request_id, skip_destroyed):
     """Export photos as an evidence bundle; exits 3 when the export first needs a manager's approval."""
     try:
         if request_id is None:
-            criteria = evidence_export.Criteria(account_no=account_no, date_from=date_from, date_to=date_to,
-                                                photo_ids=tuple(i.strip() for i in (ids or "").split(",") if i.strip()),
-                                                skip_destroyed=skip_destroyed)
+            criteria = evidence_export.Criteria(
+                account_no=account_no,
+                date_from=date_from,
+                date_to=date_to,
+                photo_ids=tuple(i.strip() for i in (ids or "").split(",") if i.strip()),
+                skip_destroyed=skip_destroyed,
+            )
             limits = export_approval.limits_from(current_app.config)
-            export = evidence_export.request_export(db.session, CLI, _user(username), criteria, purpose,
-                                                    env_for(current_app._get_current_object()).clock.now(), limits)
+            export = evidence_export.request_export(
+                db.session,
+                CLI,
+                _user(username),
+                criteria,
+                purpose,
+                env_for(current_app._get_current_object()).clock.now(),
+                limits,
+            )
             if export.state == "awaiting_approval":
                 emit(evidence_export.export_dict(export))
-                click.echo(f"export {export.id} needs a manager's approval ({export.item_count} photos, "
-                           f"{export.total_bytes} bytes); once approved run: evidence export --request "
-                           f"{export.id} --out {out}", err=True)
+                click.echo(
+                    f"export {export.id} needs a manager's approval ({export.item_count} photos, "
+                    f"{export.total_bytes} bytes); once approved run: evidence export --request "
+                    f"{export.id} --out {out}",
+                    err=True,
+                )
                 sys.exit(EXIT_AWAITING_APPROVAL)
             request_id = export.id
         _build_with_progress(request_id, out)
@@ -90,10 +110,19 @@ def export_command(account_no, date_from, date_to, ids, purpose, out, username, 
 
 @evidence.command("verify")
 @click.argument("bundle", type=click.Path(exists=True))
-@click.option("--tsa-ca", "tsa_ca", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A TSA root certificate (PEM) obtained outside the bundle; repeat for several TSAs.")
-@click.option("--log-key", "log_key", type=click.Path(exists=True, dir_okay=False),
-              help="The evidence log's Ed25519 public key (PEM) obtained outside the bundle.")
+@click.option(
+    "--tsa-ca",
+    "tsa_ca",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TSA root certificate (PEM) obtained outside the bundle; repeat for several TSAs.",
+)
+@click.option(
+    "--log-key",
+    "log_key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The evidence log's Ed25519 public key (PEM) obtained outside the bundle.",
+)
 def verify_command(bundle, tsa_ca, log_key):
     """Check a bundle offline; exit 0 verified against pinned anchors, 2 consistent but not pinned, 1 failed."""
     report = verify_bundle(bundle, read_pins(list(tsa_ca), log_key))

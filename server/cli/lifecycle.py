@@ -1,5 +1,6 @@
 """``events import FILE``, ``lifecycle recompute|sweep|expire-bundles|schedule|calendar|calendar-load FILE``,
 ``boxes assign``."""
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -31,15 +32,24 @@ def import_command(file):
     """Import business events from a CSV (UTF-8 or GB18030) or XLSX export; each opens a deadline."""
     now, today = _now()
     try:
-        report = events_import.import_events(db.session, CLI, file, today=today, now=now,
-                                             max_bytes=current_app.config["IMPORT_MAX_BYTES"],
-                                             settings=settings_from(current_app.config))
+        report = events_import.import_events(
+            db.session,
+            CLI,
+            file,
+            today=today,
+            now=now,
+            max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+            settings=settings_from(current_app.config),
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
     summary = report.as_dict()
-    click.echo(f"{summary['rows']} rows: {summary['created']} recorded, {summary['unchanged']} already known, "
-               f"{summary['failed']} failed", err=True)
+    click.echo(
+        f"{summary['rows']} rows: {summary['created']} recorded, {summary['unchanged']} already known, "
+        f"{summary['failed']} failed",
+        err=True,
+    )
     for err in report.errors[:50]:
         click.echo(f"  row {err['row']}: {err['column']} ({err['field']}): {err['reason']}", err=True)
     emit(summary)
@@ -92,8 +102,9 @@ def calendar_load_command(file):
     now, today = _now()
     try:
         arrangement = calendar_arrangements.read_file(file)
-        result = obligations.load_arrangement(db.session, CLI, arrangement, today, now,
-                                              settings_from(current_app.config))
+        result = obligations.load_arrangement(
+            db.session, CLI, arrangement, today, now, settings_from(current_app.config)
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)

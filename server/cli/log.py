@@ -1,4 +1,5 @@
 """``log verify`` and ``log checkpoint``: the evidence log from the command line."""
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -28,8 +29,11 @@ def checkpoint_command():
     """Sign (and timestamp) a checkpoint of the log now, if it grew since the last one."""
     env = env_for(current_app._get_current_object())
     checkpoint = translog.checkpoint_now(db.session, env.signer, env.clock.now(), env.tsa)
-    emit({"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "tsa_status": checkpoint.tsa_status}
-         if checkpoint else {"tree_size": translog.tree_size(db.session), "note": "no new leaves"})
+    emit(
+        {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "tsa_status": checkpoint.tsa_status}
+        if checkpoint
+        else {"tree_size": translog.tree_size(db.session), "note": "no new leaves"}
+    )
 
 
 commands = [log_group]

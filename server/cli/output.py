@@ -1,4 +1,5 @@
 """Shared helpers for CLI output: JSON lines on stdout, clear errors on stderr."""
+
 import json
 import sys
 

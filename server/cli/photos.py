@@ -1,4 +1,5 @@
 """``photos inspect FILE…``: print, as JSON lines, the evidence the server would extract (no database)."""
+
 import click
 from flask.cli import AppGroup
 

@@ -1,4 +1,5 @@
 """``scans import FOLDER --manifest FILE``: scanned backlogs kept, stamped and filed in one run."""
+
 import sys
 
 import click
@@ -18,8 +19,12 @@ scans_group = AppGroup("scans", help="Scanned paper documents (电子扫描归�
 
 @scans_group.command("import")
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--manifest", required=True, type=click.Path(dir_okay=False),
-              help="CSV (UTF-8 or GB18030) or XLSX: 户号, 文件类型, 文件日期, 文件名[, 业务单号, 页数, 备注].")
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV (UTF-8 or GB18030) or XLSX: 户号, 文件类型, 文件日期, 文件名[, 业务单号, 页数, 备注].",
+)
 def import_command(folder, manifest):
     """Keep, stamp and file every scan the manifest lists; safe to run again after an interruption."""
     state = {"bar": None}
@@ -34,9 +39,18 @@ def import_command(folder, manifest):
 
     try:
         report = scan_import.import_scans(
-            db.session, CLI, folder, manifest, ports().clock.now(), ports().blobs, settings_from(current_app.config),
+            db.session,
+            CLI,
+            folder,
+            manifest,
+            ports().clock.now(),
+            ports().blobs,
+            settings_from(current_app.config),
             max_manifest_bytes=current_app.config["IMPORT_MAX_BYTES"],
-            max_scan_bytes=scans.max_scan_bytes(current_app.config), on_progress=progress, on_total=total)
+            max_scan_bytes=scans.max_scan_bytes(current_app.config),
+            on_progress=progress,
+            on_total=total,
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         fail(exc)
@@ -44,9 +58,12 @@ def import_command(folder, manifest):
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
     summary = report.as_dict()
-    click.echo(f"{summary['rows']} rows: {summary['kept']} kept, {summary['already_kept']} already kept, "
-               f"{summary['filed']} filed, {summary['already_filed']} already filed, {summary['failed']} failed, "
-               f"{len(summary['flagged'])} with quality flags", err=True)
+    click.echo(
+        f"{summary['rows']} rows: {summary['kept']} kept, {summary['already_kept']} already kept, "
+        f"{summary['filed']} filed, {summary['already_filed']} already filed, {summary['failed']} failed, "
+        f"{len(summary['flagged'])} with quality flags",
+        err=True,
+    )
     for err in report.errors[:50]:
         click.echo(f"  row {err['row']} {err['file']}: {err['column']} {err['code']}: {err['reason']}", err=True)
     if len(report.errors) > 50:

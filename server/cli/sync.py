@@ -1,4 +1,5 @@
 """``sync compact`` and ``sync reset-all``: operator maintenance of the tablets' change feed."""
+
 import click
 from flask.cli import AppGroup
 
@@ -12,8 +13,13 @@ sync = AppGroup("sync", help="Maintenance of the tablets' sync feed.")
 
 
 @sync.command("compact")
-@click.option("--tombstone-days", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Keep deletions this long; tablets that stay offline longer must reset.")
+@click.option(
+    "--tombstone-days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Keep deletions this long; tablets that stay offline longer must reset.",
+)
 def compact(tombstone_days):
     """Drop superseded feed rows and old tombstones (raising the reset floor)."""
     emit(sync_maintenance.compact(db.session, CLI, ports().clock.now(), tombstone_days))

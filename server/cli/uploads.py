@@ -1,4 +1,5 @@
 """``uploads sweep``: expire stale uploads, complete interrupted finishes, remove unclaimed blobs."""
+
 from flask import current_app
 from flask.cli import AppGroup
 

@@ -1,4 +1,5 @@
 """Server-rendered pages for office staff (zh-CN)."""
+
 from flask import Flask
 
 from core.errors import zh_message

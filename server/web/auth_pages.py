@@ -1,4 +1,5 @@
 """Login and logout pages."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -37,9 +38,14 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(db.session, current_actor(), form.username.data,
-                                         form.password.data, ports().clock.now(),
-                                         accounts.LoginBackoff.from_config(current_app.config))
+            user = accounts.authenticate(
+                db.session,
+                current_actor(),
+                form.username.data,
+                form.password.data,
+                ports().clock.now(),
+                accounts.LoginBackoff.from_config(current_app.config),
+            )
         except errors.DomainError as exc:
             if exc.problem is errors.LOGIN_THROTTLED:
                 message = f"登录失败次数过多，请 {exc.details['retry_after']} 秒后再试。"

@@ -5,6 +5,7 @@ The app itself is static (``server/web/capture/``: our modules plus the vendored
 The service worker is served from ``/capture/sw.js`` so that its scope covers ``/capture/``; it
 lists every asset with a version derived from their bytes, so a server upgrade updates tablets.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,7 @@ from flask import Blueprint, Response, render_template, url_for
 
 APP_DIR = Path(__file__).resolve().parent / "capture"
 
-bp = Blueprint("capture", __name__, url_prefix="/capture", static_folder="capture",
-               static_url_path="/assets")
+bp = Blueprint("capture", __name__, url_prefix="/capture", static_folder="capture", static_url_path="/assets")
 
 
 @lru_cache(maxsize=1)
@@ -47,12 +47,24 @@ def shell():
 def manifest():
     """The web app manifest that makes the app installable."""
     body = {
-        "name": "档案 · 现场采集", "short_name": "现场采集", "lang": "zh-CN",
-        "start_url": url_for("capture.shell"), "scope": url_for("capture.shell"),
-        "display": "standalone", "orientation": "any",
-        "background_color": "#ffffff", "theme_color": "#0b3d91",
-        "icons": [{"src": url_for("capture.static", filename=f"icon-{size}.png"), "sizes": f"{size}x{size}",
-                   "type": "image/png", "purpose": "any maskable"} for size in (192, 512)],
+        "name": "档案 · 现场采集",
+        "short_name": "现场采集",
+        "lang": "zh-CN",
+        "start_url": url_for("capture.shell"),
+        "scope": url_for("capture.shell"),
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#0b3d91",
+        "icons": [
+            {
+                "src": url_for("capture.static", filename=f"icon-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+                "purpose": "any maskable",
+            }
+            for size in (192, 512)
+        ],
     }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
 
@@ -63,8 +75,9 @@ def service_worker():
     names, version = assets()
     urls = [url_for("capture.shell"), url_for("capture.manifest")]
     urls += [url_for("capture.static", filename=name) for name in names]
-    script = render_template("capture/sw.js", version=version, urls=json.dumps(urls),
-                             shell=json.dumps(url_for("capture.shell")))
+    script = render_template(
+        "capture/sw.js", version=version, urls=json.dumps(urls), shell=json.dumps(url_for("capture.shell"))
+    )
     response = Response(script, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = url_for("capture.shell")

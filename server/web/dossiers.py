@@ -1,4 +1,5 @@
 """Customer dossier pages: search, the dossier with its 卷内目录 and completeness, printable index."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -49,8 +50,7 @@ def show(account_no):
     """One customer's dossier."""
     view = dossiers.dossier_view(db.session, current_actor(), account_no, ports().clock.now())
     scan_rows = scans.view_rows(db.session, scans.scans_of(db.session, view["customer"].id))
-    return render_template("dossiers/show.html", v=view, scans=scan_rows,
-                           may_edit=can(g.user.role, "dossier.edit"))
+    return render_template("dossiers/show.html", v=view, scans=scan_rows, may_edit=can(g.user.role, "dossier.edit"))
 
 
 SCAN_MESSAGES = {
@@ -98,19 +98,36 @@ def scan_upload(account_no):
     back = url_for("dossiers.show", account_no=account_no) + "#scans"
     try:
         files = [(f.filename, f.read()) for f in request.files.getlist("files") if f.filename]
-        request_ = scans.ScanRequest(doc_type=(request.form.get("doc_type") or "").strip(),
-                                     doc_date=_form_date("doc_date"), business_event_id=_form_int("business_event_id"),
-                                     declared_pages=_form_int("pages"), note=request.form.get("note"),
-                                     title=request.form.get("title"))
-        done = scans.intake_many(db.session, current_actor(), g.user.id, account_no, files, request_,
-                                 ports().clock.now(), ports().blobs, max_bytes=scans.max_scan_bytes(current_app.config))
+        request_ = scans.ScanRequest(
+            doc_type=(request.form.get("doc_type") or "").strip(),
+            doc_date=_form_date("doc_date"),
+            business_event_id=_form_int("business_event_id"),
+            declared_pages=_form_int("pages"),
+            note=request.form.get("note"),
+            title=request.form.get("title"),
+        )
+        done = scans.intake_many(
+            db.session,
+            current_actor(),
+            g.user.id,
+            account_no,
+            files,
+            request_,
+            ports().clock.now(),
+            ports().blobs,
+            max_bytes=scans.max_scan_bytes(current_app.config),
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         flash(_scan_message(exc), "error")
         return redirect(back, code=303)
     new = sum(1 for d in done if d.created)
-    flash(f"已接收 {new} 个扫描文件" + (f"（{len(done) - new} 个此前已上传）" if len(done) > new else "")
-          + "，请核对质量提示后归档。", "success")
+    flash(
+        f"已接收 {new} 个扫描文件"
+        + (f"（{len(done) - new} 个此前已上传）" if len(done) > new else "")
+        + "，请核对质量提示后归档。",
+        "success",
+    )
     return redirect(back, code=303)
 
 
@@ -119,8 +136,15 @@ def scan_upload(account_no):
 def scan_file(account_no, scan_id):
     """File one scan into the 卷内目录."""
     try:
-        item = scans.file_scan(db.session, current_actor(), g.user.id, scan_id, ports().clock.now(),
-                               settings_from(current_app.config), account_no)
+        item = scans.file_scan(
+            db.session,
+            current_actor(),
+            g.user.id,
+            scan_id,
+            ports().clock.now(),
+            settings_from(current_app.config),
+            account_no,
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         flash(_scan_message(exc), "error")
@@ -134,8 +158,9 @@ def scan_file(account_no, scan_id):
 @require("dossier.read")
 def scan_bytes(account_no, scan_id, variant):
     """A scan's original (audited), or its first-page thumbnail or preview."""
-    opened = scans.open_variant(db.session, current_actor(), ports().blobs, account_no, scan_id, variant,
-                                ports().clock.now())
+    opened = scans.open_variant(
+        db.session, current_actor(), ports().blobs, account_no, scan_id, variant, ports().clock.now()
+    )
 
     def chunks():
         with opened.stream as stream:
@@ -154,8 +179,9 @@ def scan_bytes(account_no, scan_id, variant):
 def index_print(account_no):
     """The 卷内目录 as a page made for printing."""
     view = dossiers.dossier_view(db.session, current_actor(), account_no, ports().clock.now())
-    return render_template("dossiers/index_print.html", v=view, rows=dossiers.index_rows(view),
-                           printed_at=ports().clock.now())
+    return render_template(
+        "dossiers/index_print.html", v=view, rows=dossiers.index_rows(view), printed_at=ports().clock.now()
+    )
 
 
 @bp.route("/<account_no>/index.pdf")
@@ -163,5 +189,6 @@ def index_print(account_no):
 def index_pdf(account_no):
     """The 卷内目录 as PDF."""
     pdf = dossier_print.index_pdf_for(db.session, current_actor(), account_no, ports().clock.now())
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="index-{account_no}.pdf"'})
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="index-{account_no}.pdf"'}
+    )

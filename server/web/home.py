@@ -1,4 +1,5 @@
 """The landing page after login: the work areas this role can open."""
+
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
 
 from core.policy import can
@@ -26,8 +27,11 @@ AREAS = (
 
 def areas_for(role: str) -> list[tuple[str, str]]:
     """(url, label) of the work areas a role may open."""
-    return [(url_for(endpoint), label) for endpoint, label, permission in AREAS
-            if endpoint in current_app.view_functions and can(role, permission)]
+    return [
+        (url_for(endpoint), label)
+        for endpoint, label, permission in AREAS
+        if endpoint in current_app.view_functions and can(role, permission)
+    ]
 
 
 @bp.route("/")

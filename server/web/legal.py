@@ -1,4 +1,5 @@
 """Legal staff's pages: evidence search, a result, exports with progress, approvals, the use register."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -40,8 +41,13 @@ from services.stamping_env import env_for
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
 CHUNK = 1024 * 1024
-REVIEW_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "has_issues": "有问题",
-                 "closed": "已关闭（档案已销毁）"}
+REVIEW_LABELS = {
+    "pending": "待审核",
+    "approved": "已通过",
+    "rejected": "已退回",
+    "has_issues": "有问题",
+    "closed": "已关闭（档案已销毁）",
+}
 
 
 @bp.app_template_filter("lg_time")
@@ -66,13 +72,31 @@ def size_text(value) -> str:
 
 
 # the search filters recorded in the use register, as the search form names them
-FILTER_LABELS = {"account_no": "户号", "name": "户名", "captured_from": "拍摄时间从", "captured_to": "拍摄时间至",
-                 "received_from": "接收时间从", "received_to": "接收时间至", "latitude": "纬度", "longitude": "经度",
-                 "radius_m": "半径", "near_site": "客户现场附近", "category": "照片类别", "inspector": "检查员账号",
-                 "review_state": "审核状态", "flag": "标记", "sort": "排序"}
+FILTER_LABELS = {
+    "account_no": "户号",
+    "name": "户名",
+    "captured_from": "拍摄时间从",
+    "captured_to": "拍摄时间至",
+    "received_from": "接收时间从",
+    "received_to": "接收时间至",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "radius_m": "半径",
+    "near_site": "客户现场附近",
+    "category": "照片类别",
+    "inspector": "检查员账号",
+    "review_state": "审核状态",
+    "flag": "标记",
+    "sort": "排序",
+}
 # the steps of building an evidence bundle (EvidenceExport.phase)
-EXPORT_PHASES = {"collecting": "收集照片", "originals": "复制原件", "log": "写入证据日志证明",
-                 "report": "生成报告", "done": "已完成"}
+EXPORT_PHASES = {
+    "collecting": "收集照片",
+    "originals": "复制原件",
+    "log": "写入证据日志证明",
+    "report": "生成报告",
+    "done": "已完成",
+}
 SORT_LABELS = {"received": "按接收时间", "captured": "按推定拍摄时间"}
 
 
@@ -98,9 +122,16 @@ def filters_text(filters) -> str:
 
 
 def _labels() -> dict:
-    return {"flags": FLAG_LABELS, "bases": BASIS_LABELS, "tsa": TSA_LABELS, "tsa_kinds": TSA_KIND_LABELS,
-            "review": REVIEW_LABELS, "export_states": EXPORT_STATES, "export_phases": EXPORT_PHASES,
-            "categories": review_evidence.photo_categories()}
+    return {
+        "flags": FLAG_LABELS,
+        "bases": BASIS_LABELS,
+        "tsa": TSA_LABELS,
+        "tsa_kinds": TSA_KIND_LABELS,
+        "review": REVIEW_LABELS,
+        "export_states": EXPORT_STATES,
+        "export_phases": EXPORT_PHASES,
+        "categories": review_evidence.photo_categories(),
+    }
 
 
 def _see_all() -> bool:
@@ -141,14 +172,22 @@ def search():
     if request.args:
         try:
             filters = legal_search.parse_filters(request.args)
-            page = legal_search.search(db.session, current_actor(), g.user, filters,
-                                       request.args.get("cursor") or None, ports().clock.now())
+            page = legal_search.search(
+                db.session, current_actor(), g.user, filters, request.args.get("cursor") or None, ports().clock.now()
+            )
         except errors.DomainError as exc:
             db.session.rollback()
             error = f"{errors.zh_message(exc)}（{exc.code}）"
     next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
-    return render_template("legal/search.html", page=page, error=error, args=request.args, next_args=next_args,
-                           labels=_labels(), review_states=REVIEW_STATES), (400 if error else 200)
+    return render_template(
+        "legal/search.html",
+        page=page,
+        error=error,
+        args=request.args,
+        next_args=next_args,
+        labels=_labels(),
+        review_states=REVIEW_STATES,
+    ), (400 if error else 200)
 
 
 def _scan_filters(args) -> scans.ScanFilters:
@@ -159,9 +198,13 @@ def _scan_filters(args) -> scans.ScanFilters:
         except ValueError:
             raise errors.DomainError(errors.LEGAL_BAD_FILTER, details={"filter": name})
 
-    return scans.ScanFilters(account_no=(args.get("account_no") or "").strip() or None,
-                             doc_type=args.get("doc_type") or None, date_from=day("date_from"),
-                             date_to=day("date_to"), flag=args.get("flag") or None)
+    return scans.ScanFilters(
+        account_no=(args.get("account_no") or "").strip() or None,
+        doc_type=args.get("doc_type") or None,
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+        flag=args.get("flag") or None,
+    )
 
 
 @bp.route("/scans")
@@ -171,15 +214,27 @@ def scan_search():
     page, error = None, None
     if request.args:
         try:
-            page = scans.legal_search(db.session, current_actor(), g.user, _scan_filters(request.args),
-                                      request.args.get("cursor") or None, ports().clock.now())
+            page = scans.legal_search(
+                db.session,
+                current_actor(),
+                g.user,
+                _scan_filters(request.args),
+                request.args.get("cursor") or None,
+                ports().clock.now(),
+            )
         except errors.DomainError as exc:
             db.session.rollback()
             error = f"{exc.message}（{exc.code}）"
     next_args = dict(request.args, cursor=page["next_cursor"]) if page and page["next_cursor"] else None
-    return render_template("legal/scans.html", page=page, error=error, args=request.args, next_args=next_args,
-                           doc_types=filing_scope.current().doc_types, flag_labels=SCAN_FLAG_LABELS), \
-        (400 if error else 200)
+    return render_template(
+        "legal/scans.html",
+        page=page,
+        error=error,
+        args=request.args,
+        next_args=next_args,
+        doc_types=filing_scope.current().doc_types,
+        flag_labels=SCAN_FLAG_LABELS,
+    ), (400 if error else 200)
 
 
 @bp.route("/photos/<photo_id>")
@@ -205,9 +260,15 @@ def thumbnail(photo_id):
 def original(photo_id):
     """Download the original after the purpose is stated (registered)."""
     try:
-        stream, name, mime = legal_search.open_original(db.session, current_actor(), g.user, photo_id,
-                                                        request.form.get("purpose"), ports().clock.now(),
-                                                        ports().blobs)
+        stream, name, mime = legal_search.open_original(
+            db.session,
+            current_actor(),
+            g.user,
+            photo_id,
+            request.form.get("purpose"),
+            ports().clock.now(),
+            ports().blobs,
+        )
     except errors.DomainError as exc:
         return _refused(exc, "legal.photo", photo_id=photo_id)
     response = Response(stream_with_context(_chunks(stream)), mimetype=mime)
@@ -224,19 +285,28 @@ def exports():
         try:
             criteria = evidence_export.Criteria(
                 account_no=form.get("account_no", "").strip() or None,
-                date_from=_form_day(form.get("date_from")), date_to=_form_day(form.get("date_to")),
+                date_from=_form_day(form.get("date_from")),
+                date_to=_form_day(form.get("date_to")),
                 photo_ids=tuple(p for p in form.getlist("photo_id") if p),
-                skip_destroyed=form.get("skip_destroyed") == "1")
+                skip_destroyed=form.get("skip_destroyed") == "1",
+            )
             export = evidence_export.request_export(
-                db.session, current_actor(), g.user, criteria, form.get("purpose"), ports().clock.now(),
-                export_approval.limits_from(current_app.config))
+                db.session,
+                current_actor(),
+                g.user,
+                criteria,
+                form.get("purpose"),
+                ports().clock.now(),
+                export_approval.limits_from(current_app.config),
+            )
         except errors.DomainError as exc:
             return _refused(exc, "legal.exports")
         flash("已提交导出申请，等待审批。" if export.state == "awaiting_approval" else "已开始生成证据包。", "info")
         return redirect(url_for("legal.export", export_id=export.id), code=303)
     rows = [evidence_export.export_dict(e) for e in evidence_export.list_exports(db.session, g.user, _see_all())]
-    return render_template("legal/exports.html", exports=rows, labels=_labels(),
-                           preset=request.args.get("account_no", ""))
+    return render_template(
+        "legal/exports.html", exports=rows, labels=_labels(), preset=request.args.get("account_no", "")
+    )
 
 
 def _form_day(value: str | None) -> date | None:
@@ -253,8 +323,9 @@ def _form_day(value: str | None) -> date | None:
 def export(export_id):
     """An export's state and progress (the page refreshes itself while the bundle is built)."""
     row = evidence_export.export_dict(evidence_export.get_export(db.session, export_id, g.user, _see_all()))
-    return render_template("legal/export.html", export=row, labels=_labels(),
-                           refresh=row["state"] in ("queued", "running"))
+    return render_template(
+        "legal/export.html", export=row, labels=_labels(), refresh=row["state"] in ("queued", "running")
+    )
 
 
 @bp.route("/exports/<int:export_id>/progress.json")
@@ -262,8 +333,10 @@ def export(export_id):
 def export_progress(export_id):
     """The same progress as JSON, for scripts and the page."""
     row = evidence_export.export_dict(evidence_export.get_export(db.session, export_id, g.user, _see_all()))
-    return {k: row[k] for k in ("id", "state", "phase", "done_items", "item_count", "done_bytes", "total_bytes",
-                                "percent", "error")}
+    return {
+        k: row[k]
+        for k in ("id", "state", "phase", "done_items", "item_count", "done_bytes", "total_bytes", "percent", "error")
+    }
 
 
 @bp.route("/exports/<int:export_id>/bundle")
@@ -271,8 +344,9 @@ def export_progress(export_id):
 def bundle(export_id):
     """Download the finished bundle (registered)."""
     try:
-        stream, name = evidence_export.open_bundle(db.session, current_actor(), g.user, export_id, _see_all(),
-                                                   ports().clock.now())
+        stream, name = evidence_export.open_bundle(
+            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now()
+        )
     except errors.DomainError as exc:
         return _refused(exc, "legal.export", export_id=export_id)
     response = Response(stream_with_context(_chunks(stream)), mimetype="application/zip")
@@ -293,9 +367,15 @@ def approvals():
 def decide(export_id):
     """Approve or reject one waiting export."""
     try:
-        evidence_export.decide(db.session, current_actor(), g.user, export_id,
-                               request.form.get("decision") == "approve", request.form.get("note"),
-                               ports().clock.now())
+        evidence_export.decide(
+            db.session,
+            current_actor(),
+            g.user,
+            export_id,
+            request.form.get("decision") == "approve",
+            request.form.get("note"),
+            ports().clock.now(),
+        )
     except errors.DomainError as exc:
         return _refused(exc, "legal.approvals")
     flash("已处理导出申请。", "info")

@@ -1,4 +1,5 @@
 """Pages of the archive lifecycle: 归档期限, 档案利用, 销户与保管期限, 法律保全, 销毁, 装盒, 质量指标."""
+
 from __future__ import annotations
 
 import os
@@ -97,8 +98,11 @@ def _int_list(raw: str) -> list[int]:
 
 def _csv_response(rows: list[list[str]], filename: str) -> Response:
     # UTF-8 with BOM so that Excel on office PCs opens the Chinese text correctly
-    return Response("\ufeff" + csv_text(rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(
+        "\ufeff" + csv_text(rows),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
 
 
 @bp.app_template_filter("doc_label")
@@ -116,12 +120,18 @@ def local_time(value) -> str:
 @bp.app_context_processor
 def lifecycle_labels():
     """Labels the lifecycle templates share."""
-    return {"EVENT_LABELS": EVENT_LABELS, "OBLIGATION_STATES": OBLIGATION_STATES, "USE_FORMS": USE_FORMS,
-            "USE_STATES": USE_STATES, "DISPOSAL_STATES": DISPOSAL_STATES,
-            "VOLTAGE_LABELS": {"high": "高压", "low": "低压"}}
+    return {
+        "EVENT_LABELS": EVENT_LABELS,
+        "OBLIGATION_STATES": OBLIGATION_STATES,
+        "USE_FORMS": USE_FORMS,
+        "USE_STATES": USE_STATES,
+        "DISPOSAL_STATES": DISPOSAL_STATES,
+        "VOLTAGE_LABELS": {"high": "高压", "low": "低压"},
+    }
 
 
 # --- 归档期限 ---------------------------------------------------------------------------------
+
 
 @bp.route("/")
 @require("lifecycle.manage")
@@ -136,20 +146,32 @@ def deadlines():
     """Overdue and due-soon filing obligations per district and responsible person."""
     view = request.args.get("view", "urgent")
     states = {"urgent": ("overdue", "due_soon", "no_calendar"), "all": None}.get(
-        view, (view,) if view in OBLIGATION_STATES else ("overdue", "due_soon", "no_calendar"))
+        view, (view,) if view in OBLIGATION_STATES else ("overdue", "due_soon", "no_calendar")
+    )
     district = request.args.get("district") or None
     responsible = request.args.get("responsible") or None
     responsible_id = int(responsible) if responsible and responsible.isdigit() else None
-    rows, total = obligations.list_obligations(db.session, states=states, district=district,
-                                               responsible_id=responsible_id, page=_page(), per_page=PER_PAGE)
+    rows, total = obligations.list_obligations(
+        db.session, states=states, district=district, responsible_id=responsible_id, page=_page(), per_page=PER_PAGE
+    )
     _now_, today = _now()
     people = db.session.query(User).filter(User.active.is_(True)).order_by(User.username).all()
-    return render_template("lifecycle/deadlines.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
-                           view=view, district=district, responsible_id=responsible_id, today=today,
-                           summary=obligations.summary(db.session),
-                           history=obligations.due_date_history(db.session, [r.obligation.id for r in rows]),
-                           calendar=calendar_arrangements.current(db.session).info(today),
-                           BASIS_LABELS=working_days.BASIS_LABELS, people=people)
+    return render_template(
+        "lifecycle/deadlines.html",
+        rows=rows,
+        total=total,
+        page=_page(),
+        per_page=PER_PAGE,
+        view=view,
+        district=district,
+        responsible_id=responsible_id,
+        today=today,
+        summary=obligations.summary(db.session),
+        history=obligations.due_date_history(db.session, [r.obligation.id for r in rows]),
+        calendar=calendar_arrangements.current(db.session).info(today),
+        BASIS_LABELS=working_days.BASIS_LABELS,
+        people=people,
+    )
 
 
 @bp.route("/deadlines.csv")
@@ -157,17 +179,42 @@ def deadlines():
 def deadlines_csv():
     """Every filing obligation as CSV; a provisional due date is marked 暂定."""
     rows, _total = obligations.list_obligations(db.session, page=1, per_page=1_000_000)
-    out = [["户号", "户名", "供电单位", "业务类型", "业务单号", "发生日期", "期限（工作日）", "应归档日期",
-            "期限依据", "需归档文件", "责任人", "状态", "归档日期"]]
+    out = [
+        [
+            "户号",
+            "户名",
+            "供电单位",
+            "业务类型",
+            "业务单号",
+            "发生日期",
+            "期限（工作日）",
+            "应归档日期",
+            "期限依据",
+            "需归档文件",
+            "责任人",
+            "状态",
+            "归档日期",
+        ]
+    ]
     for row in rows:
         o = row.obligation
-        out.append([row.customer.account_no, row.customer.name, row.customer.district or "",
-                    EVENT_LABELS.get(o.kind, o.kind), row.event.reference or "", o.opened_on.isoformat(),
-                    str(o.working_days), o.due_on.isoformat() if o.due_on else "无法计算（日历未覆盖）",
-                    "暂定" if o.provisional else ("正式" if o.due_on else ""),
-                    "、".join(filing_scope.current().doc_label(d) for d in o.required_doc_types or []),
-                    user_label(row.responsible), OBLIGATION_STATES.get(o.state, o.state),
-                    o.met_on.isoformat() if o.met_on else ""])
+        out.append(
+            [
+                row.customer.account_no,
+                row.customer.name,
+                row.customer.district or "",
+                EVENT_LABELS.get(o.kind, o.kind),
+                row.event.reference or "",
+                o.opened_on.isoformat(),
+                str(o.working_days),
+                o.due_on.isoformat() if o.due_on else "无法计算（日历未覆盖）",
+                "暂定" if o.provisional else ("正式" if o.due_on else ""),
+                "、".join(filing_scope.current().doc_label(d) for d in o.required_doc_types or []),
+                user_label(row.responsible),
+                OBLIGATION_STATES.get(o.state, o.state),
+                o.met_on.isoformat() if o.met_on else "",
+            ]
+        )
     return _csv_response(out, "deadlines.csv")
 
 
@@ -178,10 +225,18 @@ def record_event():
     now, today = _now()
     try:
         outcome = obligations.record_event(
-            db.session, current_actor(), account_no=request.form.get("account_no", ""),
-            kind=request.form.get("kind", ""), occurred_on=_date_field("occurred_on"), today=today, now=now,
-            settings=_rules(), reference=request.form.get("reference"), note=request.form.get("note"),
-            responsible=request.form.get("responsible"))
+            db.session,
+            current_actor(),
+            account_no=request.form.get("account_no", ""),
+            kind=request.form.get("kind", ""),
+            occurred_on=_date_field("occurred_on"),
+            today=today,
+            now=now,
+            settings=_rules(),
+            reference=request.form.get("reference"),
+            note=request.form.get("note"),
+            responsible=request.form.get("responsible"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -189,8 +244,11 @@ def record_event():
         due = o.due_on.isoformat() if o.due_on else "无法计算（日历未覆盖）"
         if o.provisional:
             due += "（暂定：该年放假安排尚未发布）"
-        flash(f"已登记业务事件，归档期限 {o.working_days} 个工作日，应于 {due} 前归档。"
-              if outcome.created else "该业务单号已登记过，未重复登记。")
+        flash(
+            f"已登记业务事件，归档期限 {o.working_days} 个工作日，应于 {due} 前归档。"
+            if outcome.created
+            else "该业务单号已登记过，未重复登记。"
+        )
     return _back("lifecycle.deadlines")
 
 
@@ -208,15 +266,24 @@ def import_events():
     try:
         with os.fdopen(fd, "wb") as fh:
             upload.save(fh)
-        report = events_import.import_events(db.session, current_actor(), path, today=today, now=now,
-                                             max_bytes=current_app.config["IMPORT_MAX_BYTES"], settings=_rules())
+        report = events_import.import_events(
+            db.session,
+            current_actor(),
+            path,
+            today=today,
+            now=now,
+            max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+            settings=_rules(),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("lifecycle.deadlines"))
     finally:
         os.unlink(path)
-    flash(f"导入 {report.rows} 行：新登记 {report.created}，已存在 {report.unchanged}，出错 {len(report.errors)}。",
-          "error" if report.errors else "info")
+    flash(
+        f"导入 {report.rows} 行：新登记 {report.created}，已存在 {report.unchanged}，出错 {len(report.errors)}。",
+        "error" if report.errors else "info",
+    )
     for err in report.errors[:20]:
         flash(f"第 {err['row']} 行 {err['column']}：{err['reason']}", "error")
     return redirect(url_for("lifecycle.deadlines"))
@@ -235,6 +302,7 @@ def recompute():
 
 # --- 档案利用 / 借阅 ----------------------------------------------------------------------------
 
+
 @bp.route("/use")
 @require("lifecycle.manage")
 def uses():
@@ -242,12 +310,26 @@ def uses():
     _now_, today = _now()
     state = request.args.get("state") or None
     overdue = request.args.get("overdue") == "1"
-    rows, total = borrowing.list_uses(db.session, today, state=state if state in USE_STATES else None,
-                                      overdue_only=overdue, account_no=request.args.get("account") or None,
-                                      page=_page(), per_page=PER_PAGE)
-    return render_template("lifecycle/uses.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
-                           state=state, overdue=overdue, today=today,
-                           may_approve=can(g.role, "lifecycle.approve"))
+    rows, total = borrowing.list_uses(
+        db.session,
+        today,
+        state=state if state in USE_STATES else None,
+        overdue_only=overdue,
+        account_no=request.args.get("account") or None,
+        page=_page(),
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "lifecycle/uses.html",
+        rows=rows,
+        total=total,
+        page=_page(),
+        per_page=PER_PAGE,
+        state=state,
+        overdue=overdue,
+        today=today,
+        may_approve=can(g.role, "lifecycle.approve"),
+    )
 
 
 @bp.route("/use", methods=["POST"])
@@ -257,14 +339,22 @@ def register_use():
     now, _today = _now()
     try:
         use = borrowing.register_use(
-            db.session, current_actor(), account_no=request.form.get("account_no", ""),
-            item_seqs=_int_list(request.form.get("items", "")), requester_name=request.form.get("requester_name", ""),
-            purpose=request.form.get("purpose", ""), form=request.form.get("form", ""), now=now,
-            requester_unit=request.form.get("requester_unit"))
+            db.session,
+            current_actor(),
+            account_no=request.form.get("account_no", ""),
+            item_seqs=_int_list(request.form.get("items", "")),
+            requester_name=request.form.get("requester_name", ""),
+            purpose=request.form.get("purpose", ""),
+            form=request.form.get("form", ""),
+            now=now,
+            requester_unit=request.form.get("requester_unit"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
-        flash(f"已登记（登记号 {use.id}）。" + ("借出原件须经档案管理部门负责人批准。" if use.form == "original" else ""))
+        flash(
+            f"已登记（登记号 {use.id}）。" + ("借出原件须经档案管理部门负责人批准。" if use.form == "original" else "")
+        )
     return redirect(url_for("lifecycle.uses"))
 
 
@@ -273,8 +363,14 @@ def register_use():
 def decide_use(request_id: int):
     """Approve or reject lending an original."""
     try:
-        borrowing.decide(db.session, current_actor(), request_id, request.form.get("decision") == "approve",
-                         _now()[0], request.form.get("note"))
+        borrowing.decide(
+            db.session,
+            current_actor(),
+            request_id,
+            request.form.get("decision") == "approve",
+            _now()[0],
+            request.form.get("note"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -287,8 +383,9 @@ def decide_use(request_id: int):
 def sign_out(request_id: int):
     """Hand out an approved original."""
     try:
-        borrowing.sign_out(db.session, current_actor(), request_id, _now()[0], _rules(),
-                           _date_field("due_on", required=False))
+        borrowing.sign_out(
+            db.session, current_actor(), request_id, _now()[0], _rules(), _date_field("due_on", required=False)
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -332,6 +429,7 @@ def use_register_csv():
 
 # --- 销户与保管期限、销毁 -------------------------------------------------------------------------
 
+
 @bp.route("/retention")
 @require("lifecycle.manage")
 def retention_page():
@@ -342,9 +440,18 @@ def retention_page():
     lists, _ = destruction.list_disposals(db.session, 1, 10)
     records, _ = destruction.list_records(db.session, 1, 10)
     settings = _rules()
-    return render_template("lifecycle/retention.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
-                           only=only, today=today, lists=lists, records=records,
-                           years=settings.retention_years)
+    return render_template(
+        "lifecycle/retention.html",
+        rows=rows,
+        total=total,
+        page=_page(),
+        per_page=PER_PAGE,
+        only=only,
+        today=today,
+        lists=lists,
+        records=records,
+        years=settings.retention_years,
+    )
 
 
 @bp.route("/close", methods=["POST"])
@@ -353,9 +460,16 @@ def close_account():
     """Close an account (销户)."""
     now, today = _now()
     try:
-        state = retention.close_account(db.session, current_actor(), request.form.get("account_no", ""),
-                                        _date_field("closed_on"), today, now, _rules(),
-                                        reference=request.form.get("reference"))
+        state = retention.close_account(
+            db.session,
+            current_actor(),
+            request.form.get("account_no", ""),
+            _date_field("closed_on"),
+            today,
+            now,
+            _rules(),
+            reference=request.form.get("reference"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -380,9 +494,15 @@ def propose_disposal():
     """Propose a disposal list from the selected eligible dossiers."""
     now, today = _now()
     try:
-        disposal = destruction.propose_list(db.session, current_actor(), title=request.form.get("title", ""),
-                                            reason=request.form.get("reason", ""),
-                                            account_nos=request.form.getlist("accounts"), today=today, now=now)
+        disposal = destruction.propose_list(
+            db.session,
+            current_actor(),
+            title=request.form.get("title", ""),
+            reason=request.form.get("reason", ""),
+            account_nos=request.form.getlist("accounts"),
+            today=today,
+            now=now,
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("lifecycle.retention_page", eligible=1))
@@ -396,13 +516,24 @@ def disposal(list_id: int):
     """One disposal list: entries, holds, approval and execution."""
 
     item = destruction.get_list(db.session, list_id)
-    customers = {c.id: c for c in db.session.query(Customer).filter(
-        Customer.id.in_([e.customer_id for e in item.entries]))}
+    customers = {
+        c.id: c for c in db.session.query(Customer).filter(Customer.id.in_([e.customer_id for e in item.entries]))
+    }
     holds = destruction.holds_blocking(db.session, [e.customer_id for e in item.entries if not e.withdrawn])
-    people = {u.id: u for u in db.session.query(User).filter(
-        User.id.in_([i for i in (item.proposed_by_id, item.decided_by_id, item.executed_by_id) if i]))}
-    return render_template("lifecycle/disposal.html", item=item, customers=customers, holds=holds, people=people,
-                           may_approve=can(g.role, "lifecycle.approve"))
+    people = {
+        u.id: u
+        for u in db.session.query(User).filter(
+            User.id.in_([i for i in (item.proposed_by_id, item.decided_by_id, item.executed_by_id) if i])
+        )
+    }
+    return render_template(
+        "lifecycle/disposal.html",
+        item=item,
+        customers=customers,
+        holds=holds,
+        people=people,
+        may_approve=can(g.role, "lifecycle.approve"),
+    )
 
 
 @bp.route("/disposal/<int:list_id>/decide", methods=["POST"])
@@ -410,8 +541,14 @@ def disposal(list_id: int):
 def decide_disposal(list_id: int):
     """Approve or reject a disposal list."""
     try:
-        destruction.decide_list(db.session, current_actor(), list_id, request.form.get("decision") == "approve",
-                                _now()[0], request.form.get("note"))
+        destruction.decide_list(
+            db.session,
+            current_actor(),
+            list_id,
+            request.form.get("decision") == "approve",
+            _now()[0],
+            request.form.get("note"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -424,8 +561,14 @@ def decide_disposal(list_id: int):
 def withdraw(list_id: int):
     """Take one dossier off a list."""
     try:
-        destruction.withdraw_entry(db.session, current_actor(), list_id, request.form.get("account_no", ""),
-                                   _now()[0], request.form.get("reason"))
+        destruction.withdraw_entry(
+            db.session,
+            current_actor(),
+            list_id,
+            request.form.get("account_no", ""),
+            _now()[0],
+            request.form.get("reason"),
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -439,8 +582,9 @@ def execute(list_id: int):
     """Execute an approved list."""
     now, today = _now()
     try:
-        report = destruction.execute_list(db.session, current_actor(), list_id, today, now, ports().blobs,
-                                          exports=ports().exports)
+        report = destruction.execute_list(
+            db.session, current_actor(), list_id, today, now, ports().blobs, exports=ports().exports
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -459,14 +603,18 @@ def destruction_record(record_id: int):
 
 # --- 法律保全 -----------------------------------------------------------------------------------
 
+
 @bp.route("/holds")
 @require("lifecycle.hold")
 def holds():
     """Active legal holds; place and lift."""
 
     active = retention.active_holds(db.session)
-    customers = {c.id: c for c in db.session.query(Customer).filter(
-        Customer.id.in_({h.customer_id for h in active}))} if active else {}
+    customers = (
+        {c.id: c for c in db.session.query(Customer).filter(Customer.id.in_({h.customer_id for h in active}))}
+        if active
+        else {}
+    )
     return render_template("lifecycle/holds.html", holds=active, customers=customers)
 
 
@@ -476,9 +624,14 @@ def place_hold():
     """Place a legal hold."""
     seq = (request.form.get("item_seq") or "").strip()
     try:
-        retention.place_hold(db.session, current_actor(), request.form.get("account_no", ""),
-                             request.form.get("reason", ""), _now()[0],
-                             item_seq=int(seq) if seq.isdigit() else None)
+        retention.place_hold(
+            db.session,
+            current_actor(),
+            request.form.get("account_no", ""),
+            request.form.get("reason", ""),
+            _now()[0],
+            item_seq=int(seq) if seq.isdigit() else None,
+        )
     except errors.DomainError as exc:
         _flash_error(exc)
     else:
@@ -501,6 +654,7 @@ def lift_hold(hold_id: int):
 
 # --- 实物档案装盒 --------------------------------------------------------------------------------
 
+
 @bp.route("/boxes")
 @require("lifecycle.manage")
 def boxes_page():
@@ -513,8 +667,13 @@ def boxes_page():
             location = boxes.location_of_customer(db.session, found.id)
         except errors.DomainError as exc:
             flash(f"{ZH.get(exc.code) or errors.zh_message(exc)}（{exc.code}）", "error")
-    return render_template("lifecycle/boxes.html", overview=boxes.box_overview(db.session), account=account,
-                           customer=found, location=location)
+    return render_template(
+        "lifecycle/boxes.html",
+        overview=boxes.box_overview(db.session),
+        account=account,
+        customer=found,
+        location=location,
+    )
 
 
 @bp.route("/boxes/assign", methods=["POST"])
@@ -540,6 +699,7 @@ def assign_boxes():
 
 # --- 质量指标 -----------------------------------------------------------------------------------
 
+
 @bp.route("/quality", endpoint="quality")
 @require("quality.read")
 def quality_page():
@@ -547,15 +707,22 @@ def quality_page():
     data = quality.figures(db.session, _now()[1])
     district_rows = data["by_district"][:20]
     svgs = [
-        charts.bar_chart("档案完整率（按供电单位）", [(r["district"], r["completeness_rate"]) for r in district_rows],
-                         maximum=100),
-        charts.bar_chart("按期归档率（按供电单位）", [(r["district"], r["on_time_rate"]) for r in district_rows],
-                         maximum=100),
-        charts.bar_chart("退回率（按检查员）", [(r["name"], r["rejection_rate"]) for r in data["by_person"]
-                                          if r["captures"]][:20], maximum=100),
-        charts.bar_chart("平均审核用时（小时，按检查员）",
-                         [(r["name"], r["review_hours_avg"]) for r in data["by_person"] if r["captures"]][:20],
-                         unit="h"),
+        charts.bar_chart(
+            "档案完整率（按供电单位）", [(r["district"], r["completeness_rate"]) for r in district_rows], maximum=100
+        ),
+        charts.bar_chart(
+            "按期归档率（按供电单位）", [(r["district"], r["on_time_rate"]) for r in district_rows], maximum=100
+        ),
+        charts.bar_chart(
+            "退回率（按检查员）",
+            [(r["name"], r["rejection_rate"]) for r in data["by_person"] if r["captures"]][:20],
+            maximum=100,
+        ),
+        charts.bar_chart(
+            "平均审核用时（小时，按检查员）",
+            [(r["name"], r["review_hours_avg"]) for r in data["by_person"] if r["captures"]][:20],
+            unit="h",
+        ),
     ]
     return render_template("lifecycle/quality.html", data=data, svgs=svgs)
 

@@ -1,4 +1,5 @@
 """The archivist's review pages: the queue, unlinked captures, the capture detail and its actions."""
+
 from __future__ import annotations
 
 from flask import (
@@ -64,13 +65,21 @@ def queue():
     chosen = request.args.get("density")
     density = chosen if chosen in DENSITIES else request.cookies.get(DENSITY_COOKIE)
     density = density if density in DENSITIES else "standard"
-    response = make_response(render_template("review/queue.html", page=page, filters=filters,
-                                             choices=review_queue.filter_choices(db.session),
-                                             first_page=not request.args.get("cursor"), density=density,
-                                             DENSITIES=DENSITIES))
+    response = make_response(
+        render_template(
+            "review/queue.html",
+            page=page,
+            filters=filters,
+            choices=review_queue.filter_choices(db.session),
+            first_page=not request.args.get("cursor"),
+            density=density,
+            DENSITIES=DENSITIES,
+        )
+    )
     if chosen in DENSITIES:  # the archivist's choice is kept for the next visits
-        response.set_cookie(DENSITY_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
-                            secure=request.is_secure)
+        response.set_cookie(
+            DENSITY_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, secure=request.is_secure
+        )
     return response
 
 
@@ -89,8 +98,9 @@ def detail(capture_id):
     view = review_detail.capture_detail(db.session, current_actor(), capture_id, ports().clock.now())
     query = request.args.get("q", "").strip()
     matches = linking.search_customers(db.session, query) if query else []
-    return render_template("review/detail.html", v=view, q=query, matches=matches,
-                           queue_args=request.args.get("back", ""))
+    return render_template(
+        "review/detail.html", v=view, q=query, matches=matches, queue_args=request.args.get("back", "")
+    )
 
 
 @bp.route("/captures/<capture_id>/approve", methods=["POST"])
@@ -99,11 +109,17 @@ def approve(capture_id):
     """Approve and file into the dossier; go on to the next capture."""
     event = request.form.get("business_event_id", "")
     try:
-        outcome = review.approve(db.session, current_actor(), g.user.id, capture_id,
-                                 ports().clock.now(), doc_type=request.form.get("doc_type") or None,
-                                 title=request.form.get("title") or None,
-                                 business_event_id=int(event) if event.isdigit() else None,
-                                 expected_version=_form_version())
+        outcome = review.approve(
+            db.session,
+            current_actor(),
+            g.user.id,
+            capture_id,
+            ports().clock.now(),
+            doc_type=request.form.get("doc_type") or None,
+            title=request.form.get("title") or None,
+            business_event_id=int(event) if event.isdigit() else None,
+            expected_version=_form_version(),
+        )
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
     flash(review_text.approved_message(outcome), "info")
@@ -122,10 +138,16 @@ def _next(capture_id: str):
 def reject(capture_id):
     """Reject with a reason; the inspector's tablet receives a retake request."""
     try:
-        review.reject(db.session, current_actor(), g.user.id, capture_id, ports().clock.now(),
-                      reason_code=request.form.get("reason_code"),
-                      reason_text=request.form.get("reason_text"),
-                      expected_version=_form_version())
+        review.reject(
+            db.session,
+            current_actor(),
+            g.user.id,
+            capture_id,
+            ports().clock.now(),
+            reason_code=request.form.get("reason_code"),
+            reason_text=request.form.get("reason_text"),
+            expected_version=_form_version(),
+        )
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
     flash("已退回，检查员的平板将在下次同步时收到重拍要求。", "info")
@@ -137,10 +159,16 @@ def reject(capture_id):
 def issues(capture_id):
     """Mark the capture as having issues."""
     try:
-        review.mark_issues(db.session, current_actor(), g.user.id, capture_id, ports().clock.now(),
-                           reason_code=request.form.get("reason_code") or None,
-                           reason_text=request.form.get("reason_text"),
-                           expected_version=_form_version())
+        review.mark_issues(
+            db.session,
+            current_actor(),
+            g.user.id,
+            capture_id,
+            ports().clock.now(),
+            reason_code=request.form.get("reason_code") or None,
+            reason_text=request.form.get("reason_text"),
+            expected_version=_form_version(),
+        )
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
     flash("已标记为“有问题”。", "info")
@@ -152,8 +180,9 @@ def issues(capture_id):
 def comment(capture_id):
     """Add a comment."""
     try:
-        review.add_comment(db.session, current_actor(), g.user.id, capture_id,
-                           request.form.get("body", ""), ports().clock.now())
+        review.add_comment(
+            db.session, current_actor(), g.user.id, capture_id, request.form.get("body", ""), ports().clock.now()
+        )
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
     flash("已添加备注。", "info")
@@ -166,8 +195,14 @@ def link(capture_id):
     """Link an unlinked capture to the chosen customer."""
     customer = request.form.get("customer_id", "")
     try:
-        linking.link_capture(db.session, current_actor(), g.user.id, capture_id,
-                             int(customer) if customer.isdigit() else -1, ports().clock.now())
+        linking.link_capture(
+            db.session,
+            current_actor(),
+            g.user.id,
+            capture_id,
+            int(customer) if customer.isdigit() else -1,
+            ports().clock.now(),
+        )
     except errors.DomainError as exc:
         return _refused(exc, capture_id)
     flash("已关联客户，该采集已进入客户档案的待审核队列。", "info")
@@ -180,8 +215,14 @@ def bulk_approve():
     """Approve the selected captures, each with its suggested document type."""
     entries = review_text.parse_selection(request.form.getlist("capture"))
     try:
-        results = review.bulk_approve(db.session, current_actor(), g.user.id, entries,
-                                      ports().clock.now(), doc_type=request.form.get("doc_type") or None)
+        results = review.bulk_approve(
+            db.session,
+            current_actor(),
+            g.user.id,
+            entries,
+            ports().clock.now(),
+            doc_type=request.form.get("doc_type") or None,
+        )
     except errors.DomainError as exc:
         db.session.rollback()
         flash(review_text.message_for(exc), "error")
@@ -195,10 +236,10 @@ def bulk_approve():
 @require("captures.read")
 def photo(photo_id, variant):
     """Stream a photo (thumbnail, preview or original) from the blob store; audited."""
-    opened = review_photos.open_photo(db.session, current_actor(), ports().blobs, photo_id, variant,
-                                      ports().clock.now())
-    response = Response(stream_with_context(review_text.chunks(opened.stream)),
-                        mimetype=opened.mime_type)
+    opened = review_photos.open_photo(
+        db.session, current_actor(), ports().blobs, photo_id, variant, ports().clock.now()
+    )
+    response = Response(stream_with_context(review_text.chunks(opened.stream)), mimetype=opened.mime_type)
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["ETag"] = f'"{opened.key}"'
     if variant == "original":

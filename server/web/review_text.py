@@ -1,4 +1,5 @@
 """Words and formats of the review and dossier pages: Beijing times, Chinese messages for error codes."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -77,8 +78,7 @@ def message_for(exc: errors.DomainError) -> str:
         when = exc.details.get("decided_at")
         when_text = local_time(datetime.fromisoformat(when), seconds=True) if when else "刚才"
         state = STATE_LABELS.get(exc.details.get("state", ""), exc.details.get("state", ""))
-        return (f"操作未生效：{who} 已于 {when_text} 处理了该采集（当前状态：{state}）。"
-                "请查看最新状态后再决定。")
+        return f"操作未生效：{who} 已于 {when_text} 处理了该采集（当前状态：{state}）。请查看最新状态后再决定。"
     template = MESSAGES.get(exc.code)
     if template is None:
         return f"操作未完成：{errors.zh_message(exc)}（{exc.code}）"
@@ -138,8 +138,7 @@ def source_value(key: str, raw) -> str | Markup:
     return str(raw)
 
 
-MEDIA_TYPES = {"image/jpeg": "JPEG 图像", "image/png": "PNG 图像", "image/webp": "WebP 图像",
-               "image/heic": "HEIC 图像"}
+MEDIA_TYPES = {"image/jpeg": "JPEG 图像", "image/png": "PNG 图像", "image/webp": "WebP 图像", "image/heic": "HEIC 图像"}
 
 
 def media_type(value: str | None) -> str:

@@ -4,6 +4,7 @@ Every use is registered: who, which items, purpose, form, when. Viewing, copying
 are registered and done at once; lending an original needs the archive manager's approval,
 then a formal sign-out with a return date and a return. Nothing here changes the items.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,20 +34,30 @@ def _request(session: Session, request_id: int) -> UseRequest:
 
 def _expect(use: UseRequest, *states: str) -> None:
     if use.state not in states:
-        raise errors.DomainError(errors.USE_BAD_STATE,
-                                 f"The request is {USE_STATES.get(use.state, use.state)}.",
-                                 details={"state": use.state, "expected": list(states)})
+        raise errors.DomainError(
+            errors.USE_BAD_STATE,
+            f"The request is {USE_STATES.get(use.state, use.state)}.",
+            details={"state": use.state, "expected": list(states)},
+        )
 
 
 def _audit(session, actor, use: UseRequest, action: str, now: datetime, **details) -> None:
-    audit.record(session, actor, f"use.{action}", "use_request", use.id,
-                 {"state": use.state, **details}, at=now)
+    audit.record(session, actor, f"use.{action}", "use_request", use.id, {"state": use.state, **details}, at=now)
 
 
 @transaction
-def register_use(session: Session, actor: Actor, *, account_no: str, item_seqs: list[int],
-                 requester_name: str, purpose: str, form: str, now: datetime,
-                 requester_unit: str | None = None) -> UseRequest:
+def register_use(
+    session: Session,
+    actor: Actor,
+    *,
+    account_no: str,
+    item_seqs: list[int],
+    requester_name: str,
+    purpose: str,
+    form: str,
+    now: datetime,
+    requester_unit: str | None = None,
+) -> UseRequest:
     """Register a use of dossier items; an original waits for approval, other forms are granted."""
     if form not in USE_FORMS:
         raise errors.DomainError(errors.UNKNOWN_USE_FORM, details={"form": form, "allowed": list(USE_FORMS)})
@@ -54,37 +65,58 @@ def register_use(session: Session, actor: Actor, *, account_no: str, item_seqs: 
     purpose = (purpose or "").strip()
     missing = [name for name, value in (("requester_name", requester_name), ("purpose", purpose)) if not value]
     if missing:
-        raise errors.DomainError(errors.VALIDATION_FAILED, "Requester and purpose are required.",
-                                 details={"fields": {name: ["required"] for name in missing}})
+        raise errors.DomainError(
+            errors.VALIDATION_FAILED,
+            "Requester and purpose are required.",
+            details={"fields": {name: ["required"] for name in missing}},
+        )
     customer = customer_by_account(session, account_no)
     seqs = sorted(set(int(s) for s in item_seqs or []))
     if not seqs:
         raise errors.DomainError(errors.USE_NO_ITEMS)
     if len(seqs) > MAX_ITEMS:
         raise errors.DomainError(errors.VALIDATION_FAILED, f"At most {MAX_ITEMS} items per request.")
-    items = session.scalars(select(DossierItem).join(Dossier, DossierItem.dossier_id == Dossier.id)
-                            .where(Dossier.customer_id == customer.id, DossierItem.seq.in_(seqs))).all()
+    items = session.scalars(
+        select(DossierItem)
+        .join(Dossier, DossierItem.dossier_id == Dossier.id)
+        .where(Dossier.customer_id == customer.id, DossierItem.seq.in_(seqs))
+    ).all()
     unknown = sorted(set(seqs) - {item.seq for item in items})
     if unknown:
-        raise errors.DomainError(errors.USE_UNKNOWN_ITEM, details={"items": unknown,
-                                                                   "account_no": customer.account_no})
-    use = UseRequest(customer_id=customer.id, requester_name=requester_name[:100],
-                     requester_unit=(requester_unit or "").strip()[:100] or None,
-                     registered_by_id=actor_user_id(actor), purpose=purpose[:2000], form=form,
-                     state="pending" if form == "original" else "registered", requested_at=now)
+        raise errors.DomainError(errors.USE_UNKNOWN_ITEM, details={"items": unknown, "account_no": customer.account_no})
+    use = UseRequest(
+        customer_id=customer.id,
+        requester_name=requester_name[:100],
+        requester_unit=(requester_unit or "").strip()[:100] or None,
+        registered_by_id=actor_user_id(actor),
+        purpose=purpose[:2000],
+        form=form,
+        state="pending" if form == "original" else "registered",
+        requested_at=now,
+    )
     session.add(use)
     session.flush()
     for item in sorted(items, key=lambda i: i.seq):
         session.add(UseRequestItem(request_id=use.id, dossier_item_id=item.id))
     session.flush()
-    _audit(session, actor, use, "register", now, account_no=customer.account_no, form=form,
-           items=seqs, requester=use.requester_name)
+    _audit(
+        session,
+        actor,
+        use,
+        "register",
+        now,
+        account_no=customer.account_no,
+        form=form,
+        items=seqs,
+        requester=use.requester_name,
+    )
     return use
 
 
 @transaction
-def decide(session: Session, actor: Actor, request_id: int, approve: bool, now: datetime,
-           note: str | None = None) -> UseRequest:
+def decide(
+    session: Session, actor: Actor, request_id: int, approve: bool, now: datetime, note: str | None = None
+) -> UseRequest:
     """The archive manager approves or rejects lending an original (not their own request)."""
     use = _request(session, request_id)
     _expect(use, "pending")
@@ -99,16 +131,23 @@ def decide(session: Session, actor: Actor, request_id: int, approve: bool, now: 
 
 
 @transaction
-def sign_out(session: Session, actor: Actor, request_id: int, now: datetime,
-             settings: LifecycleSettings, due_on: date | None = None) -> UseRequest:
+def sign_out(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    now: datetime,
+    settings: LifecycleSettings,
+    due_on: date | None = None,
+) -> UseRequest:
     """Hand an approved original out, with the date it must be back."""
     use = _request(session, request_id)
     _expect(use, "approved")
     today = local_date(now)
     due_on = due_on or today + timedelta(days=settings.borrow_days)
     if due_on <= today:
-        raise errors.DomainError(errors.USE_BAD_DUE_DATE, details={"due_on": due_on.isoformat(),
-                                                                   "today": today.isoformat()})
+        raise errors.DomainError(
+            errors.USE_BAD_DUE_DATE, details={"due_on": due_on.isoformat(), "today": today.isoformat()}
+        )
     use.state, use.out_at, use.out_by_id, use.due_on = "out", now, actor_user_id(actor), due_on
     _audit(session, actor, use, "sign_out", now, due_on=due_on.isoformat())
     return use
@@ -152,8 +191,16 @@ def _users(session: Session, ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
-def list_uses(session: Session, today: date, *, state: str | None = None, overdue_only: bool = False,
-              account_no: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[UseRow], int]:
+def list_uses(
+    session: Session,
+    today: date,
+    *,
+    state: str | None = None,
+    overdue_only: bool = False,
+    account_no: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[UseRow], int]:
     """A page of the use register (newest first), optionally filtered; and the total."""
     query = select(UseRequest, Customer).join(Customer, UseRequest.customer_id == Customer.id)
     if state:
@@ -171,23 +218,50 @@ def list_uses(session: Session, today: date, *, state: str | None = None, overdu
         return [], total
     seqs: dict[int, list[int]] = {}
     for request_id, seq in session.execute(
-            select(UseRequestItem.request_id, DossierItem.seq)
-            .join(DossierItem, UseRequestItem.dossier_item_id == DossierItem.id)
-            .where(UseRequestItem.request_id.in_([u.id for u, _ in pairs])).order_by(DossierItem.seq)):
+        select(UseRequestItem.request_id, DossierItem.seq)
+        .join(DossierItem, UseRequestItem.dossier_item_id == DossierItem.id)
+        .where(UseRequestItem.request_id.in_([u.id for u, _ in pairs]))
+        .order_by(DossierItem.seq)
+    ):
         seqs.setdefault(request_id, []).append(seq)
     users = _users(session, {u.registered_by_id for u, _ in pairs} | {u.decided_by_id for u, _ in pairs})
-    return [UseRow(u, c, seqs.get(u.id, []), users.get(u.registered_by_id), users.get(u.decided_by_id),
-                   u.state == "out" and u.due_on is not None and u.due_on < today)
-            for u, c in pairs], total
+    return [
+        UseRow(
+            u,
+            c,
+            seqs.get(u.id, []),
+            users.get(u.registered_by_id),
+            users.get(u.decided_by_id),
+            u.state == "out" and u.due_on is not None and u.due_on < today,
+        )
+        for u, c in pairs
+    ], total
 
 
-REGISTER_HEADER = ["登记号", "户号", "户名", "利用人", "单位", "利用目的", "利用方式", "卷内序号",
-                   "登记时间（北京时间）", "登记人", "状态", "审批人", "审批时间（北京时间）", "审批意见",
-                   "借出时间（北京时间）", "应还日期", "归还时间（北京时间）"]
+REGISTER_HEADER = [
+    "登记号",
+    "户号",
+    "户名",
+    "利用人",
+    "单位",
+    "利用目的",
+    "利用方式",
+    "卷内序号",
+    "登记时间（北京时间）",
+    "登记人",
+    "状态",
+    "审批人",
+    "审批时间（北京时间）",
+    "审批意见",
+    "借出时间（北京时间）",
+    "应还日期",
+    "归还时间（北京时间）",
+]
 
 
 def register_rows(session: Session, today: date) -> list[list[str]]:
     """The complete use register (档案利用登记表) as rows for CSV export, header first."""
+
     def stamp(value):
         return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -195,19 +269,38 @@ def register_rows(session: Session, today: date) -> list[list[str]]:
     out = [REGISTER_HEADER]
     for row in rows:
         use = row.request
-        out.append([str(use.id), row.customer.account_no, row.customer.name, use.requester_name,
-                    use.requester_unit or "", use.purpose, USE_FORMS[use.form],
-                    " ".join(str(s) for s in row.item_seqs), stamp(use.requested_at),
-                    row.registered_by.username if row.registered_by else "",
-                    USE_STATES.get(use.state, use.state),
-                    row.decided_by.username if row.decided_by else "", stamp(use.decided_at),
-                    use.decision_note or "", stamp(use.out_at),
-                    use.due_on.isoformat() if use.due_on else "", stamp(use.returned_at)])
+        out.append(
+            [
+                str(use.id),
+                row.customer.account_no,
+                row.customer.name,
+                use.requester_name,
+                use.requester_unit or "",
+                use.purpose,
+                USE_FORMS[use.form],
+                " ".join(str(s) for s in row.item_seqs),
+                stamp(use.requested_at),
+                row.registered_by.username if row.registered_by else "",
+                USE_STATES.get(use.state, use.state),
+                row.decided_by.username if row.decided_by else "",
+                stamp(use.decided_at),
+                use.decision_note or "",
+                stamp(use.out_at),
+                use.due_on.isoformat() if use.due_on else "",
+                stamp(use.returned_at),
+            ]
+        )
     return out
 
 
 def items_out(session: Session) -> int:
     """Number of dossier items currently lent out as originals."""
-    return session.scalar(select(func.count()).select_from(UseRequestItem)
-                          .join(UseRequest, UseRequestItem.request_id == UseRequest.id)
-                          .where(UseRequest.state == "out")) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(UseRequestItem)
+            .join(UseRequest, UseRequestItem.request_id == UseRequest.id)
+            .where(UseRequest.state == "out")
+        )
+        or 0
+    )

@@ -11,6 +11,7 @@ An arrangement file is UTF-8 JSON (see docs/lifecycle.md)::
 ``holidays`` names each holiday with its days off (single dates or ``start/end`` ranges, both
 ends included); ``workdays`` are the adjusted working weekends (调休上班).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,11 @@ MAX_SPAN_DAYS = 31
 
 
 def _bad(problems: list[str]) -> errors.DomainError:
-    return errors.DomainError(errors.CALENDAR_BAD_ARRANGEMENT,
-                              "The holiday arrangement file is not valid (see details.errors).",
-                              details={"errors": problems})
+    return errors.DomainError(
+        errors.CALENDAR_BAD_ARRANGEMENT,
+        "The holiday arrangement file is not valid (see details.errors).",
+        details={"errors": problems},
+    )
 
 
 def _days(value, where: str, problems: list[str]) -> list[date]:
@@ -117,9 +120,15 @@ def parse(text: str | bytes) -> Arrangement:
     if problems:
         raise _bad(problems)
     assert year is not None and isinstance(document_no, str) and published_on is not None
-    return Arrangement(year=year, holidays=frozenset(holidays), workdays=frozenset(workdays),
-                       document_no=document_no.strip(), published_on=published_on, title=title.strip(),
-                       names=names)
+    return Arrangement(
+        year=year,
+        holidays=frozenset(holidays),
+        workdays=frozenset(workdays),
+        document_no=document_no.strip(),
+        published_on=published_on,
+        title=title.strip(),
+        names=names,
+    )
 
 
 def read_file(path: str) -> Arrangement:
@@ -133,10 +142,15 @@ def read_file(path: str) -> Arrangement:
 
 
 def _from_row(row: CalendarArrangement) -> Arrangement:
-    return Arrangement(year=row.year, holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
-                       workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
-                       document_no=row.document_no, published_on=row.published_on, title=row.title,
-                       names=dict(row.names or {}))
+    return Arrangement(
+        year=row.year,
+        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
+        workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
+        document_no=row.document_no,
+        published_on=row.published_on,
+        title=row.title,
+        names=dict(row.names or {}),
+    )
 
 
 def loaded(session: Session) -> list[CalendarArrangement]:
@@ -167,8 +181,19 @@ def store(session: Session, actor: Actor, arrangement: Arrangement, now: datetim
     row.loaded_by_id = actor_user_id(actor)
     row.loaded_at = now
     session.flush()
-    audit.record(session, actor, "calendar.arrangement_loaded", "calendar_year", arrangement.year,
-                 {"document_no": arrangement.document_no, "published_on": arrangement.published_on.isoformat(),
-                  "holidays": len(arrangement.holidays), "workdays": len(arrangement.workdays),
-                  "replaced": previous}, at=now)
+    audit.record(
+        session,
+        actor,
+        "calendar.arrangement_loaded",
+        "calendar_year",
+        arrangement.year,
+        {
+            "document_no": arrangement.document_no,
+            "published_on": arrangement.published_on.isoformat(),
+            "holidays": len(arrangement.holidays),
+            "workdays": len(arrangement.workdays),
+            "replaced": previous,
+        },
+        at=now,
+    )
     return row

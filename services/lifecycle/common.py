@@ -1,4 +1,5 @@
 """Small helpers shared by the lifecycle services: local dates, lookups, the acting user."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -22,8 +23,11 @@ def customer_by_account(session: Session, account_no: str) -> Customer:
     account_no = (account_no or "").strip()
     customer = session.scalar(select(Customer).where(Customer.account_no == account_no))
     if customer is None:
-        raise errors.DomainError(errors.UNKNOWN_CUSTOMER, f"No customer with account number {account_no!r}.",
-                                 details={"account_no": account_no})
+        raise errors.DomainError(
+            errors.UNKNOWN_CUSTOMER,
+            f"No customer with account number {account_no!r}.",
+            details={"account_no": account_no},
+        )
     return customer
 
 
@@ -41,8 +45,7 @@ def user_by_name(session: Session, username: str | None) -> User | None:
         return None
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise errors.DomainError(errors.UNKNOWN_USER, f"No user named {username!r}.",
-                                 details={"username": username})
+        raise errors.DomainError(errors.UNKNOWN_USER, f"No user named {username!r}.", details={"username": username})
     return user
 
 

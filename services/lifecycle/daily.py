@@ -6,6 +6,7 @@ their own work. :func:`workers.jobs.daily_lifecycle` is the RQ job; the dispatch
 once the day's 01:30 Beijing time has come, under one job id per day, so that any number of
 workers never double it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ DAILY_AT = time(1, 30)  # Beijing time: before the office opens
 JOB_FUNCTION = "workers.jobs.daily_lifecycle"
 
 
-def recompute_deadlines(session: Session, actor: Actor, today: date, now: datetime,
-                        settings: LifecycleSettings) -> dict:
+def recompute_deadlines(
+    session: Session, actor: Actor, today: date, now: datetime, settings: LifecycleSettings
+) -> dict:
     """Record events named by approved captures, then recompute every open obligation; commits."""
     added = obligations.events_from_approved_captures(session, actor, today, now, settings)
     result = obligations.recompute_all(session, actor, today, now, settings)
@@ -38,8 +40,7 @@ def recompute_deadlines(session: Session, actor: Actor, today: date, now: dateti
     return result | {"events_from_captures": added}
 
 
-def sweep_retention(session: Session, actor: Actor, today: date, now: datetime,
-                    settings: LifecycleSettings) -> dict:
+def sweep_retention(session: Session, actor: Actor, today: date, now: datetime, settings: LifecycleSettings) -> dict:
     """Track every closed account's retention and count the dossiers eligible today; commits."""
     result = retention.sweep(session, actor, today, now, settings)
     session.commit()
@@ -62,8 +63,7 @@ def schedule_daily(connection, now: datetime) -> str:
     try:
         Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
-        queue("default", connection).enqueue(JOB_FUNCTION, job_id=job_id, result_ttl=7 * 86400,
-                                             failure_ttl=30 * 86400)
+        queue("default", connection).enqueue(JOB_FUNCTION, job_id=job_id, result_ttl=7 * 86400, failure_ttl=30 * 86400)
     return job_id
 
 
@@ -74,8 +74,10 @@ def run_in_app(app) -> dict:
         now = ports.clock.now()
         today, settings = local_date(now), settings_from(app.config)
         session = db.session()
-        result = {"deadlines": recompute_deadlines(session, SYSTEM, today, now, settings),
-                  "retention": sweep_retention(session, SYSTEM, today, now, settings),
-                  "expired_bundles": evidence_export.expire_bundles(session, ports.exports, now)}
+        result = {
+            "deadlines": recompute_deadlines(session, SYSTEM, today, now, settings),
+            "retention": sweep_retention(session, SYSTEM, today, now, settings),
+            "expired_bundles": evidence_export.expire_bundles(session, ports.exports, now),
+        }
         log.info("lifecycle daily run: %s", result)
         return result

@@ -4,6 +4,7 @@ Same rules as the customer import: file-level problems stop before anything is w
 row-level problems are reported with row, column and reason and never stop good rows;
 re-importing the same file records nothing twice (rows with a 业务单号 are matched on it).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,16 @@ def parse_date(value: str) -> date:
 
 
 @transaction
-def import_events(session: Session, actor: Actor, path: str, *, today: date, now: datetime,
-                  max_bytes: int, settings: LifecycleSettings) -> ImportReport:
+def import_events(
+    session: Session,
+    actor: Actor,
+    path: str,
+    *,
+    today: date,
+    now: datetime,
+    max_bytes: int,
+    settings: LifecycleSettings,
+) -> ImportReport:
     """Import a business-event file; each good row records an event and its filing obligation."""
     encoding, rows, _total = open_rows(path, max_bytes)
     report = ImportReport(file=os.path.basename(path), encoding=encoding)
@@ -58,33 +67,66 @@ def import_events(session: Session, actor: Actor, path: str, *, today: date, now
         raw = {name: str(cells[i]).strip() if i < len(cells) else "" for i, name in mapping.items()}
         field = next((f for f in REQUIRED if not raw.get(f)), None)
         if field:
-            report.errors.append({"row": line_no, "field": field, "column": COLUMNS[field][0],
-                                  "reason": "required value is empty"})
+            report.errors.append(
+                {"row": line_no, "field": field, "column": COLUMNS[field][0], "reason": "required value is empty"}
+            )
             continue
         try:
             occurred_on = parse_date(raw["occurred_on"])
         except ValueError:
-            report.errors.append({"row": line_no, "field": "occurred_on", "column": COLUMNS["occurred_on"][0],
-                                  "reason": f"{raw['occurred_on']!r} is not a date (YYYY-MM-DD)"})
+            report.errors.append(
+                {
+                    "row": line_no,
+                    "field": "occurred_on",
+                    "column": COLUMNS["occurred_on"][0],
+                    "reason": f"{raw['occurred_on']!r} is not a date (YYYY-MM-DD)",
+                }
+            )
             continue
         try:
             with session.begin_nested():
                 outcome = obligations.record_event(
-                    session, actor, account_no=raw["account_no"], kind=raw["kind"],
-                    occurred_on=occurred_on, today=today, now=now, settings=settings,
-                    reference=raw.get("reference"), note=raw.get("note"),
-                    responsible=raw.get("responsible"), source="import")
+                    session,
+                    actor,
+                    account_no=raw["account_no"],
+                    kind=raw["kind"],
+                    occurred_on=occurred_on,
+                    today=today,
+                    now=now,
+                    settings=settings,
+                    reference=raw.get("reference"),
+                    note=raw.get("note"),
+                    responsible=raw.get("responsible"),
+                    source="import",
+                )
         except errors.DomainError as exc:
-            field = {"customer.unknown": "account_no", "lifecycle.unknown_event_kind": "kind",
-                     "lifecycle.event_in_future": "occurred_on", "user.unknown": "responsible",
-                     "retention.already_closed": "kind"}.get(exc.code, "row")
-            report.errors.append({"row": line_no, "field": field, "column": COLUMNS.get(field, (field,))[0],
-                                  "reason": f"{exc.message} [{exc.code}]"})
+            field = {
+                "customer.unknown": "account_no",
+                "lifecycle.unknown_event_kind": "kind",
+                "lifecycle.event_in_future": "occurred_on",
+                "user.unknown": "responsible",
+                "retention.already_closed": "kind",
+            }.get(exc.code, "row")
+            report.errors.append(
+                {
+                    "row": line_no,
+                    "field": field,
+                    "column": COLUMNS.get(field, (field,))[0],
+                    "reason": f"{exc.message} [{exc.code}]",
+                }
+            )
             continue
         if outcome.created:
             report.created += 1
         else:
             report.unchanged += 1
-    audit.record(session, actor, "business_events.import", "import", report.file,
-                 {k: v for k, v in report.as_dict().items() if k != "errors"}, at=now)
+    audit.record(
+        session,
+        actor,
+        "business_events.import",
+        "import",
+        report.file,
+        {k: v for k, v in report.as_dict().items() if k != "errors"},
+        at=now,
+    )
     return report

@@ -3,6 +3,7 @@
 Override any of them through the app configuration (``create_app(config={...})``) or, for the
 retention periods, the environment variables ``DANGAN_RETENTION_YEARS_HIGH`` / ``_LOW``.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,7 @@ EVENT_LABELS = {kind: spec[0] for kind, spec in EVENT_KINDS.items()}
 class LifecycleSettings:
     """Rules in force: deadlines, required documents, retention periods, boxes."""
 
-    deadline_days: Mapping[str, int] = field(
-        default_factory=lambda: {k: v[1] for k, v in EVENT_KINDS.items()})
+    deadline_days: Mapping[str, int] = field(default_factory=lambda: {k: v[1] for k, v in EVENT_KINDS.items()})
     # event kind → required document types, overriding the filing scope table when given
     required_docs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     due_soon_working_days: int = 5
@@ -50,13 +50,12 @@ def settings_from(config: Mapping) -> LifecycleSettings:
     deadline = dict(base.deadline_days) | dict(config.get("LIFECYCLE_DEADLINE_DAYS") or {})
     required = {k: tuple(v) for k, v in (config.get("LIFECYCLE_REQUIRED_DOCS") or {}).items()}
     years = {
-        "high": int(config.get("RETENTION_YEARS_HIGH")
-                    or os.environ.get("DANGAN_RETENTION_YEARS_HIGH") or 5),
-        "low": int(config.get("RETENTION_YEARS_LOW")
-                   or os.environ.get("DANGAN_RETENTION_YEARS_LOW") or 3),
+        "high": int(config.get("RETENTION_YEARS_HIGH") or os.environ.get("DANGAN_RETENTION_YEARS_HIGH") or 5),
+        "low": int(config.get("RETENTION_YEARS_LOW") or os.environ.get("DANGAN_RETENTION_YEARS_LOW") or 3),
     }
     return LifecycleSettings(
-        deadline_days=deadline, required_docs=required,
+        deadline_days=deadline,
+        required_docs=required,
         due_soon_working_days=int(config.get("LIFECYCLE_DUE_SOON_DAYS") or base.due_soon_working_days),
         retention_years=years,
         borrow_days=int(config.get("LIFECYCLE_BORROW_DAYS") or base.borrow_days),

@@ -12,6 +12,7 @@ Three layers, the first that knows a year wins:
 
 Dates before the package's first year raise ``calendar.out_of_coverage``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -83,9 +84,15 @@ class WorkingCalendar:
         raise errors.DomainError(
             errors.CALENDAR_OUT_OF_COVERAGE,
             f"The working-day calendar covers {FIRST_YEAR}–{LAST_PROVISIONAL_YEAR}; {year} is outside it.",
-            details={"year": year, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
-                     "last_provisional_year": LAST_PROVISIONAL_YEAR,
-                     "package": PACKAGE, "version": metadata.version(PACKAGE)})
+            details={
+                "year": year,
+                "first_year": FIRST_YEAR,
+                "last_year": LAST_YEAR,
+                "last_provisional_year": LAST_PROVISIONAL_YEAR,
+                "package": PACKAGE,
+                "version": metadata.version(PACKAGE),
+            },
+        )
 
     def day_kind(self, day: date) -> str:
         """'workday', 'adjusted_workday' (调休上班), 'holiday' or 'weekend'."""
@@ -140,13 +147,22 @@ class WorkingCalendar:
 
     def info(self, today: date | None = None) -> dict:
         """Where the calendar comes from, which years it covers and how each is known."""
-        loaded = [{"year": a.year, "document_no": a.document_no, "published_on": a.published_on.isoformat(),
-                   "title": a.title} for a in sorted(self.arrangements.values(), key=lambda a: a.year)]
-        info = {"package": PACKAGE, "version": metadata.version(PACKAGE), "source_url": SOURCE_URL,
-                "authority": AUTHORITY, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
-                "provisional_package": PROVISIONAL_PACKAGE,
-                "provisional_version": metadata.version(PROVISIONAL_PACKAGE),
-                "provisional_rules": PROVISIONAL_RULES, "arrangements": loaded}
+        loaded = [
+            {"year": a.year, "document_no": a.document_no, "published_on": a.published_on.isoformat(), "title": a.title}
+            for a in sorted(self.arrangements.values(), key=lambda a: a.year)
+        ]
+        info = {
+            "package": PACKAGE,
+            "version": metadata.version(PACKAGE),
+            "source_url": SOURCE_URL,
+            "authority": AUTHORITY,
+            "first_year": FIRST_YEAR,
+            "last_year": LAST_YEAR,
+            "provisional_package": PROVISIONAL_PACKAGE,
+            "provisional_version": metadata.version(PROVISIONAL_PACKAGE),
+            "provisional_rules": PROVISIONAL_RULES,
+            "arrangements": loaded,
+        }
         if today is not None:
             info["years"] = {str(y): self.basis(y) for y in (today.year, today.year + 1, today.year + 2)}
             info["next_year_missing"] = self.next_year_missing(today)

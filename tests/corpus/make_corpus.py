@@ -5,6 +5,7 @@ hand, e.g. with ``flask --app wsgi photos inspect DIR/*``); the tests call :func
 into a temporary directory. :data:`HOSTILE_TEXTS` are strings sent into every text field that
 reaches a page.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,14 @@ def _png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _jpeg_zip_polyglot() -> bytes:
@@ -58,8 +65,14 @@ def _jpeg_html_polyglot() -> bytes:
 
 def _exif_with_hostile_strings() -> bytes:
     """A valid JPEG whose EXIF make, model and software are script and SQL strings."""
-    return make_jpeg(seed=9, width=64, height=48, make=SCRIPT, model="'; DROP TABLE photos; --",
-                     software="\"><img src=x onerror=alert(1)>")
+    return make_jpeg(
+        seed=9,
+        width=64,
+        height=48,
+        make=SCRIPT,
+        model="'; DROP TABLE photos; --",
+        software="\"><img src=x onerror=alert(1)>",
+    )
 
 
 IMAGES = {

@@ -2,6 +2,7 @@
 QR code, captures three forms offline (camera JPEGs and one HEIC), closes and reopens the app
 offline, syncs when the link is back; the archivist rejects one, the tablet shows the retake task,
 the inspector amends it, the archivist approves it, the tablet shows the 卷内目录 number."""
+
 import hashlib
 import re
 
@@ -30,13 +31,36 @@ def _world(database_url, redis_url, data_dir) -> str:
     from services.ports_access import ports
     from tests.helpers.factories import make_customer, make_user
 
-    flask_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                            "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-stack"})
+    flask_app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-stack",
+        }
+    )
     with flask_app.app_context():
-        make_customer(HIGH, "江南精密机械有限公司", "高压", "大工业用电", latitude="30.2101", longitude="120.2105",
-                      address="杭州市滨江区江南大道 1088 号", meter_number="3300123456781")
-        make_customer(LOW, "张建国", "低压", "居民生活用电", latitude="30.2512", longitude="120.1744",
-                      address="杭州市上城区清泰街 12 号", meter_number="3300987654321")
+        make_customer(
+            HIGH,
+            "江南精密机械有限公司",
+            "高压",
+            "大工业用电",
+            latitude="30.2101",
+            longitude="120.2105",
+            address="杭州市滨江区江南大道 1088 号",
+            meter_number="3300123456781",
+        )
+        make_customer(
+            LOW,
+            "张建国",
+            "低压",
+            "居民生活用电",
+            latitude="30.2512",
+            longitude="120.1744",
+            address="杭州市上城区清泰街 12 号",
+            meter_number="3300987654321",
+        )
         make_user("inspector1", "inspector", display_name="王检查")
         for name in ("archivist", "admin"):
             make_user(name, name)
@@ -66,8 +90,11 @@ def _photos(tmp_path) -> dict:
     files = {}
     for name, seed in (("meter-a", 1), ("meter-b", 2), ("defect", 3), ("signature", 4), ("meter-retake", 5)):
         path = tmp_path / f"IMG_{name}.jpg"
-        path.write_bytes(make_jpeg(seed=seed, width=1600, height=1200, gps=(30.2102, 120.2106),
-                                   datetime_original="2026:03:02 09:25:00"))
+        path.write_bytes(
+            make_jpeg(
+                seed=seed, width=1600, height=1200, gps=(30.2102, 120.2106), datetime_original="2026:03:02 09:25:00"
+            )
+        )
         files[name] = path
     files["seal"] = tmp_path / "IMG_seal.HEIC"
     files["seal"].write_bytes(make_heic(seed=6))
@@ -175,17 +202,25 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
 
         with engine.connect() as conn:
             captures = conn.execute(sa.text("SELECT id, account_no, link_state, current_revision FROM captures")).all()
-            photos = conn.execute(sa.text("SELECT capture_id, slot, blob_sha256, declared_sha256, mime_type, state, "
-                                          "device_latitude, device_gps_accuracy_m, device_captured_at FROM photos")).all()
+            photos = conn.execute(
+                sa.text(
+                    "SELECT capture_id, slot, blob_sha256, declared_sha256, mime_type, state, "
+                    "device_latitude, device_gps_accuracy_m, device_captured_at FROM photos"
+                )
+            ).all()
         assert sorted((c.id, c.current_revision) for c in captures) == sorted([(first, 1), (second, 1), (third, 1)])
         assert {c.id: c.link_state for c in captures}[third] == "unlinked"
-        expected = {(first, "meter"): files["meter-a"], (first, "seal"): files["seal"],
-                    (second, "meter"): files["meter-b"], (third, "defect"): files["defect"],
-                    (third, "customer_signature"): files["signature"]}
+        expected = {
+            (first, "meter"): files["meter-a"],
+            (first, "seal"): files["seal"],
+            (second, "meter"): files["meter-b"],
+            (third, "defect"): files["defect"],
+            (third, "customer_signature"): files["signature"],
+        }
         assert len(photos) == len(expected)
         for p in photos:
             path = expected[(p.capture_id, p.slot)]
-            stored = (stack.data_dir / "blobs" / "objects" / p.blob_sha256[:2] / p.blob_sha256[2:4] / p.blob_sha256)
+            stored = stack.data_dir / "blobs" / "objects" / p.blob_sha256[:2] / p.blob_sha256[2:4] / p.blob_sha256
             assert p.blob_sha256 == p.declared_sha256 == _sha(path) == hashlib.sha256(stored.read_bytes()).hexdigest()
             assert p.state == "ready"
             # the tablet's own time and position with its accuracy, recorded at each photo
@@ -212,8 +247,9 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
         app.submit(page)
         app.sync(page, until=app.state_is(first, "stamped"))
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT current_revision, review_state FROM captures WHERE id = :id"),
-                                {"id": first}).one() == (2, "pending")
+            assert conn.execute(
+                sa.text("SELECT current_revision, review_state FROM captures WHERE id = :id"), {"id": first}
+            ).one() == (2, "pending")
 
         office.goto(f"{base}/review/captures/{first}")
         office.click("#approve")
@@ -222,7 +258,9 @@ def test_inspector_captures_offline_syncs_once_and_follows_the_review(stack, tmp
         text = page.locator(f"li.capture[data-capture-id='{first}']").inner_text()
         seq = re.search(r"卷内目录第 (\d+) 号", text)
         with engine.connect() as conn:
-            filed = conn.execute(sa.text("SELECT seq FROM dossier_items WHERE capture_id = :id"), {"id": first}).scalar()
+            filed = conn.execute(
+                sa.text("SELECT seq FROM dossier_items WHERE capture_id = :id"), {"id": first}
+            ).scalar()
         assert seq and int(seq.group(1)) == filed
         screenshot(page, "capture-approved", full_page=False)
 
@@ -236,7 +274,8 @@ def _fill_usage_inspection(page) -> None:
 
 
 def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_closed_app(
-        database_url, redis_url, tmp_path):
+    database_url, redis_url, tmp_path
+):
     code = _world(database_url, redis_url, tmp_path)
     stack = LiveStack(database_url, redis_url, tmp_path)
     stack.start_web()
@@ -253,15 +292,21 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
         with app.chromium() as browser:
             tablet = app.tablet_context(browser, stack.url)
             uploads = []  # (method, upload offset header) of every tus request the tablet sends
-            tablet.on("request", lambda r: uploads.append((r.method, r.headers.get("upload-offset")))
-                      if "/api/v1/uploads" in r.url else None)
+            tablet.on(
+                "request",
+                lambda r: (
+                    uploads.append((r.method, r.headers.get("upload-offset"))) if "/api/v1/uploads" in r.url else None
+                ),
+            )
             page = app.open_app(tablet, stack.url)
             app.enrol(page, code)
             app.wait_for_service_worker(page)
             cdp = tablet.new_cdp_session(page)  # a slow uplink, so the kill lands mid-upload
             cdp.send("Network.enable")
-            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
-                                                          "downloadThroughput": -1, "uploadThroughput": 400_000})
+            cdp.send(
+                "Network.emulateNetworkConditions",
+                {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 400_000},
+            )
             capture_id = app.start_capture(page, HIGH, "usage_inspection", search=HIGH)
             app.photo(page, "meter", big)
             _fill_usage_inspection(page)
@@ -279,7 +324,7 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
     methods = [m for m, _ in uploads]
     assert methods.count("POST") == 1, uploads  # one upload, created once
     assert 0 < at_kill < big.stat().st_size
-    resumed = uploads[methods.index("HEAD") + 1:]  # after the restart: ask the offset, go on from there
+    resumed = uploads[methods.index("HEAD") + 1 :]  # after the restart: ask the offset, go on from there
     patches = [int(offset) for method, offset in resumed if method == "PATCH"]
     assert patches and patches[0] == at_kill, (at_kill, uploads)  # nothing stored is sent again
     with engine.connect() as conn:
@@ -290,7 +335,8 @@ def test_photo_upload_resumes_from_the_stored_offset_after_a_server_kill_and_a_c
 
 
 def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_them_after_enrolment(
-        database_url, redis_url, tmp_path):
+    database_url, redis_url, tmp_path
+):
     from models.database import db
     from server import create_app
     from services import devices, enrolment
@@ -302,8 +348,15 @@ def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_
     photo_path = tmp_path / "IMG_meter.jpg"
     photo_path.write_bytes(make_jpeg(seed=9))
     engine = engine_for(database_url)
-    office = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                         "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "live-stack"})
+    office = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "live-stack",
+        }
+    )
     count = "import('/capture/assets/db.js').then(async m => (await m.open()).count({!r}))".format
     try:
         with app.chromium() as browser:
@@ -312,7 +365,9 @@ def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_
             app.enrol(page, code)
             app.wait_for_service_worker(page)
             assert page.evaluate(count("dossiers")) == 2
-            device_id = page.evaluate("import('/capture/assets/db.js').then(async m => m.getMeta(await m.open(), 'device_id'))")
+            device_id = page.evaluate(
+                "import('/capture/assets/db.js').then(async m => m.getMeta(await m.open(), 'device_id'))"
+            )
 
             tablet.set_offline(True)
             unsent = app.start_capture(page, HIGH, "usage_inspection", search=HIGH)
@@ -344,7 +399,9 @@ def test_a_revoked_tablet_deletes_customer_data_keeps_unsent_captures_and_sends_
     finally:
         stack.stop()
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT device_id, current_revision FROM captures WHERE id = :id"), {"id": unsent}).one()
+        row = conn.execute(
+            sa.text("SELECT device_id, current_revision FROM captures WHERE id = :id"), {"id": unsent}
+        ).one()
         photo = conn.execute(sa.text("SELECT blob_sha256 FROM photos")).one()
     assert row.device_id != device_id and row.current_revision == 1
     assert photo.blob_sha256 == _sha(photo_path)

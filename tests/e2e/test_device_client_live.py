@@ -1,4 +1,5 @@
 """The reference client against a live gunicorn server: push, real tuspy upload with resume, pull."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,15 @@ def live(database_factory, redis_url, tmp_path_factory):
     redis_lib.Redis.from_url(redis_url).flushdb()
     database_url = database_factory.create()
     data_dir = tmp_path_factory.mktemp("live-sync")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                      "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-test"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-test",
+        }
+    )
     with app.app_context():
         make_customer("3100012345")
         _, token = make_device("inspector1")
@@ -42,11 +50,22 @@ def live(database_factory, redis_url, tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DANGAN_DATA_DIR": str(data_dir),
-           "SECRET_KEY": "live-test", "DANGAN_LOG_FORMAT": "text"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                             "wsgi:app"], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DANGAN_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "live-test",
+        "DANGAN_LOG_FORMAT": "text",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/api/v1/health", proc=proc)
     engine = sa.create_engine(database_url, poolclass=sa.NullPool)
@@ -71,10 +90,17 @@ def capture_row(engine, capture_id: str) -> dict:
 
 
 def test_a_tablet_pushes_uploads_with_tuspy_and_pulls_over_http(live, tmp_path):
-    client = DeviceClient(str(tmp_path / "tablet.sqlite3"), HttpTransport(live["url"], live["token"]),
-                          uploader=TusPhotoUploader(live["url"], live["token"], chunk_size=64 * 1024))
-    capture_id, _ = client.capture("usage_inspection", "3100012345", sample_data("usage_inspection", 2),
-                                   [photo(tmp_path, "meter.jpg", 300_000), photo(tmp_path, "seal.jpg", 90_000, "seal", "seal")])
+    client = DeviceClient(
+        str(tmp_path / "tablet.sqlite3"),
+        HttpTransport(live["url"], live["token"]),
+        uploader=TusPhotoUploader(live["url"], live["token"], chunk_size=64 * 1024),
+    )
+    capture_id, _ = client.capture(
+        "usage_inspection",
+        "3100012345",
+        sample_data("usage_inspection", 2),
+        [photo(tmp_path, "meter.jpg", 300_000), photo(tmp_path, "seal.jpg", 90_000, "seal", "seal")],
+    )
     result = client.sync(attempts=2, base_delay=0.2)
     assert result["pushed"] == {"applied": 1} and result["uploaded"] == 2
     state = capture_row(live["engine"], capture_id)
@@ -87,8 +113,12 @@ def test_an_upload_interrupted_by_a_client_kill_resumes_from_the_stored_url(live
     db_path = str(tmp_path / "tablet.sqlite3")
     uploader = TusPhotoUploader(live["url"], live["token"], chunk_size=64 * 1024)
     first = DeviceClient(db_path, HttpTransport(live["url"], live["token"]), uploader=uploader)
-    capture_id, _ = first.capture("site_survey", "3100012345", sample_data("site_survey", 1),
-                                  [photo(tmp_path, "site.jpg", 400_000, "site", "scene")])
+    capture_id, _ = first.capture(
+        "site_survey",
+        "3100012345",
+        sample_data("site_survey", 1),
+        [photo(tmp_path, "site.jpg", 400_000, "site", "scene")],
+    )
     first.push()
     wanted = first.photos_to_upload()
     assert len(wanted) == 1
@@ -96,8 +126,9 @@ def test_an_upload_interrupted_by_a_client_kill_resumes_from_the_stored_url(live
     stored = first.db.execute("SELECT url FROM tus_urls").fetchall()
     first.close()
     assert len(stored) == 1
-    head = requests.head(stored[0][0], headers={"Authorization": f"Bearer {live['token']}",
-                                                "Tus-Resumable": "1.0.0"}, timeout=10)
+    head = requests.head(
+        stored[0][0], headers={"Authorization": f"Bearer {live['token']}", "Tus-Resumable": "1.0.0"}, timeout=10
+    )
     assert int(head.headers["Upload-Offset"]) == 128 * 1024
 
     reborn = DeviceClient(db_path, HttpTransport(live["url"], live["token"]), uploader=uploader)

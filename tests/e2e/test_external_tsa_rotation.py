@@ -5,6 +5,7 @@ each TSA's own root (taken from the TSA, not from the bundle), an independent RF
 every inclusion proof, the checkpoint signature with ``openssl pkeyutl`` and the pinned log key, and
 ``evidence verify --tsa-ca A --tsa-ca B --log-key KEY`` (exit 0).
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,19 +39,34 @@ def use_tsa(app, tsa: openssl_tsa.TsaProcess) -> None:
 
 def shell_without_tsa_settings(database_url: str, redis_url: str, data_dir) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSA_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "DANGAN_DATA_DIR": str(data_dir),
-                "SECRET_KEY": "test", "DANGAN_LOG_FORMAT": "text", "DANGAN_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "test",
+            "DANGAN_LOG_FORMAT": "text",
+            "DANGAN_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
 def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.timeout(600)
 def test_two_external_tsas_and_an_export_from_a_bare_shell_verify_against_pinned_anchors(
-        app, client, clock, database_url, redis_url, tmp_path):
+    app, client, clock, database_url, redis_url, tmp_path
+):
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl is not installed")
@@ -92,18 +108,50 @@ def test_two_external_tsas_and_an_export_from_a_bare_shell_verify_against_pinned
     for item in manifest["items"]:
         stamp = item["timestamp"]
         assert stamp["kind"] == "external" and stamp["tsa_url"] == issuers[item["photo_id"]]
-        checked = subprocess.run([openssl, "ts", "-verify", "-data", item["files"]["original"], "-in",
-                                  item["files"]["token"], "-CAfile", str(roots[stamp["tsa_url"]])],
-                                 cwd=unpacked, capture_output=True, text=True)
+        checked = subprocess.run(
+            [
+                openssl,
+                "ts",
+                "-verify",
+                "-data",
+                item["files"]["original"],
+                "-in",
+                item["files"]["token"],
+                "-CAfile",
+                str(roots[stamp["tsa_url"]]),
+            ],
+            cwd=unpacked,
+            capture_output=True,
+            text=True,
+        )
         assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stdout + checked.stderr
         wrong = first_tsa.root if stamp["tsa_url"] == second_tsa.url else second_tsa.root
-        assert subprocess.run([openssl, "ts", "-verify", "-data", item["files"]["original"], "-in",
-                               item["files"]["token"], "-CAfile", str(wrong)], cwd=unpacked,
-                              capture_output=True).returncode != 0
+        assert (
+            subprocess.run(
+                [
+                    openssl,
+                    "ts",
+                    "-verify",
+                    "-data",
+                    item["files"]["original"],
+                    "-in",
+                    item["files"]["token"],
+                    "-CAfile",
+                    str(wrong),
+                ],
+                cwd=unpacked,
+                capture_output=True,
+            ).returncode
+            != 0
+        )
     binding = json.loads((unpacked / "log/checkpoint-timestamp.json").read_text())
     assert binding["tsa"]["tsa_url"] == second_tsa.url
-    checked = subprocess.run([openssl, "ts", "-verify", "-data", binding["note"], "-in", binding["token"],
-                              "-CAfile", str(second_tsa.root)], cwd=unpacked, capture_output=True, text=True)
+    checked = subprocess.run(
+        [openssl, "ts", "-verify", "-data", binding["note"], "-in", binding["token"], "-CAfile", str(second_tsa.root)],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+    )
     assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stderr
 
     # an independent RFC 6962 computation of every proof, and the checkpoint signature with openssl
@@ -114,20 +162,45 @@ def test_two_external_tsas_and_an_export_from_a_bare_shell_verify_against_pinned
         proof = json.loads((unpacked / item["files"]["proof"]).read_text())
         for event in proof["events"]:
             leaf = hashlib.sha256(b"\x00" + event["entry"].encode()).digest()
-            computed = root_from_inclusion_proof(leaf, event["leaf_index"], int(size),
-                                                 [bytes.fromhex(h) for h in event["path"]])
+            computed = root_from_inclusion_proof(
+                leaf, event["leaf_index"], int(size), [bytes.fromhex(h) for h in event["path"]]
+            )
             assert computed == base64.b64decode(root), (item["evidence_no"], event["leaf_index"])
     key = tmp_path / "log-key.pem"
     key.write_text(stamping_env.env_for(app).signer.public_key_pem())  # as /api/v1/evidence-log/public-key serves it
     (tmp_path / "body").write_bytes((body + "\n").encode())
     (tmp_path / "sig").write_bytes(base64.b64decode(signature_line.strip().rsplit(" ", 1)[1])[4:])
-    signed = subprocess.run([openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(key), "-rawin",
-                             "-in", str(tmp_path / "body"), "-sigfile", str(tmp_path / "sig")],
-                            capture_output=True, text=True)
+    signed = subprocess.run(
+        [
+            openssl,
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            str(key),
+            "-rawin",
+            "-in",
+            str(tmp_path / "body"),
+            "-sigfile",
+            str(tmp_path / "sig"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert signed.returncode == 0 and "Signature Verified Successfully" in signed.stdout, signed.stderr
 
-    verified = flask(bare, "evidence", "verify", str(out), "--tsa-ca", str(first_tsa.root), "--tsa-ca",
-                     str(second_tsa.root), "--log-key", str(key))
+    verified = flask(
+        bare,
+        "evidence",
+        "verify",
+        str(out),
+        "--tsa-ca",
+        str(first_tsa.root),
+        "--tsa-ca",
+        str(second_tsa.root),
+        "--log-key",
+        str(key),
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in verified.stdout
     only_one = flask(bare, "evidence", "verify", str(out), "--tsa-ca", str(second_tsa.root), "--log-key", str(key))

@@ -1,5 +1,6 @@
 """The database goes away for a moment: clients get 503 with Retry-After, nothing is half-written,
 and the retry records everything exactly once."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,13 +38,21 @@ def test_an_outage_in_the_middle_of_a_push_answers_503_and_keeps_no_half_capture
     make_customer(ACCOUNT)
     _, token = make_device()
     tab = tablet(client, token, tmp_path)
-    ids = [tab.capture("usage_inspection", ACCOUNT, sample_data("usage_inspection", 2),
-                       photo_files(tmp_path, "usage_inspection"))[0] for _ in range(5)]
+    ids = [
+        tab.capture(
+            "usage_inspection", ACCOUNT, sample_data("usage_inspection", 2), photo_files(tmp_path, "usage_inspection")
+        )[0]
+        for _ in range(5)
+    ]
     _, envelope = tab._batch(tab.pending())
     # the third capture's photo row fails: its capture and revision rows were already flushed
     outage.fail_at(r"^\s*INSERT INTO photos", nth=3)
-    answer = client.post("/api/v1/sync/push", data=envelope, content_type="application/json",
-                         headers={"Authorization": f"Bearer {token}"})
+    answer = client.post(
+        "/api/v1/sync/push",
+        data=envelope,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"
     assert answer.get_json()["code"] == "server.unavailable"
@@ -75,8 +84,11 @@ def test_the_reference_client_backs_off_on_503_and_succeeds_when_the_database_re
     def sleep(seconds):
         waits.append(seconds)
         outage.up()  # the database is back after the first pause
+
     tab = tablet(client, token, tmp_path, sleep=sleep)
-    capture_id, _ = tab.capture("site_survey", ACCOUNT, sample_data("site_survey", 1), photo_files(tmp_path, "site_survey"))
+    capture_id, _ = tab.capture(
+        "site_survey", ACCOUNT, sample_data("site_survey", 1), photo_files(tmp_path, "site_survey")
+    )
     outage.down()
     with pytest.raises(ServerBusy):
         tab.push()

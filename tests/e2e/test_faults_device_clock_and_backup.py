@@ -4,6 +4,7 @@ Captures are recorded exactly once either way; the server keeps the device's tim
 measures the clock offset and flags it, never "fixes" what the tablet said; old mutations are
 answered as replays and never overwrite what arrived since.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,14 +58,17 @@ def stamp_everything(app) -> None:
 
 @pytest.mark.parametrize("direction", [1, -1], ids=["clock_ahead", "clock_behind"])
 def test_a_tablet_clock_off_by_days_still_syncs_once_and_its_skew_is_measured_and_flagged(
-        app, client, clock, tmp_path, direction):
+    app, client, clock, tmp_path, direction
+):
     make_customer(ACCOUNT)
     _, token = make_device()
     server_now = clock.now()
     device_now = server_now + direction * SKEW
     tab = tablet(client, token, tmp_path, uploader=StoringUploader(), now=lambda: device_now)
-    photos = [PhotoFile(p.path, p.slot, p.category, captured_at=device_now - timedelta(minutes=2))
-              for p in photo_files(tmp_path, "usage_inspection")]
+    photos = [
+        PhotoFile(p.path, p.slot, p.category, captured_at=device_now - timedelta(minutes=2))
+        for p in photo_files(tmp_path, "usage_inspection")
+    ]
     capture_id, revision_id = tab.capture("usage_inspection", ACCOUNT, sample_data("usage_inspection", 2), photos)
 
     first = tab.sync(attempts=0)
@@ -101,14 +105,14 @@ def _backup(db_path: str, target: str) -> None:
     dest.close()
 
 
-def test_a_tablet_restored_from_a_backup_replays_old_mutations_without_duplicates_or_overwrites(
-        app, client, tmp_path):
+def test_a_tablet_restored_from_a_backup_replays_old_mutations_without_duplicates_or_overwrites(app, client, tmp_path):
     make_customer(ACCOUNT)
     _, token = make_device()
     db_path = str(tmp_path / "tablet.sqlite3")
     tab = tablet(client, token, tmp_path, uploader=DirectBlobUploader(app))
-    first, first_rev = tab.capture("usage_inspection", ACCOUNT, sample_data("usage_inspection", 2),
-                                   photo_files(tmp_path, "usage_inspection"))
+    first, first_rev = tab.capture(
+        "usage_inspection", ACCOUNT, sample_data("usage_inspection", 2), photo_files(tmp_path, "usage_inspection")
+    )
     second, _ = tab.capture("site_survey", ACCOUNT, sample_data("site_survey", 1), photo_files(tmp_path, "site_survey"))
     _backup(db_path, str(tmp_path / "backup.sqlite3"))  # taken before anything was sent
 
@@ -132,8 +136,9 @@ def test_a_tablet_restored_from_a_backup_replays_old_mutations_without_duplicate
     db.session.expire_all()
     capture = db.session.get(Capture, first)
     assert capture.current_revision == 2 and not capture.has_conflict
-    revisions = db.session.scalars(select(CaptureRevision).where(CaptureRevision.capture_id == first)
-                                   .order_by(CaptureRevision.number)).all()
+    revisions = db.session.scalars(
+        select(CaptureRevision).where(CaptureRevision.capture_id == first).order_by(CaptureRevision.number)
+    ).all()
     assert [r.id for r in revisions] == [first_rev, amendment]
     assert revisions[-1].payload["findings"] == "复查：表箱已更换"
 
@@ -142,8 +147,11 @@ def test_a_tablet_restored_from_a_backup_replays_old_mutations_without_duplicate
     assert restored.sync(attempts=0)["pushed"] == {"applied": 1}
     db.session.expire_all()
     capture = db.session.get(Capture, first)
-    numbers = db.session.execute(select(CaptureRevision.id, CaptureRevision.conflict).where(
-        CaptureRevision.capture_id == first).order_by(CaptureRevision.number)).all()
+    numbers = db.session.execute(
+        select(CaptureRevision.id, CaptureRevision.conflict)
+        .where(CaptureRevision.capture_id == first)
+        .order_by(CaptureRevision.number)
+    ).all()
     assert numbers == [(first_rev, False), (amendment, False), (late, True)]
     assert capture.has_conflict is True
     assert db.session.get(Capture, second).current_revision == 1

@@ -4,6 +4,7 @@ and the upload resumes from the stored offset once there is room again.
 As root the blob store lives on a tiny tmpfs that really runs full; elsewhere ``os.write`` of the
 staging code raises ENOSPC once a byte budget is spent (the same error a full disk gives).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,12 +41,18 @@ def full_disk(database_url, redis_url, tmp_path, clock, monkeypatch):
 
         def grow(_kb):
             budget.budget = 1 << 40
+
     redis_lib.Redis.from_url(redis_url).flushdb()
-    application = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-        "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret",
-        "PORTS": Ports(clock=clock, blobs=LocalBlobStore(blob_root)),
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(blob_root)),
+        }
+    )
     try:
         with application.app_context():
             yield application, grow
@@ -64,9 +71,9 @@ def test_a_full_disk_gives_507_keeps_no_partial_blob_and_the_upload_resumes_late
     sha = hashlib.sha256(data).hexdigest()
     location = tus_create(client, token, data)
     upload_id = location.rsplit("/", 1)[1]
-    assert tus_patch(client, token, location, 0, data[:128 * 1024]).status_code == 204
+    assert tus_patch(client, token, location, 0, data[: 128 * 1024]).status_code == 204
 
-    full = tus_patch(client, token, location, 128 * 1024, data[128 * 1024:])
+    full = tus_patch(client, token, location, 128 * 1024, data[128 * 1024 :])
     assert full.status_code == 507
     body = full.get_json()
     assert body["code"] == "upload.storage_full" and body["details"] == {"offset": 128 * 1024}
@@ -81,7 +88,7 @@ def test_a_full_disk_gives_507_keeps_no_partial_blob_and_the_upload_resumes_late
     assert not blobs.exists(sha)
 
     make_room(8 * 1024)
-    resumed = tus_patch(client, token, location, 128 * 1024, data[128 * 1024:])
+    resumed = tus_patch(client, token, location, 128 * 1024, data[128 * 1024 :])
     assert resumed.status_code == 204 and resumed.headers["Upload-Offset"] == str(len(data))
     with blobs.open(sha) as stored:
         assert stored.read() == data

@@ -5,6 +5,7 @@ killed with SIGKILL several times; the runner (or gunicorn's master, for its wor
 back by itself. Afterwards nothing is lost or duplicated, every stored photo matches its hash,
 and every photo is stamped within 2 minutes of the last fault.
 """
+
 from __future__ import annotations
 
 import os
@@ -80,11 +81,18 @@ def runner_stack(tmp_path):
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     port = free_port()
-    proc = start_runner(data_dir, port, {"DANGAN_DEMO": "0", "WEB_CONCURRENCY": "2",
-                                         "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
-                                         "WEB_ACCESS_LOG": str(data_dir / "access.log"),
-                                         "WEB_ACCESS_LOG_FORMAT": ACCESS_FORMAT},
-                         log=tmp_path / "make-run.log")
+    proc = start_runner(
+        data_dir,
+        port,
+        {
+            "DANGAN_DEMO": "0",
+            "WEB_CONCURRENCY": "2",
+            "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
+            "WEB_ACCESS_LOG": str(data_dir / "access.log"),
+            "WEB_ACCESS_LOG_FORMAT": ACCESS_FORMAT,
+        },
+        log=tmp_path / "make-run.log",
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc=proc, timeout=120)
         stack = LiveStack(sqlite_url(data_dir), embedded_redis.url_for(data_dir), data_dir, port=port)
@@ -108,8 +116,15 @@ def test_make_run_comes_back_from_killed_children_and_loses_nothing(runner_stack
     killer = threading.Thread(target=_killer, args=(proc.pid, plan, 2 * SECONDS / (len(plan) + 1), kills, stop))
     killer.start()
     try:
-        figures = soak.run(stack, tablets, tmp_path / "tablets", SECONDS, think=1.0,
-                           extra_bytes=(20_000, 120_000), drain_timeout=STAMPED_WITHIN_S)
+        figures = soak.run(
+            stack,
+            tablets,
+            tmp_path / "tablets",
+            SECONDS,
+            think=1.0,
+            extra_bytes=(20_000, 120_000),
+            drain_timeout=STAMPED_WITHIN_S,
+        )
     finally:
         stop.set()
         killer.join(timeout=30)

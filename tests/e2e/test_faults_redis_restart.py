@@ -3,6 +3,7 @@ and every photo is stamped once Redis is back.
 
 Uses its own embedded redis-server (``ports.embedded_redis``), never a shared one.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -38,8 +39,9 @@ def _photo(directory: Path, n: int) -> PhotoFile:
 def _sync_captures(tablet: DeviceClient, account: str, directory: Path, first: int, count: int) -> list[str]:
     ids = []
     for n in range(first, first + count):
-        ids.append(tablet.capture("usage_inspection", account, sample_data("usage_inspection", 2),
-                                  [_photo(directory, n)])[0])
+        ids.append(
+            tablet.capture("usage_inspection", account, sample_data("usage_inspection", 2), [_photo(directory, n)])[0]
+        )
     result = tablet.sync(attempts=2, base_delay=0.2)
     assert result["pushed"] == {"applied": count} and result["uploaded"] == count
     return ids
@@ -50,8 +52,7 @@ def _states(engine) -> dict:
         return dict(conn.execute(sa.text("SELECT state, count(*) FROM photos GROUP BY state")).all())
 
 
-def test_captures_arriving_while_redis_is_down_are_all_stamped_after_it_returns(
-        database_factory, redis_dir, tmp_path):
+def test_captures_arriving_while_redis_is_down_are_all_stamped_after_it_returns(database_factory, redis_dir, tmp_path):
     redis_proc = embedded_redis.start(redis_dir)
     url = embedded_redis.url_for(redis_dir)
     database_url = database_factory.create()
@@ -64,8 +65,11 @@ def test_captures_arriving_while_redis_is_down_are_all_stamped_after_it_returns(
         stack.start_web()
         worker = stack.start_worker()
         token, account = tablets[0]["token"], tablets[0]["account_nos"][0]
-        tablet = DeviceClient(str(tmp_path / "tablet.sqlite3"), HttpTransport(stack.url, token),
-                              uploader=TusPhotoUploader(stack.url, token))
+        tablet = DeviceClient(
+            str(tmp_path / "tablet.sqlite3"),
+            HttpTransport(stack.url, token),
+            uploader=TusPhotoUploader(stack.url, token),
+        )
         before = _sync_captures(tablet, account, tmp_path, 0, 3)
         wait_until(lambda: _states(engine).get("ready") == 3, 90, "the first photos to be stamped")
 
@@ -76,15 +80,20 @@ def test_captures_arriving_while_redis_is_down_are_all_stamped_after_it_returns(
         assert _states(engine).get("ready") == 3  # waiting in the outbox, not lost
 
         redis_proc = embedded_redis.start(redis_dir)
-        wait_until(lambda: _states(engine).get("ready") == 8, 120, "every photo to be stamped after the restart",
-                   check=lambda: worker.poll() is None or pytest.fail("the worker died with Redis"))
+        wait_until(
+            lambda: _states(engine).get("ready") == 8,
+            120,
+            "every photo to be stamped after the restart",
+            check=lambda: worker.poll() is None or pytest.fail("the worker died with Redis"),
+        )
         after = _sync_captures(tablet, account, tmp_path, 8, 2)
         wait_until(lambda: _states(engine).get("ready") == 10, 90, "the photos sent after the restart")
 
         with engine.connect() as conn:
             captures = conn.execute(sa.text("SELECT id FROM captures")).scalars().all()
-            leaves = conn.execute(sa.text(
-                "SELECT subject_id, count(*) FROM log_leaves WHERE event_type = 'stamped' GROUP BY subject_id")).all()
+            leaves = conn.execute(
+                sa.text("SELECT subject_id, count(*) FROM log_leaves WHERE event_type = 'stamped' GROUP BY subject_id")
+            ).all()
         assert sorted(captures) == sorted(before + during + after)
         assert len(leaves) == 10 and all(n == 1 for _, n in leaves)  # each photo stamped exactly once
         audit = audit_photos(engine, data_dir / "blobs")

@@ -4,6 +4,7 @@ The reference tablet client retries after the restart: every capture is recorded
 every photo's stored bytes match its hash. (tuspy and tus-js-client against a server killed
 mid-file are covered in ``test_uploads_live.py``.)
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,12 @@ def stack(database_factory, redis_url, tmp_path):
 
 def _client(stack, tmp_path, chunk_size: int = 4 * 1024 * 1024, **kwargs) -> DeviceClient:
     token = stack.tablet["token"]
-    return DeviceClient(str(tmp_path / "tablet.sqlite3"), HttpTransport(stack.url, token, timeout=30),
-                        uploader=TusPhotoUploader(stack.url, token, chunk_size=chunk_size, retries=0), **kwargs)
+    return DeviceClient(
+        str(tmp_path / "tablet.sqlite3"),
+        HttpTransport(stack.url, token, timeout=30),
+        uploader=TusPhotoUploader(stack.url, token, chunk_size=chunk_size, retries=0),
+        **kwargs,
+    )
 
 
 def _photo(tmp_path, size: int) -> PhotoFile:
@@ -58,8 +63,10 @@ def _count(engine, sql: str, **params) -> int:
 def test_the_web_server_killed_mid_push_loses_and_duplicates_nothing(stack, tmp_path):
     account = stack.tablet["account_nos"][0]
     tablet = _client(stack, tmp_path, max_batch_items=200)
-    ids = [tablet.capture("usage_inspection", account, sample_data("usage_inspection", 2),
-                          [_photo(tmp_path, 64)])[0] for _ in range(200)]
+    ids = [
+        tablet.capture("usage_inspection", account, sample_data("usage_inspection", 2), [_photo(tmp_path, 64)])[0]
+        for _ in range(200)
+    ]
     outcome = {}
 
     def push():
@@ -67,11 +74,16 @@ def test_the_web_server_killed_mid_push_loses_and_duplicates_nothing(stack, tmp_
             outcome["counts"] = tablet.push()
         except TransportError as exc:
             outcome["error"] = exc
+
     thread = threading.Thread(target=push)
     thread.start()
     # items commit one by one: kill once some, not all, of the batch is stored
-    stored = wait_until(lambda: _count(stack.engine, "SELECT count(*) FROM captures") or None, 60,
-                        "the first captures of the batch", interval=0.005)
+    stored = wait_until(
+        lambda: _count(stack.engine, "SELECT count(*) FROM captures") or None,
+        60,
+        "the first captures of the batch",
+        interval=0.005,
+    )
     stack.kill_web()
     thread.join(timeout=60)
     assert "error" in outcome, "the push finished before the kill; nothing was tested"
@@ -103,10 +115,12 @@ def test_the_web_server_killed_mid_upload_resumes_and_stores_the_exact_bytes(sta
             outcome["done"] = tablet.upload()
         except TransportError as exc:
             outcome["error"] = exc
+
     thread = threading.Thread(target=upload)
     thread.start()
-    wait_until(lambda: _count(stack.engine, 'SELECT max("offset") FROM uploads') or None, 60,
-               "the first chunks", interval=0.01)
+    wait_until(
+        lambda: _count(stack.engine, 'SELECT max("offset") FROM uploads') or None, 60, "the first chunks", interval=0.01
+    )
     stack.kill_web()
     thread.join(timeout=60)
     assert "error" in outcome, "the upload finished before the kill; nothing was tested"
@@ -117,8 +131,9 @@ def test_the_web_server_killed_mid_upload_resumes_and_stores_the_exact_bytes(sta
     result = tablet.sync(attempts=2, base_delay=0.2)
     assert result["uploaded"] == 1
     assert _count(stack.engine, "SELECT count(*) FROM uploads") == 1  # resumed, not started again
-    state = _count(stack.engine, "SELECT count(*) FROM photos WHERE capture_id = :c AND state != 'awaiting_upload'",
-                   c=capture_id)
+    state = _count(
+        stack.engine, "SELECT count(*) FROM photos WHERE capture_id = :c AND state != 'awaiting_upload'", c=capture_id
+    )
     assert state == 1
     audit = audit_photos(stack.engine, stack.data_dir / "blobs")
     assert audit["mismatched"] == [] and audit["photos"] == 1 and audit["bytes"] == os.path.getsize(photo.path)

@@ -1,5 +1,6 @@
 """`make run` on embedded defaults: migrates, loads demo data, serves health ok, the demo tablets
 sync stamped captures, and Ctrl-C stops everything."""
+
 import signal
 import sqlite3
 import subprocess

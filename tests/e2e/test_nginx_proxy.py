@@ -4,6 +4,7 @@ Tablets sync and upload through it; slow request bodies are held by nginx and ne
 gunicorn thread; photo uploads stream through, so a cut PATCH keeps what it had synced; a long
 pull cursor still gets ``sync.cursor_invalid``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,10 +49,18 @@ def test_a_tablet_syncs_and_uploads_through_nginx(proxied, tmp_path):
     tablet = stack.tablets[0]
     photo = tmp_path / "meter.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(300_000))
-    client = DeviceClient(str(tmp_path / "tablet.sqlite3"), HttpTransport(url, tablet["token"], timeout=30),
-                          uploader=TusPhotoUploader(url, tablet["token"], chunk_size=64 * 1024, retries=0))
-    client.capture("usage_inspection", tablet["account_nos"][0], sample_data("usage_inspection", 2),
-                   [PhotoFile(str(photo), "meter", "meter")], schema_version=2)
+    client = DeviceClient(
+        str(tmp_path / "tablet.sqlite3"),
+        HttpTransport(url, tablet["token"], timeout=30),
+        uploader=TusPhotoUploader(url, tablet["token"], chunk_size=64 * 1024, retries=0),
+    )
+    client.capture(
+        "usage_inspection",
+        tablet["account_nos"][0],
+        sample_data("usage_inspection", 2),
+        [PhotoFile(str(photo), "meter", "meter")],
+        schema_version=2,
+    )
     client.sync(attempts=2, base_delay=0.5)
     assert client.pending() == [] and client.photos_to_upload() == []
     digest = hashlib.sha256(photo.read_bytes()).hexdigest()
@@ -102,7 +111,10 @@ def test_what_nginx_refuses_itself_gets_the_json_error_shape(proxied):
     stack, url = proxied
     status, body = raw_get(url, "/api/v1/sync/pull?cursor=" + "x" * 70_000, token=stack.tablets[0]["token"])
     assert status == 414 and json.loads(body)["code"] == "request.uri_too_long"
-    too_big = requests.post(f"{url}/api/v1/sync/push", data=b"x" * (65 * 1024 * 1024), timeout=60,
-                            headers={"Authorization": f"Bearer {stack.tablets[0]['token']}",
-                                     "Content-Type": "application/json"})
+    too_big = requests.post(
+        f"{url}/api/v1/sync/push",
+        data=b"x" * (65 * 1024 * 1024),
+        timeout=60,
+        headers={"Authorization": f"Bearer {stack.tablets[0]['token']}", "Content-Type": "application/json"},
+    )
     assert too_big.status_code == 413 and too_big.json()["code"] == "request.too_large"

@@ -1,5 +1,6 @@
 """An archivist's morning in Chromium: filter the queue, open, approve into the dossier, reject;
 the rejecting tablet's next pull carries the retake request. Screenshots go to var/screenshots/."""
+
 import base64
 import re
 import time
@@ -40,13 +41,25 @@ class OneShotTusUploader:
     def upload(self, client, photo: dict, stop_at=None) -> bool:
         """Send the whole file with the creation request."""
         data = open(photo["path"], "rb").read()
-        meta = {"photo_id": photo["photo_id"], "sha256": photo["sha256"], "filename": "photo.jpg",
-                "filetype": photo["mime_type"]}
+        meta = {
+            "photo_id": photo["photo_id"],
+            "sha256": photo["sha256"],
+            "filename": "photo.jpg",
+            "filetype": photo["mime_type"],
+        }
         header = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())
-        answer = requests.post(self.url, data=data, timeout=30, headers={
-            "Authorization": f"Bearer {self.token}", "Tus-Resumable": "1.0.0",
-            "Upload-Length": str(len(data)), "Upload-Metadata": header,
-            "Content-Type": "application/offset+octet-stream"})
+        answer = requests.post(
+            self.url,
+            data=data,
+            timeout=30,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Tus-Resumable": "1.0.0",
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": header,
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
         assert answer.status_code == 201, answer.text
         return int(answer.headers["Upload-Offset"]) == len(data)
 
@@ -56,37 +69,56 @@ def _wait_for_stamps(photo_count: int, timeout: float = 45.0) -> int:
     done = 0
     while time.monotonic() < deadline:
         db.session.remove()
-        done = db.session.scalar(select(func.count()).select_from(PhotoEvidence)
-                                 .where(PhotoEvidence.completed_at.is_not(None))) or 0
+        done = (
+            db.session.scalar(
+                select(func.count()).select_from(PhotoEvidence).where(PhotoEvidence.completed_at.is_not(None))
+            )
+            or 0
+        )
         if done >= photo_count:
             break
         time.sleep(0.5)
     return done
 
 
-def test_archivist_filters_approves_and_rejects_and_the_tablet_pulls_the_retake(app, database_url, redis_url,
-                                                                               tmp_path):
+def test_archivist_filters_approves_and_rejects_and_the_tablet_pulls_the_retake(app, database_url, redis_url, tmp_path):
     require_chromium()
     _, token = review_world()
     db.session.remove()
     site, far = (30.2102, 120.2106), (30.2301, 120.2405)
     with live_server(database_url, redis_url, tmp_path, worker=True) as base:
-        tablet = DeviceClient(str(tmp_path / "tablet.sqlite3"), HttpTransport(base, token),
-                              uploader=OneShotTusUploader(base, token))
-        first, _ = tablet.capture("usage_inspection", HIGH, sample_data("usage_inspection", 2),
-                                  photos=[_photo(tmp_path, "a1", "meter", "meter", 1, site),
-                                          _photo(tmp_path, "a2", "seal", "seal", 2, site)])
-        second, _ = tablet.capture("usage_inspection", LOW, sample_data("usage_inspection", 1),
-                                   photos=[_photo(tmp_path, "b1", "meter", "meter", 3, (30.2512, 120.1744))],
-                                   schema_version=1)
-        third, _ = tablet.capture("metering_check", HIGH, sample_data("metering_check", 1),
-                                  photos=[_photo(tmp_path, "c1", "meter", "meter", 4, far)])
+        tablet = DeviceClient(
+            str(tmp_path / "tablet.sqlite3"), HttpTransport(base, token), uploader=OneShotTusUploader(base, token)
+        )
+        first, _ = tablet.capture(
+            "usage_inspection",
+            HIGH,
+            sample_data("usage_inspection", 2),
+            photos=[_photo(tmp_path, "a1", "meter", "meter", 1, site), _photo(tmp_path, "a2", "seal", "seal", 2, site)],
+        )
+        second, _ = tablet.capture(
+            "usage_inspection",
+            LOW,
+            sample_data("usage_inspection", 1),
+            photos=[_photo(tmp_path, "b1", "meter", "meter", 3, (30.2512, 120.1744))],
+            schema_version=1,
+        )
+        third, _ = tablet.capture(
+            "metering_check",
+            HIGH,
+            sample_data("metering_check", 1),
+            photos=[_photo(tmp_path, "c1", "meter", "meter", 4, far)],
+        )
         tablet.sync(attempts=2, base_delay=0.2)
         assert tablet.rejected() == []
         db.session.remove()
-        states = [(c.id[:6], c.complete, [(p.slot, p.state, bool(p.blob_sha256)) for p in c.photos]) for c in db.session.scalars(select(Capture))]
-        assert db.session.scalar(select(func.count()).select_from(Capture)
-                                 .where(Capture.complete.is_(True))) == 3, states
+        states = [
+            (c.id[:6], c.complete, [(p.slot, p.state, bool(p.blob_sha256)) for p in c.photos])
+            for c in db.session.scalars(select(Capture))
+        ]
+        assert db.session.scalar(select(func.count()).select_from(Capture).where(Capture.complete.is_(True))) == 3, (
+            states
+        )
         _wait_for_stamps(4)
 
         with chromium_page() as page:

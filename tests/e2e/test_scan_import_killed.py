@@ -1,4 +1,5 @@
 """A batch import of 200 scans killed with SIGKILL midway: running it again files each scan exactly once."""
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,26 @@ def test_import_killed_midway_and_run_again_files_every_scan_once(app, database_
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TSA_URL")}
-    env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "DANGAN_DATA_DIR": str(tmp_path),
-                "DANGAN_LOG_FORMAT": "text"})
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "scans", "import", str(folder),
-               "--manifest", str(manifest)]
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "DANGAN_LOG_FORMAT": "text",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "wsgi",
+        "scans",
+        "import",
+        str(folder),
+        "--manifest",
+        str(manifest),
+    ]
     engine = create_engine(database_url)
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -63,9 +80,12 @@ def test_import_killed_midway_and_run_again_files_every_scan_once(app, database_
 
     with engine.connect() as conn:
         scans = conn.execute(text("SELECT id, dossier_item_id FROM scans")).all()
-        items = conn.execute(text(
-            "SELECT d.customer_id, i.seq, i.pages, i.extra FROM dossier_items i "
-            "JOIN dossiers d ON d.id = i.dossier_id WHERE i.source = 'scan' ORDER BY d.customer_id, i.seq")).all()
+        items = conn.execute(
+            text(
+                "SELECT d.customer_id, i.seq, i.pages, i.extra FROM dossier_items i "
+                "JOIN dossiers d ON d.id = i.dossier_id WHERE i.source = 'scan' ORDER BY d.customer_id, i.seq"
+            )
+        ).all()
     assert len(scans) == SCANS and all(item_id is not None for _, item_id in scans)
     assert len(items) == SCANS
     extras = [row.extra if isinstance(row.extra, dict) else json.loads(row.extra) for row in items]

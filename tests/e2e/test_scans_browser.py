@@ -1,6 +1,7 @@
 """An archivist scans paper documents in Chromium: upload a 3-page PDF and a 150 dpi TIFF, see the
 low-resolution flag, file both; the dossier and the printable index list them in order with 页号.
 Screenshots go to var/screenshots/."""
+
 from __future__ import annotations
 
 import time
@@ -22,15 +23,18 @@ def _wait_for_stamps(count: int, timeout: float = 45.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         db.session.remove()
-        if (db.session.scalar(select(func.count()).select_from(ScanEvidence)
-                              .where(ScanEvidence.completed_at.is_not(None))) or 0) >= count:
+        if (
+            db.session.scalar(
+                select(func.count()).select_from(ScanEvidence).where(ScanEvidence.completed_at.is_not(None))
+            )
+            or 0
+        ) >= count:
             return
         time.sleep(0.5)
     raise AssertionError("the scans were not stamped in time")
 
 
-def test_archivist_uploads_sees_the_flag_files_and_the_index_shows_page_ranges(app, database_url, redis_url,
-                                                                             tmp_path):
+def test_archivist_uploads_sees_the_flag_files_and_the_index_shows_page_ranges(app, database_url, redis_url, tmp_path):
     require_chromium()
     review_world()
     db.session.remove()

@@ -5,6 +5,7 @@ sent with credentials that hold its permission: a device token for tablet routes
 session (with CSRF header) of a role the policy grants otherwise. No answer may be a server
 error, and every answer must match the schema the document gives for its status.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,15 @@ def _operations() -> list[tuple[str, str, str | None]]:
     """(method, OpenAPI path, permission) of every API operation, read from a locally built app."""
     from server import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "REDIS_URL": "redis://unused",
-                      "DANGAN_DATA_DIR": "/tmp/dangan-openapi-collect", "SECRET_KEY": "x"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "REDIS_URL": "redis://unused",
+            "DANGAN_DATA_DIR": "/tmp/dangan-openapi-collect",
+            "SECRET_KEY": "x",
+        }
+    )
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     permissions = {(r.method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule)): r.permission for r in all_routes(app)}
     out = []
@@ -81,8 +89,15 @@ def _office_users(database_url, redis_url, data_dir) -> None:
     from server import create_app
     from tests.helpers.factories import make_user
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                      "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-stack"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-stack",
+        }
+    )
     with app.app_context():
         for role in OFFICE_ROLES:
             make_user(role, role)
@@ -93,8 +108,12 @@ def _office_users(database_url, redis_url, data_dir) -> None:
 def _login(url: str, username: str) -> requests.Session:
     session = requests.Session()
     token = csrf_token_of(session.get(f"{url}/login", timeout=10).text)
-    answer = session.post(f"{url}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                          allow_redirects=False, timeout=10)
+    answer = session.post(
+        f"{url}/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert answer.status_code == 302, answer.text[:300]
     session.headers["X-CSRFToken"] = token
     return session
@@ -124,9 +143,14 @@ def test_generated_requests_get_no_server_error_and_schema_conforming_answers(li
     failures = []
     errors_before = len(live.server_errors())
 
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                         suppress_health_check=list(hypothesis.HealthCheck),
-                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
     @hypothesis.given(case=operation.as_strategy())
     def exercise(case):
         response = case.call(base_url=live.url, session=session, headers=headers, timeout=30)
@@ -134,8 +158,7 @@ def test_generated_requests_get_no_server_error_and_schema_conforming_answers(li
             # HEAD answers carry no body to hold the documented shape
             case.validate_response(response, checks=CHECKS if method != "HEAD" else [not_a_server_error])
         except (FailureGroup, AssertionError) as exc:  # collect, so one run reports every distinct failure
-            failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{str(exc)[:400]}")
+            failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {str(exc)[:400]}")
 
     exercise()
     assert not failures, "\n".join(dict.fromkeys(failures))

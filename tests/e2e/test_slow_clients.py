@@ -4,6 +4,7 @@ Slow uploads do not stop the server answering others; a PATCH that lasts longer 
 server's timeout setting completes; a PATCH killed or left silent keeps what it had synced; an
 over-long pull cursor gets the JSON error shape, never gunicorn's HTML page.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,13 @@ def stack(database_factory, redis_url, tmp_path):
     data_dir = tmp_path / "live"
     data_dir.mkdir()
     tablets = seed(database_url, redis_url, data_dir, tablets=3)
-    live = LiveStack(database_url, redis_url, data_dir, web_workers=2,
-                     extra_env={"WEB_TIMEOUT": str(WEB_TIMEOUT), "WEB_READ_TIMEOUT": str(READ_TIMEOUT)})
+    live = LiveStack(
+        database_url,
+        redis_url,
+        data_dir,
+        web_workers=2,
+        extra_env={"WEB_TIMEOUT": str(WEB_TIMEOUT), "WEB_READ_TIMEOUT": str(READ_TIMEOUT)},
+    )
     live.tablets = tablets
     live.start_web()
     yield live
@@ -49,8 +55,12 @@ def _token(stack, n: int = 0) -> str:
 
 def test_two_slow_uploads_do_not_stop_health_or_sync(stack):
     data = os.urandom(10_000)
-    slow = [SlowPatch(stack.url, _token(stack, n), create_upload(stack.url, _token(stack, n), data), data,
-                      piece=1, interval=2.0) for n in range(2)]
+    slow = [
+        SlowPatch(
+            stack.url, _token(stack, n), create_upload(stack.url, _token(stack, n), data), data, piece=1, interval=2.0
+        )
+        for n in range(2)
+    ]
     for patch in slow:
         patch.start()
     wait_until(lambda: all(p.sent >= 1 for p in slow), 10, "both slow bodies to start")
@@ -58,8 +68,9 @@ def test_two_slow_uploads_do_not_stop_health_or_sync(stack):
         for _ in range(5):
             health = requests.get(f"{stack.url}/api/v1/health", timeout=10)
             assert health.status_code == 200
-            pull = requests.get(f"{stack.url}/api/v1/sync/pull", timeout=10,
-                                headers={"Authorization": f"Bearer {_token(stack, 2)}"})
+            pull = requests.get(
+                f"{stack.url}/api/v1/sync/pull", timeout=10, headers={"Authorization": f"Bearer {_token(stack, 2)}"}
+            )
             assert pull.status_code == 200 and "cursor" in pull.json()
         assert all(p.is_alive() for p in slow)  # still trickling in meanwhile
     finally:
@@ -116,7 +127,6 @@ def test_a_patch_that_falls_silent_is_ended_by_the_read_timeout_and_keeps_its_by
     assert patch.status == 204
     # everything but the last, incomplete piece the server was reading when the link fell silent
     assert 20_000 - RequestBody.PIECE < head_offset(stack.url, token, path) <= 20_000
-
 
 
 def test_a_connection_that_falls_silent_in_its_headers_is_closed_after_the_read_timeout(stack):

@@ -1,4 +1,5 @@
 """A real worker process killed mid-job: another worker resumes the photo, with the same results, once."""
+
 from __future__ import annotations
 
 import os
@@ -46,9 +47,21 @@ class _SlowTsa(BaseHTTPRequestHandler):
 
         with tempfile.TemporaryDirectory() as work:
             Path(work, "q.tsq").write_bytes(body)
-            subprocess.run(["openssl", "ts", "-reply", "-config", str(self.authority.directory / "openssl.cnf"),
-                            "-queryfile", str(Path(work, "q.tsq")), "-out", str(Path(work, "r.tsr"))],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.authority.directory / "openssl.cnf"),
+                    "-queryfile",
+                    str(Path(work, "q.tsq")),
+                    "-out",
+                    str(Path(work, "r.tsr")),
+                ],
+                check=True,
+                capture_output=True,
+            )
             answer = Path(work, "r.tsr").read_bytes()
         self.send_response(200)
         self.send_header("Content-Type", "application/timestamp-reply")
@@ -61,8 +74,15 @@ class _SlowTsa(BaseHTTPRequestHandler):
 
 
 def _worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers.run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
@@ -117,10 +137,20 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
     photo = received_photo(make_jpeg(width=1200, height=900), make_capture())
     _SlowTsa.photo_digest = bytes.fromhex(photo.declared_sha256)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TSA_URL")}
-    env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "DANGAN_DATA_DIR": str(tmp_path),
-                "SECRET_KEY": "test", "TSA_URL": f"http://127.0.0.1:{server.server_port}/tsa",
-                "TSA_CA_FILE": str(authority.directory / "ca.pem"), "DANGAN_STAMPING_LEASE_SECONDS": "3",
-                "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5", "DANGAN_LOG_FORMAT": "text", "DANGAN_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test",
+            "TSA_URL": f"http://127.0.0.1:{server.server_port}/tsa",
+            "TSA_CA_FILE": str(authority.directory / "ca.pem"),
+            "DANGAN_STAMPING_LEASE_SECONDS": "3",
+            "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
+            "DANGAN_LOG_FORMAT": "text",
+            "DANGAN_LOG_LEVEL": "WARNING",
+        }
+    )
     first = _worker(env)
     second = None
     try:
@@ -128,8 +158,14 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
             first.terminate()
             raise AssertionError(f"the worker never asked the TSA: {first.communicate(timeout=15)[1][-3000:]}")
         before = _wait(lambda: db.session.get(PhotoEvidence, photo.id), 10, "evidence row")
-        snapshot = (before.sha256, before.sm3, before.thumbnail_key, before.preview_key, before.stamped_key,
-                    before.estimated_capture_at)
+        snapshot = (
+            before.sha256,
+            before.sm3,
+            before.thumbnail_key,
+            before.preview_key,
+            before.stamped_key,
+            before.estimated_capture_at,
+        )
         assert db.session.get(Photo, photo.id).state == "derived"  # steps 1–4 committed, timestamp in flight
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
@@ -139,14 +175,26 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
         second = _worker(env)
         _wait(lambda: db.session.get(Photo, photo.id).state == "ready", 90, "the photo to be ready", second)
         after = db.session.get(PhotoEvidence, photo.id)
-        assert (after.sha256, after.sm3, after.thumbnail_key, after.preview_key, after.stamped_key,
-                after.estimated_capture_at) == snapshot
+        assert (
+            after.sha256,
+            after.sm3,
+            after.thumbnail_key,
+            after.preview_key,
+            after.stamped_key,
+            after.estimated_capture_at,
+        ) == snapshot
         assert after.tsa_status == "granted" and after.tsa_kind == "external"
         run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == photo.id))
         assert run.status == "done" and run.attempt == 2
         for event in ("received", "stamped"):
-            assert db.session.scalar(select(func.count()).select_from(LogLeaf).where(
-                LogLeaf.subject_id == photo.id, LogLeaf.event_type == event)) == 1
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(LogLeaf)
+                    .where(LogLeaf.subject_id == photo.id, LogLeaf.event_type == event)
+                )
+                == 1
+            )
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:

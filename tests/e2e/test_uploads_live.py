@@ -3,6 +3,7 @@
 Whole and chunked uploads, resume after the client is killed, resume after the server is
 killed with SIGKILL mid-file, checksum failures, expiry and termination.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,16 +45,37 @@ class LiveServer:
     def __init__(self, database_url: str, redis_url: str, data_dir: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                    "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-test", "DANGAN_LOG_FORMAT": "text"}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-test",
+            "DANGAN_LOG_FORMAT": "text",
+        }
         self.data_dir = data_dir
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--timeout", "120", "wsgi:app"], cwd=ROOT, env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "120",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(f"{self.url}/api/v1/health", proc=self.proc)
 
     def kill9(self) -> None:
@@ -81,8 +103,15 @@ def live(database_factory, redis_url, tmp_path_factory):
     redis_lib.Redis.from_url(redis_url).flushdb()
     database_url = database_factory.create()
     data_dir = tmp_path_factory.mktemp("live-uploads")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                      "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-test"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-test",
+        }
+    )
     with app.app_context():
         _, token = make_device()
         db.session.remove()
@@ -111,23 +140,36 @@ def photo_file(tmp_path: Path, size: int) -> tuple[Path, bytes]:
 
 
 def metadata_for(data: bytes, sha256: str | None = None) -> dict:
-    return {"photo_id": str(uuid.uuid4()), "sha256": sha256 or hashlib.sha256(data).hexdigest(),
-            "filename": "现场照片.jpg", "filetype": "image/jpeg"}
+    return {
+        "photo_id": str(uuid.uuid4()),
+        "sha256": sha256 or hashlib.sha256(data).hexdigest(),
+        "filename": "现场照片.jpg",
+        "filetype": "image/jpeg",
+    }
 
 
 def upload_state(engine, location: str) -> dict:
     upload_id = location.rstrip("/").rsplit("/", 1)[1]
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT state, \"offset\", sha256, sm3 FROM uploads WHERE id = :id"),
-                           {"id": upload_id}).mappings().one()
+        row = (
+            conn.execute(
+                sa.text("SELECT state, \"offset\", sha256, sm3 FROM uploads WHERE id = :id"), {"id": upload_id}
+            )
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
 def assert_stored(live, engine, location: str, data: bytes) -> None:
     sha = hashlib.sha256(data).hexdigest()
     state = upload_state(engine, location)
-    assert state == {"state": "finished", "offset": len(data), "sha256": sha,
-                     "sm3": hashlib.new("sm3", data).hexdigest()}
+    assert state == {
+        "state": "finished",
+        "offset": len(data),
+        "sha256": sha,
+        "sm3": hashlib.new("sm3", data).hexdigest(),
+    }
     stored = live.data_dir / "blobs" / "objects" / sha[:2] / sha[2:4] / sha
     assert stored.read_bytes() == data
     with engine.connect() as conn:
@@ -139,11 +181,15 @@ def tuspy(live) -> tus_client.TusClient:
 
 
 def head_offset(live, location: str) -> requests.Response:
-    return requests.head(location if location.startswith("http") else live.url + location,
-                         headers={"Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0"}, timeout=10)
+    return requests.head(
+        location if location.startswith("http") else live.url + location,
+        headers={"Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0"},
+        timeout=10,
+    )
 
 
 # --- tuspy ------------------------------------------------------------------------------------------
+
 
 def test_tuspy_uploads_a_whole_photo_in_one_patch(live, engine, tmp_path):
     path, data = photo_file(tmp_path, 3 * 1024 * 1024)
@@ -154,8 +200,7 @@ def test_tuspy_uploads_a_whole_photo_in_one_patch(live, engine, tmp_path):
 
 def test_tuspy_uploads_in_checksummed_chunks(live, engine, tmp_path):
     path, data = photo_file(tmp_path, 2 * 1024 * 1024 + 123)
-    uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=256 * 1024,
-                                    upload_checksum=True)
+    uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=256 * 1024, upload_checksum=True)
     uploader.upload()
     assert_stored(live, engine, uploader.url, data)
 
@@ -214,9 +259,11 @@ def test_tuspy_resumes_where_it_stopped_after_the_client_was_killed(live, engine
 def _half_a_patch(live, location: str, offset: int, chunk: bytes) -> socket.socket:
     """Send the headers and half the body of a PATCH, and leave it hanging."""
     sock = socket.create_connection(("127.0.0.1", live.port))
-    head = (f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {live.token}\r\n"
-            f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n"
-            f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(chunk)}\r\n\r\n")
+    head = (
+        f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {live.token}\r\n"
+        f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n"
+        f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(chunk)}\r\n\r\n"
+    )
     sock.sendall(head.encode() + chunk[: len(chunk) // 2])
     return sock
 
@@ -228,7 +275,7 @@ def test_tuspy_resumes_after_the_server_is_killed_mid_file(live, engine, tmp_pat
     for _ in range(3):
         uploader.upload_chunk()
     location = uploader.url.replace(live.url, "")
-    hanging = _half_a_patch(live, location, uploader.offset, data[uploader.offset:uploader.offset + chunk])
+    hanging = _half_a_patch(live, location, uploader.offset, data[uploader.offset : uploader.offset + chunk])
     time.sleep(0.5)  # the server is inside that PATCH, holding the upload's lock
     live.kill9()
     hanging.close()
@@ -242,15 +289,22 @@ def test_tuspy_resumes_after_the_server_is_killed_mid_file(live, engine, tmp_pat
 
 def test_a_chunk_with_a_wrong_checksum_is_refused_and_tuspy_then_completes(live, engine, tmp_path):
     path, data = photo_file(tmp_path, 600 * 1024)
-    uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=200 * 1024,
-                                    upload_checksum=True)
+    uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=200 * 1024, upload_checksum=True)
     uploader.upload_chunk()
     import base64
 
-    refused = requests.patch(uploader.url, data=data[uploader.offset:uploader.offset + 1000], timeout=10, headers={
-        "Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0", "Upload-Offset": str(uploader.offset),
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Checksum": "sha1 " + base64.b64encode(hashlib.sha1(b"tampered").digest()).decode()})
+    refused = requests.patch(
+        uploader.url,
+        data=data[uploader.offset : uploader.offset + 1000],
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {live.token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(uploader.offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Checksum": "sha1 " + base64.b64encode(hashlib.sha1(b"tampered").digest()).decode(),
+        },
+    )
     assert refused.status_code == 460 and refused.json()["code"] == "upload.checksum_mismatch"
     assert head_offset(live, uploader.url).headers["Upload-Offset"] == str(200 * 1024)
     uploader.upload()
@@ -279,16 +333,25 @@ def test_an_expired_upload_is_410_for_tuspy_and_the_sweep_removes_its_bytes(live
     uploader.upload_chunk()
     upload_id = uploader.url.rsplit("/", 1)[1]
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE uploads SET expires_at = :t WHERE id = :id"),
-                     {"t": SystemClock().now().replace(year=2020), "id": upload_id})
+        conn.execute(
+            sa.text("UPDATE uploads SET expires_at = :t WHERE id = :id"),
+            {"t": SystemClock().now().replace(year=2020), "id": upload_id},
+        )
     with pytest.raises(TusCommunicationError) as excinfo:
         tuspy(live).uploader(str(path), url=uploader.url, chunk_size=100 * 1024)
     assert excinfo.value.status_code == 410
     blobs = LocalBlobStore(live.data_dir / "blobs")
     staged = blobs.staging_dir() / "uploads" / f"{upload_id}.part"
     assert staged.exists()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": live.database_url, "REDIS_URL": live.env["REDIS_URL"],
-                      "DANGAN_DATA_DIR": str(live.data_dir), "SECRET_KEY": "live-test"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": live.database_url,
+            "REDIS_URL": live.env["REDIS_URL"],
+            "DANGAN_DATA_DIR": str(live.data_dir),
+            "SECRET_KEY": "live-test",
+        }
+    )
     with app.app_context():
         assert sweep_uploads(db.session, blobs, SystemClock().now())["expired"] >= 1
         db.session.remove()
@@ -300,8 +363,9 @@ def test_termination_over_http_drops_a_tuspy_upload(live, engine, tmp_path):
     path, data = photo_file(tmp_path, 300 * 1024)
     uploader = tuspy(live).uploader(str(path), metadata=metadata_for(data), chunk_size=100 * 1024)
     uploader.upload_chunk()
-    deleted = requests.delete(uploader.url, timeout=10,
-                              headers={"Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0"})
+    deleted = requests.delete(
+        uploader.url, timeout=10, headers={"Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0"}
+    )
     assert deleted.status_code == 204
     assert head_offset(live, uploader.url).status_code == 410
     assert upload_state(engine, uploader.url)["state"] == "terminated"
@@ -309,12 +373,23 @@ def test_termination_over_http_drops_a_tuspy_upload(live, engine, tmp_path):
 
 # --- tus-js-client under Node ----------------------------------------------------------------------
 
+
 def run_js(live, file: Path, data: bytes, **options) -> subprocess.Popen:
     node = require_node()
-    options = {"endpoint": f"{live.url}/api/v1/uploads", "file": str(file), "token": live.token,
-               "metadata": options.pop("metadata", None) or metadata_for(data), **options}
-    return subprocess.Popen([node, str(JS_DIR / "tus_upload.mjs"), json.dumps(options)], cwd=JS_DIR,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    options = {
+        "endpoint": f"{live.url}/api/v1/uploads",
+        "file": str(file),
+        "token": live.token,
+        "metadata": options.pop("metadata", None) or metadata_for(data),
+        **options,
+    }
+    return subprocess.Popen(
+        [node, str(JS_DIR / "tus_upload.mjs"), json.dumps(options)],
+        cwd=JS_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def events_of(proc: subprocess.Popen, timeout: float = 120) -> list[dict]:
@@ -399,8 +474,10 @@ def test_tus_js_client_starts_over_when_its_upload_expired(live, engine, tmp_pat
     first.kill()
     first.wait()
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE uploads SET expires_at = :t WHERE id = :id"),
-                     {"t": "2020-01-01 00:00:00+00:00", "id": url.rsplit("/", 1)[1]})
+        conn.execute(
+            sa.text("UPDATE uploads SET expires_at = :t WHERE id = :id"),
+            {"t": "2020-01-01 00:00:00+00:00", "id": url.rsplit("/", 1)[1]},
+        )
     assert head_offset(live, url).status_code == 410
     events = events_of(run_js(live, path, data, metadata=meta, chunkSize=128 * 1024, uploadUrl=url))
     result = final(events)
@@ -425,11 +502,19 @@ def test_two_patches_at_once_one_wins_the_other_gets_423_and_no_byte_is_mixed(li
     chunk = data[offset:]
     first = _half_a_patch(live, location, offset, chunk)
     time.sleep(0.5)  # the first PATCH holds the lock while its body trickles in
-    second = requests.patch(uploader.url, data=os.urandom(len(chunk)), timeout=10, headers={
-        "Authorization": f"Bearer {live.token}", "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
-        "Content-Type": "application/offset+octet-stream"})
+    second = requests.patch(
+        uploader.url,
+        data=os.urandom(len(chunk)),
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {live.token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
     assert second.status_code == 423 and second.json()["code"] == "upload.locked"
-    first.sendall(chunk[len(chunk) // 2:])
+    first.sendall(chunk[len(chunk) // 2 :])
     reply = first.recv(4096).decode()
     first.close()
     assert reply.startswith("HTTP/1.1 204") and f"Upload-Offset: {len(data)}" in reply

@@ -1,4 +1,5 @@
 """A small client for the JSON API in tests: bearer tokens, CSRF for session calls, JSON helpers."""
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,7 @@ class ApiClient:
         """Log in through the web form (fetching its CSRF token first); returns the response."""
         page = self.client.get("/login")
         self.csrf = csrf_token_of(page.get_data(as_text=True))
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": self.csrf})
+        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": self.csrf})
 
     def get(self, path: str, **kwargs):
         return self.client.get(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
@@ -67,8 +67,9 @@ class ApiClient:
 
 def csrf_token_of(html: str) -> str:
     """Extract the CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     if not match:
         raise AssertionError("no csrf_token field on the page")
     return match.group(1)

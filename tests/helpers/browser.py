@@ -3,6 +3,7 @@
 Chromium comes from the system (``.ci/apt-packages.txt``), never from ``playwright install``.
 Without it the tests skip locally, and fail when ``CI`` is set.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,16 @@ from tests.helpers.live import ROOT, free_port, wait_for
 from tests.helpers.tools import missing
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
@@ -30,9 +39,18 @@ def require_chromium() -> str:
 
 def _env(database_url: str, redis_url: str, data_dir: Path, extra: dict | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "DANGAN_DATA_DIR": str(data_dir),
-                "SECRET_KEY": "browser-test-secret", "DANGAN_INSECURE_COOKIES": "1",
-                "DANGAN_LOG_FORMAT": "text", "DANGAN_LOG_LEVEL": "WARNING", **(extra or {})})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "browser-test-secret",
+            "DANGAN_INSECURE_COOKIES": "1",
+            "DANGAN_LOG_FORMAT": "text",
+            "DANGAN_LOG_LEVEL": "WARNING",
+            **(extra or {}),
+        }
+    )
     return env
 
 
@@ -48,19 +66,44 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 @contextmanager
-def live_server(database_url: str, redis_url: str, data_dir: Path, *, worker: bool = False,
-                extra_env: dict | None = None):
+def live_server(
+    database_url: str, redis_url: str, data_dir: Path, *, worker: bool = False, extra_env: dict | None = None
+):
     """Run gunicorn (and optionally the RQ worker) on an already migrated database; yield the base URL."""
     port = free_port()
     env = _env(database_url, redis_url, data_dir, extra_env)
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                            "--timeout", "60", "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "60",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     procs = [web]
     if worker:
-        procs.append(subprocess.Popen([sys.executable, "-m", "workers.run"], cwd=ROOT, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "workers.run"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/api/v1/health", timeout=60, proc=web)

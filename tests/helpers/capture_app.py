@@ -4,6 +4,7 @@ The fixtures are the descriptors the server publishes (``sync.schemas.current_de
 form data cases with the server's own verdict (``capture_schema.validate_capture``), so the JS
 tests prove the app applies the same rules as the server, from the same source.
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,8 +49,11 @@ MUTATIONS = [
 
 def _photos(kind: str, version: int) -> list[dict]:
     spec = capture_schema.get_spec(kind, version)
-    return [{**PHOTO, "id": f"00000000-0000-4000-8000-{i:012d}", "slot": s.name, "category": s.category}
-            for i, s in enumerate(spec.slots) if s.required]
+    return [
+        {**PHOTO, "id": f"00000000-0000-4000-8000-{i:012d}", "slot": s.name, "category": s.category}
+        for i, s in enumerate(spec.slots)
+        if s.required
+    ]
 
 
 def _verdict(kind: str, version: int, data: dict, photos: list[dict]) -> dict:
@@ -64,10 +68,24 @@ def schema_fixtures() -> dict:
     """Descriptors and validation cases with the server's verdict."""
     cases = []
     for (kind, version), sample in sorted(SAMPLE_DATA.items()):
-        cases.append({"name": f"{kind}.v{version} sample", "kind": kind, "version": version, "data": sample,
-                      "photos": _photos(kind, version)})
-        cases.append({"name": f"{kind}.v{version} without photos", "kind": kind, "version": version,
-                      "data": sample, "photos": []})
+        cases.append(
+            {
+                "name": f"{kind}.v{version} sample",
+                "kind": kind,
+                "version": version,
+                "data": sample,
+                "photos": _photos(kind, version),
+            }
+        )
+        cases.append(
+            {
+                "name": f"{kind}.v{version} without photos",
+                "kind": kind,
+                "version": version,
+                "data": sample,
+                "photos": [],
+            }
+        )
     for kind, version, change in MUTATIONS:
         data = copy.deepcopy(SAMPLE_DATA[(kind, version)])
         for key, value in change.items():
@@ -75,8 +93,15 @@ def schema_fixtures() -> dict:
                 data.pop(key, None)
             else:
                 data[key] = value
-        cases.append({"name": f"{kind}.v{version} {json.dumps(change, ensure_ascii=False)}", "kind": kind,
-                      "version": version, "data": data, "photos": _photos(kind, version)})
+        cases.append(
+            {
+                "name": f"{kind}.v{version} {json.dumps(change, ensure_ascii=False)}",
+                "kind": kind,
+                "version": version,
+                "data": data,
+                "photos": _photos(kind, version),
+            }
+        )
     for case in cases:
         case["server"] = _verdict(case["kind"], case["version"], case["data"], case["photos"])
     return {"descriptors": current_descriptors(), "cases": cases}

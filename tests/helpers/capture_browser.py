@@ -1,5 +1,6 @@
 """Driving the capture app (/capture/) in Chromium like an inspector: shared by the browser tests
 and the bench."""
+
 from __future__ import annotations
 
 import time
@@ -26,9 +27,14 @@ def chromium():
 
 def tablet_context(browser, base_url: str, position=(30.2102, 120.2106)):
     """A 10-inch tablet: 1280×800, touch, zh-CN, location allowed at ``position``."""
-    context = browser.new_context(locale="zh-CN", viewport=TABLET, has_touch=True, timezone_id="Asia/Shanghai",
-                                  geolocation={"latitude": position[0], "longitude": position[1], "accuracy": 8},
-                                  permissions=["geolocation"])
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport=TABLET,
+        has_touch=True,
+        timezone_id="Asia/Shanghai",
+        geolocation={"latitude": position[0], "longitude": position[1], "accuracy": 8},
+        permissions=["geolocation"],
+    )
     context.set_default_timeout(20000)
     return context
 
@@ -80,8 +86,10 @@ def sync(page, until: str | None = None, timeout: float = 90.0) -> None:
 
 def state_is(capture_id: str, state: str) -> str:
     """A JavaScript condition: the home screen shows ``state`` for the capture."""
-    return (f"(document.querySelector(\"li.capture[data-capture-id='{capture_id}']\") || {{dataset: {{}}}})"
-            f".dataset.state === {state!r}")
+    return (
+        f"(document.querySelector(\"li.capture[data-capture-id='{capture_id}']\") || {{dataset: {{}}}})"
+        f".dataset.state === {state!r}"
+    )
 
 
 def states(page) -> dict[str, str]:
@@ -89,7 +97,8 @@ def states(page) -> dict[str, str]:
     page.goto(page.url.split("#")[0] + "#/home")
     page.wait_for_selector("#search")
     return page.eval_on_selector_all(
-        "li.capture", "els => Object.fromEntries(els.map(e => [e.dataset.captureId, e.dataset.state]))")
+        "li.capture", "els => Object.fromEntries(els.map(e => [e.dataset.captureId, e.dataset.state]))"
+    )
 
 
 def start_capture(page, account_no: str, kind: str, search: str | None = None) -> str:

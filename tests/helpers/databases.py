@@ -3,6 +3,7 @@
 The schema is built once per test session by running the Alembic migrations into a template;
 each test then gets a copy (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -21,8 +22,9 @@ def migrate(url: str, data_dir: str) -> None:
 
     from server import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": data_dir,
-                      "REDIS_URL": "redis://unused"})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": data_dir, "REDIS_URL": "redis://unused"}
+    )
     with app.app_context():
         upgrade()
         from models.database import db

@@ -1,4 +1,5 @@
 """Destroyed dossiers for tests: a closed customer with evidence, destroyed; searching files for bytes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +24,18 @@ def evidence_for(photo, number: str, thumbnail: bytes | None = None) -> PhotoEvi
     if thumbnail is not None:
         thumb_key = hashlib.sha256(thumbnail).hexdigest()
         ports().blobs.put_bytes(thumb_key, thumbnail)
-    row = PhotoEvidence(photo_id=photo.id, evidence_no=number, sha256=photo.blob_sha256,
-                        sm3=hashlib.new("sm3", data).hexdigest(), size=len(data), hash_ok=True,
-                        thumbnail_key=thumb_key, preview_key=thumb_key, tsa_status="granted",
-                        completed_at=photo.received_at)
+    row = PhotoEvidence(
+        photo_id=photo.id,
+        evidence_no=number,
+        sha256=photo.blob_sha256,
+        sm3=hashlib.new("sm3", data).hexdigest(),
+        size=len(data),
+        hash_ok=True,
+        thumbnail_key=thumb_key,
+        preview_key=thumb_key,
+        tsa_status="granted",
+        completed_at=photo.received_at,
+    )
     db.session.add(row)
     db.session.commit()
     return row
@@ -44,8 +53,11 @@ def closed_customer_with_photo(client, account_no: str, data: bytes, number: str
 
 def record_of(account_no: str) -> DestructionRecord:
     """The destruction record of a customer."""
-    return db.session.scalar(select(DestructionRecord).join(Customer, DestructionRecord.customer_id == Customer.id)
-                             .where(Customer.account_no == account_no))
+    return db.session.scalar(
+        select(DestructionRecord)
+        .join(Customer, DestructionRecord.customer_id == Customer.id)
+        .where(Customer.account_no == account_no)
+    )
 
 
 def destroyed_customer_with_photo(client, account_no: str, data: bytes):
@@ -60,8 +72,10 @@ def stored_bundle(export_id: int, originals: dict[str, bytes]) -> Path:
     """A bundle in the export store holding these originals (by SHA-256) with their manifest."""
     path = ports().exports.path_for(export_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    items = [{"photo_id": f"photo-{n}", "sha256": sha, "files": {"original": f"originals/{n}.jpg"}}
-             for n, sha in enumerate(sorted(originals))]
+    items = [
+        {"photo_id": f"photo-{n}", "sha256": sha, "files": {"original": f"originals/{n}.jpg"}}
+        for n, sha in enumerate(sorted(originals))
+    ]
     with zipfile.ZipFile(path, "w") as bundle:
         for item in items:
             bundle.writestr(item["files"]["original"], originals[item["sha256"]])
@@ -71,11 +85,24 @@ def stored_bundle(export_id: int, originals: dict[str, bytes]) -> Path:
 
 def done_export(photo_ids: list[str], requester_id: int | None, now: datetime, bundle: Path | None) -> EvidenceExport:
     """A finished export row naming these photos, its bundle at ``bundle``."""
-    export = EvidenceExport(requester_id=requester_id, requester_name="律师", purpose="诉讼取证", criteria={},
-                            photo_ids=photo_ids, item_count=len(photo_ids), total_bytes=0, state="done",
-                            needs_approval=False, done_items=len(photo_ids), done_bytes=0, events_logged=True,
-                            created_at=now, finished_at=now, bundle_path=str(bundle) if bundle else None,
-                            bundle_sha256=hashlib.sha256(bundle.read_bytes()).hexdigest() if bundle else None)
+    export = EvidenceExport(
+        requester_id=requester_id,
+        requester_name="律师",
+        purpose="诉讼取证",
+        criteria={},
+        photo_ids=photo_ids,
+        item_count=len(photo_ids),
+        total_bytes=0,
+        state="done",
+        needs_approval=False,
+        done_items=len(photo_ids),
+        done_bytes=0,
+        events_logged=True,
+        created_at=now,
+        finished_at=now,
+        bundle_path=str(bundle) if bundle else None,
+        bundle_sha256=hashlib.sha256(bundle.read_bytes()).hexdigest() if bundle else None,
+    )
     db.session.add(export)
     db.session.commit()
     return export

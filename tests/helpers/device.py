@@ -4,6 +4,7 @@
 request (the server never sees it) or its answer (the server applied it, the tablet never
 hears), which is how the tests reproduce bad links.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,13 @@ from datetime import datetime, timezone
 from capture_schema.examples import SAMPLE_DATA
 from clients.device_client import DeviceClient, PhotoFile, Response, TransportError
 
-REQUIRED_SLOTS = {"usage_inspection": [("meter", "meter")], "site_survey": [("site", "scene")],
-                  "metering_check": [("meter", "meter")],
-                  "defect_notice": [("defect", "scene"), ("customer_signature", "document")],
-                  "theft_evidence": [("scene", "scene")]}
+REQUIRED_SLOTS = {
+    "usage_inspection": [("meter", "meter")],
+    "site_survey": [("site", "scene")],
+    "metering_check": [("meter", "meter")],
+    "defect_notice": [("defect", "scene"), ("customer_signature", "document")],
+    "theft_evidence": [("scene", "scene")],
+}
 
 
 def sample_data(kind: str, version: int) -> dict:
@@ -34,9 +38,15 @@ def photo_files(directory, kind: str, seed: str | None = None) -> list[PhotoFile
         path = os.path.join(str(directory), f"{uuid.uuid4().hex}.jpg")
         with open(path, "wb") as fh:
             fh.write(data)
-        out.append(PhotoFile(path, slot, category,
-                             captured_at=datetime(2026, 3, 2, 1, 25, tzinfo=timezone.utc),
-                             gps={"latitude": 30.21, "longitude": 120.21, "accuracy_m": 5.0}))
+        out.append(
+            PhotoFile(
+                path,
+                slot,
+                category,
+                captured_at=datetime(2026, 3, 2, 1, 25, tzinfo=timezone.utc),
+                gps={"latitude": 30.21, "longitude": 120.21, "accuracy_m": 5.0},
+            )
+        )
     return out
 
 
@@ -71,8 +81,7 @@ class FlaskTransport:
         """POST through the test client (unless the request is to be lost)."""
         if self._lost():
             raise TransportError("no network")
-        return self._answer(self.client.post(path, data=body, headers=self.headers,
-                                             content_type="application/json"))
+        return self._answer(self.client.post(path, data=body, headers=self.headers, content_type="application/json"))
 
     def get_json(self, path: str, params: dict) -> Response:
         """GET through the test client (unless the request is to be lost)."""

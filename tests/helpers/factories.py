@@ -1,4 +1,5 @@
 """Test data built through the real services (no hand-made rows)."""
+
 from __future__ import annotations
 
 from core.actor import CLI
@@ -30,11 +31,21 @@ def make_device(inspector: str = "inspector1"):
     return device, token
 
 
-def make_customer(account_no: str = "3100012345", name: str = "测试客户有限公司",
-                  voltage_class: str = "高压", usage_category: str = "大工业用电", **extra):
+def make_customer(
+    account_no: str = "3100012345",
+    name: str = "测试客户有限公司",
+    voltage_class: str = "高压",
+    usage_category: str = "大工业用电",
+    **extra,
+):
     """Create and commit a customer (with its dossier); return the outcome."""
-    row = {"account_no": account_no, "name": name, "voltage_class": voltage_class,
-           "usage_category": usage_category, **extra}
+    row = {
+        "account_no": account_no,
+        "name": name,
+        "voltage_class": voltage_class,
+        "usage_category": usage_category,
+        **extra,
+    }
     outcome = upsert_customer(db.session, CLI, clean_row(row), ports().clock.now())
     db.session.commit()
     return outcome

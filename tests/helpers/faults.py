@@ -5,6 +5,7 @@ PostgreSQL connection or a locked/full SQLite file raises), on SQLite and Postgr
 ``small_disk`` mounts a tiny tmpfs when running as root and says so; otherwise the tests fall
 back to a write that raises ENOSPC once a byte budget is spent.
 """
+
 from __future__ import annotations
 
 import errno
@@ -40,8 +41,9 @@ class DatabaseOutage:
                 return
             self.remaining -= 1
         self.failures += 1
-        raise sqlalchemy.exc.OperationalError(statement, None,
-                                              ConnectionError("server closed the connection unexpectedly"))
+        raise sqlalchemy.exc.OperationalError(
+            statement, None, ConnectionError("server closed the connection unexpectedly")
+        )
 
     def down(self) -> None:
         """Every statement fails from now on."""
@@ -70,11 +72,15 @@ def can_mount() -> bool:
 def small_disk(path: Path, size_kb: int):
     """Mount a tmpfs of ``size_kb`` at ``path``; yields a function that grows it (free space returns)."""
     path.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0700", "tmpfs", str(path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0700", "tmpfs", str(path)],
+        check=True,
+        capture_output=True,
+    )
 
     def grow(new_kb: int) -> None:
         subprocess.run(["mount", "-o", f"remount,size={new_kb}k", str(path)], check=True, capture_output=True)
+
     try:
         yield grow
     finally:

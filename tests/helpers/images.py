@@ -3,6 +3,7 @@
 Every image is built from parameters here, so tests state the expected values themselves and
 compare them with what the readers extract.
 """
+
 from __future__ import annotations
 
 import io
@@ -63,21 +64,30 @@ def _picture(spec: PhotoSpec) -> Image.Image:
     draw = ImageDraw.Draw(image)
     # an asymmetric mark so orientation changes are visible in derived copies
     draw.rectangle((0, 0, spec.width // 4, spec.height // 8), fill=(250, 220, 0))
-    draw.ellipse((spec.width // 2, spec.height // 2, spec.width // 2 + 40, spec.height // 2 + 40),
-                 fill=(200, 30, 30))
+    draw.ellipse((spec.width // 2, spec.height // 2, spec.width // 2 + 40, spec.height // 2 + 40), fill=(200, 30, 30))
     return image
 
 
 def _exif_of(spec: PhotoSpec) -> Image.Exif:
     exif = Image.Exif()
-    for tag, value in ((0x010F, spec.make), (0x0110, spec.model), (0x0131, spec.software),
-                       (0x0132, spec.modify_datetime), (0x0112, spec.orientation)):
+    for tag, value in (
+        (0x010F, spec.make),
+        (0x0110, spec.model),
+        (0x0131, spec.software),
+        (0x0132, spec.modify_datetime),
+        (0x0112, spec.orientation),
+    ):
         if value is not None:
             exif[tag] = value
     sub = exif.get_ifd(EXIF_IFD)
-    for tag, value in ((0x9003, spec.datetime_original), (0x9291, spec.subsec), (0x9011, spec.offset),
-                       (0x9004, spec.digitized), (0xA431, spec.body_serial),
-                       (0xA420, spec.image_unique_id)):
+    for tag, value in (
+        (0x9003, spec.datetime_original),
+        (0x9291, spec.subsec),
+        (0x9011, spec.offset),
+        (0x9004, spec.digitized),
+        (0xA431, spec.body_serial),
+        (0xA420, spec.image_unique_id),
+    ):
         if value is not None:
             sub[tag] = value
     if spec.gps is not None:
@@ -102,8 +112,10 @@ def _exif_of(spec: PhotoSpec) -> Image.Exif:
 def xmp_packet(values: dict[str, str]) -> bytes:
     """An XMP packet with the given ``prefix:Name`` properties as attributes."""
     namespaces = {
-        "exif": "http://ns.adobe.com/exif/1.0/", "xmp": "http://ns.adobe.com/xap/1.0/",
-        "photoshop": "http://ns.adobe.com/photoshop/1.0/", "tiff": "http://ns.adobe.com/tiff/1.0/",
+        "exif": "http://ns.adobe.com/exif/1.0/",
+        "xmp": "http://ns.adobe.com/xap/1.0/",
+        "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+        "tiff": "http://ns.adobe.com/tiff/1.0/",
         "dc": "http://purl.org/dc/elements/1.1/",
     }
     used = sorted({key.split(":")[0] for key in values})
@@ -192,8 +204,9 @@ def _ifd(order: str, entries: list[tuple[int, int, int, bytes]], next_ifd: int =
     return out + struct.pack(order + "I", next_ifd)
 
 
-def odd_layout_tiff(order: str = ">", pointer_type: int = 4, capture: str = "2024:05:06 07:08:09",
-                    make: str = "OddCam") -> bytes:
+def odd_layout_tiff(
+    order: str = ">", pointer_type: int = 4, capture: str = "2024:05:06 07:08:09", make: str = "OddCam"
+) -> bytes:
     """An EXIF TIFF block laid out unusually: the EXIF IFD and its values first, a gap, IFD0 last.
 
     ``pointer_type`` is the TIFF type of the ExifIFD pointer (4 LONG, 9 SLONG or 13 IFD).
@@ -204,8 +217,13 @@ def odd_layout_tiff(order: str = ">", pointer_type: int = 4, capture: str = "202
     make_at = time_at + len(time_value)
     ifd0_at = make_at + len(make_value) + 100
     exif = _ifd(order, [(0x9003, 2, len(time_value), struct.pack(order + "I", time_at))])
-    ifd0 = _ifd(order, [(0x010F, 2, len(make_value), struct.pack(order + "I", make_at)),
-                        (0x8769, pointer_type, 1, struct.pack(order + "I", exif_at))])
+    ifd0 = _ifd(
+        order,
+        [
+            (0x010F, 2, len(make_value), struct.pack(order + "I", make_at)),
+            (0x8769, pointer_type, 1, struct.pack(order + "I", exif_at)),
+        ],
+    )
     head = (b"MM" if order == ">" else b"II") + struct.pack(order + "HI", 42, ifd0_at)
     return head + exif + time_value + make_value + b"\x00" * 100 + ifd0
 
@@ -213,8 +231,9 @@ def odd_layout_tiff(order: str = ">", pointer_type: int = 4, capture: str = "202
 def jpeg_with_segments(*segments: tuple[int, bytes]) -> bytes:
     """A plain JPEG with these (marker, payload) segments inserted after SOI, in this order."""
     plain = make_jpeg(exif=False)
-    inserted = b"".join(bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
-                        for marker, payload in segments)
+    inserted = b"".join(
+        bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload for marker, payload in segments
+    )
     return plain[:2] + inserted + plain[2:]
 
 
@@ -225,7 +244,7 @@ def bomb_jpeg(width: int = 20000, height: int = 20000) -> bytes:
         at = data.find(marker)
         if at != -1:
             # SOFn: length(2) precision(1) height(2) width(2)
-            data[at + 5:at + 9] = struct.pack(">HH", height, width)
+            data[at + 5 : at + 9] = struct.pack(">HH", height, width)
             return bytes(data)
     raise AssertionError("no SOF marker in the generated JPEG")
 

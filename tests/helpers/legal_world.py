@@ -4,6 +4,7 @@ The tablet is the reference device client speaking to the app in-process; its ph
 through ``POST /api/v1/sync/push`` and the tus endpoint at ``/api/v1/uploads`` exactly as on a
 real device. RQ jobs run in this process with ``SimpleWorker(...).work(burst=True)``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,16 +51,24 @@ class FlaskTusUploader:
         def b64(text: str) -> str:
             return base64.b64encode(text.encode()).decode()
 
-        meta = (f"photo_id {b64(photo['photo_id'])},sha256 {b64(photo['sha256'])},"
-                f"filename {b64(os.path.basename(photo['path']))},filetype {b64(photo['mime_type'])}")
-        created = self.client.post("/api/v1/uploads", headers=self._headers(
-            {"Upload-Length": str(len(data)), "Upload-Metadata": meta}))
+        meta = (
+            f"photo_id {b64(photo['photo_id'])},sha256 {b64(photo['sha256'])},"
+            f"filename {b64(os.path.basename(photo['path']))},filetype {b64(photo['mime_type'])}"
+        )
+        created = self.client.post(
+            "/api/v1/uploads", headers=self._headers({"Upload-Length": str(len(data)), "Upload-Metadata": meta})
+        )
         assert created.status_code == 201, created.get_json()
         location, offset = created.headers["Location"], 0
         while offset < len(data):
-            answer = self.client.open(location, method="PATCH", data=data[offset:offset + self.chunk_size],
-                                      headers=self._headers({"Upload-Offset": str(offset),
-                                                             "Content-Type": "application/offset+octet-stream"}))
+            answer = self.client.open(
+                location,
+                method="PATCH",
+                data=data[offset : offset + self.chunk_size],
+                headers=self._headers(
+                    {"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+                ),
+            )
             assert answer.status_code == 204, answer.get_json()
             offset = int(answer.headers["Upload-Offset"])
         return True
@@ -70,15 +79,25 @@ def run_jobs(app, *queues: str) -> None:
     context.set_app(app)
     dispatch.tick(app)
     connection = get_redis()
-    SimpleWorker([queue(name, connection) for name in (queues or ("stamping",))],
-                 connection=connection).work(burst=True)
+    SimpleWorker([queue(name, connection) for name in (queues or ("stamping",))], connection=connection).work(
+        burst=True
+    )
 
 
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "HEIF": "heic", "PNG": "png", "WEBP": "webp"}
 
 
-def push_photos(app, client, directory, count: int = 2, account_no: str = ACCOUNT, size: tuple = (640, 480),
-                inspector: str = "inspector1", name: str = "测试客户有限公司", fmt: str = "JPEG") -> list[str]:
+def push_photos(
+    app,
+    client,
+    directory,
+    count: int = 2,
+    account_no: str = ACCOUNT,
+    size: tuple = (640, 480),
+    inspector: str = "inspector1",
+    name: str = "测试客户有限公司",
+    fmt: str = "JPEG",
+) -> list[str]:
     """A tablet captures an inspection with ``count`` meter photos, pushes, uploads; the pipeline stamps them.
 
     ``fmt`` is the file format the tablet's camera writes (JPEG, HEIF as ``.heic``, PNG, WEBP).
@@ -92,20 +111,33 @@ def push_photos(app, client, directory, count: int = 2, account_no: str = ACCOUN
             customer.latitude, customer.longitude = 30.2741, 120.1551
             db.session.commit()
     device, token = make_device(inspector)
-    device_client = tablet(client, token, directory, name=f"tablet-{uuid.uuid4().hex[:6]}",
-                           uploader=FlaskTusUploader(client, token))
+    device_client = tablet(
+        client, token, directory, name=f"tablet-{uuid.uuid4().hex[:6]}", uploader=FlaskTusUploader(client, token)
+    )
     files = []
     for number in range(count):
-        spec = PhotoSpec(width=size[0], height=size[1], seed=number + 3,
-                         datetime_original=f"2026:03:02 09:{10 + number:02d}:30", offset="+08:00",
-                         gps=(30.2741, 120.1551), image_unique_id=uuid.uuid4().hex)
+        spec = PhotoSpec(
+            width=size[0],
+            height=size[1],
+            seed=number + 3,
+            datetime_original=f"2026:03:02 09:{10 + number:02d}:30",
+            offset="+08:00",
+            gps=(30.2741, 120.1551),
+            image_unique_id=uuid.uuid4().hex,
+        )
         data = make_jpeg(spec) if fmt == "JPEG" else make_image(fmt, spec)
         path = os.path.join(str(directory), f"meter-{uuid.uuid4().hex[:8]}.{PHOTO_EXTENSIONS[fmt]}")
         with open(path, "wb") as fh:
             fh.write(data)
-        files.append(PhotoFile(path, "meter", "meter", captured_at=datetime(2026, 3, 2, 1, 10 + number, 31,
-                                                                             tzinfo=timezone.utc),
-                               gps={"latitude": 30.2742, "longitude": 120.1552, "accuracy_m": 4.0}))
+        files.append(
+            PhotoFile(
+                path,
+                "meter",
+                "meter",
+                captured_at=datetime(2026, 3, 2, 1, 10 + number, 31, tzinfo=timezone.utc),
+                gps={"latitude": 30.2742, "longitude": 120.1552, "accuracy_m": 4.0},
+            )
+        )
     device_client.capture("usage_inspection", account_no, sample_data("usage_inspection", 2), files)
     outcome = device_client.sync(attempts=0)
     assert outcome["uploaded"] == count, outcome
@@ -136,12 +168,18 @@ def export_bundle(app, client, clock, directory, count: int = 2, fmt: str = "JPE
     clock.advance(minutes=30)
     approve_capture_of(photos[0], clock.now())
     clock.advance(minutes=5)
-    lawyer = db.session.scalar(select(User).where(User.username == "lawyer")) or \
-        make_user("lawyer", "legal", display_name="李律师")
+    lawyer = db.session.scalar(select(User).where(User.username == "lawyer")) or make_user(
+        "lawyer", "legal", display_name="李律师"
+    )
     export = evidence_export.request_export(
-        db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
-        evidence_export.Criteria(account_no=ACCOUNT), "张三窃电案（2026）浙0106民初123号", clock.now(),
-        export_approval.ApprovalLimits())
+        db.session,
+        Actor("user", str(lawyer.id), None, "legal"),
+        lawyer,
+        evidence_export.Criteria(account_no=ACCOUNT),
+        "张三窃电案（2026）浙0106民初123号",
+        clock.now(),
+        export_approval.ApprovalLimits(),
+    )
     assert export.state == "queued" and export.job_id == export_jobs.job_id(export.id)
     run_jobs(app, "exports")
     db.session.expire_all()

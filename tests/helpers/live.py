@@ -1,4 +1,5 @@
 """Start and stop real server processes for end-to-end tests."""
+
 from __future__ import annotations
 
 import os
@@ -60,13 +61,18 @@ def start_runner(data_dir: Path, port: int, extra_env: dict | None = None, log: 
     Its output goes to a pipe (read it with ``communicate``) or, for long runs, to ``log``.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"DANGAN_DATA_DIR": str(data_dir), "PORT": str(port), "WEB_CONCURRENCY": "1",
-                **(extra_env or {})})
+    env.update({"DANGAN_DATA_DIR": str(data_dir), "PORT": str(port), "WEB_CONCURRENCY": "1", **(extra_env or {})})
     output = open(log, "ab") if log is not None else subprocess.PIPE
     try:
-        return subprocess.Popen([sys.executable, "-m", "server.runner"], cwd=ROOT, env=env,
-                                stdout=output, stderr=subprocess.STDOUT, text=log is None,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.runner"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=log is None,
+            start_new_session=True,
+        )
     finally:
         if log is not None:
             output.close()

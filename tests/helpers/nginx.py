@@ -3,6 +3,7 @@
 nginx comes from the system (``.ci/apt-packages.txt``). Without it the tests skip locally, and
 fail when ``CI`` is set.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,13 +47,20 @@ def nginx_in_front(upstream_port: int, work: Path):
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {name}_temp_path {work / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {name}_temp_path {work / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (work / "nginx.conf").write_text(
         f"{user}worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\n"
         f"events {{ worker_connections 1024; }}\nhttp {{\n    access_log {work / 'access.log'};\n{temp}\n"
-        f"{site_config(upstream_port, port)}\n}}\n")
-    proc = subprocess.Popen([binary, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        f"{site_config(upstream_port, port)}\n}}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(f"{url}/api/v1/health", proc=proc, timeout=30)

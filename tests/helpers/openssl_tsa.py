@@ -6,6 +6,7 @@ creates the TSA's root, signing key and certificate in DIRECTORY on first start 
 Dangan's built-in TSA), prints ``port <n>`` once it listens on 127.0.0.1, and answers
 ``application/timestamp-query`` POSTs until it is terminated.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,13 @@ class TsaProcess:
 def start(directory: Path, name: str) -> TsaProcess:
     """Start a TSA process in ``directory``; return once it listens."""
     root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.openssl_tsa", str(directory), name], cwd=root,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.openssl_tsa", str(directory), name],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     if not line.startswith("port "):
         process.kill()
@@ -58,9 +64,20 @@ def _handler(directory: Path):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with tempfile.TemporaryDirectory() as work, lock:  # the serial file is read-modify-write
                 Path(work, "q.tsq").write_bytes(body)
-                done = subprocess.run(["openssl", "ts", "-reply", "-config", str(directory / "openssl.cnf"),
-                                       "-queryfile", str(Path(work, "q.tsq")), "-out", str(Path(work, "r.tsr"))],
-                                      capture_output=True)
+                done = subprocess.run(
+                    [
+                        "openssl",
+                        "ts",
+                        "-reply",
+                        "-config",
+                        str(directory / "openssl.cnf"),
+                        "-queryfile",
+                        str(Path(work, "q.tsq")),
+                        "-out",
+                        str(Path(work, "r.tsr")),
+                    ],
+                    capture_output=True,
+                )
                 answer = Path(work, "r.tsr").read_bytes() if done.returncode == 0 else b""
             self.send_response(200 if answer else 500)
             self.send_header("Content-Type", "application/timestamp-reply")
@@ -81,8 +98,9 @@ def main(directory: str, name: str) -> None:
         create_local_authority(path, organisation="Example Trust Services", common_name=name)
         # the config names the built-in TSA's policy; an independent TSA uses its own (a UUID-derived OID)
         config = (path / "openssl.cnf").read_text()
-        (path / "openssl.cnf").write_text(config.replace(f"default_policy = {LOCAL_POLICY_OID}",
-                                                         f"default_policy = 2.25.{uuid.uuid4().int}"))
+        (path / "openssl.cnf").write_text(
+            config.replace(f"default_policy = {LOCAL_POLICY_OID}", f"default_policy = 2.25.{uuid.uuid4().int}")
+        )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(path))
     print(f"port {server.server_port}", flush=True)
     server.serve_forever()

@@ -5,6 +5,7 @@ with tooltips and option labels; ``foreign_words`` returns the ASCII-only words 
 not on the allow-list of things that have no Chinese name: 户号 and other numbers, hashes and
 identifiers, units, product and standard names, error codes shown beside their Chinese message.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,16 +36,69 @@ VISIBLE_TEXT_JS = """() => {
 
 # names that have no Chinese rendering: standards, products, units, keys on the keyboard
 ALLOWED = {
-    "Dangan", "EXIF", "GPS", "SHA-256", "SM3", "UTC", "TSA", "RFC", "CSV", "PDF", "XLSX", "JSON", "XMP", "ZIP",
-    "UTF-8", "GB18030", "Merkle", "Ed25519", "ID", "CT", "PT", "kVA", "kV", "V", "B", "KB", "MB", "GB",
-    "DateTimeOriginal", "OffsetTimeOriginal", "chinesecalendar", "holidays", "J", "K", "X", "A", "R", "I",
-    "C", "N", "U", "Enter", "Shift", "outbox", "Redis", "JPEG", "PNG", "CA", "URL",
-    "DA/T", "TIFF", "JPEG/PNG", "dpi", "HEIC", "WebP", "PEM", "DER",
+    "Dangan",
+    "EXIF",
+    "GPS",
+    "SHA-256",
+    "SM3",
+    "UTC",
+    "TSA",
+    "RFC",
+    "CSV",
+    "PDF",
+    "XLSX",
+    "JSON",
+    "XMP",
+    "ZIP",
+    "UTF-8",
+    "GB18030",
+    "Merkle",
+    "Ed25519",
+    "ID",
+    "CT",
+    "PT",
+    "kVA",
+    "kV",
+    "V",
+    "B",
+    "KB",
+    "MB",
+    "GB",
+    "DateTimeOriginal",
+    "OffsetTimeOriginal",
+    "chinesecalendar",
+    "holidays",
+    "J",
+    "K",
+    "X",
+    "A",
+    "R",
+    "I",
+    "C",
+    "N",
+    "U",
+    "Enter",
+    "Shift",
+    "outbox",
+    "Redis",
+    "JPEG",
+    "PNG",
+    "CA",
+    "URL",
+    "DA/T",
+    "TIFF",
+    "JPEG/PNG",
+    "dpi",
+    "HEIC",
+    "WebP",
+    "PEM",
+    "DER",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-.:/+]*[A-Za-z0-9]|[A-Za-z]")
 IDENTIFIER = re.compile(
     r"^(?:[0-9a-f]{8,}|[A-Z]{1,4}-?\d[0-9A-Z-]*|UTC[+-]\d\d:\d\d|[0-9a-f]{8}-[0-9a-f-]{27}|(?:DGE|KH|EV|G|D|BG)-[0-9A-Za-z-]+|https?://\S+|v\d[\d.]*|"
-    r"\d+(?:\.\d+)*(?:kV|V|kVA|KB|MB|GB|B))$")
+    r"\d+(?:\.\d+)*(?:kV|V|kVA|KB|MB|GB|B))$"
+)
 REPRS = ("<built-in", "object at 0x", "<function", "{'", "[<", "None", "True", "False", "Traceback")
 
 

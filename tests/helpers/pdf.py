@@ -1,4 +1,5 @@
 """Reading generated PDFs back with poppler (pdftotext, pdffonts, pdftoppm), as a court's reader would."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,14 +17,16 @@ def poppler(tool: str) -> str:
 
 def text_of(pdf: Path) -> str:
     """The text poppler extracts, page breaks included."""
-    return subprocess.run([poppler("pdftotext"), "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        [poppler("pdftotext"), "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def fonts_of(pdf: Path) -> list[dict]:
     """pdffonts' table: one dict per font (name, type, emb, sub, uni)."""
-    lines = subprocess.run([poppler("pdffonts"), str(pdf)], capture_output=True, text=True,
-                           check=True).stdout.splitlines()[2:]
+    lines = subprocess.run(
+        [poppler("pdffonts"), str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     fonts = []
     for line in lines:
         parts = line.split()
@@ -35,8 +38,24 @@ def fonts_of(pdf: Path) -> list[dict]:
 def render_page(pdf: Path, page: int, directory: Path) -> Image.Image:
     """One page rendered by poppler at 50 dpi, as a greyscale image."""
     prefix = directory / f"page{page}"
-    subprocess.run([poppler("pdftoppm"), "-r", "50", "-gray", "-png", "-f", str(page), "-l", str(page),
-                    "-singlefile", str(pdf), str(prefix)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            poppler("pdftoppm"),
+            "-r",
+            "50",
+            "-gray",
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(prefix),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return Image.open(f"{prefix}.png").convert("L")
 
 

@@ -1,4 +1,5 @@
 """The Redis the tests use: TEST_REDIS_URL, or the embedded redis-server in a temporary dir."""
+
 from __future__ import annotations
 
 import os

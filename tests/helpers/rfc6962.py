@@ -1,4 +1,5 @@
 """An RFC 6962 inclusion check written independently of the product's (recursive, straight from §2.1.1)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ The access-matrix tests derive "allowed" from these permissions and ``core.polic
 whose view carries no ``required_permission`` must be listed in ``PUBLIC`` with the reason it is
 open, or the tests fail.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): "the published API description",
     ("GET", "/api/v1/me"): "answers who the caller is; 401 without credentials",
     ("POST", "/api/v1/devices/enrol"): "a tablet exchanges a one-time enrolment code (the code is the "
-                                        "credential; wrong codes are rate limited)",
+    "credential; wrong codes are rate limited)",
     ("GET", "/capture/"): "the capture app's shell; it holds no data (the app asks for an enrolment code)",
     ("GET", "/capture/assets/<path:filename>"): "the capture app's scripts, styles and icons",
     ("GET", "/capture/manifest.webmanifest"): "the capture app's web app manifest",

@@ -1,4 +1,5 @@
 """Scanned documents made in the tests: PDFs and multi-page TIFFs at a chosen resolution."""
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,14 @@ def make_tiff(pages: int = 2, dpi: int = 150, mode: str = "1", label: str = "") 
     """A multi-page TIFF with its resolution recorded (XResolution/YResolution, inches)."""
     images = [page(dpi, mode, f"{label} p{n + 1}") for n in range(pages)]
     out = io.BytesIO()
-    images[0].save(out, "TIFF", dpi=(dpi, dpi), save_all=True, append_images=images[1:],
-                   compression="group4" if mode == "1" else "tiff_lzw")
+    images[0].save(
+        out,
+        "TIFF",
+        dpi=(dpi, dpi),
+        save_all=True,
+        append_images=images[1:],
+        compression="group4" if mode == "1" else "tiff_lzw",
+    )
     return out.getvalue()
 
 

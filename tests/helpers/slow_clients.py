@@ -3,6 +3,7 @@
 Used by ``tests/e2e/test_slow_clients.py``, ``tests/e2e/test_nginx_proxy.py`` and
 ``bench/slow_clients_bench.py``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,11 +21,22 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 def create_upload(base_url: str, token: str, data: bytes, photo_id: str | None = None) -> str:
     """Create a tus upload for ``data``; return its path (``/api/v1/uploads/<id>``)."""
-    meta = {"photo_id": photo_id or str(uuid.uuid4()), "sha256": hashlib.sha256(data).hexdigest(),
-            "filename": "meter.jpg", "filetype": "image/jpeg"}
-    answer = requests.post(f"{base_url}/api/v1/uploads", timeout=30, headers={
-        "Authorization": f"Bearer {token}", **TUS, "Upload-Length": str(len(data)),
-        "Upload-Metadata": ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())})
+    meta = {
+        "photo_id": photo_id or str(uuid.uuid4()),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "filename": "meter.jpg",
+        "filetype": "image/jpeg",
+    }
+    answer = requests.post(
+        f"{base_url}/api/v1/uploads",
+        timeout=30,
+        headers={
+            "Authorization": f"Bearer {token}",
+            **TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()),
+        },
+    )
     assert answer.status_code == 201, answer.text
     return urlsplit(answer.headers["Location"]).path
 
@@ -88,8 +100,18 @@ class SlowPatch(threading.Thread):
     JSON POST instead (a slow sync push).
     """
 
-    def __init__(self, base_url: str, token: str, path: str, data: bytes, piece: int, interval: float,
-                 offset: int = 0, stop_after: int | None = None, json: bool = False):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        path: str,
+        data: bytes,
+        piece: int,
+        interval: float,
+        offset: int = 0,
+        stop_after: int | None = None,
+        json: bool = False,
+    ):
         super().__init__(daemon=True)
         self.json = json
         self.base_url, self.token, self.path, self.data = base_url, token, path, data
@@ -100,18 +122,28 @@ class SlowPatch(threading.Thread):
         self.sock: socket.socket | None = None
 
     def run(self) -> None:
-        body = self.data[self.offset:]
+        body = self.data[self.offset :]
         self.sock = _connect(self.base_url)
         try:
-            start = ("POST", "Content-Type: application/json\r\n") if self.json else (
-                "PATCH", f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {self.offset}\r\n"
-                         "Content-Type: application/offset+octet-stream\r\n")
-            self.sock.sendall((f"{start[0]} {self.path} HTTP/1.1\r\nHost: dangan\r\n"
-                               f"Authorization: Bearer {self.token}\r\n{start[1]}"
-                               f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode())
+            start = (
+                ("POST", "Content-Type: application/json\r\n")
+                if self.json
+                else (
+                    "PATCH",
+                    f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {self.offset}\r\n"
+                    "Content-Type: application/offset+octet-stream\r\n",
+                )
+            )
+            self.sock.sendall(
+                (
+                    f"{start[0]} {self.path} HTTP/1.1\r\nHost: dangan\r\n"
+                    f"Authorization: Bearer {self.token}\r\n{start[1]}"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                ).encode()
+            )
             limit = len(body) if self.stop_after is None else min(len(body), self.stop_after)
             while self.sent < limit and not self._cut.is_set():
-                piece = body[self.sent:min(limit, self.sent + self.piece)]
+                piece = body[self.sent : min(limit, self.sent + self.piece)]
                 self.sock.sendall(piece)
                 self.sent += len(piece)
                 if self.sent < limit:

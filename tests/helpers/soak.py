@@ -3,6 +3,7 @@ for a bounded time; afterwards the books are checked.
 
 Used by ``tests/soak/test_soak.py`` (short, in CI) and ``bench/soak.py`` (long, by hand).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,11 @@ from tests.helpers.device import sample_data
 from tests.helpers.images import make_jpeg
 from tests.helpers.stack import LiveStack, audit_photos, wait_until
 
-KINDS = (("usage_inspection", 2, [("meter", "meter")]), ("site_survey", 1, [("site", "scene")]),
-         ("defect_notice", 1, [("defect", "scene"), ("customer_signature", "document")]))
+KINDS = (
+    ("usage_inspection", 2, [("meter", "meter")]),
+    ("site_survey", 1, [("site", "scene")]),
+    ("defect_notice", 1, [("defect", "scene"), ("customer_signature", "document")]),
+)
 
 
 @dataclass
@@ -47,9 +51,16 @@ class SoakFigures:
 
     def errors(self) -> int:
         """Total of everything that went wrong (0 for a clean run)."""
-        return (len(self.client_errors) + len(self.server_errors) + len(self.missing_captures)
-                + len(self.unexpected_captures) + self.not_sent + len(self.bad_photos)
-                + sum(self.not_stamped.values()) + len(self.stamped_twice))
+        return (
+            len(self.client_errors)
+            + len(self.server_errors)
+            + len(self.missing_captures)
+            + len(self.unexpected_captures)
+            + self.not_sent
+            + len(self.bad_photos)
+            + sum(self.not_stamped.values())
+            + len(self.stamped_twice)
+        )
 
     def as_dict(self) -> dict:
         """The figures as JSON-ready data, with the error total."""
@@ -64,19 +75,32 @@ def _photo(directory: Path, rng: random.Random, slot: str, category: str, extra_
     return PhotoFile(str(path), slot, category)
 
 
-def _tablet_loop(stack: LiveStack, tablet: dict, index: int, workdir: Path, deadline: float,
-                 think: float, extra_bytes: tuple[int, int], figures: SoakFigures, lock: threading.Lock) -> DeviceClient:
+def _tablet_loop(
+    stack: LiveStack,
+    tablet: dict,
+    index: int,
+    workdir: Path,
+    deadline: float,
+    think: float,
+    extra_bytes: tuple[int, int],
+    figures: SoakFigures,
+    lock: threading.Lock,
+) -> DeviceClient:
     rng = random.Random(index)
     directory = workdir / f"tablet-{index}"
     directory.mkdir(parents=True, exist_ok=True)
     token = tablet["token"]
-    client = DeviceClient(str(directory / "tablet.sqlite3"), HttpTransport(stack.url, token, timeout=60),
-                          uploader=TusPhotoUploader(stack.url, token, chunk_size=256 * 1024, retries=3))
+    client = DeviceClient(
+        str(directory / "tablet.sqlite3"),
+        HttpTransport(stack.url, token, timeout=60),
+        uploader=TusPhotoUploader(stack.url, token, chunk_size=256 * 1024, retries=3),
+    )
     while time.monotonic() < deadline:
         kind, version, slots = KINDS[rng.randrange(len(KINDS))]
         photos = [_photo(directory, rng, slot, category, extra_bytes) for slot, category in slots]
-        client.capture(kind, rng.choice(tablet["account_nos"]), sample_data(kind, version), photos,
-                       schema_version=version)
+        client.capture(
+            kind, rng.choice(tablet["account_nos"]), sample_data(kind, version), photos, schema_version=version
+        )
         try:
             client.sync(attempts=6, base_delay=0.5)
             with lock:
@@ -88,16 +112,29 @@ def _tablet_loop(stack: LiveStack, tablet: dict, index: int, workdir: Path, dead
     return client
 
 
-def run(stack: LiveStack, tablets: list[dict], workdir: Path, seconds: float, think: float = 1.0,
-        extra_bytes: tuple[int, int] = (20_000, 200_000), drain_timeout: float = 300) -> SoakFigures:
+def run(
+    stack: LiveStack,
+    tablets: list[dict],
+    workdir: Path,
+    seconds: float,
+    think: float = 1.0,
+    extra_bytes: tuple[int, int] = (20_000, 200_000),
+    drain_timeout: float = 300,
+) -> SoakFigures:
     """Drive the tablets for ``seconds``, let the workers drain, then check every capture and photo."""
     figures = SoakFigures(devices=len(tablets), seconds=seconds)
     lock = threading.Lock()
     started = time.monotonic()
     deadline = started + seconds
     with ThreadPoolExecutor(max_workers=len(tablets)) as pool:
-        clients = list(pool.map(lambda pair: _tablet_loop(stack, pair[1], pair[0], workdir, deadline, think,
-                                                          extra_bytes, figures, lock), enumerate(tablets)))
+        clients = list(
+            pool.map(
+                lambda pair: _tablet_loop(
+                    stack, pair[1], pair[0], workdir, deadline, think, extra_bytes, figures, lock
+                ),
+                enumerate(tablets),
+            )
+        )
     for client in clients:  # a last sync for anything a failed attempt left behind
         try:
             client.sync(attempts=3, base_delay=1.0)
@@ -128,6 +165,7 @@ def _check(stack: LiveStack, expected: set[str], figures: SoakFigures, drain_tim
             with engine.connect() as conn:
                 done = conn.execute(sa.text("SELECT count(*) FROM photos WHERE state = 'ready'")).scalar()
             return done == photo_total
+
         try:
             wait_until(ready, drain_timeout, "every photo to be stamped", interval=1.0)
         except AssertionError:
@@ -137,8 +175,9 @@ def _check(stack: LiveStack, expected: set[str], figures: SoakFigures, drain_tim
         figures.photos, figures.bytes, figures.bad_photos = audit["photos"], audit["bytes"], audit["mismatched"]
         figures.not_stamped = {s: n for s, n in audit["states"].items() if s != "ready"}
         with engine.connect() as conn:
-            leaves = conn.execute(sa.text("SELECT subject_id, count(*) FROM log_leaves WHERE event_type = 'stamped' "
-                                          "GROUP BY subject_id")).all()
+            leaves = conn.execute(
+                sa.text("SELECT subject_id, count(*) FROM log_leaves WHERE event_type = 'stamped' GROUP BY subject_id")
+            ).all()
         figures.stamped = len(leaves)
         figures.stamped_twice = [s for s, n in leaves if n != 1][:20]
         figures.server_errors = [f"{status} {method} {path}" for status, method, path in stack.server_errors()][:20]

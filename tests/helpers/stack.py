@@ -5,6 +5,7 @@ Used by ``tests/e2e/test_faults_*``, ``tests/soak`` and ``bench/soak.py``. Web p
 killed with SIGKILL and restarted; the access log (status, method, path per line) is kept so
 runs can count server errors.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,15 @@ def seed(database_url: str, redis_url: str, data_dir: Path, tablets: int, custom
     from services.ports_access import ports
     from tests.helpers.factories import make_customer, make_device
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                      "DANGAN_DATA_DIR": str(data_dir), "SECRET_KEY": "live-stack"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(data_dir),
+            "SECRET_KEY": "live-stack",
+        }
+    )
     out = []
     with app.app_context():
         for n in range(tablets):
@@ -75,20 +83,47 @@ class LiveStack:
     def env(self) -> dict:
         """Environment of the web and worker processes (never the developer's database or Redis)."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TSA_URL")}
-        env.update({"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                    "DANGAN_DATA_DIR": str(self.data_dir), "SECRET_KEY": "live-stack",
-                    "DANGAN_LOG_FORMAT": "text", "DANGAN_LOG_LEVEL": "WARNING",
-                    "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5", **self.extra_env})
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "DANGAN_DATA_DIR": str(self.data_dir),
+                "SECRET_KEY": "live-stack",
+                "DANGAN_LOG_FORMAT": "text",
+                "DANGAN_LOG_LEVEL": "WARNING",
+                "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
+                **self.extra_env,
+            }
+        )
         return env
 
     def start_web(self) -> None:
         """Start gunicorn with the product's serving model (``server.web_serving``); wait for health."""
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "python:server.web_serving",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
-             "--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT,
-             "--error-logfile", str(self.data_dir / "web.log"), "wsgi:app"],
-            cwd=ROOT, env=self.env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:server.web_serving",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.web_workers),
+                "--access-logfile",
+                str(self.access_log),
+                "--access-logformat",
+                ACCESS_FORMAT,
+                "--error-logfile",
+                str(self.data_dir / "web.log"),
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env(),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(f"{self.url}/api/v1/health", proc=self.web)
 
     def web_worker_pids(self) -> list[int]:
@@ -104,8 +139,14 @@ class LiveStack:
     def start_worker(self) -> subprocess.Popen:
         """Start one ``python -m workers.run`` process."""
         log = open(self.data_dir / f"worker-{len(self.workers)}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "workers.run"], cwd=ROOT, env=self.env(),
-                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workers.run"],
+            cwd=ROOT,
+            env=self.env(),
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         self.workers.append(proc)
         return proc

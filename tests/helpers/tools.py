@@ -3,6 +3,7 @@
 `.ci/run` sets ``CI=1`` and installs every tool the tests need, so a missing tool there is a broken
 CI setup, never a reason to pass quietly.
 """
+
 from __future__ import annotations
 
 import os

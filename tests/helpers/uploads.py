@@ -1,4 +1,5 @@
 """Small tus calls against the Flask test client, for tests that need an upload as a step."""
+
 from __future__ import annotations
 
 import base64
@@ -20,17 +21,28 @@ def _headers(token: str, extra: dict | None = None) -> dict:
 
 def tus_create(client, token: str, data: bytes, photo_id: str | None = None) -> str:
     """Create an upload for ``data`` (declared by its SHA-256); return its location path."""
-    response = client.post("/api/v1/uploads", headers=_headers(token, {
-        "Upload-Length": str(len(data)),
-        "Upload-Metadata": tus_metadata(photo_id or str(uuid.uuid4()), hashlib.sha256(data).hexdigest())}))
+    response = client.post(
+        "/api/v1/uploads",
+        headers=_headers(
+            token,
+            {
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": tus_metadata(photo_id or str(uuid.uuid4()), hashlib.sha256(data).hexdigest()),
+            },
+        ),
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.headers["Location"]
 
 
 def tus_patch(client, token: str, location: str, offset: int, chunk: bytes):
     """PATCH ``chunk`` at ``offset``."""
-    return client.open(location, method="PATCH", data=chunk, headers=_headers(
-        token, {"Upload-Offset": str(offset), "Content-Type": OCTETS}))
+    return client.open(
+        location,
+        method="PATCH",
+        data=chunk,
+        headers=_headers(token, {"Upload-Offset": str(offset), "Content-Type": OCTETS}),
+    )
 
 
 def tus_head(client, token: str, location: str):

@@ -6,6 +6,7 @@ tablet, a revoked tablet, and another inspector's tablet. "Allowed" is derived f
 must be listed in ``tests.helpers.routes.PUBLIC``. After each principal has called every route
 (with every write it is allowed), the stored evidence is byte for byte what it was.
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,37 +60,67 @@ def build_world(client) -> dict:
     mine = make_capture(device, HIGH)
     theirs = make_capture(other_device, LOW)
     data = b"\xff\xd8\xff\xe0 partial upload"
-    created = client.post("/api/v1/uploads", headers={
-        "Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": _tus_metadata(str(uuid.uuid4()), hashlib.sha256(data).hexdigest())},
-        environ_base={"REMOTE_ADDR": _address()})
+    created = client.post(
+        "/api/v1/uploads",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": _tus_metadata(str(uuid.uuid4()), hashlib.sha256(data).hexdigest()),
+        },
+        environ_base={"REMOTE_ADDR": _address()},
+    )
     assert created.status_code == 201, created.get_data(as_text=True)
-    theirs_upload = client.post("/api/v1/uploads", headers={
-        "Authorization": f"Bearer {other_token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": _tus_metadata(str(uuid.uuid4()), hashlib.sha256(data).hexdigest())},
-        environ_base={"REMOTE_ADDR": _address()})
+    theirs_upload = client.post(
+        "/api/v1/uploads",
+        headers={
+            "Authorization": f"Bearer {other_token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": _tus_metadata(str(uuid.uuid4()), hashlib.sha256(data).hexdigest()),
+        },
+        environ_base={"REMOTE_ADDR": _address()},
+    )
     assert theirs_upload.status_code == 201
-    return {"other_upload": theirs_upload.headers["Location"].rsplit("/", 1)[1],"token": token, "other_token": other_token, "revoked_token": revoked_token,
-            "mine": mine.id, "mine_photo": mine.photos[0].id, "theirs": theirs.id,
-            "theirs_photo": theirs.photos[0].id, "upload": created.headers["Location"].rsplit("/", 1)[1],
-            "spare_device": spare.id, "device": device.id}
+    return {
+        "other_upload": theirs_upload.headers["Location"].rsplit("/", 1)[1],
+        "token": token,
+        "other_token": other_token,
+        "revoked_token": revoked_token,
+        "mine": mine.id,
+        "mine_photo": mine.photos[0].id,
+        "theirs": theirs.id,
+        "theirs_photo": theirs.photos[0].id,
+        "upload": created.headers["Location"].rsplit("/", 1)[1],
+        "spare_device": spare.id,
+        "device": device.id,
+    }
 
 
 def _values(world: dict, principal: str) -> dict:
     # each tablet addresses its own upload: another tablet's is object-level (tested below)
     upload = world["other_upload"] if principal == "other_inspector_device" else world["upload"]
-    return {"capture_id": world["mine"], "photo_id": world["mine_photo"], "variant": "original",
-            "account_no": HIGH, "device_id": world["spare_device"], "upload_id": upload,
-            "filename": "app.css", "scan_id": "no-such-scan"}
+    return {
+        "capture_id": world["mine"],
+        "photo_id": world["mine_photo"],
+        "variant": "original",
+        "account_no": HIGH,
+        "device_id": world["spare_device"],
+        "upload_id": upload,
+        "filename": "app.css",
+        "scan_id": "no-such-scan",
+    }
 
 
 def concrete(rule: str, values: dict) -> str:
     """Fill a URL rule's placeholders: known names from ``values``, integers with 1."""
+
     def fill(match):
         converter, name = match.group(1), match.group(2)
         if converter == "int":
             return "1"
         return values[name]
+
     return re.sub(r"<(?:(\w+):)?(\w+)>", fill, rule)
 
 
@@ -100,9 +131,11 @@ def evidence_snapshot() -> dict:
     for key in db.session.scalars(select(Blob.sha256)):
         with blobs.open(key) as fh:
             stored[key] = hashlib.sha256(fh.read()).hexdigest()
-    return {"photos": dict(db.session.execute(select(Photo.id, Photo.blob_sha256)).all()),
-            "blobs": stored,
-            "revisions": dict(db.session.execute(select(CaptureRevision.id, CaptureRevision.payload_sha256)).all())}
+    return {
+        "photos": dict(db.session.execute(select(Photo.id, Photo.blob_sha256)).all()),
+        "blobs": stored,
+        "revisions": dict(db.session.execute(select(CaptureRevision.id, CaptureRevision.payload_sha256)).all()),
+    }
 
 
 class Caller:
@@ -110,8 +143,11 @@ class Caller:
 
     def __init__(self, client, principal: str, world: dict):
         self.client = client
-        self.token = {"device": world["token"], "revoked_device": world["revoked_token"],
-                      "other_inspector_device": world["other_token"]}.get(principal)
+        self.token = {
+            "device": world["token"],
+            "revoked_device": world["revoked_token"],
+            "other_inspector_device": world["other_token"],
+        }.get(principal)
         self.api = ApiClient(client, self.token)
         username = {"inspector": "inspector1"}.get(principal, principal)
         if principal in ROLES:
@@ -156,8 +192,11 @@ def _refused(response) -> bool:
 
 
 def test_every_route_names_a_permission_or_is_declared_public(app):
-    unchecked = [f"{r.method} {r.rule} ({r.endpoint})" for r in all_routes(app)
-                 if r.permission is None and (r.method, r.rule) not in PUBLIC]
+    unchecked = [
+        f"{r.method} {r.rule} ({r.endpoint})"
+        for r in all_routes(app)
+        if r.permission is None and (r.method, r.rule) not in PUBLIC
+    ]
     assert unchecked == [], "routes without a permission check: " + ", ".join(unchecked)
     stale = set(PUBLIC) - {(r.method, r.rule) for r in all_routes(app)}
     assert stale == set(), f"public entries for routes that no longer exist: {stale}"
@@ -167,8 +206,10 @@ def test_every_route_names_a_permission_or_is_declared_public(app):
 def test_no_route_can_change_or_delete_stored_evidence(app):
     """Only tus uploads (bytes not yet evidence) take PATCH/DELETE/PUT; no permission edits evidence."""
     writers = {(r.method, r.rule) for r in all_routes(app) if r.method in ("PUT", "PATCH", "DELETE")}
-    assert writers == {("PATCH", "/api/v1/uploads/<string:upload_id>"),
-                       ("DELETE", "/api/v1/uploads/<string:upload_id>")}
+    assert writers == {
+        ("PATCH", "/api/v1/uploads/<string:upload_id>"),
+        ("DELETE", "/api/v1/uploads/<string:upload_id>"),
+    }
     words = ("delete", "replace", "overwrite", "edit_evidence", "evidence.edit", "photo.edit", "blob")
     assert not [p for p in PERMISSIONS if any(w in p for w in words)]
     for rule in (r.rule for r in all_routes(app)):
@@ -192,8 +233,9 @@ def test_each_principal_gets_exactly_what_the_policy_allows_on_every_route(app, 
         if status >= 500:
             failures.append(f"{where}: server error {response.get_data(as_text=True)[:200]}")
         elif principal == "revoked_device":
-            if route.endpoint != "static" and not (status == 401 and (not route.is_api
-                                                                       or _has_code(response, "auth.token_revoked"))):
+            if route.endpoint != "static" and not (
+                status == 401 and (not route.is_api or _has_code(response, "auth.token_revoked"))
+            ):
                 failures.append(f"{where}: a revoked token must get 401 auth.token_revoked")
         elif route.permission is None:
             if route.rule == "/api/v1/me" and principal == "anonymous":
@@ -219,6 +261,7 @@ def test_each_principal_gets_exactly_what_the_policy_allows_on_every_route(app, 
 
 # --- object-level access: inspectors and their tablets ---------------------------------------------
 
+
 def test_an_inspector_never_reads_another_inspectors_captures(client):
     world = build_world(client)
     inspector = ApiClient(client)
@@ -228,9 +271,13 @@ def test_an_inspector_never_reads_another_inspectors_captures(client):
     assert [item["id"] for item in listing.json["items"]] == [world["mine"]]
     foreign = inspector.get(f"/api/v1/captures/{world['theirs']}")
     assert foreign.status_code == 404 and foreign.json["code"] == "capture.unknown"
-    for path in (f"/api/v1/review/captures/{world['theirs']}", f"/review/captures/{world['theirs']}",
-                 f"/review/photos/{world['theirs_photo']}/original", f"/legal/photos/{world['theirs_photo']}",
-                 f"/api/v1/legal/photos/{world['theirs_photo']}"):
+    for path in (
+        f"/api/v1/review/captures/{world['theirs']}",
+        f"/review/captures/{world['theirs']}",
+        f"/review/photos/{world['theirs_photo']}/original",
+        f"/legal/photos/{world['theirs_photo']}",
+        f"/api/v1/legal/photos/{world['theirs_photo']}",
+    ):
         response = inspector.get(path)
         assert response.status_code == 403, path
         assert world["theirs"] not in response.get_data(as_text=True)
@@ -246,8 +293,14 @@ def test_an_inspector_reads_no_dossier_outside_its_assignments(client):
     assert LOW not in pulled.get_data(as_text=True)
     inspector = ApiClient(client)
     assert inspector.login("inspector1", PASSWORD).status_code == 302
-    for path in (f"/dossiers/{LOW}", f"/api/v1/dossiers/{LOW}", f"/dossiers/{HIGH}", f"/api/v1/dossiers/{HIGH}",
-                 f"/api/v1/dossiers/{LOW}/index.pdf", "/api/v1/dossiers?q=5200"):
+    for path in (
+        f"/dossiers/{LOW}",
+        f"/api/v1/dossiers/{LOW}",
+        f"/dossiers/{HIGH}",
+        f"/api/v1/dossiers/{HIGH}",
+        f"/api/v1/dossiers/{LOW}/index.pdf",
+        "/api/v1/dossiers?q=5200",
+    ):
         response = inspector.get(path)
         assert response.status_code == 403, path
         assert "张建国" not in response.get_data(as_text=True)
@@ -258,8 +311,9 @@ def test_a_tablet_cannot_touch_another_tablets_upload_or_capture(client):
     other = {"Authorization": f"Bearer {world['other_token']}", "Tus-Resumable": "1.0.0"}
     location = f"/api/v1/uploads/{world['upload']}"
     head = client.head(location, headers=other)
-    patch = client.patch(location, data=b"x", headers={**other, "Upload-Offset": "0",
-                                                         "Content-Type": "application/offset+octet-stream"})
+    patch = client.patch(
+        location, data=b"x", headers={**other, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    )
     delete = client.delete(location, headers=other)
     assert head.status_code == 403  # HEAD answers carry no body
     for response in (patch, delete):
@@ -269,19 +323,38 @@ def test_a_tablet_cannot_touch_another_tablets_upload_or_capture(client):
 
     # amending inspector1's capture from inspector2's tablet is refused and changes nothing
     base = db.session.scalar(select(CaptureRevision.id).where(CaptureRevision.capture_id == world["mine"]))
-    item = {"capture_id": world["mine"], "revision_id": str(uuid.uuid4()), "base_revision_id": base,
-            "kind": "usage_inspection", "schema_version": 2, "account_no": HIGH,
-            "device_time": "2026-03-02T02:00:00+00:00", "data": sample_data("usage_inspection", 2),
-            "photos": [{"id": str(uuid.uuid4()), "slot": "meter", "category": "meter",
-                        "captured_at": "2026-03-02T01:55:00+00:00", "gps": None, "sha256": "ab" * 32,
-                        "size": 10, "mime_type": "image/jpeg", "filename": "meter.jpg"}]}
+    item = {
+        "capture_id": world["mine"],
+        "revision_id": str(uuid.uuid4()),
+        "base_revision_id": base,
+        "kind": "usage_inspection",
+        "schema_version": 2,
+        "account_no": HIGH,
+        "device_time": "2026-03-02T02:00:00+00:00",
+        "data": sample_data("usage_inspection", 2),
+        "photos": [
+            {
+                "id": str(uuid.uuid4()),
+                "slot": "meter",
+                "category": "meter",
+                "captured_at": "2026-03-02T01:55:00+00:00",
+                "gps": None,
+                "sha256": "ab" * 32,
+                "size": 10,
+                "mime_type": "image/jpeg",
+                "filename": "meter.jpg",
+            }
+        ],
+    }
     pushed = ApiClient(client, world["other_token"]).post(
-        "/api/v1/sync/push", json={"protocol": 1, "device_time": "2026-03-02T02:00:00+00:00", "items": [item]})
+        "/api/v1/sync/push", json={"protocol": 1, "device_time": "2026-03-02T02:00:00+00:00", "items": [item]}
+    )
     assert pushed.status_code == 200
     result = pushed.json["results"][0]
     assert result["status"] == "rejected" and result["error"]["code"] == "sync.not_owner", result
-    assert db.session.scalars(select(CaptureRevision.id).where(
-        CaptureRevision.capture_id == world["mine"])).all() == [base]
+    assert db.session.scalars(select(CaptureRevision.id).where(CaptureRevision.capture_id == world["mine"])).all() == [
+        base
+    ]
     pulled = ApiClient(client, world["other_token"]).get("/api/v1/sync/pull")
     assert world["mine"] not in pulled.get_data(as_text=True)
     assert {c["id"] for c in pulled.json["changes"] if c["entity"] == "dossier"} == {LOW}

@@ -1,5 +1,6 @@
 """Every access to evidence (captures, photos, dossiers, originals) leaves an audit entry naming who,
 what and from where; refused attempts leave no access record."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,8 +58,9 @@ def _entries_after(last_id: int) -> list[AuditEntry]:
     return db.session.scalars(select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id)).all()
 
 
-@pytest.mark.parametrize("role,method,template,object_type,key", ACCESSES,
-                         ids=[f"{m} {t}" for _, m, t, _, _ in ACCESSES])
+@pytest.mark.parametrize(
+    "role,method,template,object_type,key", ACCESSES, ids=[f"{m} {t}" for _, m, t, _, _ in ACCESSES]
+)
 def test_each_evidence_access_is_in_the_audit_log(app, client, role, method, template, object_type, key):
     world = _world(app)
     user = ApiClient(client)
@@ -74,9 +76,14 @@ def test_each_evidence_access_is_in_the_audit_log(app, client, role, method, tem
         response = user.client.post(path, data={**PURPOSE, "csrf_token": user.csrf})
     assert response.status_code == 200, (path, response.status_code)
     object_ids = {world[key], world["archive_no"]} if object_type == "dossier" else {world[key]}
-    accesses = [e for e in _entries_after(last)
-                if e.actor_kind == "user" and e.actor_id == user_id and e.object_id in object_ids
-                and (e.action.startswith("evidence.") or e.action == "dossier.view")]
+    accesses = [
+        e
+        for e in _entries_after(last)
+        if e.actor_kind == "user"
+        and e.actor_id == user_id
+        and e.object_id in object_ids
+        and (e.action.startswith("evidence.") or e.action == "dossier.view")
+    ]
     assert accesses, f"no audit entry for {method} {path}: {[(e.action, e.object_id) for e in _entries_after(last)]}"
     assert accesses[0].ip == "127.0.0.1"
 

@@ -1,4 +1,5 @@
 """Use and borrowing (利用登记): originals need the manager's approval, sign-out and return."""
+
 import csv
 import io
 from datetime import date, datetime, timedelta, timezone
@@ -18,8 +19,14 @@ def _dossier():
 
 
 def _borrow(api, **body):
-    body = {"account_no": "3100012345", "items": [1, 3], "requester_name": "赵法务", "requester_unit": "法律事务部",
-            "purpose": "窃电诉讼举证", "form": "original"} | body
+    body = {
+        "account_no": "3100012345",
+        "items": [1, 3],
+        "requester_name": "赵法务",
+        "requester_unit": "法律事务部",
+        "purpose": "窃电诉讼举证",
+        "form": "original",
+    } | body
     return api.post("/api/v1/lifecycle/use-requests", json=body)
 
 
@@ -52,8 +59,9 @@ def test_borrowing_an_original_needs_approval_then_sign_out_and_return(client, c
     back = archivist.post(f"/api/v1/lifecycle/use-requests/{use['id']}/return")
     assert back.get_json()["state"] == "returned"
     assert archivist.get("/api/v1/lifecycle/use-requests?overdue=true").get_json()["total"] == 0
-    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "use_request")
-                                 .order_by(AuditEntry.id)).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_type == "use_request").order_by(AuditEntry.id)
+    ).all()
     assert actions == ["use.register", "use.approve", "use.sign_out", "use.return"]
     late = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "use.return"))
     assert late.details["late"] is True
@@ -64,8 +72,12 @@ def test_a_rejected_original_cannot_be_signed_out(client):
     archivist = login(client, "archivist", "archivist")
     use = _borrow(archivist).get_json()
     manager = login(client.application.test_client(), "manager", "manager")
-    assert manager.post(f"/api/v1/lifecycle/use-requests/{use['id']}/reject",
-                        json={"note": "请改用复制件"}).get_json()["state"] == "rejected"
+    assert (
+        manager.post(f"/api/v1/lifecycle/use-requests/{use['id']}/reject", json={"note": "请改用复制件"}).get_json()[
+            "state"
+        ]
+        == "rejected"
+    )
     response = archivist.post(f"/api/v1/lifecycle/use-requests/{use['id']}/sign-out", json={})
     assert response.status_code == 409 and response.get_json()["details"]["state"] == "rejected"
 
@@ -135,8 +147,10 @@ def test_the_use_page_lets_a_manager_approve(client):
     login(client, "manager", "manager")
     page = client.get("/lifecycle/use").get_data(as_text=True)
     assert "批准" in page and "赵法务" in page
-    response = client.post(f"/lifecycle/use/{use['id']}/decide",
-                           data={"csrf_token": csrf_token_of(page), "decision": "approve", "note": "同意"})
+    response = client.post(
+        f"/lifecycle/use/{use['id']}/decide",
+        data={"csrf_token": csrf_token_of(page), "decision": "approve", "note": "同意"},
+    )
     assert response.status_code == 302
     assert db.session.get(UseRequest, use["id"]).state == "approved"
     out = archivist.post(f"/api/v1/lifecycle/use-requests/{use['id']}/sign-out", json={}).get_json()

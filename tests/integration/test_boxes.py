@@ -1,4 +1,5 @@
 """Paper originals: one box per high-voltage customer, shared boxes for low voltage, freed positions reused."""
+
 import json
 
 from sqlalchemy import select

@@ -1,4 +1,5 @@
 """Evidence bundles from photos pushed by a tablet, built by the export job, checked three ways."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,9 @@ def test_a_bundle_of_pushed_photos_verifies_with_the_bundled_verifier(app, bundl
         assert "LOCAL" in zf.read(layout.TSA_STATEMENT).decode()
         custody = json.loads(zf.read(manifest["items"][0]["files"]["custody"]))
         events = [e["event_type"] for e in custody["entries"] if e["source"] == "evidence_log"]
-        assert events[:3] == ["received", "timestamped", "stamped"] and "approved" in events and events[-1] == "exported"
+        assert (
+            events[:3] == ["received", "timestamped", "stamped"] and "approved" in events and events[-1] == "exported"
+        )
         assert zf.read(layout.REPORT).startswith(b"%PDF")
     exported = db.session.scalars(select(LogLeaf).where(LogLeaf.event_type == "exported")).all()
     assert sorted(leaf.subject_id for leaf in exported) == sorted(photos)
@@ -80,14 +83,44 @@ def test_the_bundle_checks_with_sha256sum_and_openssl_as_real_processes(bundle, 
     assert sums.stdout.count(": OK") == len((unpacked / layout.SUMS).read_text().splitlines())
     for item in manifest["items"]:
         stamp = item["timestamp"]
-        done = subprocess.run([openssl, "ts", "-verify", "-data", item["files"]["original"],
-                               "-in", item["files"]["token"], "-CAfile", stamp["anchor"],
-                               "-untrusted", stamp["chain"]], cwd=unpacked, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                openssl,
+                "ts",
+                "-verify",
+                "-data",
+                item["files"]["original"],
+                "-in",
+                item["files"]["token"],
+                "-CAfile",
+                stamp["anchor"],
+                "-untrusted",
+                stamp["chain"],
+            ],
+            cwd=unpacked,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stdout + done.stderr
     binding = json.loads((unpacked / layout.CHECKPOINT_BINDING).read_text())
-    checkpoint = subprocess.run([openssl, "ts", "-verify", "-data", binding["note"], "-in", binding["token"],
-                                 "-CAfile", binding["tsa"]["anchor"], "-untrusted", binding["tsa"]["chain"]],
-                                cwd=unpacked, capture_output=True, text=True)
+    checkpoint = subprocess.run(
+        [
+            openssl,
+            "ts",
+            "-verify",
+            "-data",
+            binding["note"],
+            "-in",
+            binding["token"],
+            "-CAfile",
+            binding["tsa"]["anchor"],
+            "-untrusted",
+            binding["tsa"]["chain"],
+        ],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+    )
     assert checkpoint.returncode == 0 and "Verification: OK" in checkpoint.stdout, checkpoint.stderr
 
 
@@ -98,12 +131,18 @@ def test_the_bundled_verifier_runs_alone_from_tools_with_the_same_flags_and_exit
         zf.extractall(unpacked)
     root, key = pinned_anchor_files(app, tmp_path)
     env = {**os.environ, "PYTHONPATH": ""}
-    unpinned = subprocess.run([sys.executable, "-m", "verifier", ".."], cwd=unpacked / "tools",
-                              capture_output=True, text=True, env=env)
+    unpinned = subprocess.run(
+        [sys.executable, "-m", "verifier", ".."], cwd=unpacked / "tools", capture_output=True, text=True, env=env
+    )
     assert unpinned.returncode == EXIT_NOT_PINNED, unpinned.stdout + unpinned.stderr
     assert "ALL CHECKS PASSED" not in unpinned.stdout and "SHA256" in unpinned.stdout
-    pinned = subprocess.run([sys.executable, "-m", "verifier", "..", "--tsa-ca", root, "--log-key", key],
-                            cwd=unpacked / "tools", capture_output=True, text=True, env=env)
+    pinned = subprocess.run(
+        [sys.executable, "-m", "verifier", "..", "--tsa-ca", root, "--log-key", key],
+        cwd=unpacked / "tools",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert pinned.returncode == EXIT_VERIFIED, pinned.stdout + pinned.stderr
     assert "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in pinned.stdout
 
@@ -133,9 +172,13 @@ def test_every_command_of_verify_md_runs_literally_in_the_unpacked_bundle(bundle
     assert "<" not in "".join(code for _, code in _guide_blocks(guide) if _ != "python").replace("< ", "")
     script = next(code for language, code in _guide_blocks(guide) if language == "python")
     (tmp_path / "check_log.py").write_text(script + "\n", encoding="utf-8")  # ../check_log.py, as the guide says
-    commands = [line for language, code in _guide_blocks(guide) if language != "python"
-                for line in code.splitlines() if line.split(" ")[0] in ("sha256sum", "openssl", "python3")
-                and "pip" not in line and "-m verifier" not in line]
+    commands = [
+        line
+        for language, code in _guide_blocks(guide)
+        if language != "python"
+        for line in code.splitlines()
+        if line.split(" ")[0] in ("sha256sum", "openssl", "python3") and "pip" not in line and "-m verifier" not in line
+    ]
     assert sum(c.startswith("openssl ts -verify") for c in commands) == len(export.photo_ids) + 1
     for command in commands:
         command = command.replace("python3 ../check_log.py", f"{sys.executable} ../check_log.py")

@@ -1,4 +1,5 @@
 """``events import FILE``: business events from marketing-system exports, per-row errors, idempotent."""
+
 import csv
 import json
 
@@ -29,11 +30,11 @@ def test_good_rows_open_obligations_and_bad_rows_are_reported(app, runner, tmp_p
     rows = [
         ["3100000001", "合同签订", "2026-02-02", "HT-001", "", "新签供用电合同"],
         ["5200000002", "增容", "2026/2/26", "ZR-9", "", ""],
-        ["5200000002", "搬迁", "2026-02-26", "", "", ""],            # unknown kind
-        ["9999999999", "合同签订", "2026-02-26", "", "", ""],        # unknown customer
-        ["3100000001", "合同变更", "26.02.2026", "", "", ""],        # not a date
-        ["3100000001", "合同变更", "2026-03-09", "", "", ""],        # in the future
-        ["3100000001", "", "2026-02-26", "", "", ""],               # empty kind
+        ["5200000002", "搬迁", "2026-02-26", "", "", ""],  # unknown kind
+        ["9999999999", "合同签订", "2026-02-26", "", "", ""],  # unknown customer
+        ["3100000001", "合同变更", "26.02.2026", "", "", ""],  # not a date
+        ["3100000001", "合同变更", "2026-03-09", "", "", ""],  # in the future
+        ["3100000001", "", "2026-02-26", "", "", ""],  # empty kind
     ]
     result, summary = _run(runner, _csv(tmp_path / "events.csv", rows))
     assert result.exit_code == 2
@@ -48,8 +49,9 @@ def test_good_rows_open_obligations_and_bad_rows_are_reported(app, runner, tmp_p
 
 def test_importing_the_same_file_twice_records_nothing_new(app, runner, tmp_path):
     customer("3100000001", "高压")
-    path = _csv(tmp_path / "events.csv", [["3100000001", "contract_signed", "20260202", "HT-001", "", ""]],
-                encoding="gb18030")
+    path = _csv(
+        tmp_path / "events.csv", [["3100000001", "contract_signed", "20260202", "HT-001", "", ""]], encoding="gb18030"
+    )
     _result, first = _run(runner, path)
     _result, second = _run(runner, path)
     assert first["created"] == 1 and first["encoding"] == "gb18030"
@@ -86,9 +88,12 @@ def test_importing_from_the_deadlines_page(client, tmp_path):
     login(client, "archivist", "archivist")
     token = csrf_token_of(client.get("/lifecycle/deadlines").get_data(as_text=True))
     data = "户号,业务类型,发生日期\n3100000001,移表,2026-02-26\n3100000001,迁居,2026-02-26\n".encode("utf-8")
-    response = client.post("/lifecycle/events/import", data={"csrf_token": token,
-                                                             "file": (io.BytesIO(data), "events.csv")},
-                           content_type="multipart/form-data", follow_redirects=True)
+    response = client.post(
+        "/lifecycle/events/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "events.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "新登记 1" in page and "第 3 行" in page
     assert db.session.scalar(select(BusinessEvent.kind)) == "meter_move"

@@ -1,5 +1,6 @@
 """What the server gives the capture app: the shell under a strict CSP, the manifest, a service
 worker whose scope covers /capture/, the schema rules, and each capture's state."""
+
 import json
 import re
 
@@ -74,8 +75,9 @@ def test_status_tells_a_tablet_where_its_captures_stand_and_nothing_about_others
     foreign = make_capture(other)
     now = ports().clock.now()
     review.approve(db.session, CLI, archivist.id, mine.id, now)
-    review.reject(db.session, CLI, archivist.id, rejected.id, now, reason_code="blurry",
-                  reason_text="电能表照片模糊，请重拍")
+    review.reject(
+        db.session, CLI, archivist.id, rejected.id, now, reason_code="blurry", reason_text="电能表照片模糊，请重拍"
+    )
     db.session.commit()
     tablet = ApiClient(client, token)
     answer = tablet.get(f"/api/v1/sync/status?id={mine.id}&id={rejected.id}&id={foreign.id}")

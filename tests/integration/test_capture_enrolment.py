@@ -1,5 +1,6 @@
 """One-time enrolment codes: created by admins and managers, exchanged once within 24 h for a
 normal, revocable device token."""
+
 import json
 
 import pytest
@@ -36,7 +37,12 @@ def test_a_code_is_exchanged_once_for_a_device_token_that_works_and_can_be_revok
     assert exchanged.status_code == 201, exchanged.json
     tablet.token = exchanged.json["token"]
     me = tablet.get("/api/v1/me").json
-    assert me == {"kind": "device", "role": "device", "device_id": exchanged.json["device_id"], "inspector": "inspector1"}
+    assert me == {
+        "kind": "device",
+        "role": "device",
+        "device_id": exchanged.json["device_id"],
+        "inspector": "inspector1",
+    }
     assert db.session.get(Device, me["device_id"]).name == "平板 07"
 
     again = ApiClient(app.test_client()).post("/api/v1/devices/enrol", json={"code": code})
@@ -116,8 +122,9 @@ def test_admin_page_shows_the_code_and_its_qr_code_once(admin, client, app):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "平板与登记码" in html and "inspector1" in html
-    shown = client.post("/admin/devices/enrol", data={"inspector": "inspector1", "device_name": "",
-                                                      "csrf_token": csrf_token_of(html)})
+    shown = client.post(
+        "/admin/devices/enrol", data={"inspector": "inspector1", "device_name": "", "csrf_token": csrf_token_of(html)}
+    )
     body = shown.get_data(as_text=True)
     assert shown.status_code == 200
     assert 'src="data:image/svg+xml' in body

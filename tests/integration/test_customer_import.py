@@ -1,4 +1,5 @@
 """``customers import``: CSV (UTF-8, GB18030) and XLSX, upsert by 户号, per-row errors, idempotent."""
+
 import csv
 import json
 
@@ -8,10 +9,33 @@ import pytest
 from models import AuditEntry, Customer, Dossier
 from models.database import db
 
-HEADER = ["户号", "户名", "联系电话", "用电地址", "客户分类", "用电类别", "合同容量", "电能表表号",
-          "电流互感器变比", "纬度", "经度"]
+HEADER = [
+    "户号",
+    "户名",
+    "联系电话",
+    "用电地址",
+    "客户分类",
+    "用电类别",
+    "合同容量",
+    "电能表表号",
+    "电流互感器变比",
+    "纬度",
+    "经度",
+]
 GOOD = [
-    ["3100000001", "甲公司", "0571-1", "杭州市一路 1 号", "高压", "大工业用电", "1250", "M001", "100/5", "30.1", "120.1"],
+    [
+        "3100000001",
+        "甲公司",
+        "0571-1",
+        "杭州市一路 1 号",
+        "高压",
+        "大工业用电",
+        "1250",
+        "M001",
+        "100/5",
+        "30.1",
+        "120.1",
+    ],
     ["5200000002", "张三", "13800000000", "杭州市二路 2 号", "低压", "居民生活用电", "8", "M002", "", "", ""],
 ]
 BAD = [
@@ -111,11 +135,14 @@ def test_missing_required_columns_stop_the_import_before_anything_is_written(run
     assert db.session.query(Customer).count() == 0
 
 
-@pytest.mark.parametrize("content,code", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "import.unsupported_format"),
-    (b"", "import.unreadable"),
-    (b"\xff\xfe\xfa\x80\x81 not text \xff", "import.unreadable"),
-])
+@pytest.mark.parametrize(
+    "content,code",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "import.unsupported_format"),
+        (b"", "import.unreadable"),
+        (b"\xff\xfe\xfa\x80\x81 not text \xff", "import.unreadable"),
+    ],
+)
 def test_unreadable_files_get_a_clear_error(runner, tmp_path, content, code):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)

@@ -1,4 +1,5 @@
 """After destruction every page and route knows the photo is destroyed: 410 or 已销毁, never 500 or "unknown"."""
+
 import pytest
 
 from models import Capture, DossierItem, Photo
@@ -60,8 +61,9 @@ def test_legal_byte_routes_answer_410_photo_destroyed(client, destroyed):
 
     thumbnail = legal.client.get(f"/legal/photos/{photo_id}/thumbnail")
     assert thumbnail.status_code == 410 and "photo.destroyed" in thumbnail.get_data(as_text=True)
-    form = legal.client.post(f"/legal/photos/{photo_id}/original",
-                             data={"purpose": "诉讼取证", "csrf_token": legal.csrf})
+    form = legal.client.post(
+        f"/legal/photos/{photo_id}/original", data={"purpose": "诉讼取证", "csrf_token": legal.csrf}
+    )
     assert form.status_code == 410
     assert "photo.destroyed" in form.get_data(as_text=True) and _says_destroyed(form.get_data(as_text=True), record)
 
@@ -108,12 +110,14 @@ def test_exports_naming_destroyed_photos_are_refused_up_front_or_leave_them_out(
     assert refused.get_json()["details"]["photo_ids"] == [photo_id]
     assert refused.get_json()["details"]["destruction_records"] == [record.id]
 
-    only_destroyed = legal.post("/api/v1/legal/exports", json={"photo_ids": [photo_id], "purpose": "诉讼取证",
-                                                               "skip_destroyed": True})
+    only_destroyed = legal.post(
+        "/api/v1/legal/exports", json={"photo_ids": [photo_id], "purpose": "诉讼取证", "skip_destroyed": True}
+    )
     assert only_destroyed.status_code == 400 and only_destroyed.get_json()["code"] == "export.empty"
 
-    mixed = legal.post("/api/v1/legal/exports", json={"photo_ids": [photo_id, kept.id], "purpose": "诉讼取证",
-                                                      "skip_destroyed": True})
+    mixed = legal.post(
+        "/api/v1/legal/exports", json={"photo_ids": [photo_id, kept.id], "purpose": "诉讼取证", "skip_destroyed": True}
+    )
     assert mixed.status_code == 201, mixed.get_json()
     body = mixed.get_json()
     assert body["item_count"] == 1
@@ -125,8 +129,9 @@ def test_approving_or_linking_into_a_destroyed_dossier_is_refused(client, destro
     archivist = login(client.application.test_client(), "archivist2", "archivist")
     approved_again = archivist.post(f"/api/v1/review/captures/{capture_id}/approve", json={})
     assert approved_again.status_code == 409 and approved_again.get_json()["code"] == "dossier.destroyed"
-    page = archivist.client.post(f"/review/captures/{capture_id}/approve", data={"csrf_token": archivist.csrf},
-                                 follow_redirects=True).get_data(as_text=True)
+    page = archivist.client.post(
+        f"/review/captures/{capture_id}/approve", data={"csrf_token": archivist.csrf}, follow_redirects=True
+    ).get_data(as_text=True)
     assert f"该客户档案已销毁（销毁记录第 {record.id} 号，{record.content['executed_at'][:10]}）" in page
 
     stray, _photo = capture_with_photo("3100999999", b"\xff\xd8 unlinked \xff\xd9", review_state="pending")
@@ -145,13 +150,15 @@ def test_holds_on_a_destroyed_customer_are_refused_with_hold_codes(client, destr
     assert refused.status_code == 409 and refused.get_json()["code"] == "hold.customer_destroyed"
 
     customer("3100000079", "高压")
-    bad_item = legal.post("/api/v1/lifecycle/holds", json={"account_no": "3100000079", "item_seq": 7,
-                                                           "reason": "诉讼"})
+    bad_item = legal.post("/api/v1/lifecycle/holds", json={"account_no": "3100000079", "item_seq": 7, "reason": "诉讼"})
     assert bad_item.status_code == 400 and bad_item.get_json()["code"] == "hold.unknown_item"
     assert bad_item.get_json()["details"]["item_seq"] == 7
 
-    page = legal.client.post("/lifecycle/holds", data={"csrf_token": legal.csrf, "account_no": ACCOUNT,
-                                                       "reason": "诉讼"}, follow_redirects=True)
+    page = legal.client.post(
+        "/lifecycle/holds",
+        data={"csrf_token": legal.csrf, "account_no": ACCOUNT, "reason": "诉讼"},
+        follow_redirects=True,
+    )
     text = page.get_data(as_text=True)
     assert "该客户档案已销毁，无可保全的内容。（hold.customer_destroyed）" in text
 
@@ -161,8 +168,9 @@ def test_a_refused_disposal_transition_speaks_one_language(client):
     close(client, "3100000080", "2021-03-02")
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")
-    list_id = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000080"]}).get_json()["id"]
+    list_id = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000080"]}
+    ).get_json()["id"]
     manager.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/reject", json={"note": "再鉴定"})
     refused = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute").get_json()
     assert refused["code"] == "disposal.invalid_transition" and refused["details"]["state"] == "rejected"
@@ -175,7 +183,8 @@ def test_the_export_command_refuses_destroyed_photos_unless_told_to_leave_them_o
     out = tmp_path / "case.zip"
     refused = runner.invoke(args=["evidence", "export", "--ids", photo_id, "--purpose", "诉讼取证", "--out", str(out)])
     assert refused.exit_code == 1 and "export.items_destroyed" in refused.stderr and photo_id in refused.stderr
-    empty = runner.invoke(args=["evidence", "export", "--ids", photo_id, "--purpose", "诉讼取证", "--out", str(out),
-                                "--skip-destroyed"])
+    empty = runner.invoke(
+        args=["evidence", "export", "--ids", photo_id, "--purpose", "诉讼取证", "--out", str(out), "--skip-destroyed"]
+    )
     assert empty.exit_code == 1 and "export.empty" in empty.stderr
     assert not out.exists()

@@ -1,4 +1,5 @@
 """Supervised destruction: approved lists only, legal holds block, bytes go, a verifiable record stays."""
+
 import hashlib
 import json
 from datetime import date
@@ -96,12 +97,14 @@ def test_a_legal_hold_on_an_item_blocks_destruction_until_lifted(client):
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")
     legal = login(client.application.test_client(), "legal", "legal")
-    list_id = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000005"]}).get_json()["id"]
+    list_id = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000005"]}
+    ).get_json()["id"]
     manager.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/approve", json={})
 
-    hold = legal.post("/api/v1/lifecycle/holds", json={"account_no": "3100000005", "item_seq": 1,
-                                                       "reason": "欠费诉讼，合同需保留"})
+    hold = legal.post(
+        "/api/v1/lifecycle/holds", json={"account_no": "3100000005", "item_seq": 1, "reason": "欠费诉讼，合同需保留"}
+    )
     assert hold.status_code == 201
     blocked = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute")
     assert blocked.status_code == 409 and blocked.get_json()["code"] == "disposal.legal_hold"
@@ -109,8 +112,9 @@ def test_a_legal_hold_on_an_item_blocks_destruction_until_lifted(client):
     assert ports().blobs.exists(photo.blob_sha256)
     assert db.session.query(DestructionRecord).count() == 0
 
-    again = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "再列", "reason": "期满", "accounts": ["3100000005"]})
+    again = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "再列", "reason": "期满", "accounts": ["3100000005"]}
+    )
     assert again.status_code == 409 and again.get_json()["code"] == "disposal.already_listed"
 
     lifted = legal.post(f"/api/v1/lifecycle/holds/{hold.get_json()['id']}/lift", json={"reason": "案件已结"})
@@ -126,8 +130,9 @@ def test_a_hold_on_the_customer_keeps_it_off_new_lists(client):
     legal = login(client.application.test_client(), "legal", "legal")
     legal.post("/api/v1/lifecycle/holds", json={"account_no": "3100000005", "reason": "窃电案件"})
     archivist = login(client.application.test_client(), "archivist", "archivist")
-    response = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000005"]})
+    response = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000005"]}
+    )
     assert response.status_code == 409 and response.get_json()["code"] == "disposal.legal_hold"
 
 
@@ -138,15 +143,18 @@ def test_nothing_is_destroyed_without_an_approved_list(client):
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")
 
-    early = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000006"]})
+    early = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000006"]}
+    )
     assert early.status_code == 409 and early.get_json()["code"] == "retention.not_eligible"
-    blank = archivist.post("/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满",
-                                                                     "accounts": ["  "]})
+    blank = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["  "]}
+    )
     assert blank.status_code == 400 and blank.get_json()["code"] == "disposal.empty"
 
-    list_id = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000005"]}).get_json()["id"]
+    list_id = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000005"]}
+    ).get_json()["id"]
     unapproved = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute")
     assert unapproved.status_code == 409 and unapproved.get_json()["code"] == "disposal.invalid_transition"
     by_archivist = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/approve", json={})
@@ -156,8 +164,9 @@ def test_nothing_is_destroyed_without_an_approved_list(client):
     assert rejected.status_code == 409 and rejected.get_json()["details"]["state"] == "rejected"
     assert ports().blobs.exists(photo.blob_sha256)
 
-    own = manager.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000005"]}).get_json()["id"]
+    own = manager.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000005"]}
+    ).get_json()["id"]
     self_approval = manager.post(f"/api/v1/lifecycle/disposal-lists/{own}/approve", json={})
     assert self_approval.status_code == 403 and self_approval.get_json()["code"] == "disposal.self_approval"
     missing = manager.get("/api/v1/lifecycle/disposal-lists/999")
@@ -172,11 +181,14 @@ def test_a_withdrawn_dossier_is_not_destroyed(client):
     close(client, "5200000003", "2023-03-02")
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")
-    list_id = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000005", "5200000003"]}).get_json()["id"]
+    list_id = archivist.post(
+        "/api/v1/lifecycle/disposal-lists",
+        json={"title": "清册", "reason": "期满", "accounts": ["3100000005", "5200000003"]},
+    ).get_json()["id"]
     manager.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/approve", json={})
-    archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/withdraw", json={"account_no": "5200000003",
-                                                                             "reason": "复核"})
+    archivist.post(
+        f"/api/v1/lifecycle/disposal-lists/{list_id}/withdraw", json={"account_no": "5200000003", "reason": "复核"}
+    )
     archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute")
     assert not ports().blobs.exists(photo.blob_sha256)
     assert ports().blobs.exists(other.blob_sha256)
@@ -190,16 +202,19 @@ def test_the_disposal_page_walks_through_approval_and_execution(client):
     archivist = login(client.application.test_client(), "archivist", "archivist")
     page = archivist.client.get("/lifecycle/retention?eligible=1").get_data(as_text=True)
     assert 'value="3100000005"' in page
-    proposed = archivist.client.post("/lifecycle/disposal", data={
-        "csrf_token": csrf_token_of(page), "title": "2026 年到期", "reason": "期满", "accounts": ["3100000005"]})
+    proposed = archivist.client.post(
+        "/lifecycle/disposal",
+        data={"csrf_token": csrf_token_of(page), "title": "2026 年到期", "reason": "期满", "accounts": ["3100000005"]},
+    )
     assert proposed.status_code == 302
     list_url = proposed.headers["Location"]
     login(client, "manager", "manager")
     detail = client.get(list_url).get_data(as_text=True)
     assert "批准销毁" in detail
     list_id = int(list_url.rstrip("/").rsplit("/", 1)[1])
-    client.post(f"/lifecycle/disposal/{list_id}/decide", data={"csrf_token": csrf_token_of(detail),
-                                                               "decision": "approve"})
+    client.post(
+        f"/lifecycle/disposal/{list_id}/decide", data={"csrf_token": csrf_token_of(detail), "decision": "approve"}
+    )
     after = client.get(list_url).get_data(as_text=True)
     assert "执行销毁" in after
     client.post(f"/lifecycle/disposal/{list_id}/execute", data={"csrf_token": csrf_token_of(after)})
@@ -214,8 +229,10 @@ def test_legal_staff_place_and_lift_holds_on_their_page(client):
     login(client, "legal", "legal")
     page = client.get("/lifecycle/holds").get_data(as_text=True)
     assert "没有未解除的法律保全" in page
-    client.post("/lifecycle/holds", data={"csrf_token": csrf_token_of(page), "account_no": "3100000005",
-                                          "reason": "窃电案件取证"})
+    client.post(
+        "/lifecycle/holds",
+        data={"csrf_token": csrf_token_of(page), "account_no": "3100000005", "reason": "窃电案件取证"},
+    )
     page = client.get("/lifecycle/holds").get_data(as_text=True)
     assert "窃电案件取证" in page and "整个客户档案" in page
     hold_id = db.session.scalar(select(LegalHold.id))

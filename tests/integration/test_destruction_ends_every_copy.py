@@ -1,4 +1,5 @@
 """Destruction ends every stored copy of the destroyed bytes, or refuses with the reason; bundles expire."""
+
 import hashlib
 import json
 from datetime import timedelta
@@ -34,8 +35,9 @@ def _evidence_bytes(photo_ids: list[str]) -> dict[str, bytes]:
     return out
 
 
-def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_is_gone(app, client, clock,
-                                                                                        tmp_path_factory):
+def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_is_gone(
+    app, client, clock, tmp_path_factory
+):
     export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"))
     assert export.expires_at == export.finished_at + timedelta(days=30)
     contents = _evidence_bytes(photos)
@@ -66,7 +68,8 @@ def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_
     shown = archivist.get(f"/api/v1/lifecycle/destruction-records/{report['records'][0]}").get_json()
     removed = shown["content"]["exports_removed"]
     assert [(e["export_id"], e["bundle_sha256"]) for e in removed] == [
-        (export.id, hashlib.sha256(bundle_bytes).hexdigest())]
+        (export.id, hashlib.sha256(bundle_bytes).hexdigest())
+    ]
     assert sorted(removed[0]["photo_ids"]) == sorted(photos)
     assert originals <= {d["sha256"] for d in shown["content"]["destroyed"]}
     check = shown["verification"]
@@ -84,8 +87,9 @@ def test_a_destroyed_customer_leaves_no_byte_of_its_evidence_and_its_old_bundle_
 
 def test_a_pending_capture_of_a_destroyed_dossier_is_closed_and_its_tablet_learns_it(client):
     closed_customer_with_photo(client, "3100000055", b"\xff\xd8 filed photo \xff\xd9")
-    pending, _photo = capture_with_photo("3100000055", b"\xff\xd8 still waiting \xff\xd9", inspector="inspector7",
-                                         review_state="pending")
+    pending, _photo = capture_with_photo(
+        "3100000055", b"\xff\xd8 still waiting \xff\xd9", inspector="inspector7", review_state="pending"
+    )
     _device, token = make_device("inspector7")
     tablet = ApiClient(client.application.test_client(), token)
     cursor = tablet.get("/api/v1/sync/pull", query_string={"limit": 500}).get_json()["cursor"]
@@ -104,7 +108,8 @@ def test_a_pending_capture_of_a_destroyed_dossier_is_closed_and_its_tablet_learn
     changes = tablet.get("/api/v1/sync/pull", query_string={"cursor": cursor, "limit": 500}).get_json()["changes"]
     reviews = [c for c in changes if c["entity"] == "review"]
     assert [(c["id"], c["data"]["state"], c["data"]["reason_code"]) for c in reviews] == [
-        (pending.id, "closed", "dossier_destroyed")]
+        (pending.id, "closed", "dossier_destroyed")
+    ]
     assert "已于" in reviews[0]["data"]["reason_text"] and str(record_id) in reviews[0]["data"]["reason_text"]
 
 
@@ -112,8 +117,10 @@ def test_a_bundle_that_also_holds_a_held_customers_photos_blocks_the_destruction
     _c, photo = closed_customer_with_photo(client, "3100000056", b"\xff\xd8 destroy me \xff\xd9")
     customer("3100000057", "高压")
     _c2, held_photo = capture_with_photo("3100000057", b"\xff\xd8 under a hold \xff\xd9")
-    bundle = stored_bundle(1, {photo.blob_sha256: b"\xff\xd8 destroy me \xff\xd9",
-                               held_photo.blob_sha256: b"\xff\xd8 under a hold \xff\xd9"})
+    bundle = stored_bundle(
+        1,
+        {photo.blob_sha256: b"\xff\xd8 destroy me \xff\xd9", held_photo.blob_sha256: b"\xff\xd8 under a hold \xff\xd9"},
+    )
     export = done_export([photo.id, held_photo.id], None, ports().clock.now(), bundle)
     legal = login(client.application.test_client(), "legal", "legal")
     hold = legal.post("/api/v1/lifecycle/holds", json={"account_no": "3100000057", "reason": "窃电诉讼"})
@@ -121,13 +128,15 @@ def test_a_bundle_that_also_holds_a_held_customers_photos_blocks_the_destruction
 
     archivist = login(client.application.test_client(), "archivist", "archivist")
     manager = login(client.application.test_client(), "manager", "manager")
-    list_id = archivist.post("/api/v1/lifecycle/disposal-lists", json={
-        "title": "清册", "reason": "期满", "accounts": ["3100000056"]}).get_json()["id"]
+    list_id = archivist.post(
+        "/api/v1/lifecycle/disposal-lists", json={"title": "清册", "reason": "期满", "accounts": ["3100000056"]}
+    ).get_json()["id"]
     manager.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/approve", json={})
     blocked = archivist.post(f"/api/v1/lifecycle/disposal-lists/{list_id}/execute")
     assert blocked.status_code == 409 and blocked.get_json()["code"] == "disposal.export_on_hold"
     assert blocked.get_json()["details"]["exports"] == [
-        {"export_id": export.id, "held_accounts": ["3100000057"], "hold_ids": [hold.get_json()["id"]]}]
+        {"export_id": export.id, "held_accounts": ["3100000057"], "hold_ids": [hold.get_json()["id"]]}
+    ]
     assert bundle.exists() and ports().blobs.exists(photo.blob_sha256) and record_of("3100000056") is None
 
     legal.post(f"/api/v1/lifecycle/holds/{hold.get_json()['id']}/lift", json={"reason": "结案"})
@@ -140,9 +149,17 @@ def test_a_partial_upload_of_a_destroyed_photo_is_removed_from_staging(client):
     _c, photo = closed_customer_with_photo(client, "3100000058", b"\xff\xd8 photo \xff\xd9")
     device, token = make_device("inspector1")
     photo.device_id = device.id  # the tablet whose token the test holds
-    upload = Upload(id="a" * 32, device_id=device.id, state="receiving", length=100, offset=10,
-                    photo_id=photo.id, declared_sha256=photo.blob_sha256, upload_metadata={},
-                    expires_at=ports().clock.now() + timedelta(days=1))
+    upload = Upload(
+        id="a" * 32,
+        device_id=device.id,
+        state="receiving",
+        length=100,
+        offset=10,
+        photo_id=photo.id,
+        declared_sha256=photo.blob_sha256,
+        upload_metadata={},
+        expires_at=ports().clock.now() + timedelta(days=1),
+    )
     db.session.add(upload)
     db.session.commit()
     partial = staging_path(ports().blobs, upload.id)
@@ -159,8 +176,10 @@ def test_a_partial_upload_of_a_destroyed_photo_is_removed_from_staging(client):
     headers = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
     resumed = tus_patch(client, token, f"/api/v1/uploads/{upload.id}", 10, b" rest")
     assert resumed.status_code == 410 and resumed.get_json()["code"] == "upload.terminated"
-    again = client.post("/api/v1/uploads", headers={**headers, "Upload-Length": "16",
-                                                    "Upload-Metadata": tus_metadata(photo.id, photo.blob_sha256)})
+    again = client.post(
+        "/api/v1/uploads",
+        headers={**headers, "Upload-Length": "16", "Upload-Metadata": tus_metadata(photo.id, photo.blob_sha256)},
+    )
     assert again.status_code == 410 and again.get_json()["code"] == "photo.destroyed"
     assert not ports().blobs.exists(photo.blob_sha256)
 
@@ -187,14 +206,19 @@ def test_bundles_kept_past_their_period_are_removed_and_answer_410(client):
     assert evidence_export.expire_bundles(db.session, ports().exports, now) == []
 
 
-def test_a_failing_export_shows_no_server_path_and_is_not_registered_as_delivered(app, client, clock,
-                                                                                  tmp_path_factory):
+def test_a_failing_export_shows_no_server_path_and_is_not_registered_as_delivered(app, client, clock, tmp_path_factory):
     export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"), count=1)
     lawyer = db.session.scalar(select(User).where(User.username == "lawyer"))
 
-    again = evidence_export.request_export(db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
-                                           evidence_export.Criteria(photo_ids=tuple(photos)), "复核", clock.now(),
-                                           export_approval.ApprovalLimits())
+    again = evidence_export.request_export(
+        db.session,
+        Actor("user", str(lawyer.id), None, "legal"),
+        lawyer,
+        evidence_export.Criteria(photo_ids=tuple(photos)),
+        "复核",
+        clock.now(),
+        export_approval.ApprovalLimits(),
+    )
     key = db.session.get(Photo, photos[0]).blob_sha256
     ports().blobs.destroy(key)  # the disk lost the original behind the pipeline's back
 
@@ -221,15 +245,23 @@ def test_a_bundle_whose_export_is_destroyed_while_it_is_built_is_never_kept(app,
     _export, photos = export_bundle(app, client, clock, tmp_path_factory.mktemp("tablet"), count=1)
     lawyer = db.session.scalar(select(User).where(User.username == "lawyer"))
 
-
-    building = evidence_export.request_export(db.session, Actor("user", str(lawyer.id), None, "legal"), lawyer,
-                                              evidence_export.Criteria(photo_ids=tuple(photos)), "复核", clock.now(),
-                                              export_approval.ApprovalLimits())
+    building = evidence_export.request_export(
+        db.session,
+        Actor("user", str(lawyer.id), None, "legal"),
+        lawyer,
+        evidence_export.Criteria(photo_ids=tuple(photos)),
+        "复核",
+        clock.now(),
+        export_approval.ApprovalLimits(),
+    )
 
     def destroyed_meanwhile(export):  # a destruction commits while the originals are being written
         if export.phase == "originals":
-            db.session.execute(update(EvidenceExport).where(EvidenceExport.id == export.id)
-                               .values(state="destroyed", removed_at=clock.now()))
+            db.session.execute(
+                update(EvidenceExport)
+                .where(EvidenceExport.id == export.id)
+                .values(state="destroyed", removed_at=clock.now())
+            )
             db.session.commit()
 
     with pytest.raises(Exception):
@@ -237,8 +269,9 @@ def test_a_bundle_whose_export_is_destroyed_while_it_is_built_is_never_kept(app,
     db.session.expire_all()
     assert db.session.get(EvidenceExport, building.id).state == "destroyed"
     assert not ports().exports.exists(building.id)
-    assert [p.name for p in ports().exports.path_for(building.id).parent.iterdir()
-            if f"-{building.id}." in p.name] == []
+    assert [
+        p.name for p in ports().exports.path_for(building.id).parent.iterdir() if f"-{building.id}." in p.name
+    ] == []
 
 
 def test_the_stamping_pipeline_makes_nothing_of_a_destroyed_photo(app, client):
@@ -264,8 +297,9 @@ def test_a_capture_pushed_late_for_a_destroyed_dossier_is_closed_and_the_tablet_
     directory = tmp_path_factory.mktemp("tablet")
     http = client.application.test_client()
     device = tablet(http, token, directory, uploader=FlaskTusUploader(http, token))
-    capture_id, _ = device.capture("usage_inspection", "3100000061", sample_data("usage_inspection", 2),
-                                   photo_files(directory, "usage_inspection"))
+    capture_id, _ = device.capture(
+        "usage_inspection", "3100000061", sample_data("usage_inspection", 2), photo_files(directory, "usage_inspection")
+    )
     assert device.sync(attempts=0)["pushed"] == {"applied": 1}
 
     capture = db.session.get(Capture, capture_id)

@@ -1,4 +1,5 @@
 """The reference device client: durable outbox, lost answers, crashes, poison items, resets."""
+
 import json
 
 import pytest
@@ -25,8 +26,9 @@ def count(model):
 def test_a_capture_survives_a_process_kill_before_it_was_sent(setup, tmp_path):
     client, token = setup
     first = tablet(client, token, tmp_path)
-    capture_id, _ = first.capture("usage_inspection", "3100012345", sample_data("usage_inspection", 2),
-                                  photo_files(tmp_path, "usage_inspection"))
+    capture_id, _ = first.capture(
+        "usage_inspection", "3100012345", sample_data("usage_inspection", 2), photo_files(tmp_path, "usage_inspection")
+    )
     first.db.close()  # the process dies; nothing was pushed
     reborn = tablet(client, token, tmp_path)
     assert len(reborn.pending()) == 1
@@ -54,8 +56,9 @@ def test_a_permanently_invalid_item_is_set_aside_and_does_not_wedge_the_queue(se
     bad = sample_data("metering_check", 1)
     bad["ct_ratio_found"] = "一百比五"
     device.capture("metering_check", "3100012345", bad, photo_files(tmp_path, "metering_check"))
-    good_id, _ = device.capture("metering_check", "3100012345", sample_data("metering_check", 1),
-                                photo_files(tmp_path, "metering_check"))
+    good_id, _ = device.capture(
+        "metering_check", "3100012345", sample_data("metering_check", 1), photo_files(tmp_path, "metering_check")
+    )
     assert device.push() == {"rejected": 1, "applied": 1}
     assert device.pending() == []
     rejected = device.rejected()
@@ -78,8 +81,9 @@ def test_photos_the_server_lacks_are_uploaded_and_the_capture_completes(app, set
     client, token = setup
     uploader = DirectBlobUploader(app)
     device = tablet(client, token, tmp_path, uploader=uploader)
-    capture_id, _ = device.capture("defect_notice", "3100012345", sample_data("defect_notice", 1),
-                                   photo_files(tmp_path, "defect_notice"))
+    capture_id, _ = device.capture(
+        "defect_notice", "3100012345", sample_data("defect_notice", 1), photo_files(tmp_path, "defect_notice")
+    )
     result = device.sync(attempts=0)
     assert result["uploaded"] == 2 and len(uploader.uploaded) == 2
     capture = db.session.get(Capture, capture_id)
@@ -105,14 +109,26 @@ def test_an_amendment_after_a_retake_request_goes_back_for_review(setup, tmp_pat
 
     client, token = setup
     device = tablet(client, token, tmp_path)
-    capture_id, _ = device.capture("usage_inspection", "3100012345", sample_data("usage_inspection", 2),
-                                   photo_files(tmp_path, "usage_inspection"))
+    capture_id, _ = device.capture(
+        "usage_inspection", "3100012345", sample_data("usage_inspection", 2), photo_files(tmp_path, "usage_inspection")
+    )
     device.sync(attempts=0)
     capture = db.session.get(Capture, capture_id)
     capture.review_state = "rejected"
-    feed.publish(db.session, feed.inspector_scope(capture.inspector_id), "review", capture_id, "upsert",
-                 {"capture_id": capture_id, "state": "rejected", "reason_code": "photo_blurred",
-                  "reason_text": "请重拍电能表", "decided_at": "2026-03-02T03:00:00+00:00"})
+    feed.publish(
+        db.session,
+        feed.inspector_scope(capture.inspector_id),
+        "review",
+        capture_id,
+        "upsert",
+        {
+            "capture_id": capture_id,
+            "state": "rejected",
+            "reason_code": "photo_blurred",
+            "reason_text": "请重拍电能表",
+            "decided_at": "2026-03-02T03:00:00+00:00",
+        },
+    )
     db.session.commit()
     device.pull()
     retake = device.local("review")[capture_id]
@@ -128,12 +144,18 @@ def test_schema_version_change_on_a_device_with_pending_items(setup, tmp_path):
     """Items saved under version 1 stay version 1 after the tablet learns version 2, and are accepted."""
     client, token = setup
     device = tablet(client, token, tmp_path)
-    old_id, _ = device.capture("usage_inspection", "3100012345", sample_data("usage_inspection", 1),
-                               photo_files(tmp_path, "usage_inspection"), schema_version=1)
+    old_id, _ = device.capture(
+        "usage_inspection",
+        "3100012345",
+        sample_data("usage_inspection", 1),
+        photo_files(tmp_path, "usage_inspection"),
+        schema_version=1,
+    )
     device.pull()  # the tablet learns that version 2 is current
     assert device.local("schema")["usage_inspection.v2"]["latest"] is True
-    new_id, _ = device.capture("usage_inspection", "3100012345", sample_data("usage_inspection", 2),
-                               photo_files(tmp_path, "usage_inspection"))
+    new_id, _ = device.capture(
+        "usage_inspection", "3100012345", sample_data("usage_inspection", 2), photo_files(tmp_path, "usage_inspection")
+    )
     assert [json.loads(b)["schema_version"] for _, b in device.pending()] == [1, 2]
     assert device.push() == {"applied": 2}
     assert db.session.get(Capture, old_id).schema_version == 1

@@ -1,4 +1,5 @@
 """Device tokens (issued once, stored hashed, revocable) and role checks in one policy place."""
+
 import json
 
 import pytest

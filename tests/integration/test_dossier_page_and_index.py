@@ -1,4 +1,5 @@
 """The dossier page: header, 卷内目录 in order, business events, completeness, printable index."""
+
 from datetime import date
 
 from sqlalchemy import select
@@ -45,8 +46,12 @@ def test_a_change_appends_documents_under_its_own_business_event_and_nothing_is_
     groups = {g["business_type"]: g for g in dossier["completeness"]["groups"]}
     assert set(groups) == {"new_connection", "capacity_increase"}
     increase_reqs = {r["doc_type"]: r for r in groups["capacity_increase"]["requirements"]}
-    assert increase_reqs["change_application"] == {"doc_type": "change_application", "label": "变更用电申请",
-                                                   "present": True, "seqs": [2]}
+    assert increase_reqs["change_application"] == {
+        "doc_type": "change_application",
+        "label": "变更用电申请",
+        "present": True,
+        "seqs": [2],
+    }
     assert increase_reqs["meter_installation"]["present"] is False
     base = {r["doc_type"]: r["present"] for r in groups["new_connection"]["requirements"]}
     assert base["application"] is True and base["supply_contract"] is False
@@ -67,8 +72,18 @@ def test_the_dossier_page_shows_header_index_events_completeness_and_masks_perso
     page = client.get(f"/dossiers/{HIGH}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for text in ("江南精密机械有限公司", "KH-2026-", "高压", "大工业用电", "卷内目录", "用电检查工作单",
-                 "更名过户", "完整性", "调度协议", "未装盒"):
+    for text in (
+        "江南精密机械有限公司",
+        "KH-2026-",
+        "高压",
+        "大工业用电",
+        "卷内目录",
+        "用电检查工作单",
+        "更名过户",
+        "完整性",
+        "调度协议",
+        "未装盒",
+    ):
         assert text in html, text
     assert "057186001234" not in html and "057*****1234" in html
     search = client.get("/dossiers?q=江南").get_data(as_text=True)
@@ -109,8 +124,11 @@ def test_the_filing_scope_table_is_served_and_can_be_replaced_by_configuration(c
     assert "supply_contract" in table["required"]["high"]["new_connection"]
     assert "dispatch_agreement" not in table["required"]["low"]["new_connection"]
     custom = tmp_path / "scope.json"
-    custom.write_text('{"doc_types": {"contract": "合同"}, "business_types": {"new_connection": "新装"},'
-                      ' "required": {"high": {"new_connection": ["contract"]}, "low": {}}}', encoding="utf-8")
+    custom.write_text(
+        '{"doc_types": {"contract": "合同"}, "business_types": {"new_connection": "新装"},'
+        ' "required": {"high": {"new_connection": ["contract"]}, "low": {}}}',
+        encoding="utf-8",
+    )
     app.config["FILING_SCOPE_FILE"] = str(custom)
     assert api.get("/api/v1/filing-scope").json["doc_types"] == {"contract": "合同"}
     assert api.get(f"/api/v1/dossiers/{HIGH}").json["completeness"]["required_count"] == 1
@@ -126,8 +144,8 @@ def test_the_dossier_list_counts_the_index_entries_of_each_dossier(client):
     api.post(f"/api/v1/review/captures/{capture.id}/approve", json={"doc_type": "inspection_record"})
     html = client.get("/dossiers?q=江南").get_data(as_text=True)
     assert "built-in method" not in html and "object at 0x" not in html
-    row = html[html.index(HIGH):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(HIGH) :]
+    row = row[: row.index("</tr>")]
     assert '<td class="rv-num">1</td>' in row
 
 
@@ -137,6 +155,6 @@ def test_the_page_the_printable_index_and_the_pdf_word_a_missing_box_the_same_wa
     page = client.get(f"/dossiers/{HIGH}").get_data(as_text=True)
     printable = client.get(f"/dossiers/{HIGH}/index").get_data(as_text=True)
     for html in (page, printable):
-        cell = html[html.index("存放位置"):]
-        assert cell[:cell.index("</tr>")].count("未装盒") == 1
+        cell = html[html.index("存放位置") :]
+        assert cell[: cell.index("</tr>")].count("未装盒") == 1
     assert "存放位置</th><td>—" not in printable

@@ -1,4 +1,5 @@
 """Exports beyond the limits wait for a manager; the requester sees the status; the CLI exports and verifies."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,9 @@ def test_a_large_export_waits_for_a_manager_and_then_builds(app, client, tmp_pat
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read(layout.MANIFEST))
     assert manifest["export"]["approved_by"].startswith("boss") and len(manifest["items"]) == len(photos)
-    actions = db.session.scalars(select(EvidenceUse.action).where(EvidenceUse.export_id == export["id"])
-                                 .order_by(EvidenceUse.id)).all()
+    actions = db.session.scalars(
+        select(EvidenceUse.action).where(EvidenceUse.export_id == export["id"]).order_by(EvidenceUse.id)
+    ).all()
     assert actions == ["export_request", "export", "bundle_download"]
 
 
@@ -82,8 +84,22 @@ def test_export_requests_without_purpose_or_photos_are_refused(app, client, tmp_
 def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner, tmp_path):
     push_photos(app, client, tmp_path, count=2)
     out = tmp_path / "case.zip"
-    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--from", "2026-03-02", "--to",
-                               "2026-03-02", "--purpose", "窃电案取证", "--out", str(out)])
+    done = runner.invoke(
+        args=[
+            "evidence",
+            "export",
+            "--customer",
+            ACCOUNT,
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-02",
+            "--purpose",
+            "窃电案取证",
+            "--out",
+            str(out),
+        ]
+    )
     assert done.exit_code == 0, done.output
     summary = json.loads([line for line in done.output.splitlines() if line.startswith("{")][-1])
     assert summary["state"] == "done" and summary["item_count"] == 2 and out.exists()
@@ -96,8 +112,17 @@ def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner,
     (tmp_path / "log-key.pem").write_text(published["log_key"]["public_key_pem"])
     assert published["log_key"]["sha256"] in unpinned.output  # the fingerprint to compare is printed
     assert published["tsa_roots"][0]["sha256"] in unpinned.output
-    checked = runner.invoke(args=["evidence", "verify", str(out), "--tsa-ca", str(tmp_path / "root.pem"),
-                                  "--log-key", str(tmp_path / "log-key.pem")])
+    checked = runner.invoke(
+        args=[
+            "evidence",
+            "verify",
+            str(out),
+            "--tsa-ca",
+            str(tmp_path / "root.pem"),
+            "--log-key",
+            str(tmp_path / "log-key.pem"),
+        ]
+    )
     assert checked.exit_code == 0 and "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in checked.output, checked.output
     members = {}
     with zipfile.ZipFile(out) as zf:
@@ -114,27 +139,31 @@ def test_the_cli_exports_with_progress_and_verifies_offline(app, client, runner,
     assert missing.exit_code == 1 and "legal.purpose_required" in missing.output
 
 
-def test_an_export_whose_bundle_fails_its_own_verifier_fails_loudly_and_ships_nothing(app, client, runner,
-                                                                                     tmp_path):
+def test_an_export_whose_bundle_fails_its_own_verifier_fails_loudly_and_ships_nothing(app, client, runner, tmp_path):
     first, second = push_photos(app, client, tmp_path, count=2)
     one, two = db.session.get(PhotoEvidence, first), db.session.get(PhotoEvidence, second)
     one.tsa_token, two.tsa_token = two.tsa_token, one.tsa_token  # each token now covers the other photo
     db.session.commit()
     out = tmp_path / "case.zip"
-    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
-                               "--out", str(out)])
+    done = runner.invoke(
+        args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)]
+    )
     assert done.exit_code == 1, done.output
     assert "export.self_check_failed" in done.output and "tokens/" in done.output
     assert not out.exists() and not list(tmp_path.glob(".case.zip.*"))
     export = db.session.scalars(select(EvidenceExport).order_by(EvidenceExport.id.desc())).first()
-    assert export.state == "failed" and export.error.startswith("export.self_check_failed") and "tokens/" in export.error
+    assert (
+        export.state == "failed" and export.error.startswith("export.self_check_failed") and "tokens/" in export.error
+    )
 
 
 def test_the_cli_stops_at_an_export_that_needs_approval(app, client, runner, tmp_path):
     push_photos(app, client, tmp_path, count=2)
     app.config["EXPORT_APPROVAL_MAX_ITEMS"] = 1
     out = tmp_path / "case.zip"
-    done = runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)])
+    done = runner.invoke(
+        args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)]
+    )
     assert done.exit_code == 3 and "needs a manager's approval" in done.output and not out.exists()
 
 
@@ -173,19 +202,26 @@ def test_an_export_the_queue_missed_at_commit_is_handed_over_by_the_outbox(app, 
     asked = lawyer.post("/api/v1/legal/exports", json={"account_no": ACCOUNT, "purpose": "窃电案件取证"})
     assert asked.status_code == 201, asked.get_json()
     export_id = asked.get_json()["id"]
-    row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event == export_queue.EVENT,
-                                                      OutboxEvent.subject_id == str(export_id)))
+    row = db.session.scalar(
+        select(OutboxEvent).where(OutboxEvent.event == export_queue.EVENT, OutboxEvent.subject_id == str(export_id))
+    )
     assert row is not None and row.dispatched_at is None
     assert export_queue.job_id(export_id) not in Queue("exports", connection=get_redis()).job_ids
 
     run_jobs(app, "exports")  # one dispatcher tick, then the export worker
     assert lawyer.get(f"/api/v1/legal/exports/{export_id}").get_json()["state"] == "done"
     assert db.session.get(OutboxEvent, row.id).dispatched_at is not None
+
+
 def test_the_anchors_page_shows_the_fingerprints_the_unpinned_verifier_asks_to_compare(app, client, runner, tmp_path):
     (photo_id,) = push_photos(app, client, tmp_path, count=1)
     out = tmp_path / "case.zip"
-    assert runner.invoke(args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证",
-                               "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["evidence", "export", "--customer", ACCOUNT, "--purpose", "窃电案取证", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
     unpinned = runner.invoke(args=["evidence", "verify", str(out)])
     printed = {line.rsplit("SHA256 ", 1)[1] for line in unpinned.output.splitlines() if "SHA256 " in line}
     assert len(printed) == 2  # the TSA root and the log key found in the bundle

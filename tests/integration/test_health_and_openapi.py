@@ -1,4 +1,5 @@
 """Health report, the OpenAPI document, and the one error shape."""
+
 from openapi_spec_validator import validate
 
 from ports.job_queue import worker_heartbeat

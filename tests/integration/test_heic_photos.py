@@ -1,4 +1,5 @@
 """A HEIC photo from a tablet goes through push, tus, stamping, review and export like a JPEG."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The worker keeps the periodic jobs queued exactly once per period, whoever asks and how often."""
+
 from datetime import datetime, timedelta, timezone
 
 from rq import Queue

@@ -1,4 +1,5 @@
 """Legal search over pushed and stamped photos: filters, keyset pages, places, opening, downloading."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,10 @@ def test_search_by_account_walks_keyset_pages_without_gaps_or_repeats(world):
     api, mine, _ = world
     seen, cursor, pages = [], None, 0
     while True:
-        answer = api.get("/api/v1/legal/photos", query_string={"account_no": ACCOUNT, "limit": 2,
-                                                               **({"cursor": cursor} if cursor else {})})
+        answer = api.get(
+            "/api/v1/legal/photos",
+            query_string={"account_no": ACCOUNT, "limit": 2, **({"cursor": cursor} if cursor else {})},
+        )
         assert answer.status_code == 200, answer.get_json()
         body = answer.get_json()
         seen += [hit["photo_id"] for hit in body["items"]]
@@ -63,8 +66,12 @@ def test_name_inspector_place_and_flag_filters_narrow_the_results(world):
     flagged.flags = list(flagged.flags) + ["edited_by_software"]
     db.session.commit()
     assert ids(flag="edited_by_software") == {mine[0]}
-    assert ids(sort="captured", captured_from="2026-03-02T01:10:00+00:00", captured_to="2026-03-02T01:11:59+00:00",
-               account_no=ACCOUNT) == {mine[0], mine[1]}
+    assert ids(
+        sort="captured",
+        captured_from="2026-03-02T01:10:00+00:00",
+        captured_to="2026-03-02T01:11:59+00:00",
+        account_no=ACCOUNT,
+    ) == {mine[0], mine[1]}
 
 
 def test_bad_filters_and_cursors_get_a_400_with_a_stable_code(world):
@@ -82,8 +89,9 @@ def test_wildcards_typed_into_the_name_search_match_only_themselves(world):
     for typed in ("%", "_", "东方%", "东方_钢铁"):
         answer = api.get("/api/v1/legal/photos", query_string={"name": typed})
         assert answer.status_code == 200 and answer.get_json()["items"] == [], typed
-    assert {hit["photo_id"] for hit in api.get("/api/v1/legal/photos", query_string={"name": "东方钢"})
-            .get_json()["items"]} == set(theirs)
+    assert {
+        hit["photo_id"] for hit in api.get("/api/v1/legal/photos", query_string={"name": "东方钢"}).get_json()["items"]
+    } == set(theirs)
 
 
 @pytest.mark.parametrize("flag", ["%", "_", "edited%", "edited_by_softwar_", "no_such_flag"])
@@ -112,11 +120,16 @@ def test_searches_openings_and_downloads_are_registered_and_appear_in_the_custod
     uses = db.session.scalars(select(EvidenceUse).order_by(EvidenceUse.id)).all()
     assert [u.action for u in uses] == ["search", "open", "download"]
     assert uses[2].purpose == "诉前证据保全" and uses[2].photo_id == mine[0] and "lawyer" in uses[2].user_label
-    accessed = db.session.scalars(select(LogLeaf).where(LogLeaf.subject_id == mine[0],
-                                                        LogLeaf.event_type == "accessed")).all()
+    accessed = db.session.scalars(
+        select(LogLeaf).where(LogLeaf.subject_id == mine[0], LogLeaf.event_type == "accessed")
+    ).all()
     assert len(accessed) == 2 and b"download" in accessed[1].entry and "诉前证据保全".encode() in accessed[1].entry
-    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "evidence.use.download",
-                                                      AuditEntry.object_id == mine[0])) is not None
+    assert (
+        db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "evidence.use.download", AuditEntry.object_id == mine[0])
+        )
+        is not None
+    )
     register = api.get("/api/v1/legal/uses", query_string={"photo_id": mine[0]}).get_json()
     assert [u["action"] for u in register] == ["download", "open"]
 

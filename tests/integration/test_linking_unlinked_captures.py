@@ -1,4 +1,5 @@
 """Captures naming an unknown 户号 wait in the unlinked list until an archivist links them."""
+
 from sqlalchemy import select
 
 from models import AuditEntry, Capture, CaptureLink, Customer
@@ -62,8 +63,10 @@ def test_the_detail_page_of_an_unlinked_capture_offers_the_search_and_links_by_f
     page = client.get(f"/review/captures/{capture.id}?q=精密").get_data(as_text=True)
     assert "关联客户" in page and "江南精密机械有限公司" in page and "关联到此客户" in page
     customer = db.session.scalar(select(Customer).where(Customer.account_no == HIGH))
-    response = client.post(f"/review/captures/{capture.id}/link",
-                           data={"csrf_token": api.csrf, "customer_id": str(customer.id)},
-                           follow_redirects=True)
+    response = client.post(
+        f"/review/captures/{capture.id}/link",
+        data={"csrf_token": api.csrf, "customer_id": str(customer.id)},
+        follow_redirects=True,
+    )
     assert "已关联客户" in response.get_data(as_text=True)
     assert db.session.get(Capture, capture.id).customer_id == customer.id

@@ -1,4 +1,5 @@
 """The schema is created only by migrations, from an empty database, on SQLite and PostgreSQL."""
+
 import os
 
 import sqlalchemy as sa
@@ -6,8 +7,21 @@ from flask_migrate import downgrade, upgrade
 
 from server import create_app
 
-EXPECTED = {"users", "devices", "customers", "dossiers", "dossier_items", "business_events",
-            "captures", "capture_revisions", "photos", "blobs", "audit_log", "outbox", "counters"}
+EXPECTED = {
+    "users",
+    "devices",
+    "customers",
+    "dossiers",
+    "dossier_items",
+    "business_events",
+    "captures",
+    "capture_revisions",
+    "photos",
+    "blobs",
+    "audit_log",
+    "outbox",
+    "counters",
+}
 
 
 def _empty_database(database_factory, tmp_path):
@@ -22,8 +36,14 @@ def _empty_database(database_factory, tmp_path):
 
 def test_migrations_build_the_schema_from_an_empty_database_and_take_it_down_again(database_factory, tmp_path):
     url = _empty_database(database_factory, tmp_path)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(tmp_path),
-                      "REDIS_URL": "redis://unused"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "REDIS_URL": "redis://unused",
+        }
+    )
     with app.app_context():
         from models.database import db
 
@@ -71,26 +91,38 @@ def test_migrations_form_one_line_of_history():
     assert chain == sorted(chain, reverse=True)
 
 
-def test_the_database_refuses_a_state_outside_its_enum_and_upgrading_keeps_existing_rows(database_factory,
-                                                                                          tmp_path):
+def test_the_database_refuses_a_state_outside_its_enum_and_upgrading_keeps_existing_rows(database_factory, tmp_path):
     """The state CHECK constraints arrive on a database that already holds linked rows (the demo data of an
     earlier version): every row survives the table copy SQLite needs, and a bad state is refused after."""
     url = _empty_database(database_factory, tmp_path)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DANGAN_DATA_DIR": str(tmp_path),
-                      "REDIS_URL": "redis://unused"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "REDIS_URL": "redis://unused",
+        }
+    )
     with app.app_context():
         from models.database import db
 
         upgrade(revision="0012")
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO customers (account_no, name, voltage_class, usage_category, status, created_at, "
-                "updated_at) VALUES ('3100000001', '测试', 'low', 'residential', 'active', '2026-01-01', "
-                "'2026-01-01')"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (account_no, name, voltage_class, usage_category, status, created_at, "
+                    "updated_at) VALUES ('3100000001', '测试', 'low', 'residential', 'active', '2026-01-01', "
+                    "'2026-01-01')"
+                )
+            )
             customer_id = conn.execute(sa.text("SELECT id FROM customers")).scalar()
-            conn.execute(sa.text(
-                "INSERT INTO dossiers (customer_id, archive_no, opened_at) "
-                "VALUES (:c, 'KH-2026-000001', '2026-01-01')"), {"c": customer_id})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO dossiers (customer_id, archive_no, opened_at) "
+                    "VALUES (:c, 'KH-2026-000001', '2026-01-01')"
+                ),
+                {"c": customer_id},
+            )
         upgrade()
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM dossiers")).scalar() == 1

@@ -1,4 +1,5 @@
 """Business events open filing obligations with working-day due dates; they go overdue and get met."""
+
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -37,8 +38,9 @@ def test_an_overdue_obligation_becomes_met_when_the_contract_is_filed(client, cl
     stored = db.session.get(FilingObligation, obligation["id"])
     db.session.refresh(stored)
     assert stored.state == "met_late" and stored.met_on == date(2026, 3, 3)
-    changes = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "obligation.state")
-                                 .order_by(AuditEntry.id)).all()
+    changes = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "obligation.state").order_by(AuditEntry.id)
+    ).all()
     assert [(c.details["from"], c.details["to"]) for c in changes] == [("open", "overdue"), ("overdue", "met_late")]
     assert api.get("/api/v1/lifecycle/obligations?state=overdue").get_json()["total"] == 0
 
@@ -71,8 +73,9 @@ def test_a_document_filed_under_another_event_does_not_count(client, clock):
 def test_new_connection_documents_filed_under_no_event_count(client, clock):
     customer("5200000001", "低压")
     api = login(client, "archivist", "archivist")
-    obligation = _event(api, account_no="5200000001", kind="new_connection",
-                        occurred_on="2026-02-25").get_json()["obligation"]
+    obligation = _event(api, account_no="5200000001", kind="new_connection", occurred_on="2026-02-25").get_json()[
+        "obligation"
+    ]
     assert obligation["working_days"] == 30 and obligation["state"] == "open"
     for doc in obligation["required_doc_types"]:
         file_item("5200000001", doc, at(date(2026, 2, 27)))
@@ -145,8 +148,9 @@ def test_the_daily_job_recomputes_idempotently_and_records_events_named_by_captu
     from workers.jobs import daily_lifecycle
 
     customer("3100012345")
-    capture, _photo = capture_with_photo("3100012345", b"photo-bytes-1",
-                                         payload={"business_event": "增容", "business_event_date": "2026-02-26"})
+    capture, _photo = capture_with_photo(
+        "3100012345", b"photo-bytes-1", payload={"business_event": "增容", "business_event_date": "2026-02-26"}
+    )
     set_app(app)
     try:
         first = daily_lifecycle()
@@ -178,15 +182,19 @@ def test_recording_an_event_from_the_page(client):
     customer("3100012345")
     login(client, "archivist", "archivist")
     token = csrf_token_of(client.get("/lifecycle/deadlines").get_data(as_text=True))
-    response = client.post("/lifecycle/events", data={
-        "csrf_token": token, "account_no": "3100012345", "kind": "dispute_ended", "occurred_on": "2026-03-02"},
-        follow_redirects=True)
+    response = client.post(
+        "/lifecycle/events",
+        data={"csrf_token": token, "account_no": "3100012345", "kind": "dispute_ended", "occurred_on": "2026-03-02"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "应于" in response.get_data(as_text=True)
     assert db.session.scalar(select(FilingObligation)).working_days == 10
-    bad = client.post("/lifecycle/events", data={"csrf_token": token, "account_no": "3100012345",
-                                                 "kind": "nonsense", "occurred_on": "2026-03-02"},
-                      follow_redirects=True)
+    bad = client.post(
+        "/lifecycle/events",
+        data={"csrf_token": token, "account_no": "3100012345", "kind": "nonsense", "occurred_on": "2026-03-02"},
+        follow_redirects=True,
+    )
     assert "lifecycle.unknown_event_kind" in bad.get_data(as_text=True)
 
 

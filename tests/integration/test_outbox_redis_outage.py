@@ -1,4 +1,5 @@
 """Redis stopped during intake, or losing its data: stamping is delayed, nothing is lost or done twice."""
+
 from __future__ import annotations
 
 import os
@@ -47,9 +48,16 @@ def own_redis():
 def outage_app(database_url, own_redis, tmp_path):
     url, _stop, _start = own_redis
     clock = FakeClock()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": url,
-                      "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
-                      "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test",
+            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
+        }
+    )
     app.extensions["dangan.dispatch"]["breaker_until"] = 0.0
     with app.app_context():
         context.set_app(app)
@@ -70,8 +78,14 @@ def _stamped_once_each(photo_ids) -> None:
     for photo_id in photo_ids:
         assert db.session.get(Photo, photo_id).state == "ready"
         for event in ("received", "stamped"):
-            assert db.session.scalar(select(func.count()).select_from(LogLeaf).where(
-                LogLeaf.subject_id == photo_id, LogLeaf.event_type == event)) == 1
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(LogLeaf)
+                    .where(LogLeaf.subject_id == photo_id, LogLeaf.event_type == event)
+                )
+                == 1
+            )
 
 
 def test_photos_received_while_redis_is_down_are_stamped_once_it_is_back(outage_app, own_redis):

@@ -1,4 +1,5 @@
 """``photos inspect FILE…`` prints one JSON object per file, without needing a database."""
+
 import json
 from pathlib import Path
 
@@ -12,10 +13,18 @@ def test_inspect_prints_capture_time_gps_device_and_flags_per_file(tmp_path):
     good.write_bytes(make_jpeg(software="Adobe Photoshop 25.0"))
     hostile.write_bytes(exif_loop_jpeg())
     # the URL points nowhere: the command must not touch a database
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-                      "REDIS_URL": "redis://127.0.0.1:1/0", "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "x"})
-    result = app.test_cli_runner().invoke(args=["photos", "inspect", str(good), str(hostile),
-                                                str(tmp_path / "missing.jpg")])
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "x",
+        }
+    )
+    result = app.test_cli_runner().invoke(
+        args=["photos", "inspect", str(good), str(hostile), str(tmp_path / "missing.jpg")]
+    )
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert result.exit_code == 1  # one file could not be opened
     first, second, third = lines
@@ -32,10 +41,18 @@ def test_inspect_reads_a_real_heic_photo_and_a_vendor_segment_time(tmp_path):
     from server import create_app
 
     corpus = Path(__file__).resolve().parents[1] / "corpus" / "cameras"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-                      "REDIS_URL": "redis://127.0.0.1:1/0", "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "x"})
-    result = app.test_cli_runner().invoke(args=["photos", "inspect", str(corpus / "IMG_5195.HEIC"),
-                                                str(corpus / "olympus-d320l.jpg")])
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "x",
+        }
+    )
+    result = app.test_cli_runner().invoke(
+        args=["photos", "inspect", str(corpus / "IMG_5195.HEIC"), str(corpus / "olympus-d320l.jpg")]
+    )
     assert result.exit_code == 0, result.output
     heic, olympus = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert heic["format"] == "HEIF" and heic["metadata_status"] == "ok"

@@ -1,4 +1,5 @@
 """The stamping pipeline end to end on the real database and Redis: outbox → dispatcher → RQ → ready."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,13 @@ def evidence_of(photo_id: str) -> PhotoEvidence:
 def test_received_photo_is_stamped_and_ready_for_review(app, clock):
     clock.current = datetime(2026, 3, 2, 1, 20, tzinfo=timezone.utc)
     capture = make_capture()
-    data = make_jpeg(datetime_original=CAPTURED, offset="+08:00", gps=(31.2304, 121.4737),
-                     gps_date="2026:03:02", gps_time=(1, 15, 31))
+    data = make_jpeg(
+        datetime_original=CAPTURED,
+        offset="+08:00",
+        gps=(31.2304, 121.4737),
+        gps_date="2026:03:02",
+        gps_time=(1, 15, 31),
+    )
     photo = received_photo(data, capture, device_captured_at=datetime(2026, 3, 2, 1, 15, 29, tzinfo=timezone.utc))
     work(app)
 
@@ -90,8 +96,9 @@ def test_running_the_same_job_again_changes_nothing(app):
     assert db.session.scalar(select(func.count()).select_from(LogLeaf)) == leaves
 
 
-@pytest.mark.parametrize("make,reason", [(truncated_jpeg, "truncated"), (exif_loop_jpeg, "EXIF loop"),
-                                         (bomb_jpeg, "decompression bomb")])
+@pytest.mark.parametrize(
+    "make,reason", [(truncated_jpeg, "truncated"), (exif_loop_jpeg, "EXIF loop"), (bomb_jpeg, "decompression bomb")]
+)
 def test_hostile_files_are_recorded_as_metadata_unreadable_and_still_reach_review(app, make, reason):
     photo = received_photo(make(), make_capture())
     work(app)
@@ -157,8 +164,10 @@ def test_a_failing_step_is_retried_with_backoff_and_gives_up_after_the_last_atte
         calls["n"] += 1
         raise OSError("disk unavailable")
 
-    steps = tuple(pipeline.Step(s.name, broken if s.name == "read_exif" else s.run, s.state_after)
-                  for s in pipeline.PHOTO_RECEIVED)
+    steps = tuple(
+        pipeline.Step(s.name, broken if s.name == "read_exif" else s.run, s.state_after)
+        for s in pipeline.PHOTO_RECEIVED
+    )
     monkeypatch.setitem(pipeline.PIPELINES, "photo.received", steps)
     app.config["STAMPING_MAX_ATTEMPTS"] = 3
     app.extensions.pop("dangan.stamping_env", None)
@@ -185,8 +194,9 @@ def test_checkpoints_are_signed_timestamped_and_proofs_verify(app, clock):
     signed = merkle.verify_checkpoint(checkpoint.note, env.signer.name, env.signer.public_key_raw())
     proof = translog.inclusion_proof(db.session, 4, checkpoint.tree_size)
     leaf = db.session.get(LogLeaf, 4)
-    assert merkle.verify_inclusion(merkle.leaf_hash(leaf.entry), 4, 9, [bytes.fromhex(h) for h in proof["path"]],
-                                   signed.root)
+    assert merkle.verify_inclusion(
+        merkle.leaf_hash(leaf.entry), 4, 9, [bytes.fromhex(h) for h in proof["path"]], signed.root
+    )
     # the checkpoint's token is bound into the log by the next leaf
     binding = db.session.get(LogLeaf, 9)
     assert (binding.event_type, binding.subject_id) == ("timestamped", "checkpoint-9")
@@ -202,8 +212,13 @@ def test_checkpoints_are_signed_timestamped_and_proofs_verify(app, clock):
     newer = translog.latest_checkpoint(db.session)
     assert newer.tree_size == 13
     consistency = translog.consistency_proof(db.session, 9, 13)
-    assert merkle.verify_consistency(9, 13, bytes.fromhex(checkpoint.root_hash), bytes.fromhex(newer.root_hash),
-                                     [bytes.fromhex(h) for h in consistency["path"]])
+    assert merkle.verify_consistency(
+        9,
+        13,
+        bytes.fromhex(checkpoint.root_hash),
+        bytes.fromhex(newer.root_hash),
+        [bytes.fromhex(h) for h in consistency["path"]],
+    )
     report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name, env.tsa)
     assert report["ok"], report["problems"]
     assert [c["timestamp"] for c in report["checkpoints"]] == ["verified (local)"] * 2

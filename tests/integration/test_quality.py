@@ -1,4 +1,5 @@
 """Quality figures: completeness, on-time filing, rejections and review time per district and person."""
+
 import csv
 import io
 from datetime import date, timedelta
@@ -14,9 +15,17 @@ LOW_NEW_CONNECTION = ("application", "id_papers", "property_proof", "meter_insta
 
 def _decide(capture, decision: str, hours: int):
     user = db.session.scalar(select(User).where(User.username == "archivist"))
-    db.session.add(ReviewDecision(capture_id=capture.id, decision=decision, from_state="pending",
-                                  capture_revision=1, review_version=1, decided_by_id=user.id,
-                                  decided_at=capture.received_at + timedelta(hours=hours)))
+    db.session.add(
+        ReviewDecision(
+            capture_id=capture.id,
+            decision=decision,
+            from_state="pending",
+            capture_revision=1,
+            review_version=1,
+            decided_by_id=user.id,
+            decided_at=capture.received_at + timedelta(hours=hours),
+        )
+    )
     db.session.commit()
 
 
@@ -33,16 +42,28 @@ def _world(client):
     archivist = login(client, "archivist", "archivist")
     manager_client = client.application.test_client()
     # 5200000003's contract is never filed (overdue); 5200000002's change is filed the same day
-    archivist.post("/api/v1/lifecycle/events", json={"account_no": "5200000003", "kind": "contract_signed",
-                                                     "occurred_on": "2026-01-05", "responsible": "archivist"})
-    change = archivist.post("/api/v1/lifecycle/events", json={
-        "account_no": "5200000002", "kind": "contract_changed", "occurred_on": "2026-03-02",
-        "responsible": "archivist"}).get_json()
+    archivist.post(
+        "/api/v1/lifecycle/events",
+        json={
+            "account_no": "5200000003",
+            "kind": "contract_signed",
+            "occurred_on": "2026-01-05",
+            "responsible": "archivist",
+        },
+    )
+    change = archivist.post(
+        "/api/v1/lifecycle/events",
+        json={
+            "account_no": "5200000002",
+            "kind": "contract_changed",
+            "occurred_on": "2026-03-02",
+            "responsible": "archivist",
+        },
+    ).get_json()
     file_item("5200000002", "contract_change", at(date(2026, 3, 2)), event_id=change["event_id"])
     archivist.post("/api/v1/lifecycle/obligations/recompute")
     first, _ = capture_with_photo("5200000001", b"p1", inspector="inspector1", review_state="approved")
-    second, _ = capture_with_photo("5200000002", b"p2", inspector="inspector1", review_state="rejected",
-                                   complete=False)
+    second, _ = capture_with_photo("5200000002", b"p2", inspector="inspector1", review_state="rejected", complete=False)
     capture_with_photo("5200000002", b"p3", inspector="inspector1", review_state="pending")
     fourth, photo = capture_with_photo("5200000003", b"p4", inspector="inspector2", review_state="approved")
     photo.state = "received"  # uploaded, stamping not finished

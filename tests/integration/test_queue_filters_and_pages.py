@@ -1,4 +1,5 @@
 """The review queue: filters, sort order and keyset pages that visit every capture exactly once."""
+
 from datetime import timedelta
 
 from models import Photo
@@ -23,8 +24,10 @@ def _ids(response):
 def test_keyset_pages_walk_the_whole_queue_once_in_order_both_ways(client, clock):
     device, _ = review_world()
     start = clock.now()
-    made = [make_capture(device, HIGH if i % 2 else LOW, photos=0, received_at=start + timedelta(minutes=i // 2))
-            for i in range(45)]  # pairs share a received time: the id breaks the tie
+    made = [
+        make_capture(device, HIGH if i % 2 else LOW, photos=0, received_at=start + timedelta(minutes=i // 2))
+        for i in range(45)
+    ]  # pairs share a received time: the id breaks the tie
     api = _login(client)
     oldest_first = sorted(made, key=lambda c: (c.received_at, c.id))
 
@@ -48,14 +51,18 @@ def test_filters_narrow_the_queue_by_class_district_inspector_category_kind_date
     other_device, _ = make_device("inspector2")
     day = clock.now()
     high = make_capture(device, HIGH, category="meter")
-    low = make_capture(device, LOW, category="seal", kind="metering_check", schema_version=1,
-                       data={"meter_number": "3300987654321"})
+    low = make_capture(
+        device, LOW, category="seal", kind="metering_check", schema_version=1, data={"meter_number": "3300987654321"}
+    )
     other = make_capture(other_device, LOW, received_at=day + timedelta(days=3), photos=0)
     waiting = make_capture(device, HIGH, uploaded=False, received_at=day + timedelta(days=1))
     approved = make_capture(device, HIGH, review_state="approved")
     stamped = db.session.get(Photo, high.photos[0].id)
-    db.session.add(PhotoEvidence(photo_id=stamped.id, evidence_no="EV-1", flags=["device_clock_skew"],
-                                 tsa_status="granted", completed_at=day))
+    db.session.add(
+        PhotoEvidence(
+            photo_id=stamped.id, evidence_no="EV-1", flags=["device_clock_skew"], tsa_status="granted", completed_at=day
+        )
+    )
     db.session.commit()
     api = _login(client)
 
@@ -80,9 +87,13 @@ def test_filters_narrow_the_queue_by_class_district_inspector_category_kind_date
 def test_bad_filters_and_cursors_get_400_with_stable_codes(client):
     review_world()
     api = _login(client)
-    for query, code in (("flag=sunny", "review.bad_filter"), ("voltage_class=medium", "review.bad_filter"),
-                        ("date_from=yesterday", "review.bad_filter"), ("limit=7", "review.bad_filter"),
-                        ("cursor=not-a-cursor", "review.bad_cursor")):
+    for query, code in (
+        ("flag=sunny", "review.bad_filter"),
+        ("voltage_class=medium", "review.bad_filter"),
+        ("date_from=yesterday", "review.bad_filter"),
+        ("limit=7", "review.bad_filter"),
+        ("cursor=not-a-cursor", "review.bad_cursor"),
+    ):
         response = api.get(f"/api/v1/review/queue?{query}")
         assert response.status_code == 400, query
         assert response.json["code"] == code

@@ -1,4 +1,5 @@
 """Closing accounts (销户) and eligibility for destruction exactly 3 (low) or 5 (high) years later."""
+
 from datetime import date
 
 from sqlalchemy import select
@@ -14,9 +15,9 @@ def test_eligibility_starts_exactly_at_five_and_three_years(client):
     customer("3100000006", "高压")
     customer("5200000003", "低压")
     customer("5200000004", "低压")
-    assert close(client, "3100000005", "2021-03-02")["eligible"] is True    # exactly 5 years
-    assert close(client, "3100000006", "2021-03-03")["eligible"] is False   # one day short
-    assert close(client, "5200000003", "2023-03-02")["eligible"] is True    # exactly 3 years
+    assert close(client, "3100000005", "2021-03-02")["eligible"] is True  # exactly 5 years
+    assert close(client, "3100000006", "2021-03-03")["eligible"] is False  # one day short
+    assert close(client, "5200000003", "2023-03-02")["eligible"] is True  # exactly 3 years
     low_short = close(client, "5200000004", "2023-03-03")
     assert low_short["eligible"] is False and low_short["eligible_on"] == "2026-03-03"
     archivist = login(client, "archivist", "archivist")

@@ -1,4 +1,5 @@
 """The review page of an amended capture shows its revisions side by side."""
+
 from tests.helpers.api_client import ApiClient
 from tests.helpers.captures import INSPECTION_V2, make_capture
 from tests.helpers.factories import PASSWORD, make_customer, make_device, make_user

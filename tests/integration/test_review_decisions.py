@@ -1,4 +1,5 @@
 """Archivist decisions: approve files into the 卷内目录, reject sends a retake request, one wins a race."""
+
 import json
 
 from sqlalchemy import func, select
@@ -18,8 +19,9 @@ def _archivist(client, name="archivist"):
 
 
 def _leaves(event_type, subject):
-    return db.session.scalars(select(LogLeaf).where(LogLeaf.event_type == event_type,
-                                                    LogLeaf.subject_id == subject)).all()
+    return db.session.scalars(
+        select(LogLeaf).where(LogLeaf.event_type == event_type, LogLeaf.subject_id == subject)
+    ).all()
 
 
 def test_approving_files_the_capture_into_the_dossier_index_with_the_next_sequence_number(client, clock):
@@ -29,8 +31,9 @@ def test_approving_files_the_capture_into_the_dossier_index_with_the_next_sequen
     api = _archivist(client)
 
     one = api.post(f"/api/v1/review/captures/{first.id}/approve", json={"doc_type": "site_photos"})
-    two = api.post(f"/api/v1/review/captures/{second.id}/approve",
-                   json={"expected_version": 1, "title": "2026 年 3 月定期检查"})
+    two = api.post(
+        f"/api/v1/review/captures/{second.id}/approve", json={"expected_version": 1, "title": "2026 年 3 月定期检查"}
+    )
 
     assert one.status_code == 200, one.json
     assert two.status_code == 200, two.json
@@ -41,7 +44,9 @@ def test_approving_files_the_capture_into_the_dossier_index_with_the_next_sequen
     assert two.json["review_state"] == "approved" and two.json["review_version"] == 2
     items = db.session.scalars(select(DossierItem).order_by(DossierItem.seq)).all()
     assert [(i.seq, i.capture_id, i.source, i.pages) for i in items] == [
-        (1, first.id, "capture", 2), (2, second.id, "capture", 2)]
+        (1, first.id, "capture", 2),
+        (2, second.id, "capture", 2),
+    ]
     audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "review.approved")).all()
     assert {a.object_id for a in audit} == {first.id, second.id}
     assert len(_leaves("approved", first.id)) == 1
@@ -57,16 +62,19 @@ def test_rejecting_needs_a_listed_reason_and_publishes_a_retake_request_for_the_
 
     no_reason = api.post(f"/api/v1/review/captures/{capture.id}/reject", json={"reason_code": "nonsense"})
     other_without_text = api.post(f"/api/v1/review/captures/{capture.id}/reject", json={"reason_code": "other"})
-    done = api.post(f"/api/v1/review/captures/{capture.id}/reject",
-                    json={"reason_code": "blurry", "reason_text": "表计示数看不清，请靠近重拍"})
+    done = api.post(
+        f"/api/v1/review/captures/{capture.id}/reject",
+        json={"reason_code": "blurry", "reason_text": "表计示数看不清，请靠近重拍"},
+    )
 
     assert no_reason.status_code == 400 and no_reason.json["code"] == "review.unknown_reason"
     assert "blurry" in no_reason.json["details"]["allowed"]
     assert other_without_text.status_code == 400
     assert other_without_text.json["code"] == "review.reason_text_required"
     assert done.status_code == 200 and done.json["review_state"] == "rejected"
-    change = db.session.scalar(select(SyncChange).where(SyncChange.entity == "review",
-                                                        SyncChange.entity_id == capture.id))
+    change = db.session.scalar(
+        select(SyncChange).where(SyncChange.entity == "review", SyncChange.entity_id == capture.id)
+    )
     assert change.scope == f"inspector:{device.inspector_id}"
     assert change.payload["state"] == "rejected" and change.payload["reason_code"] == "blurry"
     assert change.payload["reason_text"] == "表计示数看不清，请靠近重拍"
@@ -83,11 +91,11 @@ def test_two_archivists_acting_at_once_one_wins_and_the_other_gets_a_409_naming_
     second = _archivist(client, "archivist2")
     assert second.get(f"/api/v1/review/captures/{capture.id}").json["review_version"] == seen_version
 
-    won = second.post(f"/api/v1/review/captures/{capture.id}/reject",
-                      json={"reason_code": "blurry", "expected_version": seen_version})
+    won = second.post(
+        f"/api/v1/review/captures/{capture.id}/reject", json={"reason_code": "blurry", "expected_version": seen_version}
+    )
     first = _archivist(client, "archivist")
-    lost = first.post(f"/api/v1/review/captures/{capture.id}/approve",
-                      json={"expected_version": seen_version})
+    lost = first.post(f"/api/v1/review/captures/{capture.id}/approve", json={"expected_version": seen_version})
 
     assert won.status_code == 200
     assert lost.status_code == 409
@@ -102,8 +110,10 @@ def test_a_stale_version_loses_even_when_the_winner_left_the_capture_open(client
     device, _ = review_world()
     capture = make_capture(device, HIGH)
     api = _archivist(client)
-    issues = api.post(f"/api/v1/review/captures/{capture.id}/issues",
-                      json={"reason_text": "封印编号与档案不一致", "expected_version": 1})
+    issues = api.post(
+        f"/api/v1/review/captures/{capture.id}/issues",
+        json={"reason_text": "封印编号与档案不一致", "expected_version": 1},
+    )
     stale = api.post(f"/api/v1/review/captures/{capture.id}/approve", json={"expected_version": 1})
     fresh = api.post(f"/api/v1/review/captures/{capture.id}/approve", json={"expected_version": 2})
     again = api.post(f"/api/v1/review/captures/{capture.id}/approve", json={"expected_version": 3})
@@ -154,8 +164,10 @@ def test_bulk_approval_files_each_item_and_reports_the_ones_it_could_not(client)
     api = _archivist(client)
     api.post(f"/api/v1/review/captures/{taken.id}/reject", json={"reason_code": "blurry"})
 
-    result = api.post("/api/v1/review/bulk-approve", json={"items": [
-        {"capture_id": c.id, "expected_version": 1} for c in [*good, unlinked, taken]]})
+    result = api.post(
+        "/api/v1/review/bulk-approve",
+        json={"items": [{"capture_id": c.id, "expected_version": 1} for c in [*good, unlinked, taken]]},
+    )
 
     assert result.status_code == 200
     by_id = {r["capture_id"]: r for r in result.json["results"]}
@@ -163,10 +175,8 @@ def test_bulk_approval_files_each_item_and_reports_the_ones_it_could_not(client)
     assert [by_id[c.id]["seq"] for c in good] == [1, 1, 2]  # per dossier: high 1, low 1, high 2
     assert by_id[unlinked.id] == {**by_id[unlinked.id], "ok": False, "code": "review.unlinked"}
     assert by_id[taken.id]["code"] == "review.conflict"
-    assert db.session.scalar(select(func.count()).select_from(ReviewDecision)
-                             .where(ReviewDecision.bulk.is_(True))) == 3
-    too_many = api.post("/api/v1/review/bulk-approve",
-                        json={"items": [{"capture_id": f"x{i}"} for i in range(201)]})
+    assert db.session.scalar(select(func.count()).select_from(ReviewDecision).where(ReviewDecision.bulk.is_(True))) == 3
+    too_many = api.post("/api/v1/review/bulk-approve", json={"items": [{"capture_id": f"x{i}"} for i in range(201)]})
     assert too_many.status_code == 422 and too_many.json["code"] == "request.validation_failed"
 
 
@@ -180,9 +190,11 @@ def test_the_web_page_tells_the_losing_archivist_who_acted_first(client):
     assert winner.post(f"/api/v1/review/captures/{capture.id}/approve", json={}).status_code == 200
     loser = _archivist(client, "archivist")
 
-    response = client.post(f"/review/captures/{capture.id}/reject",
-                           data={"csrf_token": loser.csrf, "version": "1", "reason_code": "blurry"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/review/captures/{capture.id}/reject",
+        data={"csrf_token": loser.csrf, "version": "1", "reason_code": "blurry"},
+        follow_redirects=True,
+    )
 
     text = response.get_data(as_text=True)
     assert "操作未生效" in text and "周档案" in text and "已通过" in text

@@ -1,4 +1,5 @@
 """Every review and dossier route, for every role: the policy table decides who gets in."""
+
 import pytest
 from sqlalchemy import select
 
@@ -48,9 +49,15 @@ ROUTES = [
     ("GET", "/api/v1/dossiers/{a}/index.pdf", "dossier.read"),
     ("GET", "/api/v1/filing-scope", "filing_scope.read"),
 ]
-BODIES = {"comment": {"body": "ok"}, "comments": {"body": "ok"}, "issues": {"reason_text": "x"},
-          "reject": {"reason_code": "blurry"}, "approve": {}, "link": {"customer_id": 1},
-          "bulk-approve": {"items": [{"capture_id": "x"}]}}
+BODIES = {
+    "comment": {"body": "ok"},
+    "comments": {"body": "ok"},
+    "issues": {"reason_text": "x"},
+    "reject": {"reason_code": "blurry"},
+    "approve": {},
+    "link": {"customer_id": 1},
+    "bulk-approve": {"items": [{"capture_id": "x"}]},
+}
 ROLES = ("anonymous", "device", "inspector", "archivist", "legal", "manager", "admin")
 
 
@@ -67,8 +74,14 @@ def _call(client, api, method, path, is_api):
         return api.get(path)
     if is_api:
         return api.post(path, json=BODIES.get(key, {}))
-    form = {"csrf_token": api.csrf or "", "reason_code": "blurry", "reason_text": "x", "body": "ok",
-            "customer_id": "1", "capture": "x:1"}
+    form = {
+        "csrf_token": api.csrf or "",
+        "reason_code": "blurry",
+        "reason_text": "x",
+        "body": "ok",
+        "customer_id": "1",
+        "capture": "x:1",
+    }
     return client.post(path, data=form, headers={"Authorization": f"Bearer {api.token}"} if api.token else {})
 
 
@@ -102,13 +115,25 @@ def test_each_route_admits_exactly_the_roles_the_policy_names(client, role):
         else:
             assert response.status_code == 403, f"{where}: {response.status_code}"
             if is_api:
-                assert response.json == {**response.json, "code": "auth.forbidden",
-                                         "details": {"permission": permission}}, where
+                assert response.json == {
+                    **response.json,
+                    "code": "auth.forbidden",
+                    "details": {"permission": permission},
+                }, where
 
 
 def test_the_table_covers_every_review_and_dossier_route_of_the_app(app):
-    covered = {(m, t.split("?")[0].replace("{c}", "<capture_id>").replace("{p}", "<photo_id>")
-                .replace("{a}", "<account_no>").replace("{s}", "<scan_id>")) for m, t, _ in ROUTES}
+    covered = {
+        (
+            m,
+            t.split("?")[0]
+            .replace("{c}", "<capture_id>")
+            .replace("{p}", "<photo_id>")
+            .replace("{a}", "<account_no>")
+            .replace("{s}", "<scan_id>"),
+        )
+        for m, t, _ in ROUTES
+    }
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in ("review", "dossiers", "review_api", "dossiers_api"):
             path = rule.rule.replace("<variant>", "original")

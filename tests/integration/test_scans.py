@@ -1,4 +1,5 @@
 """Scanned paper documents: intake with quality flags, stamping like photos, filing into the 卷内目录."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,15 +29,21 @@ def _archivist(client) -> ApiClient:
 
 
 def _upload(api, account_no, files, **form):
-    data = {"files": [(io.BytesIO(content), name) for name, content in files],
-            **{k: str(v) for k, v in form.items()}}
-    return api.post(f"/api/v1/dossiers/{account_no}/scans", json=None, data=data,
-                    content_type="multipart/form-data")
+    data = {"files": [(io.BytesIO(content), name) for name, content in files], **{k: str(v) for k, v in form.items()}}
+    return api.post(f"/api/v1/dossiers/{account_no}/scans", json=None, data=data, content_type="multipart/form-data")
 
 
 def _contract_signed(app, account_no, day=date(2026, 3, 9)):
-    recorded = obligations.record_event(db.session, CLI, account_no=account_no, kind="contract_signed",
-                                        occurred_on=day, today=day, now=NOW, settings=settings_from(app.config))
+    recorded = obligations.record_event(
+        db.session,
+        CLI,
+        account_no=account_no,
+        kind="contract_signed",
+        occurred_on=day,
+        today=day,
+        now=NOW,
+        settings=settings_from(app.config),
+    )
     db.session.commit()
     return recorded
 
@@ -46,8 +53,15 @@ def test_uploaded_pdf_is_kept_byte_for_byte_with_pages_resolution_and_colour_rea
     review_world()
     api = _archivist(client)
     pdf = make_pdf(pages=3, dpi=300, mode="L")
-    answer = _upload(api, LOW, [("供用电合同.pdf", pdf)], doc_type="supply_contract", doc_date="2026-03-01",
-                     pages=3, note="营业厅签订")
+    answer = _upload(
+        api,
+        LOW,
+        [("供用电合同.pdf", pdf)],
+        doc_type="supply_contract",
+        doc_date="2026-03-01",
+        pages=3,
+        note="营业厅签订",
+    )
     assert answer.status_code == 201, answer.json
     assert answer.json["created"] == 1
     scan = answer.json["scans"][0]
@@ -66,12 +80,23 @@ def test_low_resolution_tiff_and_unrecorded_resolution_are_flagged_before_filing
     clock.current = NOW
     review_world()
     api = _archivist(client)
-    answer = _upload(api, LOW, [("申请书.tif", make_tiff(pages=2, dpi=150, mode="1")),
-                                ("身份证.png", make_page_image("PNG", dpi=None, mode="L"))],
-                     doc_type="application")
+    answer = _upload(
+        api,
+        LOW,
+        [
+            ("申请书.tif", make_tiff(pages=2, dpi=150, mode="1")),
+            ("身份证.png", make_page_image("PNG", dpi=None, mode="L")),
+        ],
+        doc_type="application",
+    )
     assert answer.status_code == 201, answer.json
     tiff, png = answer.json["scans"]
-    assert (tiff["file_format"], tiff["pages"], tiff["min_dpi"], tiff["colour_modes"]) == ("tiff", 2, 150.0, ["bilevel"])
+    assert (tiff["file_format"], tiff["pages"], tiff["min_dpi"], tiff["colour_modes"]) == (
+        "tiff",
+        2,
+        150.0,
+        ["bilevel"],
+    )
     assert tiff["flags"] == ["low_resolution"] and tiff["flag_labels"] == ["分辨率低于 200 dpi"]
     assert png["flags"] == ["resolution_unknown"]
     listed = api.get(f"/api/v1/dossiers/{LOW}/scans").json
@@ -98,8 +123,10 @@ def test_scan_is_stamped_like_a_photo_hashes_token_log_leaf_and_thumbnail(app, c
     assert evidence.sm3 == hashlib.new("sm3", pdf).hexdigest() and evidence.hash_ok is True
     assert evidence.tsa_status == "granted" and evidence.tsa_token
     assert evidence.evidence_no.startswith("DGS-20260310-")
-    events = [leaf.event_type for leaf in db.session.scalars(
-        select(LogLeaf).where(LogLeaf.subject_id == scan_id).order_by(LogLeaf.index))]
+    events = [
+        leaf.event_type
+        for leaf in db.session.scalars(select(LogLeaf).where(LogLeaf.subject_id == scan_id).order_by(LogLeaf.index))
+    ]
     assert events == ["scan_received", "scan_timestamped", "scan_stamped"]
     assert evidence.stamped_leaf_index is not None
     run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == scan_id))
@@ -133,8 +160,13 @@ def test_filing_appends_entries_with_page_ranges_box_position_and_meets_the_obli
     recorded = _contract_signed(app, LOW)
     api = _archivist(client)
     application = _upload(api, LOW, [("申请书.pdf", make_pdf(pages=3, label="a"))], doc_type="application").json
-    contract = _upload(api, LOW, [("合同.tif", make_tiff(pages=2, dpi=300, mode="L"))], doc_type="supply_contract",
-                       business_event_id=recorded.event.id).json
+    contract = _upload(
+        api,
+        LOW,
+        [("合同.tif", make_tiff(pages=2, dpi=300, mode="L"))],
+        doc_type="supply_contract",
+        business_event_id=recorded.event.id,
+    ).json
     assert db.session.get(FilingObligation, recorded.obligation.id).state == "open"
 
     first = api.post(f"/api/v1/dossiers/{LOW}/scans/{application['scans'][0]['id']}/file")
@@ -152,8 +184,12 @@ def test_filing_appends_entries_with_page_ranges_box_position_and_meets_the_obli
     base = {r["doc_type"]: r for r in groups["new_connection"]["requirements"]}
     assert base["application"]["present"] is True and base["application"]["seqs"] == [1]
     signed = {r["doc_type"]: r for r in groups["contract_signed"]["requirements"]}
-    assert signed["supply_contract"] == {"doc_type": "supply_contract", "label": "供用电合同", "present": True,
-                                         "seqs": [2]}
+    assert signed["supply_contract"] == {
+        "doc_type": "supply_contract",
+        "label": "供用电合同",
+        "present": True,
+        "seqs": [2],
+    }
     leaves = db.session.scalars(select(LogLeaf.event_type).where(LogLeaf.event_type == "scan_filed")).all()
     assert len(leaves) == 2
 
@@ -172,23 +208,27 @@ def test_bad_scans_are_refused_with_their_codes_and_nothing_is_kept(client, cloc
     clock.current = NOW
     review_world()
     api = _archivist(client)
-    garbage = _upload(api, LOW, [("ok.pdf", make_pdf(pages=1)), ("bad.pdf", b"%PDF-1.4 not really")],
-                      doc_type="application")
+    garbage = _upload(
+        api, LOW, [("ok.pdf", make_pdf(pages=1)), ("bad.pdf", b"%PDF-1.4 not really")], doc_type="application"
+    )
     assert garbage.status_code == 400 and garbage.json["code"] == "scan.unreadable"
     assert garbage.json["details"]["index"] == 1
     assert db.session.scalars(select(Scan)).all() == []
     unknown_type = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="love_letter")
     assert unknown_type.status_code == 400 and unknown_type.json["code"] == "scan.unknown_doc_type"
-    none = api.post(f"/api/v1/dossiers/{LOW}/scans", data={"doc_type": "application"},
-                    content_type="multipart/form-data")
+    none = api.post(
+        f"/api/v1/dossiers/{LOW}/scans", data={"doc_type": "application"}, content_type="multipart/form-data"
+    )
     assert none.status_code == 400 and none.json["code"] == "scan.no_file"
     other_event = _contract_signed(client.application, HIGH)
-    wrong = _upload(api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application",
-                    business_event_id=other_event.event.id)
+    wrong = _upload(
+        api, LOW, [("a.pdf", make_pdf(pages=1))], doc_type="application", business_event_id=other_event.event.id
+    )
     assert wrong.status_code == 400 and wrong.json["code"] == "dossier.unknown_business_event"
     assert api.get(f"/api/v1/dossiers/{HIGH}/scans/nope").json["code"] == "scan.unknown"
-    assert _upload(api, "0000", [("a.pdf", make_pdf(pages=1))], doc_type="application").json["code"] == \
-        "customer.unknown"
+    assert (
+        _upload(api, "0000", [("a.pdf", make_pdf(pages=1))], doc_type="application").json["code"] == "customer.unknown"
+    )
 
 
 def test_scan_of_one_customer_is_not_reachable_under_another(client, clock):
@@ -211,19 +251,32 @@ def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(clie
     review_world()
     _archivist(client)
     token = _page_form(client, LOW)
-    sent = client.post(f"/dossiers/{LOW}/scans", data={
-        "csrf_token": token, "doc_type": "application", "doc_date": "2026-03-01", "pages": "3",
-        "files": [(io.BytesIO(make_pdf(pages=3)), "申请书.pdf")]}, content_type="multipart/form-data")
+    sent = client.post(
+        f"/dossiers/{LOW}/scans",
+        data={
+            "csrf_token": token,
+            "doc_type": "application",
+            "doc_date": "2026-03-01",
+            "pages": "3",
+            "files": [(io.BytesIO(make_pdf(pages=3)), "申请书.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
     assert sent.status_code == 303
-    sent = client.post(f"/dossiers/{LOW}/scans", data={
-        "csrf_token": token, "doc_type": "id_papers",
-        "files": [(io.BytesIO(make_tiff(pages=1, dpi=150)), "身份证.tif")]}, content_type="multipart/form-data")
+    sent = client.post(
+        f"/dossiers/{LOW}/scans",
+        data={
+            "csrf_token": token,
+            "doc_type": "id_papers",
+            "files": [(io.BytesIO(make_tiff(pages=1, dpi=150)), "身份证.tif")],
+        },
+        content_type="multipart/form-data",
+    )
     page = client.get(f"/dossiers/{LOW}").get_data(as_text=True)
     assert "已接收 1 个扫描文件" in page and "分辨率低于 200 dpi" in page and "150 dpi" in page
     first, second = [s.id for s in sorted(db.session.scalars(select(Scan)), key=lambda s: s.filename != "申请书.pdf")]
     for scan_id in (first, second):
-        assert client.post(f"/dossiers/{LOW}/scans/{scan_id}/file",
-                           data={"csrf_token": token}).status_code == 303
+        assert client.post(f"/dossiers/{LOW}/scans/{scan_id}/file", data={"csrf_token": token}).status_code == 303
     page = client.get(f"/dossiers/{LOW}").get_data(as_text=True)
     assert "已归档为第 2 件（页号 4）" in page
     index = client.get(f"/dossiers/{LOW}/index").get_data(as_text=True)
@@ -234,14 +287,17 @@ def test_dossier_page_uploads_shows_flags_files_and_index_lists_page_ranges(clie
     (tmp_path / "index.pdf").write_bytes(client.get(f"/dossiers/{LOW}/index.pdf").data)
     printed = text_of(tmp_path / "index.pdf")
     assert "页号" in printed and "1–3" in printed and "纸质扫描" in printed
-    refused = client.post(f"/dossiers/{LOW}/scans", data={
-        "csrf_token": token, "doc_type": "application", "files": [(io.BytesIO(b"hello"), "x.pdf")]},
-        content_type="multipart/form-data")
+    refused = client.post(
+        f"/dossiers/{LOW}/scans",
+        data={"csrf_token": token, "doc_type": "application", "files": [(io.BytesIO(b"hello"), "x.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert "无法读取" in client.get(refused.headers["Location"]).get_data(as_text=True)
 
 
 def test_legal_staff_search_scans_across_customers_by_type_date_and_flag_and_the_search_is_registered(
-        app, client, clock):
+    app, client, clock
+):
     from models import EvidenceUse
     from tests.helpers.factories import make_user
 
@@ -249,8 +305,9 @@ def test_legal_staff_search_scans_across_customers_by_type_date_and_flag_and_the
     review_world()
     api = _archivist(client)
     _upload(api, LOW, [("a.pdf", make_pdf(pages=1, label="a"))], doc_type="application", doc_date="2019-05-06")
-    _upload(api, LOW, [("b.tif", make_tiff(pages=1, dpi=150, label="b"))], doc_type="supply_contract",
-            doc_date="2019-06-01")
+    _upload(
+        api, LOW, [("b.tif", make_tiff(pages=1, dpi=150, label="b"))], doc_type="supply_contract", doc_date="2019-06-01"
+    )
     _upload(api, HIGH, [("c.pdf", make_pdf(pages=2, label="c"))], doc_type="supply_contract", doc_date="2020-01-01")
     make_user("lawyer", "legal")
     lawyer = ApiClient(client)
@@ -263,8 +320,9 @@ def test_legal_staff_search_scans_across_customers_by_type_date_and_flag_and_the
     first = lawyer.get("/api/v1/legal/scans?limit=2").json
     rest = lawyer.get(f"/api/v1/legal/scans?limit=2&cursor={first['next_cursor']}").json
     assert len(first["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
-    assert {i["id"] for i in first["items"]} | {i["id"] for i in rest["items"]} == \
-        {s.id for s in db.session.scalars(select(Scan))}
+    assert {i["id"] for i in first["items"]} | {i["id"] for i in rest["items"]} == {
+        s.id for s in db.session.scalars(select(Scan))
+    }
     assert lawyer.get("/api/v1/legal/scans?flag=blurry").json["code"] == "legal.bad_filter"
     assert lawyer.get("/api/v1/legal/scans?cursor=garbage").json["code"] == "legal.bad_cursor"
     searches = db.session.scalars(select(EvidenceUse).where(EvidenceUse.action == "search")).all()
@@ -281,8 +339,17 @@ def test_destroying_a_dossier_removes_its_scans_but_keeps_bytes_another_dossier_
     customer("3100000099", "高压")
     own, shared = make_pdf(pages=2, label="own"), make_pdf(pages=1, label="shared")
     for account, data in (("3100000005", own), ("3100000005", shared), ("3100000099", shared)):
-        scan_service.intake(db.session, CLI, None, account, data, "x.pdf",
-                            scan_service.ScanRequest(doc_type="supply_contract"), ports().clock.now(), ports().blobs)
+        scan_service.intake(
+            db.session,
+            CLI,
+            None,
+            account,
+            data,
+            "x.pdf",
+            scan_service.ScanRequest(doc_type="supply_contract"),
+            ports().clock.now(),
+            ports().blobs,
+        )
     work(app)
     own_key, shared_key = hashlib.sha256(own).hexdigest(), hashlib.sha256(shared).hexdigest()
     own_scan = db.session.scalar(select(Scan).where(Scan.sha256 == own_key))
@@ -320,8 +387,13 @@ def test_legal_scan_search_page_lists_matching_scans_with_links_to_the_dossier(c
     clock.current = NOW
     review_world()
     api = _archivist(client)
-    _upload(api, LOW, [("合同.tif", make_tiff(pages=1, dpi=150, label="p"))], doc_type="supply_contract",
-            doc_date="2019-06-01")
+    _upload(
+        api,
+        LOW,
+        [("合同.tif", make_tiff(pages=1, dpi=150, label="p"))],
+        doc_type="supply_contract",
+        doc_date="2019-06-01",
+    )
     _upload(api, HIGH, [("申请.pdf", make_pdf(pages=1, label="q"))], doc_type="application", doc_date="2019-06-02")
     make_user("lawyer", "legal")
     assert ApiClient(client).login("lawyer", PASSWORD).status_code == 302

@@ -1,4 +1,5 @@
 """Scanned paper documents in evidence bundles: verified like photos (sha256sum, openssl ts, proofs)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,17 @@ def _tool(name: str) -> str:
 
 
 def _scan(app, data: bytes, name: str, doc_type: str, file_it: bool) -> str:
-    kept = scans.intake(db.session, CLI, None, ACCOUNT, data, name, scans.ScanRequest(doc_type=doc_type),
-                        ports().clock.now(), ports().blobs)
+    kept = scans.intake(
+        db.session,
+        CLI,
+        None,
+        ACCOUNT,
+        data,
+        name,
+        scans.ScanRequest(doc_type=doc_type),
+        ports().clock.now(),
+        ports().blobs,
+    )
     if file_it:
         scans.file_scan(db.session, CLI, None, kept.scan.id, ports().clock.now(), settings_from(app.config))
     return kept.scan.id
@@ -51,9 +61,14 @@ def test_a_bundle_with_photos_and_scans_verifies_three_ways(app, client, clock, 
     clock.advance(minutes=5)
     lawyer = make_user("lawyer", "legal", display_name="李律师")
     export = evidence_export.request_export(
-        db.session, Actor("user", str(lawyer.id), None, "legal"), db.session.get(User, lawyer.id),
-        evidence_export.Criteria(account_no=ACCOUNT), "合同纠纷（2026）浙0106民初9号", clock.now(),
-        export_approval.ApprovalLimits())
+        db.session,
+        Actor("user", str(lawyer.id), None, "legal"),
+        db.session.get(User, lawyer.id),
+        evidence_export.Criteria(account_no=ACCOUNT),
+        "合同纠纷（2026）浙0106民初9号",
+        clock.now(),
+        export_approval.ApprovalLimits(),
+    )
     assert export.item_count == 3 and sorted(export.scan_ids) == sorted([contract, application])
     run_jobs(app, "exports")
     db.session.expire_all()
@@ -85,15 +100,36 @@ def test_a_bundle_with_photos_and_scans_verifies_three_ways(app, client, clock, 
     sums = subprocess.run([sha256sum, "-c", layout.SUMS], cwd=unpacked, capture_output=True, text=True)
     assert sums.returncode == 0, sums.stdout + sums.stderr
     for item in items.values():
-        done = subprocess.run([openssl, "ts", "-verify", "-data", item["files"]["original"],
-                               "-in", item["files"]["token"], "-CAfile", item["timestamp"]["anchor"],
-                               "-untrusted", item["timestamp"]["chain"]], cwd=unpacked, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                openssl,
+                "ts",
+                "-verify",
+                "-data",
+                item["files"]["original"],
+                "-in",
+                item["files"]["token"],
+                "-CAfile",
+                item["timestamp"]["anchor"],
+                "-untrusted",
+                item["timestamp"]["chain"],
+            ],
+            cwd=unpacked,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stdout + done.stderr
     root, key = pinned_anchor_files(app, tmp_path)
-    shipped = subprocess.run([sys.executable, "-m", "verifier", str(unpacked), "--tsa-ca", root, "--log-key", key],
-                             cwd=unpacked / "tools", capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
-    assert shipped.returncode == 0 and "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in shipped.stdout, \
+    shipped = subprocess.run(
+        [sys.executable, "-m", "verifier", str(unpacked), "--tsa-ca", root, "--log-key", key],
+        cwd=unpacked / "tools",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert shipped.returncode == 0 and "ALL CHECKS PASSED AGAINST PINNED ANCHORS" in shipped.stdout, (
         shipped.stdout + shipped.stderr
+    )
     exported = db.session.scalars(select(LogLeaf.subject_id).where(LogLeaf.event_type == "exported")).all()
     assert {contract, application} <= set(exported)
 
@@ -104,8 +140,14 @@ def test_a_scan_whose_bundled_bytes_were_changed_fails_verification(app, client,
     run_jobs(app)
     lawyer = make_user("lawyer", "legal")
     export = evidence_export.request_export(
-        db.session, Actor("user", str(lawyer.id), None, "legal"), db.session.get(User, lawyer.id),
-        evidence_export.Criteria(account_no=ACCOUNT), "核对", clock.now(), export_approval.ApprovalLimits())
+        db.session,
+        Actor("user", str(lawyer.id), None, "legal"),
+        db.session.get(User, lawyer.id),
+        evidence_export.Criteria(account_no=ACCOUNT),
+        "核对",
+        clock.now(),
+        export_approval.ApprovalLimits(),
+    )
     run_jobs(app, "exports")
     db.session.expire_all()
     export = db.session.get(EvidenceExport, export.id)

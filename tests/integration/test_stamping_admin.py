@@ -1,4 +1,5 @@
 """The admin jobs page: failed stamping jobs and the outbox backlog are visible, and retry works."""
+
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -20,8 +21,10 @@ def _failed_run(app, monkeypatch):
     def broken(ctx):
         raise OSError("preview disk full")
 
-    steps = tuple(pipeline.Step(s.name, broken if s.name == "make_derivatives" else s.run, s.state_after)
-                  for s in pipeline.PHOTO_RECEIVED)
+    steps = tuple(
+        pipeline.Step(s.name, broken if s.name == "make_derivatives" else s.run, s.state_after)
+        for s in pipeline.PHOTO_RECEIVED
+    )
     monkeypatch.setitem(pipeline.PIPELINES, "photo.received", steps)
     app.config["STAMPING_MAX_ATTEMPTS"] = 1
     app.extensions.pop("dangan.stamping_env", None)
@@ -70,6 +73,5 @@ def test_retrying_a_finished_job_is_refused(app, client):
     ApiClient(client).login("mgr", PASSWORD)
     run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == photo.id))
     html = client.get("/admin/jobs").get_data(as_text=True)
-    answer = client.post(f"/admin/jobs/{run.id}/retry", data={"csrf_token": csrf_token_of(html)},
-                         follow_redirects=True)
+    answer = client.post(f"/admin/jobs/{run.id}/retry", data={"csrf_token": csrf_token_of(html)}, follow_redirects=True)
     assert "只有失败或等待重试的任务可以重试。" in answer.get_data(as_text=True)  # the zh-CN catalogue text

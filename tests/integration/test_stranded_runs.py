@@ -5,6 +5,7 @@ after a worker took the job off its queue, in the job before and after its claim
 job's last step and its commit), then lets the sweep and a worker run: the photo ends ``ready``,
 stamped once.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -46,8 +47,14 @@ def _assert_stamped_once(photo_id: str) -> None:
     assert db.session.get(Photo, photo_id).state == "ready"
     assert _run(photo_id).status == "done"
     for event in ("received", "stamped"):
-        assert db.session.scalar(select(func.count()).select_from(LogLeaf).where(
-            LogLeaf.subject_id == photo_id, LogLeaf.event_type == event)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(LogLeaf)
+                .where(LogLeaf.subject_id == photo_id, LogLeaf.event_type == event)
+            )
+            == 1
+        )
 
 
 def _queued_photo(app) -> Photo:

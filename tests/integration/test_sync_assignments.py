@@ -1,4 +1,5 @@
 """Task assignments from the command line and the demo data; tablets follow them."""
+
 import json
 
 from sqlalchemy import select
@@ -25,8 +26,9 @@ def test_assign_list_and_remove_customers_from_the_command_line(runner):
     assert last_json(listed)["account_nos"] == ["3100012345", "5200098761"]
     removed = runner.invoke(args=["assignments", "remove", "--inspector", "inspector1", "5200098761"])
     assert last_json(removed)["unassigned"] == ["5200098761"]
-    ops = db.session.execute(select(SyncChange.entity_id, SyncChange.op).where(SyncChange.entity == "dossier")
-                             .order_by(SyncChange.id)).all()
+    ops = db.session.execute(
+        select(SyncChange.entity_id, SyncChange.op).where(SyncChange.entity == "dossier").order_by(SyncChange.id)
+    ).all()
     assert ops == [("3100012345", "upsert"), ("5200098761", "upsert"), ("5200098761", "delete")]
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("assignment.%"))).all()
     assert sorted(actions) == ["assignment.end", "assignment.start", "assignment.start"]
@@ -36,10 +38,12 @@ def test_assignment_errors_are_clear_and_change_nothing(runner):
     make_user("inspector1", "inspector")
     make_user("archivist", "archivist")
     make_customer("3100012345")
-    cases = [(["--inspector", "archivist", "3100012345"], "assignment.not_inspector"),
-             (["--inspector", "nobody", "3100012345"], "user.unknown"),
-             (["--inspector", "inspector1", "3100012345", "9999999999"], "customer.unknown"),
-             (["--inspector", "inspector1", "31-00"], "customer.invalid_account_no")]
+    cases = [
+        (["--inspector", "archivist", "3100012345"], "assignment.not_inspector"),
+        (["--inspector", "nobody", "3100012345"], "user.unknown"),
+        (["--inspector", "inspector1", "3100012345", "9999999999"], "customer.unknown"),
+        (["--inspector", "inspector1", "31-00"], "customer.invalid_account_no"),
+    ]
     for args, code in cases:
         result = runner.invoke(args=["assignments", "add", *args])
         assert result.exit_code == 1 and code in result.output, (args, result.output)

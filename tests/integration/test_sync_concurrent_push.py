@@ -6,6 +6,7 @@ two processes (two nodes behind a load balancer). Whatever the interleaving, eve
 the stored answer of the one that applied it, never ``sync.id_reused``, and each revision is
 recorded once. Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 """
+
 import json
 import multiprocessing
 import threading
@@ -27,12 +28,28 @@ SLOTS = {"usage_inspection": ("meter", "meter"), "site_survey": ("site", "scene"
 
 def new_item(kind: str, version: int) -> dict:
     slot, category = SLOTS[kind]
-    return {"capture_id": str(uuid.uuid4()), "revision_id": str(uuid.uuid4()), "base_revision_id": None,
-            "kind": kind, "schema_version": version, "account_no": "3100012345",
-            "device_time": "2026-03-02T09:31:00+08:00", "data": sample_data(kind, version),
-            "photos": [{"id": str(uuid.uuid4()), "slot": slot, "category": category,
-                        "captured_at": "2026-03-02T09:25:00+08:00", "sha256": uuid.uuid4().hex * 2,
-                        "size": 1000, "mime_type": "image/jpeg", "filename": "IMG_0001.jpg"}]}
+    return {
+        "capture_id": str(uuid.uuid4()),
+        "revision_id": str(uuid.uuid4()),
+        "base_revision_id": None,
+        "kind": kind,
+        "schema_version": version,
+        "account_no": "3100012345",
+        "device_time": "2026-03-02T09:31:00+08:00",
+        "data": sample_data(kind, version),
+        "photos": [
+            {
+                "id": str(uuid.uuid4()),
+                "slot": slot,
+                "category": category,
+                "captured_at": "2026-03-02T09:25:00+08:00",
+                "sha256": uuid.uuid4().hex * 2,
+                "size": 1000,
+                "mime_type": "image/jpeg",
+                "filename": "IMG_0001.jpg",
+            }
+        ],
+    }
 
 
 def amendment_of(item: dict) -> dict:
@@ -47,8 +64,12 @@ def push_body(items: list[dict]) -> bytes:
 
 def _post(app, token: str, body: bytes):
     with app.app_context():  # its own database session, as a request of a server thread has
-        response = app.test_client().post("/api/v1/sync/push", data=body, content_type="application/json",
-                                          headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().post(
+            "/api/v1/sync/push",
+            data=body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         db.session.remove()
         return response.status_code, response.get_json()
 
@@ -79,8 +100,9 @@ def fire_in_processes(app, tokens: list[str], body: bytes) -> list:
     context = multiprocessing.get_context("fork")
     barrier, answers = context.Barrier(len(tokens)), context.Queue()
     db.session.remove()
-    children = [context.Process(target=_child, args=(app, token, body, barrier, answers, i))
-                for i, token in enumerate(tokens)]
+    children = [
+        context.Process(target=_child, args=(app, token, body, barrier, answers, i)) for i, token in enumerate(tokens)
+    ]
     for child in children:
         child.start()
     collected = dict(answers.get(timeout=120) for _ in children)
@@ -103,10 +125,16 @@ def inspector_tablets(app):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4), copies=st.integers(2, 4),
-       how=st.sampled_from(sorted(FIRE)), other_tablet=st.booleans(), amendments=st.booleans())
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
+    copies=st.integers(2, 4),
+    how=st.sampled_from(sorted(FIRE)),
+    other_tablet=st.booleans(),
+    amendments=st.booleans(),
+)
 def test_identical_pushes_racing_each_other_all_get_the_stored_answer_never_id_reused(
-        app, inspector_tablets, kinds, copies, how, other_tablet, amendments):
+    app, inspector_tablets, kinds, copies, how, other_tablet, amendments
+):
     first_token, second_token = inspector_tablets
     items = [new_item(kind, version) for kind, version in kinds]
     if amendments:  # the captures are stored; their amendments race
@@ -124,8 +152,11 @@ def test_identical_pushes_racing_each_other_all_get_the_stored_answer_never_id_r
         assert all(r == results[0] for r in results), results  # one stored answer for every copy
         assert results[0]["status"] == "applied"
         assert results[0]["revision"] == (2 if amendments else 1) and results[0]["conflict"] is False
-        assert db.session.scalar(select(func.count()).select_from(CaptureRevision).where(
-            CaptureRevision.capture_id == item["capture_id"])) == (2 if amendments else 1)
-        assert db.session.scalar(select(func.count()).select_from(Photo).where(
-            Photo.capture_id == item["capture_id"])) == 1
+        assert db.session.scalar(
+            select(func.count()).select_from(CaptureRevision).where(CaptureRevision.capture_id == item["capture_id"])
+        ) == (2 if amendments else 1)
+        assert (
+            db.session.scalar(select(func.count()).select_from(Photo).where(Photo.capture_id == item["capture_id"]))
+            == 1
+        )
     db.session.remove()

@@ -4,6 +4,7 @@ Whatever the order, after the links heal: nothing is recorded twice, nothing is 
 amendments (and only those) are flagged, and every tablet holds exactly the server's view of
 its scope (assigned dossier summaries, capture schemas, review outcomes of its captures).
 """
+
 import json
 import shutil
 import tempfile
@@ -34,10 +35,16 @@ KINDS = [("usage_inspection", 2), ("usage_inspection", 1), ("site_survey", 1), (
 DEVICES = 3  # tablets 0 and 1 belong to the first inspector, tablet 2 to the second
 
 device_no = st.integers(0, DEVICES - 1)
-capture = st.tuples(st.just("capture"), device_no, st.integers(0, len(KINDS) - 1),
-                    st.sampled_from([True, True, True, False]), st.booleans())
+capture = st.tuples(
+    st.just("capture"),
+    device_no,
+    st.integers(0, len(KINDS) - 1),
+    st.sampled_from([True, True, True, False]),
+    st.booleans(),
+)
 step = st.one_of(
-    capture, capture,
+    capture,
+    capture,
     st.tuples(st.just("amend"), device_no, st.booleans()),
     st.tuples(st.just("push"), device_no, st.sampled_from([None, None, "lose_request", "lose_answer"])),
     st.tuples(st.just("server_crash"), device_no, st.integers(0, 2)),
@@ -47,15 +54,21 @@ step = st.one_of(
     st.tuples(st.just("assign"), st.integers(0, 1), st.sampled_from(ACCOUNTS)),
     st.tuples(st.just("unassign"), st.integers(0, 1), st.sampled_from(ACCOUNTS)),
     st.tuples(st.just("review"), device_no),
-    st.tuples(st.just("compact"),),
+    st.tuples(
+        st.just("compact"),
+    ),
 )
 
 
 @pytest.fixture
 def customers(app):
     for number in ACCOUNTS:
-        make_customer(number, f"客户{number}", voltage_class="高压" if number[0] == "3" else "低压",
-                      usage_category="大工业用电" if number[0] == "3" else "居民生活用电")
+        make_customer(
+            number,
+            f"客户{number}",
+            voltage_class="高压" if number[0] == "3" else "低压",
+            usage_category="大工业用电" if number[0] == "3" else "居民生活用电",
+        )
 
 
 @contextmanager
@@ -80,13 +93,16 @@ class World:
         suffix = uuid.uuid4().hex[:8]
         self.client, self.root = client, root
         self.inspectors = [f"insp-a-{suffix}", f"insp-b-{suffix}"]
-        tokens = [make_device(self.inspectors[0])[1], make_device(self.inspectors[0])[1],
-                  make_device(self.inspectors[1])[1]]
+        tokens = [
+            make_device(self.inspectors[0])[1],
+            make_device(self.inspectors[0])[1],
+            make_device(self.inspectors[1])[1],
+        ]
         self.owner = [0, 0, 1]
         self.transports = [FlaskTransport(client, t) for t in tokens]
         self.devices = [self.open(i) for i in range(DEVICES)]
-        self.invalid: set[str] = set()          # revision ids made invalid on purpose
-        self.stale: set[str] = set()            # revision ids amended on a stale base
+        self.invalid: set[str] = set()  # revision ids made invalid on purpose
+        self.stale: set[str] = set()  # revision ids amended on a stale base
         self.valid_captures: list[list[str]] = [[] for _ in range(DEVICES)]
         self.reviews: dict[int, dict[str, dict]] = {0: {}, 1: {}}
 
@@ -108,8 +124,9 @@ class World:
         if not valid:
             data.pop(next(iter(data)))  # drop a required field
         account = "8888888888" if unknown_account else ACCOUNTS[kind_no % len(ACCOUNTS)]
-        capture_id, revision_id = self.devices[i].capture(kind, account, data, photo_files(self.root, kind),
-                                                          schema_version=version)
+        capture_id, revision_id = self.devices[i].capture(
+            kind, account, data, photo_files(self.root, kind), schema_version=version
+        )
         (self.valid_captures[i].append(capture_id) if valid else self.invalid.add(revision_id))
 
     def do_amend(self, i, stale):
@@ -117,8 +134,9 @@ class World:
             return
         device = self.devices[i]
         capture_id = self.valid_captures[i][len(self.valid_captures[i]) // 2]
-        rows = device.db.execute("SELECT revision_id, body FROM outbox WHERE capture_id = ? ORDER BY seq",
-                                 (capture_id,)).fetchall()
+        rows = device.db.execute(
+            "SELECT revision_id, body FROM outbox WHERE capture_id = ? ORDER BY seq", (capture_id,)
+        ).fetchall()
         data = json.loads(rows[-1][1])["data"]
         base = rows[0][0] if stale else None
         revision_id = device.amend(capture_id, data, base_revision_id=base)
@@ -173,12 +191,21 @@ class World:
 
     def do_review(self, i):
         owner = self.owner[i]
-        capture = db.session.scalar(select(Capture).where(Capture.inspector_id == self.inspector_id(owner))
-                                    .order_by(Capture.received_at, Capture.id).limit(1))
+        capture = db.session.scalar(
+            select(Capture)
+            .where(Capture.inspector_id == self.inspector_id(owner))
+            .order_by(Capture.received_at, Capture.id)
+            .limit(1)
+        )
         if capture is None:
             return
-        outcome = {"capture_id": capture.id, "state": "rejected", "reason_code": "retake",
-                   "reason_text": f"请重拍 {uuid.uuid4().hex[:4]}", "decided_at": "2026-03-02T03:00:00+00:00"}
+        outcome = {
+            "capture_id": capture.id,
+            "state": "rejected",
+            "reason_code": "retake",
+            "reason_text": f"请重拍 {uuid.uuid4().hex[:4]}",
+            "decided_at": "2026-03-02T03:00:00+00:00",
+        }
         feed.publish(db.session, feed.inspector_scope(capture.inspector_id), "review", capture.id, "upsert", outcome)
         db.session.commit()
         self.reviews[owner][capture.id] = outcome
@@ -197,8 +224,10 @@ class World:
             assert all(state != "pending" for *_, state in rows), "something was never delivered"
             token = self.transports[i].headers["Authorization"].split()[1]
             device_id = db.session.scalar(select(Device.id).where(Device.token_hash == hash_token(token)))
-            server_revisions = {r.id: r for r in db.session.scalars(
-                select(CaptureRevision).join(Capture).where(Capture.device_id == device_id))}
+            server_revisions = {
+                r.id: r
+                for r in db.session.scalars(select(CaptureRevision).join(Capture).where(Capture.device_id == device_id))
+            }
             expected_done = {rev for rev, _, _, state in rows if state == "done"}
             rejected = {rev for rev, _, _, state in rows if state == "rejected"}
             assert rejected <= self.invalid  # only the invalid items were refused
@@ -217,16 +246,19 @@ class World:
     def check_scope(self, i, device):
         inspector_id = self.inspector_id(self.owner[i])
         assigned = db.session.execute(
-            select(Customer, Dossier.archive_no).join(Assignment, Assignment.customer_id == Customer.id)
+            select(Customer, Dossier.archive_no)
+            .join(Assignment, Assignment.customer_id == Customer.id)
             .join(Dossier, Dossier.customer_id == Customer.id)
-            .where(Assignment.inspector_id == inspector_id, Assignment.ended_at.is_(None))).all()
+            .where(Assignment.inspector_id == inspector_id, Assignment.ended_at.is_(None))
+        ).all()
         assert device.local("dossier") == {c.account_no: dossier_summary(c, a) for c, a in assigned}
         assert device.local("schema") == current_descriptors()
         assert device.local("review") == self.reviews[self.owner[i]]
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(steps=st.lists(step, min_size=6, max_size=40))
 def test_no_duplicate_no_loss_and_every_tablet_converges(client, customers, steps):
     root = tempfile.mkdtemp(prefix="dangan-tablets-")

@@ -1,4 +1,5 @@
 """Pull: opaque monotonic cursors, pages in constant memory, scope changes, resets, reviews."""
+
 from datetime import timedelta
 
 import pytest
@@ -107,20 +108,37 @@ def test_a_customer_master_data_change_reaches_the_assigned_tablets(tablet):
     api, _ = tablet
     assign("inspector1", "3100012345")
     _, cursor, _ = pull_all(api)
-    upsert_customer(db.session, CLI, clean_row({"account_no": "3100012345", "name": "江南精密机械股份有限公司",
-                                                "voltage_class": "高压", "usage_category": "大工业用电",
-                                                "ct_ratio": "150/5"}), ports().clock.now())
+    upsert_customer(
+        db.session,
+        CLI,
+        clean_row(
+            {
+                "account_no": "3100012345",
+                "name": "江南精密机械股份有限公司",
+                "voltage_class": "高压",
+                "usage_category": "大工业用电",
+                "ct_ratio": "150/5",
+            }
+        ),
+        ports().clock.now(),
+    )
     db.session.commit()
     news, _, _ = pull_all(api, cursor)
     assert [(c["id"], c["data"]["name"], c["data"]["ct_ratio"]) for c in news] == [
-        ("3100012345", "江南精密机械股份有限公司", "150/5")]
+        ("3100012345", "江南精密机械股份有限公司", "150/5")
+    ]
 
 
 def test_review_outcomes_of_own_captures_are_delivered(tablet):
     api, device = tablet
     _, cursor, _ = pull_all(api)
-    outcome = {"capture_id": "c-1", "state": "rejected", "reason_code": "photo_blurred",
-               "reason_text": "电能表照片模糊，请重拍", "decided_at": "2026-03-02T02:00:00+00:00"}
+    outcome = {
+        "capture_id": "c-1",
+        "state": "rejected",
+        "reason_code": "photo_blurred",
+        "reason_text": "电能表照片模糊，请重拍",
+        "decided_at": "2026-03-02T02:00:00+00:00",
+    }
     feed.publish(db.session, feed.inspector_scope(device.inspector_id), "review", "c-1", "upsert", outcome)
     feed.publish(db.session, feed.inspector_scope(device.inspector_id + 1000), "review", "c-2", "upsert", outcome)
     db.session.commit()
@@ -135,8 +153,19 @@ def test_huge_initial_sync_comes_in_pages_read_in_constant_memory(tablet):
     now = ports().clock.now()
     numbers = [f"61000{i:05d}" for i in range(300)]
     for number in numbers:
-        upsert_customer(db.session, CLI, clean_row({"account_no": number, "name": f"客户{number}",
-                                                    "voltage_class": "低压", "usage_category": "居民生活用电"}), now)
+        upsert_customer(
+            db.session,
+            CLI,
+            clean_row(
+                {
+                    "account_no": number,
+                    "name": f"客户{number}",
+                    "voltage_class": "低压",
+                    "usage_category": "居民生活用电",
+                }
+            ),
+            now,
+        )
     sync_assignments.assign(db.session, CLI, "inspector1", numbers, now)
     db.session.commit()
     loaded = []
@@ -195,8 +224,7 @@ def test_compaction_keeps_current_state_and_answers_reset_required_to_cursors_be
     clock.advance(days=40)
     result = runner.invoke(args=["sync", "compact", "--tombstone-days", "30"])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(select(func.count()).select_from(SyncChange).where(
-        SyncChange.entity == "dossier")) == 1
+    assert db.session.scalar(select(func.count()).select_from(SyncChange).where(SyncChange.entity == "dossier")) == 1
     stale = api.get("/api/v1/sync/pull", query_string={"cursor": early_cursor})
     assert stale.status_code == 410
     assert stale.json["code"] == "sync.reset_required" and stale.json["details"]["reason"] == "compacted"
@@ -227,8 +255,9 @@ def test_clock_skew_neither_echoes_nor_hides_changes(clock, tablet):
     assert [c["id"] for c in second["changes"]] == ["5200098761"]
     third = api.get("/api/v1/sync/pull", query_string={"cursor": second["cursor"], "device_time": ahead}).json
     assert third["changes"] == []
-    offsets = db.session.scalars(select(SyncSession.clock_offset_ms).where(SyncSession.kind == "pull")
-                                 .order_by(SyncSession.id)).all()
+    offsets = db.session.scalars(
+        select(SyncSession.clock_offset_ms).where(SyncSession.kind == "pull").order_by(SyncSession.id)
+    ).all()
     assert offsets == [3 * 86400 * 1000, -400 * 86400 * 1000, 3 * 86400 * 1000]
 
 

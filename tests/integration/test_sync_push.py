@@ -1,4 +1,5 @@
 """Push: exactly-once, per-item results, unlinked captures, photos, amendments, byte caps, clocks."""
+
 import json
 import uuid
 from datetime import timedelta
@@ -20,19 +21,35 @@ def photo_meta(directory, kind="usage_inspection"):
     out = []
     for photo in photo_files(directory, kind):
         sha, size = file_sha256(photo.path)
-        out.append({"id": photo.photo_id, "slot": photo.slot, "category": photo.category,
-                    "captured_at": "2026-03-02T09:25:00+08:00", "sha256": sha, "size": size,
-                    "mime_type": "image/jpeg", "gps": {"latitude": 30.2, "longitude": 120.2},
-                    "_bytes": open(photo.path, "rb").read()})
+        out.append(
+            {
+                "id": photo.photo_id,
+                "slot": photo.slot,
+                "category": photo.category,
+                "captured_at": "2026-03-02T09:25:00+08:00",
+                "sha256": sha,
+                "size": size,
+                "mime_type": "image/jpeg",
+                "gps": {"latitude": 30.2, "longitude": 120.2},
+                "_bytes": open(photo.path, "rb").read(),
+            }
+        )
     return out
 
 
 def item(directory, kind="usage_inspection", version=2, account_no="3100012345", **over):
     photos = photo_meta(directory, kind)
-    body = {"capture_id": str(uuid.uuid4()), "revision_id": str(uuid.uuid4()), "base_revision_id": None,
-            "kind": kind, "schema_version": version, "account_no": account_no,
-            "device_time": "2026-03-02T09:31:00+08:00", "data": sample_data(kind, version),
-            "photos": [{k: v for k, v in p.items() if k != "_bytes"} for p in photos]}
+    body = {
+        "capture_id": str(uuid.uuid4()),
+        "revision_id": str(uuid.uuid4()),
+        "base_revision_id": None,
+        "kind": kind,
+        "schema_version": version,
+        "account_no": account_no,
+        "device_time": "2026-03-02T09:31:00+08:00",
+        "data": sample_data(kind, version),
+        "photos": [{k: v for k, v in p.items() if k != "_bytes"} for p in photos],
+    }
     body.update(over)
     return body, [p["_bytes"] for p in photos]
 
@@ -61,8 +78,14 @@ def test_a_pushed_capture_is_stored_once_and_the_answer_lists_the_photos_to_uplo
     capture = db.session.get(Capture, body["capture_id"])
     assert capture.device_id == device.id and capture.kind == "usage_inspection"
     assert capture.revisions[0].payload == body["data"]
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "capture.create", AuditEntry.object_id == capture.id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "capture.create", AuditEntry.object_id == capture.id)
+        )
+        == 1
+    )
 
 
 def test_duplicate_create_after_a_lost_response_is_recorded_once_with_the_same_answer(tablet_api, tmp_path):
@@ -144,12 +167,15 @@ def test_the_same_items_resent_by_another_tablet_of_the_inspector_are_a_replay(c
     _, other_token = make_device("inspector1")
     again = push(ApiClient(client, other_token), [body]).json
     assert again["results"] == [stored] and again["counts"]["replayed"] == 1
-    assert db.session.scalar(select(func.count()).select_from(CaptureRevision).where(
-        CaptureRevision.capture_id == body["capture_id"])) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(CaptureRevision).where(CaptureRevision.capture_id == body["capture_id"])
+        )
+        == 1
+    )
 
 
-def test_the_same_items_resent_after_the_tablet_is_registered_again_are_a_replay(runner, client, tablet_api,
-                                                                                 tmp_path):
+def test_the_same_items_resent_after_the_tablet_is_registered_again_are_a_replay(runner, client, tablet_api, tmp_path):
     api, first = tablet_api
     body, _ = item(tmp_path)
     stored = push(api, [body]).json["results"][0]
@@ -160,7 +186,8 @@ def test_the_same_items_resent_after_the_tablet_is_registered_again_are_a_replay
 
 
 def test_another_inspectors_tablet_sending_a_used_id_gets_id_reused_even_with_the_same_content(
-        client, tablet_api, tmp_path):
+    client, tablet_api, tmp_path
+):
     api, _ = tablet_api
     body, _ = item(tmp_path)
     push(api, [body])
@@ -298,13 +325,16 @@ def test_a_batch_with_too_many_items_gets_413(app, tablet_api, tmp_path):
     assert response.status_code == 413 and response.json["details"]["max_items"] == 2
 
 
-@pytest.mark.parametrize("body,code", [
-    (b"{not json", "request.invalid_json"),
-    (b'{"items": []}', "request.validation_failed"),
-    (b'{"device_time": "2026-03-02T09:00:00", "items": []}', "request.validation_failed"),
-    (b'{"device_time": "2026-03-02T09:00:00+08:00", "items": [], "protocol": 7}', "sync.protocol_unsupported"),
-    (b'[1, 2]', "request.validation_failed"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        (b"{not json", "request.invalid_json"),
+        (b'{"items": []}', "request.validation_failed"),
+        (b'{"device_time": "2026-03-02T09:00:00", "items": []}', "request.validation_failed"),
+        (b'{"device_time": "2026-03-02T09:00:00+08:00", "items": [], "protocol": 7}', "sync.protocol_unsupported"),
+        (b'[1, 2]', "request.validation_failed"),
+    ],
+)
 def test_bad_envelopes_get_a_4xx_with_a_stable_code(tablet_api, body, code):
     api, _ = tablet_api
     response = api.post("/api/v1/sync/push", data=body, content_type="application/json")
@@ -358,8 +388,14 @@ def test_an_amendment_keeps_a_link_an_archivist_chose_by_hand(tablet_api, tmp_pa
     assert capture.link_state == "unlinked"
     customer = db.session.scalar(select(Customer).where(Customer.account_no == "3100012345"))
     archivist = make_user("archivist", "archivist")
-    linking.link_capture(db.session, Actor("user", str(archivist.id), role="archivist"), archivist.id,
-                         capture.id, customer.id, clock.now())
+    linking.link_capture(
+        db.session,
+        Actor("user", str(archivist.id), role="archivist"),
+        archivist.id,
+        capture.id,
+        customer.id,
+        clock.now(),
+    )
     db.session.commit()
     push(api, [amendment(body, findings="补充说明")])
     db.session.expire_all()

@@ -4,6 +4,7 @@ Two kinds of tampering: a careless one (one byte changed, SHA256SUMS left alone)
 one (the change is made and SHA256SUMS is recomputed to match), which only the cryptographic
 checks — tokens, Merkle proofs, signatures, the manifest hash in the log — can catch.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,14 +35,15 @@ def first(members: dict, prefix: str) -> str:
 def flip(data: bytes, at: int | None = None) -> bytes:
     """The same bytes with one byte changed (in the middle unless told)."""
     position = len(data) // 2 if at is None else at
-    return data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1:]
+    return data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1 :]
 
 
 def write(members: dict, path, resum: bool) -> None:
     files = dict(members)
     if resum:
-        files[layout.SUMS] = format_sums([(name, hashlib.sha256(data).hexdigest())
-                                          for name, data in files.items() if name != layout.SUMS])
+        files[layout.SUMS] = format_sums(
+            [(name, hashlib.sha256(data).hexdigest()) for name, data in files.items() if name != layout.SUMS]
+        )
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in files.items():
             zf.writestr(name, data)
@@ -64,9 +66,13 @@ def _forged_key(data: bytes) -> bytes:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        raw = Ed25519PrivateKey.generate().public_key().public_bytes(serialization.Encoding.Raw,
-                                                                     serialization.PublicFormat.Raw)
+        raw = (
+            Ed25519PrivateKey.generate()
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
         key["public_key"] = base64.b64encode(raw).decode()
+
     return edit_json(data, change)
 
 
@@ -74,6 +80,7 @@ def _proof_path_changed(data: bytes) -> bytes:
     def change(proof):
         event = proof["events"][0]
         event["path"][0] = hashlib.sha256(b"x").hexdigest()
+
     return edit_json(data, change)
 
 
@@ -81,6 +88,7 @@ def _custody_event_changed(data: bytes) -> bytes:
     def change(custody):
         event = next(e for e in custody["entries"] if e["source"] == "evidence_log")
         event["entry"] = event["entry"].replace('"received"', '"accessed"')
+
     return edit_json(data, change)
 
 
@@ -88,6 +96,7 @@ def _manifest_changed(data: bytes) -> bytes:
     def change(manifest):
         manifest["items"][0]["customer"]["name"] = "另一家公司"
         manifest["items"][0]["times"]["estimated_capture_at"] = "2026-02-01T00:00:00Z"
+
     return edit_json(data, change)
 
 
@@ -201,6 +210,7 @@ def test_removed_and_added_files_are_named(members, tmp_path):
 
 # --- forgeries only pinned anchors (or the signed log) can expose ------------------------------------------
 
+
 @pytest.fixture
 def rogue_tsa(tmp_path):
     return LocalTsa(tmp_path / "rogue-tsa")
@@ -240,7 +250,8 @@ def _log_key_replaced(members: dict, _rogue) -> dict:
         altered[name] = merkle.sign_checkpoint(checkpoint, info["name"], key).encode()
     altered[layout.PUBLIC_KEY_JSON] = json.dumps(info).encode()
     altered[layout.PUBLIC_KEY_PEM] = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return altered
 
 
@@ -255,23 +266,25 @@ FORGERIES = [
 
 @pytest.mark.parametrize("kind,forge,named", FORGERIES, ids=[f[0] for f in FORGERIES])
 def test_a_forgery_with_recomputed_sums_fails_with_pins_and_never_fully_passes_without(
-        members, pins, rogue_tsa, tmp_path, kind, forge, named):
+    members, pins, rogue_tsa, tmp_path, kind, forge, named
+):
     write(forge(members, rogue_tsa), tmp_path / "forged.zip", resum=True)
     pinned = verify_bundle(tmp_path / "forged.zip", pins)
     assert pinned.exit_code == EXIT_FAILED, "\n".join(pinned.lines())
-    assert any(f.where.startswith(prefix) for f in pinned.all_failures for prefix in named), \
-        "\n".join(pinned.lines())
+    assert any(f.where.startswith(prefix) for f in pinned.all_failures for prefix in named), "\n".join(pinned.lines())
     assert not any(f.where == layout.SUMS for f in pinned.all_failures)
     unpinned = verify_bundle(tmp_path / "forged.zip")
     assert unpinned.exit_code != EXIT_VERIFIED
     assert not any("ALL CHECKS PASSED" in line for line in unpinned.lines()), "\n".join(unpinned.lines())
 
 
-def test_a_wholly_re_signed_log_passes_only_as_consistent_and_shows_the_forged_key_fingerprint(members, pins,
-                                                                                              tmp_path):
+def test_a_wholly_re_signed_log_passes_only_as_consistent_and_shows_the_forged_key_fingerprint(members, pins, tmp_path):
     # no checkpoint timestamp to betray the old signature: only the pinned key can expose the new one
-    stripped = {k: v for k, v in members.items()
-                if k not in (layout.CHECKPOINT_TIMESTAMPED, layout.CHECKPOINT_TOKEN, layout.CHECKPOINT_BINDING)}
+    stripped = {
+        k: v
+        for k, v in members.items()
+        if k not in (layout.CHECKPOINT_TIMESTAMPED, layout.CHECKPOINT_TOKEN, layout.CHECKPOINT_BINDING)
+    }
     forged = _log_key_replaced(dict(stripped, **{layout.CHECKPOINT_TIMESTAMPED: members[layout.CHECKPOINT]}), None)
     del forged[layout.CHECKPOINT_TIMESTAMPED]
     write(forged, tmp_path / "forged.zip", resum=True)

@@ -1,4 +1,5 @@
 """The test fixtures themselves: a request runs in its own app context, as it does in production."""
+
 from __future__ import annotations
 
 from flask import g

@@ -1,4 +1,5 @@
 """The evidence log: append_event for other features, proofs over the API, ``log verify`` on the CLI."""
+
 import base64
 import json
 from datetime import datetime, timezone
@@ -34,7 +35,10 @@ def test_append_event_hashes_canonical_json_and_numbers_leaves_in_order(app):
     second = translog.append_event(db.session, "exported", "c1", {"bundle": "x"}, NOW)
     db.session.commit()
     assert (first.index, second.index) == (0, 1)
-    assert first.entry == '{"at":"2026-03-02T02:00:00Z","payload":{"a":"审核","b":2},"subject":"c1","type":"approved","v":1}'.encode()
+    assert (
+        first.entry
+        == '{"at":"2026-03-02T02:00:00Z","payload":{"a":"审核","b":2},"subject":"c1","type":"approved","v":1}'.encode()
+    )
     assert first.leaf_hash == merkle.leaf_hash(first.entry).hex()
 
 
@@ -63,12 +67,14 @@ def test_proofs_from_the_api_verify_against_the_signed_checkpoint(app, client):
 
     proof = api.get("/api/v1/evidence-log/proofs/inclusion?leaf_index=3").json
     assert proof["tree_size"] == 8
-    assert merkle.verify_inclusion(merkle.leaf_hash(proof["entry"].encode()), 3, 8,
-                                   [bytes.fromhex(h) for h in proof["path"]], signed.root)
+    assert merkle.verify_inclusion(
+        merkle.leaf_hash(proof["entry"].encode()), 3, 8, [bytes.fromhex(h) for h in proof["path"]], signed.root
+    )
     consistency = api.get("/api/v1/evidence-log/proofs/consistency?old_size=5&new_size=8").json
     older = api.get("/api/v1/evidence-log/checkpoints").json["checkpoints"][1]
-    assert merkle.verify_consistency(5, 8, bytes.fromhex(older["root_hash"]), signed.root,
-                                     [bytes.fromhex(h) for h in consistency["path"]])
+    assert merkle.verify_consistency(
+        5, 8, bytes.fromhex(older["root_hash"]), signed.root, [bytes.fromhex(h) for h in consistency["path"]]
+    )
 
 
 def test_out_of_range_proofs_get_a_stable_error_and_anonymous_callers_401(app, client):

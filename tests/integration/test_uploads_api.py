@@ -1,4 +1,5 @@
 """tus uploads through the Flask app: protocol, integrity, locking, expiry, termination, sweeps."""
+
 from __future__ import annotations
 
 import base64
@@ -37,9 +38,17 @@ class TusClient:
     def headers(self, extra: dict | None = None) -> dict:
         return {"Authorization": f"Bearer {self.token}", **TUS, **(extra or {})}
 
-    def create(self, data: bytes | None = None, *, length: int | None = None, photo_id: str | None = None,
-               sha256: str | None = None, filename: str = "meter.jpg", body: bytes | None = None,
-               headers: dict | None = None):
+    def create(
+        self,
+        data: bytes | None = None,
+        *,
+        length: int | None = None,
+        photo_id: str | None = None,
+        sha256: str | None = None,
+        filename: str = "meter.jpg",
+        body: bytes | None = None,
+        headers: dict | None = None,
+    ):
         photo_id = photo_id or str(uuid.uuid4())
         sha256 = sha256 or hashlib.sha256(data or b"").hexdigest()
         meta = f"photo_id {b64(photo_id)},sha256 {b64(sha256)},filename {b64(filename)},filetype {b64('image/jpeg')}"
@@ -66,7 +75,7 @@ class TusClient:
         location = created.headers["Location"]
         offset = 0
         while offset < len(data):
-            response = self.patch(location, offset, data[offset:offset + chunk])
+            response = self.patch(location, offset, data[offset : offset + chunk])
             assert response.status_code == 204, response.get_json()
             offset = int(response.headers["Upload-Offset"])
         return location
@@ -88,8 +97,13 @@ def photo_bytes(size: int = 300_000) -> bytes:
 
 def declare_photo(device, data: bytes, photo_id: str | None = None) -> Photo:
     """A photo as a push declares it (awaiting its bytes)."""
-    photo = Photo(id=photo_id or str(uuid.uuid4()), device_id=device.id, category="site",
-                  declared_sha256=hashlib.sha256(data).hexdigest(), declared_size=len(data))
+    photo = Photo(
+        id=photo_id or str(uuid.uuid4()),
+        device_id=device.id,
+        category="site",
+        declared_sha256=hashlib.sha256(data).hexdigest(),
+        declared_size=len(data),
+    )
     db.session.add(photo)
     db.session.commit()
     return photo
@@ -100,26 +114,40 @@ def upload_row(location: str) -> Upload:
 
 
 def audit_actions(upload_id: str) -> list[str]:
-    return [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_id == upload_id)
-                                                 .order_by(AuditEntry.id))]
+    return [
+        e.action
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_id == upload_id).order_by(AuditEntry.id))
+    ]
 
 
 # --- discovery, CORS ---------------------------------------------------------------------------------
+
 
 def test_options_advertises_version_extensions_max_size_and_checksum_algorithms(client):
     response = client.options("/api/v1/uploads")
     assert response.status_code == 204
     assert response.headers["Tus-Version"] == "1.0.0"
     assert set(response.headers["Tus-Extension"].split(",")) == {
-        "creation", "creation-with-upload", "creation-defer-length", "expiration", "checksum", "termination"}
+        "creation",
+        "creation-with-upload",
+        "creation-defer-length",
+        "expiration",
+        "checksum",
+        "termination",
+    }
     assert int(response.headers["Tus-Max-Size"]) == tus.UploadSettings().max_size
     assert set(response.headers["Tus-Checksum-Algorithm"].split(",")) == {"sha1", "md5", "sha256"}
 
 
 def test_browser_preflight_and_answers_expose_the_tus_headers(client, tus_client):
-    preflight = client.options("/api/v1/uploads/" + "a" * 32, headers={
-        "Origin": "https://tablet.example", "Access-Control-Request-Method": "PATCH",
-        "Access-Control-Request-Headers": "upload-offset, tus-resumable, authorization"})
+    preflight = client.options(
+        "/api/v1/uploads/" + "a" * 32,
+        headers={
+            "Origin": "https://tablet.example",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "upload-offset, tus-resumable, authorization",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
@@ -133,8 +161,8 @@ def test_browser_preflight_and_answers_expose_the_tus_headers(client, tus_client
 
 # --- the happy paths ---------------------------------------------------------------------------------
 
-def test_chunked_upload_of_a_declared_photo_stores_verified_bytes_and_marks_the_photo_received(
-        tus_client, device, app):
+
+def test_chunked_upload_of_a_declared_photo_stores_verified_bytes_and_marks_the_photo_received(tus_client, device, app):
     data = photo_bytes()
     photo = declare_photo(device[0], data)
     location = tus_client.upload(data, chunk=64 * 1024, photo_id=photo.id)
@@ -197,8 +225,9 @@ def test_digests_are_rebuilt_from_the_staged_file_when_no_running_state_is_cache
     assert upload.sm3 == hashlib.new("sm3", data).hexdigest()
 
 
-def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(tus_client, app, database_url,
-                                                                        redis_url, tmp_path, clock, device):
+def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(
+    tus_client, app, database_url, redis_url, tmp_path, clock, device
+):
     from ports import Ports
     from ports.blobstore import LocalBlobStore
     from server import create_app
@@ -207,9 +236,16 @@ def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(tus_clie
     location = tus_client.create(data).headers["Location"]
     assert tus_client.patch(location, 0, data[:70_000]).status_code == 204
     tus.DIGESTS.forget(location.rsplit("/", 1)[1])
-    second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                         "DANGAN_DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret",
-                         "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))})
+    second = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "DANGAN_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
+        }
+    )
     with second.app_context():
         other = TusClient(second.test_client(), device[1])
         assert other.head(location).headers["Upload-Offset"] == "70000"
@@ -225,6 +261,7 @@ def test_an_empty_photo_finishes_at_creation(tus_client):
 
 
 # --- integrity ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("algorithm", ["sha1", "md5", "sha256"])
 def test_checksummed_chunks_are_verified_and_a_mismatch_is_460_with_the_chunk_discarded(tus_client, algorithm):
@@ -301,24 +338,28 @@ def test_an_interrupted_finish_is_completed_by_the_next_head(tus_client, device,
 
 # --- bad input ---------------------------------------------------------------------------------------
 
+
 def test_wrong_offsets_are_409_and_name_the_stored_offset(tus_client):
     data = photo_bytes(10_000)
     location = tus_client.create(data).headers["Location"]
     assert tus_client.patch(location, 0, data[:4_000]).status_code == 204
     for offset in (0, 5_000):
-        response = tus_client.patch(location, offset, data[offset:offset + 10])
+        response = tus_client.patch(location, offset, data[offset : offset + 10])
         assert response.status_code == 409
         assert response.get_json()["code"] == "upload.offset_mismatch"
         assert response.get_json()["details"]["offset"] == 4_000
 
 
-@pytest.mark.parametrize("headers, status, code", [
-    ({"Upload-Offset": "-1"}, 400, "upload.offset_invalid"),
-    ({"Upload-Offset": "ten"}, 400, "upload.offset_invalid"),
-    ({"Content-Type": "application/octet-stream"}, 415, "upload.content_type"),
-    ({"Tus-Resumable": "0.2.2"}, 412, "upload.tus_version"),
-    ({"Upload-Checksum": "crc32 AAAAAA=="}, 400, "upload.checksum_unsupported"),
-])
+@pytest.mark.parametrize(
+    "headers, status, code",
+    [
+        ({"Upload-Offset": "-1"}, 400, "upload.offset_invalid"),
+        ({"Upload-Offset": "ten"}, 400, "upload.offset_invalid"),
+        ({"Content-Type": "application/octet-stream"}, 415, "upload.content_type"),
+        ({"Tus-Resumable": "0.2.2"}, 412, "upload.tus_version"),
+        ({"Upload-Checksum": "crc32 AAAAAA=="}, 400, "upload.checksum_unsupported"),
+    ],
+)
 def test_malformed_patches_get_their_status_and_code(tus_client, headers, status, code):
     location = tus_client.create(b"x" * 100).headers["Location"]
     response = tus_client.patch(location, 0, b"x" * 10, headers)
@@ -334,16 +375,20 @@ def test_a_missing_tus_resumable_header_is_412(client, device):
     assert response.status_code == 412 and response.get_json()["code"] == "upload.tus_version"
 
 
-@pytest.mark.parametrize("extra, status, code", [
-    ({"Upload-Length": "-5"}, 400, "upload.length_invalid"),
-    ({"Upload-Length": str((1 << 30) + 1)}, 413, "upload.too_large"),
-    ({"Upload-Length": "10", "Upload-Defer-Length": "1"}, 400, "upload.length_invalid"),
-    ({"Upload-Metadata": "photo_id %%%"}, 400, "upload.metadata_invalid"),
-    ({"Upload-Metadata": "filename " + b64("a.jpg")}, 400, "upload.metadata_invalid"),
-])
+@pytest.mark.parametrize(
+    "extra, status, code",
+    [
+        ({"Upload-Length": "-5"}, 400, "upload.length_invalid"),
+        ({"Upload-Length": str((1 << 30) + 1)}, 413, "upload.too_large"),
+        ({"Upload-Length": "10", "Upload-Defer-Length": "1"}, 400, "upload.length_invalid"),
+        ({"Upload-Metadata": "photo_id %%%"}, 400, "upload.metadata_invalid"),
+        ({"Upload-Metadata": "filename " + b64("a.jpg")}, 400, "upload.metadata_invalid"),
+    ],
+)
 def test_bad_creations_get_their_status_and_code(tus_client, extra, status, code):
-    headers = tus_client.headers({"Upload-Length": "10", "Upload-Metadata":
-                                  f"photo_id {b64(str(uuid.uuid4()))},sha256 {b64('0' * 64)}", **extra})
+    headers = tus_client.headers(
+        {"Upload-Length": "10", "Upload-Metadata": f"photo_id {b64(str(uuid.uuid4()))},sha256 {b64('0' * 64)}", **extra}
+    )
     response = tus_client.client.post("/api/v1/uploads", headers=headers)
     assert response.status_code == status
     assert response.get_json()["code"] == code
@@ -422,6 +467,7 @@ def test_office_users_may_not_upload(client):
 
 # --- locking -----------------------------------------------------------------------------------------
 
+
 def test_a_patch_while_another_holds_the_lock_is_423_and_changes_nothing(tus_client, clock):
     data = photo_bytes(1_000)
     location = tus_client.create(data).headers["Location"]
@@ -463,6 +509,7 @@ def test_only_one_of_two_lock_claims_wins(tus_client, clock):
 
 
 # --- expiry, termination, sweeps ---------------------------------------------------------------------
+
 
 def test_an_expired_upload_answers_410_and_the_sweep_removes_its_bytes(tus_client, clock):
     data = photo_bytes(10_000)
@@ -514,8 +561,11 @@ def test_a_finished_upload_cannot_be_terminated(tus_client):
 def test_method_override_lets_post_carry_patch_and_delete(tus_client):
     data = b"y" * 100
     location = tus_client.create(data).headers["Location"]
-    response = tus_client.client.post(location, data=data, headers=tus_client.headers({
-        "X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0", "Content-Type": OCTETS}))
+    response = tus_client.client.post(
+        location,
+        data=data,
+        headers=tus_client.headers({"X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0", "Content-Type": OCTETS}),
+    )
     assert response.status_code == 204 and response.headers["Upload-Offset"] == "100"
 
 
@@ -560,6 +610,7 @@ def test_a_creation_whose_first_chunk_fails_still_says_where_the_upload_is(tus_c
 
 # --- progress that survives a cut, the per-device cap, the size limit ------------------------------
 
+
 class _KilledAfter:
     """A request body whose sender is killed after ``limit`` bytes (nothing in the app handles it)."""
 
@@ -570,7 +621,7 @@ class _KilledAfter:
         if self.sent >= self.limit:
             raise SystemExit("the web worker was killed")
         n = min(self.piece, self.limit - self.sent, size if size and size > 0 else self.piece)
-        out = self.data[self.sent:self.sent + n]
+        out = self.data[self.sent : self.sent + n]
         self.sent += n
         return out
 
@@ -590,8 +641,14 @@ def test_a_patch_killed_midway_keeps_the_bytes_it_had_synced_and_resumes_from_th
     location = tus_client.create(data, photo_id=photo.id).headers["Location"]
     body = _KilledAfter(data, 120_000)
     with pytest.raises(SystemExit):
-        tus_client.client.open(location, method="PATCH", input_stream=body, headers=tus_client.headers(
-            {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}))
+        tus_client.client.open(
+            location,
+            method="PATCH",
+            input_stream=body,
+            headers=tus_client.headers(
+                {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}
+            ),
+        )
     offset = int(tus_client.head(location).headers["Upload-Offset"])
     assert 0 < offset <= 120_000
     assert tus_client.patch(location, offset, data[offset:]).status_code == 204
@@ -606,10 +663,19 @@ def test_a_patch_with_a_checksum_records_no_progress_before_its_end(app, tus_cli
     location = tus_client.create(data).headers["Location"]
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     with pytest.raises(SystemExit):
-        tus_client.client.open(location, method="PATCH", input_stream=_KilledAfter(data, 50_000),
-                               headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS,
-                                                           "Content-Length": str(len(data)),
-                                                           "Upload-Checksum": f"sha256 {digest}"}))
+        tus_client.client.open(
+            location,
+            method="PATCH",
+            input_stream=_KilledAfter(data, 50_000),
+            headers=tus_client.headers(
+                {
+                    "Upload-Offset": "0",
+                    "Content-Type": OCTETS,
+                    "Content-Length": str(len(data)),
+                    "Upload-Checksum": f"sha256 {digest}",
+                }
+            ),
+        )
     assert tus_client.head(location).headers["Upload-Offset"] == "0"  # half a chunk cannot be verified
 
 
@@ -635,9 +701,13 @@ def test_a_single_streamed_patch_of_exactly_tus_max_size_is_accepted(app, tus_cl
     data = photo_bytes(50_000)
     location = tus_client.create(data).headers["Location"]
     # no Content-Length (chunked transfer): the server reads the body up to its limit
-    response = tus_client.client.open(location, method="PATCH", input_stream=io.BytesIO(data),
-                                      environ_overrides={"wsgi.input_terminated": True},
-                                      headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS}))
+    response = tus_client.client.open(
+        location,
+        method="PATCH",
+        input_stream=io.BytesIO(data),
+        environ_overrides={"wsgi.input_terminated": True},
+        headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS}),
+    )
     assert response.status_code == 204, response.get_data(as_text=True)
     assert response.headers["Upload-Offset"] == str(len(data))
 
@@ -650,7 +720,7 @@ class _Watched:
 
     def read(self, size: int = -1) -> bytes:
         self.seen.append(self.engine.pool.checkedout())
-        out = self.data[self.pos:self.pos + min(size if size and size > 0 else 4096, 4096)]
+        out = self.data[self.pos : self.pos + min(size if size and size > 0 else 4096, 4096)]
         self.pos += len(out)
         return out
 
@@ -667,7 +737,11 @@ def test_a_patch_holds_no_database_connection_while_it_waits_for_body_bytes(app,
     location = tus_client.create(data).headers["Location"]
     db.session.remove()  # the test's own session gives its connection back
     body = _Watched(data, db.engine)
-    response = tus_client.client.open(location, method="PATCH", input_stream=body, headers=tus_client.headers(
-        {"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}))
+    response = tus_client.client.open(
+        location,
+        method="PATCH",
+        input_stream=body,
+        headers=tus_client.headers({"Upload-Offset": "0", "Content-Type": OCTETS, "Content-Length": str(len(data))}),
+    )
     assert response.status_code == 204
     assert body.seen and set(body.seen) == {0}

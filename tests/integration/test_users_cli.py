@@ -1,4 +1,5 @@
 """``users create``: roles, duplicates and passwords give clear messages and leave nothing behind."""
+
 import json
 
 from models import AuditEntry, User
@@ -6,8 +7,19 @@ from models.database import db
 
 
 def test_creating_a_user_prints_it_and_audits_it(runner):
-    result = runner.invoke(args=["users", "create", "wang", "--role", "manager",
-                                 "--password", "a long enough pw", "--display-name", "王主任"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "wang",
+            "--role",
+            "manager",
+            "--password",
+            "a long enough pw",
+            "--display-name",
+            "王主任",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip())["role"] == "manager"
     assert db.session.query(User).filter_by(username="wang").one().display_name == "王主任"

@@ -1,4 +1,5 @@
 """Web login: passwords, CSRF on every form, backoff per account and address (never a lockout), logout."""
+
 from models import AuditEntry
 from models.database import db
 from tests.helpers.api_client import csrf_token_of
@@ -57,8 +58,7 @@ def test_a_hundred_wrong_passwords_from_one_address_do_not_stop_the_admin_loggin
     assert "系统管理员" in owner.get("/").get_data(as_text=True)
 
 
-def test_failures_from_one_address_make_it_wait_twice_as_long_each_time_and_never_lock_the_account(
-        client, clock):
+def test_failures_from_one_address_make_it_wait_twice_as_long_each_time_and_never_lock_the_account(client, clock):
     make_user("archivist", "archivist")
     for _ in range(5):  # the first failures are free
         assert _login(client, "archivist", "wrong password!").status_code == 401
@@ -109,8 +109,9 @@ def test_logout_needs_a_post_with_csrf_and_ends_the_session(client):
 def test_login_redirect_never_leaves_the_site(client):
     make_user("archivist", "archivist")
     token = csrf_token_of(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=https://evil.example/", data={
-        "username": "archivist", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/", data={"username": "archivist", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
@@ -128,5 +129,4 @@ def test_failure_records_quiet_for_a_day_are_dropped(app, clock):
     clock.advance(hours=25)
     _login(later, "archivist", "wrong password!")
     db.session.expire_all()
-    assert [(row.username, row.address) for row in db.session.query(LoginThrottle)] == [
-        ("archivist", "198.51.100.20")]
+    assert [(row.username, row.address) for row in db.session.query(LoginThrottle)] == [("archivist", "198.51.100.20")]

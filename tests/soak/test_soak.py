@@ -4,6 +4,7 @@ every photo's stored bytes match its hash, every photo is stamped once, and noth
 
 The long version is ``bench/soak.py`` (see docs/reliability.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,8 @@ SECONDS = float(os.environ.get("DANGAN_SOAK_SECONDS", "40"))
 
 
 def test_tablets_syncing_concurrently_lose_nothing_duplicate_nothing_and_get_no_5xx(
-        database_factory, redis_url, tmp_path):
+    database_factory, redis_url, tmp_path
+):
     redis_lib.Redis.from_url(redis_url).flushdb()
     database_url = database_factory.create()
     data_dir = tmp_path / "live"

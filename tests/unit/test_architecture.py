@@ -1,4 +1,5 @@
 """The package layers point one way only, and first-party imports sit at the top of each module."""
+
 from __future__ import annotations
 
 import ast
@@ -10,8 +11,7 @@ from pathlib import Path
 from tests.helpers.live import ROOT
 
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
-PACKAGES = ("capture_schema", "verifier", "core", "ports", "models", "sync", "services", "server", "workers",
-            "clients")
+PACKAGES = ("capture_schema", "verifier", "core", "ports", "models", "sync", "services", "server", "workers", "clients")
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess:

@@ -1,5 +1,6 @@
 """The capture app's JavaScript unit tests (node's test runner): outbox, search, and form
 validation against the schema fixtures the server's own validation produces."""
+
 import subprocess
 
 from tests.helpers.capture_app import APP_DIR, require_app_node, write_schema_fixtures
@@ -10,8 +11,14 @@ def test_capture_app_javascript_unit_tests_pass(tmp_path):
     fixtures = write_schema_fixtures(tmp_path / "schemas.json")
     tests = sorted(str(p) for p in (APP_DIR / "test").glob("*.test.mjs"))
     assert tests
-    run = subprocess.run([node, "--test", "--test-reporter=spec", *tests], cwd=APP_DIR, capture_output=True,
-                         text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "CAPTURE_SCHEMA_FIXTURES": str(fixtures)})
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=spec", *tests],
+        cwd=APP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "CAPTURE_SCHEMA_FIXTURES": str(fixtures)},
+    )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "fail 0" in run.stdout and "pass 0" not in run.stdout
 

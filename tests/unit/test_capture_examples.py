@@ -1,4 +1,5 @@
 """The example forms (demo tablets, docs, tests) are valid for their schema version."""
+
 import pytest
 
 from capture_schema import get_schema

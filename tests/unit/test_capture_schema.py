@@ -1,4 +1,5 @@
 """Capture schemas: every form validates real data, old versions upgrade, unknowns are named."""
+
 import pytest
 
 import capture_schema
@@ -9,20 +10,40 @@ SHA = "a" * 64
 
 
 def photos_for(kind):
-    return [{"id": f"00000000-0000-4000-8000-00000000000{i}", "slot": slot, "category": category,
-             "captured_at": "2026-03-02T09:25:00+08:00", "sha256": SHA, "size": 2048, "mime_type": "image/jpeg",
-             "gps": {"latitude": 30.2, "longitude": 120.2, "accuracy_m": 4.5}}
-            for i, (slot, category) in enumerate(REQUIRED_SLOTS[kind])]
+    return [
+        {
+            "id": f"00000000-0000-4000-8000-00000000000{i}",
+            "slot": slot,
+            "category": category,
+            "captured_at": "2026-03-02T09:25:00+08:00",
+            "sha256": SHA,
+            "size": 2048,
+            "mime_type": "image/jpeg",
+            "gps": {"latitude": 30.2, "longitude": 120.2, "accuracy_m": 4.5},
+        }
+        for i, (slot, category) in enumerate(REQUIRED_SLOTS[kind])
+    ]
 
 
 def test_the_five_field_forms_are_registered_with_chinese_labels():
-    assert capture_schema.kinds() == ["defect_notice", "metering_check", "site_survey", "theft_evidence",
-                                      "usage_inspection"]
-    labels = {kind: capture_schema.get_spec(kind, capture_schema.latest_version(kind)).label
-              for kind in capture_schema.kinds()}
-    assert labels == {"usage_inspection": "用电检查记录", "site_survey": "业扩现场勘查单",
-                      "metering_check": "计量装置检查", "defect_notice": "缺陷/隐患通知单",
-                      "theft_evidence": "违约用电/窃电取证"}
+    assert capture_schema.kinds() == [
+        "defect_notice",
+        "metering_check",
+        "site_survey",
+        "theft_evidence",
+        "usage_inspection",
+    ]
+    labels = {
+        kind: capture_schema.get_spec(kind, capture_schema.latest_version(kind)).label
+        for kind in capture_schema.kinds()
+    }
+    assert labels == {
+        "usage_inspection": "用电检查记录",
+        "site_survey": "业扩现场勘查单",
+        "metering_check": "计量装置检查",
+        "defect_notice": "缺陷/隐患通知单",
+        "theft_evidence": "违约用电/窃电取证",
+    }
 
 
 @pytest.mark.parametrize("kind,version", sorted(SAMPLE_DATA))
@@ -43,14 +64,17 @@ def test_enumerations_accept_only_their_keys_and_describe_chinese_labels():
     assert described["fields"]["meter_readings"]["fields"]["total"]["label"] == "总"
 
 
-@pytest.mark.parametrize("kind,change,field", [
-    ("defect_notice", {"deadline": "2026-02-01"}, "deadline"),
-    ("theft_evidence", {"estimated_period_end": "2025-01-01"}, "estimated_period_end"),
-    ("theft_evidence", {"witnesses": []}, "witnesses"),
-    ("metering_check", {"ct_ratio_found": "150"}, "ct_ratio_found"),
-    ("site_survey", {"requested_capacity_kva": 0}, "requested_capacity_kva"),
-    ("usage_inspection", {"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "kind,change,field",
+    [
+        ("defect_notice", {"deadline": "2026-02-01"}, "deadline"),
+        ("theft_evidence", {"estimated_period_end": "2025-01-01"}, "estimated_period_end"),
+        ("theft_evidence", {"witnesses": []}, "witnesses"),
+        ("metering_check", {"ct_ratio_found": "150"}, "ct_ratio_found"),
+        ("site_survey", {"requested_capacity_kva": 0}, "requested_capacity_kva"),
+        ("usage_inspection", {"surprise": 1}, "surprise"),
+    ],
+)
 def test_domain_rules_reject_bad_values_with_the_field_named(kind, change, field):
     version = capture_schema.latest_version(kind)
     data = {**sample_data(kind, version), **change}

@@ -1,4 +1,5 @@
 """The one cursor codec: keyset positions round-trip, anything altered or foreign is refused."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -15,8 +16,19 @@ def test_a_keyset_cursor_round_trips_for_its_own_order_only():
         cursors.keyset_decode(token, "received_asc")
 
 
-@pytest.mark.parametrize("token", ["", "x", "%%%", "W10", "a" * (cursors.MAX_LENGTH + 1), None, 7,
-                                   cursors.keyset_encode("s", MOMENT.replace(tzinfo=None), "c")])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "x",
+        "%%%",
+        "W10",
+        "a" * (cursors.MAX_LENGTH + 1),
+        None,
+        7,
+        cursors.keyset_encode("s", MOMENT.replace(tzinfo=None), "c"),
+    ],
+)
 def test_malformed_keyset_cursors_are_refused(token):
     with pytest.raises(cursors.CursorInvalid):
         cursors.keyset_decode(token, "s")

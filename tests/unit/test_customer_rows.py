@@ -1,4 +1,5 @@
 """Pure validation of master-data rows."""
+
 import pytest
 
 from core.errors import CATALOGUE, DomainError
@@ -12,10 +13,17 @@ def test_labels_and_keys_are_both_accepted():
     assert clean_row(ROW | {"voltage_class": "low", "usage_category": "residential"})["voltage_class"] == "low"
 
 
-@pytest.mark.parametrize("field,value", [
-    ("account_no", "31000-1"), ("latitude", "north"), ("capacity_kva", "-5"),
-    ("ct_ratio", "5"), ("closed_on", "2024-13-01"), ("source_count", "two"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("account_no", "31000-1"),
+        ("latitude", "north"),
+        ("capacity_kva", "-5"),
+        ("ct_ratio", "5"),
+        ("closed_on", "2024-13-01"),
+        ("source_count", "two"),
+    ],
+)
 def test_invalid_values_name_their_field(field, value):
     with pytest.raises(RowError) as info:
         clean_row(ROW | {field: value})

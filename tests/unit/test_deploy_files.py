@@ -1,4 +1,5 @@
 """The systemd units in deploy/ start the same processes as ``make run`` (server.runner)."""
+
 from __future__ import annotations
 
 import configparser
@@ -39,6 +40,9 @@ def test_the_nginx_site_passes_a_whole_upload_of_tus_max_size():
 
 
 def test_the_example_environment_names_what_the_units_need():
-    names = {line.split("=", 1)[0] for line in (DEPLOY / "dangan.env.example").read_text().splitlines()
-             if line and not line.startswith("#")}
+    names = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "dangan.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert {"DATABASE_URL", "REDIS_URL", "DANGAN_DATA_DIR", "SECRET_KEY", "WEB_BIND"} <= names

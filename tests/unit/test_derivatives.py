@@ -1,4 +1,5 @@
 """Derived copies: orientation applied, no GPS carried over, stamped band with the evidence number."""
+
 import io
 
 import pytest
@@ -25,8 +26,11 @@ def test_heic_png_and_webp_give_upright_jpeg_copies_without_gps(fmt):
     data = make_image(fmt, width=800, height=600, orientation=6, gps=(31.2, 121.4))
     image = derivatives.decode(data)
     band = derivatives.Band("DGE-20260302-ABCDEF012345", "ab" * 32)
-    for made, edge in ((derivatives.thumbnail(image), 320), (derivatives.preview(image), 1600),
-                       (derivatives.stamped_copy(image, band), 2000)):
+    for made, edge in (
+        (derivatives.thumbnail(image), 320),
+        (derivatives.preview(image), 1600),
+        (derivatives.stamped_copy(image, band), 2000),
+    ):
         copy = Image.open(io.BytesIO(made))
         assert copy.format == "JPEG"
         assert max(copy.size) <= edge
@@ -36,8 +40,16 @@ def test_heic_png_and_webp_give_upright_jpeg_copies_without_gps(fmt):
 
 def test_stamped_copy_names_the_evidence_number_and_is_deterministic():
     image = derivatives.decode(make_jpeg())
-    band = derivatives.Band("DGE-20260302-ABCDEF012345", "ab" * 32, "3100012345", "测试客户有限公司",
-                            "2026-03-02 09:15:30（北京时间）", "EXIF拍摄时间", "31.230416, 121.473701", "2026-03-02 09:20:00")
+    band = derivatives.Band(
+        "DGE-20260302-ABCDEF012345",
+        "ab" * 32,
+        "3100012345",
+        "测试客户有限公司",
+        "2026-03-02 09:15:30（北京时间）",
+        "EXIF拍摄时间",
+        "31.230416, 121.473701",
+        "2026-03-02 09:20:00",
+    )
     first, second = derivatives.stamped_copy(image, band), derivatives.stamped_copy(image, band)
     assert first == second
     stamped = Image.open(io.BytesIO(first))

@@ -1,4 +1,5 @@
 """Pieces of the reference client that need no server: backoff, batching, upload URL storage, photo types."""
+
 import json
 
 import pytest
@@ -26,7 +27,7 @@ def test_batches_respect_the_byte_cap_and_keep_outbox_order(tmp_path):
         client.capture("site_survey", "3100012345", {"n": n, "pad": "x" * 300}, schema_version=1)
     pending = client.pending()
     seqs, body = client._batch(pending)
-    assert len(body) <= 1200 and seqs == [p[0] for p in pending[:len(seqs)]]
+    assert len(body) <= 1200 and seqs == [p[0] for p in pending[: len(seqs)]]
     assert [item["data"]["n"] for item in json.loads(body)["items"]] == list(range(len(seqs)))
     one_seqs, _ = DeviceClient(str(tmp_path / "t.sqlite3"), NoNetwork(), max_batch_bytes=10)._batch(pending)
     assert one_seqs == [pending[0][0]]  # an item larger than the cap still goes alone
@@ -56,10 +57,18 @@ def test_an_amendment_names_the_last_local_revision_and_keeps_earlier_photos(tmp
     assert bodies[2]["revision_id"] == third and bodies[2]["data"] == {"v": 3}
 
 
-@pytest.mark.parametrize("fmt,name,expected", [
-    ("HEIF", "IMG_0001.HEIC", "image/heic"), ("HEIF", "photo.heif", "image/heif"), ("PNG", "shot.png", "image/png"),
-    ("WEBP", "shot.webp", "image/webp"), ("HEIF", "no-extension", "image/heic"), ("PNG", "odd.bin", "image/png"),
-    ("WEBP", "odd.dat", "image/webp")])
+@pytest.mark.parametrize(
+    "fmt,name,expected",
+    [
+        ("HEIF", "IMG_0001.HEIC", "image/heic"),
+        ("HEIF", "photo.heif", "image/heif"),
+        ("PNG", "shot.png", "image/png"),
+        ("WEBP", "shot.webp", "image/webp"),
+        ("HEIF", "no-extension", "image/heic"),
+        ("PNG", "odd.bin", "image/png"),
+        ("WEBP", "odd.dat", "image/webp"),
+    ],
+)
 def test_the_tablet_declares_every_photo_type_the_server_accepts(tmp_path, fmt, name, expected):
     path = tmp_path / name
     path.write_bytes(make_image(fmt))

@@ -1,4 +1,5 @@
 """The documents integrators read list what the code does."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """How long evidence bundles stay on the server: EXPORT_BUNDLE_DAYS, overridden by the environment."""
+
 import pytest
 
 from services.stamping_env import export_bundle_days

@@ -1,4 +1,5 @@
 """The local export store: where bundles live, what removing one takes away, finding bundles by content hash."""
+
 import hashlib
 import json
 import zipfile

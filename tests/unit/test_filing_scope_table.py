@@ -1,4 +1,5 @@
 """The filing scope table: parsing the configurable data and checking a dossier against it."""
+
 from datetime import date
 
 import pytest
@@ -19,16 +20,25 @@ def test_the_shipped_defaults_parse_and_ask_more_of_high_voltage_customers():
     assert scope.business_type_of("装修") is None
 
 
-@pytest.mark.parametrize("broken, words", [
-    ({"doc_types": {}}, "doc_types"),
-    ({"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"medium": {}}}, "voltage class"),
-    ({"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"high": {"x": ["a"]}}},
-     "unknown business type"),
-    ({"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"high": {"b": ["z"]}}},
-     "unknown document types"),
-    ({"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {}, "base_business_type": "q"},
-     "base_business_type"),
-])
+@pytest.mark.parametrize(
+    "broken, words",
+    [
+        ({"doc_types": {}}, "doc_types"),
+        ({"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"medium": {}}}, "voltage class"),
+        (
+            {"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"high": {"x": ["a"]}}},
+            "unknown business type",
+        ),
+        (
+            {"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {"high": {"b": ["z"]}}},
+            "unknown document types",
+        ),
+        (
+            {"doc_types": {"a": "甲"}, "business_types": {"b": "乙"}, "required": {}, "base_business_type": "q"},
+            "base_business_type",
+        ),
+    ],
+)
 def test_a_broken_table_is_refused_with_the_reason(broken, words):
     with pytest.raises(ValueError, match=words):
         parse_table(broken)

@@ -1,4 +1,5 @@
 """SHA-256 and SM3 in one streamed pass, matching the GB/T 32905 test vector."""
+
 import hashlib
 import io
 

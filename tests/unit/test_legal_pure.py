@@ -1,4 +1,5 @@
 """Pure pieces of legal retrieval: proofs from tree levels, cursors, places, filters, SHA256SUMS."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -39,7 +40,9 @@ def test_the_bounding_box_encloses_the_circle_and_distances_are_haversine():
 
 
 def test_page_filters_read_days_in_beijing_time_and_refuse_bad_values():
-    filters = legal_search.parse_filters({"q": "3100012345", "captured_from": "2026-03-02", "captured_to": "2026-03-02"})
+    filters = legal_search.parse_filters(
+        {"q": "3100012345", "captured_from": "2026-03-02", "captured_to": "2026-03-02"}
+    )
     assert filters.account_no == "3100012345" and filters.name is None
     assert filters.captured_from == datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc)
     assert filters.captured_to.astimezone(timezone.utc) < datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc)

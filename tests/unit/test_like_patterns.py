@@ -1,4 +1,5 @@
 """User text in LIKE patterns matches itself only: %, _ and the escape character are literal."""
+
 import sqlite3
 
 import pytest
@@ -15,9 +16,16 @@ def matching(pattern: str) -> set[str]:
     return {row[0] for row in db.execute("select v from t where v like ? escape ?", (pattern, like_patterns.ESCAPE))}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("%", {"100%电力"}), ("_", {"a_b", "exif_missing"}), ("a_b", {"a_b"}), ("\\", {"c:\\temp"}), ("钢铁", {"东方钢铁厂"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("%", {"100%电力"}),
+        ("_", {"a_b", "exif_missing"}),
+        ("a_b", {"a_b"}),
+        ("\\", {"c:\\temp"}),
+        ("钢铁", {"东方钢铁厂"}),
+    ],
+)
 def test_contains_matches_the_typed_text_literally(text, expected):
     assert matching(like_patterns.contains(text)) == expected
 
@@ -31,6 +39,8 @@ def test_a_json_list_member_pattern_needs_the_exact_quoted_code():
     db = sqlite3.connect(":memory:")
     db.execute("create table t (flags text)")
     db.executemany("insert into t values (?)", [('["exif_missing"]',), ('["exifXmissing"]',), ('["exif_missing_2"]',)])
-    rows = db.execute("select flags from t where flags like ? escape ?",
-                      (like_patterns.json_string_member("exif_missing"), like_patterns.ESCAPE)).fetchall()
+    rows = db.execute(
+        "select flags from t where flags like ? escape ?",
+        (like_patterns.json_string_member("exif_missing"), like_patterns.ESCAPE),
+    ).fetchall()
     assert rows == [('["exif_missing"]',)]

@@ -1,4 +1,5 @@
 """Phone and ID numbers are masked wherever they are listed."""
+
 from server.masking import mask_id_number, mask_phone
 
 

@@ -1,4 +1,5 @@
 """The daily deadline recompute is due at 01:30 Beijing time, once per Beijing day."""
+
 from datetime import date, datetime, timezone
 
 from services.lifecycle.daily import due_day

@@ -1,4 +1,5 @@
 """The court report and the dossier index embed their Chinese font: poppler renders and extracts the text."""
+
 import io
 from datetime import datetime, timezone
 
@@ -19,16 +20,36 @@ def _preview() -> bytes:
 
 
 def _report(path) -> None:
-    cover = {"export_id": "EXP-7", "purpose": "供电合同纠纷诉讼", "requester": "王律师", "approved_by": "李主任",
-             "requested_at": NOW, "built_at": NOW, "tsa_statement": "本地时间戳服务（非第三方）", "tree_size": 12,
-             "root_hash": "ab" * 32, "manifest_sha256": "cd" * 32}
-    item = {"photo_id": "p1", "evidence_no": "DGE-20260302-ABCDEF012345", "sha256": "ef" * 32, "sm3": "01" * 32,
-            "size": 1234, "files": {"original": "photos/DGE-20260302-ABCDEF012345.heic"},
-            "customer": {"account_no": "3100012345", "name": "浦江饮料有限公司", "address": "上海市黄浦区中山东一路1号"},
-            "inspector": {"display_name": "张检查"}, "device": {"name": "平板-07"},
-            "times": {"estimated_capture_at": "2026-03-02T01:15:30Z", "estimate_basis": "EXIF拍摄时间",
-                      "flags": ["GPS时间与EXIF时间不一致"]},
-            "timestamp": {"kind": "local"}, "place": {}}
+    cover = {
+        "export_id": "EXP-7",
+        "purpose": "供电合同纠纷诉讼",
+        "requester": "王律师",
+        "approved_by": "李主任",
+        "requested_at": NOW,
+        "built_at": NOW,
+        "tsa_statement": "本地时间戳服务（非第三方）",
+        "tree_size": 12,
+        "root_hash": "ab" * 32,
+        "manifest_sha256": "cd" * 32,
+    }
+    item = {
+        "photo_id": "p1",
+        "evidence_no": "DGE-20260302-ABCDEF012345",
+        "sha256": "ef" * 32,
+        "sm3": "01" * 32,
+        "size": 1234,
+        "files": {"original": "photos/DGE-20260302-ABCDEF012345.heic"},
+        "customer": {"account_no": "3100012345", "name": "浦江饮料有限公司", "address": "上海市黄浦区中山东一路1号"},
+        "inspector": {"display_name": "张检查"},
+        "device": {"name": "平板-07"},
+        "times": {
+            "estimated_capture_at": "2026-03-02T01:15:30Z",
+            "estimate_basis": "EXIF拍摄时间",
+            "flags": ["GPS时间与EXIF时间不一致"],
+        },
+        "timestamp": {"kind": "local"},
+        "place": {},
+    }
     with open(path, "wb") as fh:
         render_report(fh, cover, [item], {"p1": {"哈希": "一致"}}, lambda _item: _preview())
 
@@ -55,10 +76,25 @@ def test_court_report_pages_render_with_text_in_the_table(tmp_path):
 
 
 def test_dossier_index_text_is_found_by_pdftotext_and_its_font_is_embedded(tmp_path):
-    header = {"archive_no": "DA-2026-0001", "account_no": "3100012345", "name": "浦江饮料有限公司",
-              "voltage_class": "高压", "usage_category": "大工业用电", "status": "在库", "box": "A-01"}
-    rows = [{"seq": 1, "title": "现场检查证据照片", "doc_type": "检查记录", "date": "2026-03-02", "pages": 2,
-             "source": "平板上传"}]
+    header = {
+        "archive_no": "DA-2026-0001",
+        "account_no": "3100012345",
+        "name": "浦江饮料有限公司",
+        "voltage_class": "高压",
+        "usage_category": "大工业用电",
+        "status": "在库",
+        "box": "A-01",
+    }
+    rows = [
+        {
+            "seq": 1,
+            "title": "现场检查证据照片",
+            "doc_type": "检查记录",
+            "date": "2026-03-02",
+            "pages": 2,
+            "source": "平板上传",
+        }
+    ]
     pdf = tmp_path / "index.pdf"
     pdf.write_bytes(index_pdf(header, rows, NOW))
     text = text_of(pdf)

@@ -1,4 +1,5 @@
 """A photo's file name is a label, never a path: one rule for push declarations and tus metadata."""
+
 import uuid
 
 import pytest
@@ -8,14 +9,32 @@ from capture_schema.base import PhotoMetadataSchema
 from core import errors
 from sync import uploads as tus
 
-REFUSED = ["../../../../tmp/x.jpg", "../etc/passwd", "a/b.jpg", "a\\b.jpg", "..\\..\\boot.ini", "..", ".",
-           "x\x00.jpg", "line\nbreak.jpg", "x" * 252 + ".jpg"]
+REFUSED = [
+    "../../../../tmp/x.jpg",
+    "../etc/passwd",
+    "a/b.jpg",
+    "a\\b.jpg",
+    "..\\..\\boot.ini",
+    "..",
+    ".",
+    "x\x00.jpg",
+    "line\nbreak.jpg",
+    "x" * 252 + ".jpg",
+]
 ACCEPTED = ["IMG_0412.jpg", "电表 01.jpg", "meter.photo.jpg", ".hidden.jpg", "x" * 251 + ".jpg"]
 
 
 def declaration(filename: str) -> dict:
-    return {"id": str(uuid.uuid4()), "slot": "meter", "category": "meter", "captured_at": "2026-03-02T09:25:00+08:00",
-            "sha256": "0" * 64, "size": 10, "mime_type": "image/jpeg", "filename": filename}
+    return {
+        "id": str(uuid.uuid4()),
+        "slot": "meter",
+        "category": "meter",
+        "captured_at": "2026-03-02T09:25:00+08:00",
+        "sha256": "0" * 64,
+        "size": 10,
+        "mime_type": "image/jpeg",
+        "filename": filename,
+    }
 
 
 def push_accepts(filename: str) -> bool:

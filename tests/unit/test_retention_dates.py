@@ -1,4 +1,5 @@
 """Eligibility for destruction: exactly 5 years (high voltage) or 3 years (low voltage) after closing."""
+
 from datetime import date, timedelta
 
 from services.lifecycle.retention import eligibility_date, is_eligible

@@ -1,4 +1,5 @@
 """Pure helpers of the review pages: queue cursors and filters, the site plan, labelled forms."""
+
 from datetime import date, datetime, timezone
 
 import pytest
@@ -23,12 +24,25 @@ def test_a_cursor_round_trips_and_refuses_tampering_or_another_sort():
 
 
 def test_filters_parse_to_typed_values_and_empty_means_any():
-    filters = parse_filters({"state": "has_issues", "flag": "clock_skew", "inspector_id": "4",
-                             "date_from": "2026-03-01", "voltage_class": "", "limit": "100"})
+    filters = parse_filters(
+        {
+            "state": "has_issues",
+            "flag": "clock_skew",
+            "inspector_id": "4",
+            "date_from": "2026-03-01",
+            "voltage_class": "",
+            "limit": "100",
+        }
+    )
     assert (filters.state, filters.flag, filters.inspector_id, filters.limit) == ("has_issues", "clock_skew", 4, 100)
     assert filters.date_from == date(2026, 3, 1) and filters.voltage_class is None
-    assert filters.as_args() == {"state": "has_issues", "flag": "clock_skew", "inspector_id": "4",
-                                 "date_from": "2026-03-01", "limit": "100"}
+    assert filters.as_args() == {
+        "state": "has_issues",
+        "flag": "clock_skew",
+        "inspector_id": "4",
+        "date_from": "2026-03-01",
+        "limit": "100",
+    }
     with pytest.raises(errors.DomainError) as caught:
         parse_filters({"inspector_id": "four"})
     assert caught.value.details == {"filter": "inspector_id"}
@@ -39,7 +53,7 @@ def test_a_beijing_day_starts_at_16_utc_the_day_before():
 
 
 def test_the_site_plan_places_fixes_by_bearing_and_flags_the_far_ones():
-    north = site_plan.Fix("1", 30.2110, 120.2100, 5)   # ~100 m north
+    north = site_plan.Fix("1", 30.2110, 120.2100, 5)  # ~100 m north
     east = site_plan.Fix("2", 30.2100, 120.2300, None)  # ~1.9 km east
     plan = site_plan.make_plan(30.2100, 120.2100, [north, east], far_threshold_m=500)
     near, far = plan.fixes
@@ -68,14 +82,24 @@ def test_the_plan_sentences_agree_for_near_and_mixed_photos():
     near = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 30.21013, 120.2100)], far_threshold_m=500)
     assert near.verdict == "全部照片在现场范围 500 米以内" and near.far_count == 0
     assert near.ring_note == "现场范围 500 米大于外圈，未画出"
-    mixed = site_plan.make_plan(30.2100, 120.2100, [site_plan.Fix("1", 30.2110, 120.2100),
-                                                    site_plan.Fix("2", 30.2100, 120.2300)], far_threshold_m=500)
+    mixed = site_plan.make_plan(
+        30.2100,
+        120.2100,
+        [site_plan.Fix("1", 30.2110, 120.2100), site_plan.Fix("2", 30.2100, 120.2300)],
+        far_threshold_m=500,
+    )
     assert mixed.verdict == "1 张照片超出现场范围 500 米" and mixed.ring_note == "绿色虚线为现场范围 500 米"
 
 
 def test_forms_are_shown_with_their_schema_labels_and_choice_names():
-    data = {"inspected_at": "2026-03-02T09:30:00+08:00", "meter_number": "3300", "seal_status": "broken",
-            "meter_readings": {"total": 12.5, "peak": None}, "customer_present": True, "extra": "x"}
+    data = {
+        "inspected_at": "2026-03-02T09:30:00+08:00",
+        "meter_number": "3300",
+        "seal_status": "broken",
+        "meter_readings": {"total": 12.5, "peak": None},
+        "customer_present": True,
+        "extra": "x",
+    }
     rows = {row.path: row for row in review_forms.labelled_rows("usage_inspection", 2, data)}
     assert rows["seal_status"].label == "封印状态" and rows["seal_status"].value == "破损"
     assert rows["customer_present"].value == "是"
@@ -93,8 +117,13 @@ def test_revisions_side_by_side_mark_the_fields_that_differ():
             self.schema_version, self.received_at, self.device_time, self.payload_sha256 = 2, WHEN, None, "h"
 
     columns, table = review_forms.side_by_side(
-        "usage_inspection", [Rev(1, {"meter_number": "1", "findings": "正常"}),
-                             Rev(2, {"meter_number": "1", "findings": "柜门锁损坏"}, conflict=True)], 2)
+        "usage_inspection",
+        [
+            Rev(1, {"meter_number": "1", "findings": "正常"}),
+            Rev(2, {"meter_number": "1", "findings": "柜门锁损坏"}, conflict=True),
+        ],
+        2,
+    )
     assert [c.current for c in columns] == [False, True] and columns[1].conflict
     differs = {row["path"]: row["differs"] for row in table}
     assert differs == {"meter_number": False, "findings": True}
@@ -114,13 +143,26 @@ def test_differences_of_time_read_as_people_say_them():
 def test_the_bundle_report_words_the_time_basis_flags_and_timestamp_kind_in_chinese():
     from services.report_pdf import photo_rows
 
-    item = {"photo_id": "p1", "evidence_no": "DGE-1", "files": {"original": "originals/DGE-1.jpg"}, "size": 3,
-            "timestamp": {"kind": "local"},
-            "times": {"estimate_basis": "EXIF DateTimeOriginal, offset +08:00 recorded in EXIF OffsetTimeOriginal; "
-                                        "device clock offset measured at sync: +0 s",
-                      "analysis": {"basis_code": "exif", "details": {
-                          "exif_source": "EXIF DateTimeOriginal", "exif_offset": "+08:00", "device_clock_offset_s": 0}},
-                      "flags": ["gps_far_from_site"]}}
+    item = {
+        "photo_id": "p1",
+        "evidence_no": "DGE-1",
+        "files": {"original": "originals/DGE-1.jpg"},
+        "size": 3,
+        "timestamp": {"kind": "local"},
+        "times": {
+            "estimate_basis": "EXIF DateTimeOriginal, offset +08:00 recorded in EXIF OffsetTimeOriginal; "
+            "device clock offset measured at sync: +0 s",
+            "analysis": {
+                "basis_code": "exif",
+                "details": {
+                    "exif_source": "EXIF DateTimeOriginal",
+                    "exif_offset": "+08:00",
+                    "device_clock_offset_s": 0,
+                },
+            },
+            "flags": ["gps_far_from_site"],
+        },
+    }
     rows = dict(photo_rows(item, {"哈希": "一致"}))
     assert "依据：EXIF拍摄时间（EXIF 原始拍摄时间（DateTimeOriginal）；时区 UTC+08:00" in rows["推定拍摄时间"]
     assert "offset" not in rows["推定拍摄时间"] and "recorded" not in rows["推定拍摄时间"]

@@ -1,4 +1,5 @@
 """``make run``'s supervision of its children: restart with backoff, reset after a stable run."""
+
 from __future__ import annotations
 
 import subprocess

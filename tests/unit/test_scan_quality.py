@@ -1,4 +1,5 @@
 """Reading a scan's pages, resolution and colour mode from its bytes (DA/T 31 flags)."""
+
 import pytest
 
 from core import scans
@@ -7,8 +8,13 @@ from tests.helpers.scans import make_page_image, make_pdf, make_tiff
 
 def test_pdf_pages_resolution_and_grey_mode_come_from_the_page_pictures():
     info = scans.inspect(make_pdf(pages=3, dpi=300, mode="L"))
-    assert (info.file_format, info.page_count, info.min_dpi, info.colour_modes, info.flags) == \
-        ("pdf", 3, 300.0, ["grey"], [])
+    assert (info.file_format, info.page_count, info.min_dpi, info.colour_modes, info.flags) == (
+        "pdf",
+        3,
+        300.0,
+        ["grey"],
+        [],
+    )
 
 
 def test_pdf_below_200_dpi_is_flagged_low_resolution():

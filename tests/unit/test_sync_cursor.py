@@ -1,4 +1,5 @@
 """Pull cursors are opaque, signed per device, and carry only the server's sequence and epoch."""
+
 import base64
 import json
 
@@ -22,13 +23,16 @@ def test_a_cursor_holds_no_time_only_the_sequence_and_epoch():
     assert body == {"v": 1, "s": 42, "e": 3}
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda c: c.replace(".", ""),
-    lambda c: "A" + c,
-    lambda c: c[:-1] + ("A" if c[-1] != "A" else "B"),
-    lambda c: "",
-    lambda c: c + "." + c,
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c.replace(".", ""),
+        lambda c: "A" + c,
+        lambda c: c[:-1] + ("A" if c[-1] != "A" else "B"),
+        lambda c: "",
+        lambda c: c + "." + c,
+    ],
+)
 def test_a_mangled_cursor_is_refused(mangle):
     with pytest.raises(CursorInvalid):
         decode(mangle(encode(Position(7, 0), "dev-1", SECRET)), "dev-1", SECRET)

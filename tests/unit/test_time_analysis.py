@@ -1,4 +1,5 @@
 """Estimating capture time from every source, and the flags raised when the sources disagree."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -34,8 +35,9 @@ def test_missing_exif_falls_back_to_the_device_time_corrected_by_its_clock_offse
 
 
 def test_unknown_device_offset_is_said_in_the_basis():
-    result = analyse(read_metadata(make_jpeg(exif=False)),
-                     facts(device_captured_at=datetime(2026, 3, 2, 1, 25, tzinfo=UTC)))
+    result = analyse(
+        read_metadata(make_jpeg(exif=False)), facts(device_captured_at=datetime(2026, 3, 2, 1, 25, tzinfo=UTC))
+    )
     assert "offset measured at sync: unknown" in result.basis and "uncorrected" in result.basis
 
 
@@ -45,11 +47,23 @@ def test_no_time_anywhere_uses_receipt_time_as_an_upper_bound():
 
 
 def test_disagreements_become_flags_and_never_change_the_raw_values():
-    meta = read_metadata(make_jpeg(datetime_original="2026:03:02 12:00:00", gps=(39.9, 116.4), gps_date="2026:03:02",
-                                   gps_time=(1, 0, 0), software="Adobe Photoshop 25.0"))
+    meta = read_metadata(
+        make_jpeg(
+            datetime_original="2026:03:02 12:00:00",
+            gps=(39.9, 116.4),
+            gps_date="2026:03:02",
+            gps_time=(1, 0, 0),
+            software="Adobe Photoshop 25.0",
+        )
+    )
     result = analyse(meta, facts(device_captured_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC)))
-    assert set(result.flags) == {"exif_vs_device_mismatch", "gps_vs_exif_mismatch", "capture_after_receipt",
-                                 "edited_by_software", "gps_far_from_site"}
+    assert set(result.flags) == {
+        "exif_vs_device_mismatch",
+        "gps_vs_exif_mismatch",
+        "capture_after_receipt",
+        "edited_by_software",
+        "gps_far_from_site",
+    }
     assert meta.capture_local == "2026-03-02T12:00:00"
     assert result.details["distance_to_site_m"] > 1_000_000
 
@@ -85,24 +99,50 @@ def test_gps_time_thirty_hours_after_exif_time_is_a_mismatch_and_the_basis_names
 
 # One scenario per flag: (flag, photo bytes, device facts, what the basis must say, what it must not say).
 FLAG_CASES = {
-    "exif_missing": (make_jpeg(exif=False), dict(device_captured_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
-                     ["capture time declared by the tablet"], ["EXIF", "GPS"]),
-    "exif_vs_device_mismatch": (make_jpeg(), dict(device_captured_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
-                                                  clock_offset_s=0),
-                                ["EXIF DateTimeOriginal", "+08:00 recorded", "+0 s"], ["tablet"]),
-    "gps_vs_exif_mismatch": (make_jpeg(offset=None, gps_date="2026:03:03", gps_time=(7, 15, 30)), {},
-                             ["EXIF DateTimeOriginal", "+08:00 assumed", "GPS time 2026-03-03T07:15:30Z"],
-                             ["no GPS time", "inferred"]),
-    "device_clock_skew": (make_jpeg(exif=False), dict(device_captured_at=datetime(2026, 3, 2, 1, 10, tzinfo=UTC),
-                                                      clock_offset_s=600),
-                          ["corrected by its clock offset", "+600 s"], ["uncorrected", "unknown"]),
-    "capture_after_receipt": (make_jpeg(datetime_original="2026:03:02 12:00:00"), {},
-                              ["EXIF DateTimeOriginal", "+08:00 recorded"], ["upper bound"]),
+    "exif_missing": (
+        make_jpeg(exif=False),
+        dict(device_captured_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
+        ["capture time declared by the tablet"],
+        ["EXIF", "GPS"],
+    ),
+    "exif_vs_device_mismatch": (
+        make_jpeg(),
+        dict(device_captured_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC), clock_offset_s=0),
+        ["EXIF DateTimeOriginal", "+08:00 recorded", "+0 s"],
+        ["tablet"],
+    ),
+    "gps_vs_exif_mismatch": (
+        make_jpeg(offset=None, gps_date="2026:03:03", gps_time=(7, 15, 30)),
+        {},
+        ["EXIF DateTimeOriginal", "+08:00 assumed", "GPS time 2026-03-03T07:15:30Z"],
+        ["no GPS time", "inferred"],
+    ),
+    "device_clock_skew": (
+        make_jpeg(exif=False),
+        dict(device_captured_at=datetime(2026, 3, 2, 1, 10, tzinfo=UTC), clock_offset_s=600),
+        ["corrected by its clock offset", "+600 s"],
+        ["uncorrected", "unknown"],
+    ),
+    "capture_after_receipt": (
+        make_jpeg(datetime_original="2026:03:02 12:00:00"),
+        {},
+        ["EXIF DateTimeOriginal", "+08:00 recorded"],
+        ["upper bound"],
+    ),
     "edited_by_software": (make_jpeg(software="Adobe Photoshop 25.0"), {}, ["EXIF DateTimeOriginal"], []),
     "gps_far_from_site": (make_jpeg(gps=(39.9, 116.4)), {}, ["EXIF DateTimeOriginal"], []),
-    "metadata_unreadable": (b"\xff\xd8\xff\xe1\x00\x40Exif", {}, ["server receipt time", "upper bound"],
-                            ["EXIF DateTimeOriginal"]),
-    "no_camera_metadata": (make_image("PNG", exif=False), {}, ["server receipt time", "upper bound"], ["EXIF DateTimeOriginal"]),
+    "metadata_unreadable": (
+        b"\xff\xd8\xff\xe1\x00\x40Exif",
+        {},
+        ["server receipt time", "upper bound"],
+        ["EXIF DateTimeOriginal"],
+    ),
+    "no_camera_metadata": (
+        make_image("PNG", exif=False),
+        {},
+        ["server receipt time", "upper bound"],
+        ["EXIF DateTimeOriginal"],
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """RFC 3161 tokens: the built-in local TSA, the HTTP client, and verification by ``openssl ts -verify``."""
+
 import hashlib
 import subprocess
 import threading
@@ -30,15 +31,43 @@ def test_local_tokens_verify_with_openssl_ts_verify_as_a_separate_process(local_
     assert token.kind == "local" and "LOCAL" in token.tsa_name and token.chain_checked
     (tmp_path / "photo.jpg").write_bytes(DATA)
     (tmp_path / "token.tsr").write_bytes(token.response)
-    done = subprocess.run([_openssl(), "ts", "-verify", "-data", str(tmp_path / "photo.jpg"),
-                           "-in", str(tmp_path / "token.tsr"), "-CAfile", str(local_tsa.directory / "ca.pem"),
-                           "-untrusted", str(local_tsa.directory / "tsa.pem")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            _openssl(),
+            "ts",
+            "-verify",
+            "-data",
+            str(tmp_path / "photo.jpg"),
+            "-in",
+            str(tmp_path / "token.tsr"),
+            "-CAfile",
+            str(local_tsa.directory / "ca.pem"),
+            "-untrusted",
+            str(local_tsa.directory / "tsa.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "Verification: OK" in done.stdout
     (tmp_path / "other.jpg").write_bytes(DATA + b"x")
-    tampered = subprocess.run([_openssl(), "ts", "-verify", "-data", str(tmp_path / "other.jpg"),
-                               "-in", str(tmp_path / "token.tsr"), "-CAfile", str(local_tsa.directory / "ca.pem"),
-                               "-untrusted", str(local_tsa.directory / "tsa.pem")], capture_output=True, text=True)
+    tampered = subprocess.run(
+        [
+            _openssl(),
+            "ts",
+            "-verify",
+            "-data",
+            str(tmp_path / "other.jpg"),
+            "-in",
+            str(tmp_path / "token.tsr"),
+            "-CAfile",
+            str(local_tsa.directory / "ca.pem"),
+            "-untrusted",
+            str(local_tsa.directory / "tsa.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert tampered.returncode != 0
 
 
@@ -76,9 +105,21 @@ class _Relay(BaseHTTPRequestHandler):
 
         with tempfile.TemporaryDirectory() as work:
             Path(work, "q.tsq").write_bytes(body)
-            sp.run(["openssl", "ts", "-reply", "-config", str(self.tsa.directory / "openssl.cnf"),
-                    "-queryfile", str(Path(work, "q.tsq")), "-out", str(Path(work, "r.tsr"))], check=True,
-                   capture_output=True)
+            sp.run(
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.tsa.directory / "openssl.cnf"),
+                    "-queryfile",
+                    str(Path(work, "q.tsq")),
+                    "-out",
+                    str(Path(work, "r.tsr")),
+                ],
+                check=True,
+                capture_output=True,
+            )
             answer = Path(work, "r.tsr").read_bytes()
         assert len(digest) == 32
         self.send_response(200)
@@ -122,7 +163,7 @@ def test_requests_carry_the_sha256_imprint_a_nonce_and_cert_req():
 
 
 def test_a_refusal_or_an_unparseable_token_is_token_invalid_not_a_crash():
-    refusal = bytes.fromhex("3005" "3003" "020102")  # TimeStampResp { status { rejection } }, no token
+    refusal = bytes.fromhex("30053003020102")  # TimeStampResp { status { rejection } }, no token
     with pytest.raises(TokenInvalid, match="refused"):
         verify_response(refusal, DIGEST, None)
     with pytest.raises(TokenInvalid):
@@ -137,7 +178,8 @@ def test_an_external_token_records_its_url_chain_and_the_configured_anchor_it_ve
     assert issued.url == "http://tsa.example/tsa" and issued.chain_checked
     assert issued.anchor_pem == local_tsa.roots_pem()  # the one root among the configured ones it chains to
     assert certificate_fingerprint(load_certificates(issued.chain_pem)[0]) == certificate_fingerprint(
-        load_certificates(local_tsa.certificate_pem())[0])  # signer first
+        load_certificates(local_tsa.certificate_pem())[0]
+    )  # signer first
     with pytest.raises(TokenInvalid):
         HttpTsa("http://tsa.example/tsa", roots_pem=other.roots_pem()).verify(token.response, DIGEST)
 

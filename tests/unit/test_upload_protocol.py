@@ -1,4 +1,5 @@
 """tus header parsing and the staging-file writer, without database or web server."""
+
 import base64
 import hashlib
 import io
@@ -28,8 +29,17 @@ def test_metadata_pairs_decode_to_text_and_keys_without_values_are_none():
     assert parsed == {"photo_id": photo_id, "filename": "电表 01.jpg", "flag": None}
 
 
-@pytest.mark.parametrize("header", ["photo_id !!!notbase64", "a b c", "dup YQ==,dup Yg==", " YQ==",
-                                    "k\x01y YQ==", "name " + base64.b64encode(b"\xff\xfe").decode()])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "photo_id !!!notbase64",
+        "a b c",
+        "dup YQ==,dup Yg==",
+        " YQ==",
+        "k\x01y YQ==",
+        "name " + base64.b64encode(b"\xff\xfe").decode(),
+    ],
+)
 def test_malformed_metadata_is_refused_with_a_stable_code(header):
     with pytest.raises(errors.DomainError) as excinfo:
         tus.parse_metadata(header)
@@ -55,11 +65,18 @@ def test_filenames_with_path_or_control_characters_are_refused(filename):
     assert code_of(excinfo) == "upload.filename_invalid"
 
 
-@pytest.mark.parametrize("length, defer, code", [
-    (None, None, "upload.length_invalid"), ("-1", None, "upload.length_invalid"),
-    ("12a", None, "upload.length_invalid"), ("10", "1", "upload.length_invalid"),
-    (None, "2", "upload.length_invalid"), ("1001", None, "upload.too_large"),
-    ("9" * 40, None, "upload.length_invalid")])
+@pytest.mark.parametrize(
+    "length, defer, code",
+    [
+        (None, None, "upload.length_invalid"),
+        ("-1", None, "upload.length_invalid"),
+        ("12a", None, "upload.length_invalid"),
+        ("10", "1", "upload.length_invalid"),
+        (None, "2", "upload.length_invalid"),
+        ("1001", None, "upload.too_large"),
+        ("9" * 40, None, "upload.length_invalid"),
+    ],
+)
 def test_bad_creation_lengths_get_their_codes(length, defer, code):
     with pytest.raises(errors.DomainError) as excinfo:
         tus.parse_creation_length(length, defer, max_size=1000)
@@ -78,7 +95,9 @@ def test_supported_checksums_parse_to_algorithm_and_digest(algorithm):
     assert tus.parse_checksum(header) == (algorithm, digest)
 
 
-@pytest.mark.parametrize("header", ["crc32 AAAA", "sha1", "sha1 not-base64!", "sha1 " + base64.b64encode(b"short").decode()])
+@pytest.mark.parametrize(
+    "header", ["crc32 AAAA", "sha1", "sha1 not-base64!", "sha1 " + base64.b64encode(b"short").decode()]
+)
 def test_unsupported_or_malformed_checksums_are_400(header):
     with pytest.raises(errors.DomainError) as excinfo:
         tus.parse_checksum(header)

@@ -1,4 +1,5 @@
 """Vendor capture-time readers: the layouts they understand, and bounded behaviour on hostile bytes."""
+
 import struct
 
 import pytest

@@ -1,4 +1,5 @@
 """The offline verifier ships inside every bundle: it must not need any part of the server."""
+
 from __future__ import annotations
 
 import ast
@@ -21,21 +22,26 @@ def imported_top_packages(path: Path) -> set[str]:
 
 
 def test_no_module_of_the_verifier_imports_the_server_workers_or_sync():
-    offenders = {path.name: sorted(imported_top_packages(path) & SERVER_PACKAGES)
-                 for path in sorted((ROOT / "verifier").glob("*.py"))}
+    offenders = {
+        path.name: sorted(imported_top_packages(path) & SERVER_PACKAGES)
+        for path in sorted((ROOT / "verifier").glob("*.py"))
+    }
     assert not {name: found for name, found in offenders.items() if found}
 
 
 def test_no_module_of_the_verifier_needs_fcntl_or_other_posix_only_modules():
     posix_only = {"fcntl", "termios", "pwd", "grp", "resource"}
-    used = {path.name: sorted(imported_top_packages(path) & posix_only)
-            for path in sorted((ROOT / "verifier").glob("*.py"))}
+    used = {
+        path.name: sorted(imported_top_packages(path) & posix_only) for path in sorted((ROOT / "verifier").glob("*.py"))
+    }
     assert not {name: found for name, found in used.items() if found}
 
 
 def test_importing_the_verifier_loads_no_server_module():
-    code = ("import sys, verifier.check, verifier.__main__; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & %r))" % (SERVER_PACKAGES,))
+    code = (
+        "import sys, verifier.check, verifier.__main__; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & %r))" % (SERVER_PACKAGES,)
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

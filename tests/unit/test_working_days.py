@@ -1,4 +1,5 @@
 """Working-day deadlines on the Chinese statutory calendar (holidays and adjusted working weekends)."""
+
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -41,8 +42,7 @@ def test_contract_signed_before_spring_festival_is_due_30_working_days_later_not
     start = date(2026, 2, 2)
     due = working_days.add_working_days(start, 30)
     # count again day by day with the package itself
-    counted = sum(1 for n in range(1, (due - start).days + 1)
-                  if chinese_calendar.is_workday(start + timedelta(days=n)))
+    counted = sum(1 for n in range(1, (due - start).days + 1) if chinese_calendar.is_workday(start + timedelta(days=n)))
     assert counted == 30 and chinese_calendar.is_workday(due)
     assert due != _naive_weekdays_after(start, 30)
     # by hand: 3–6 Feb (4), 9–13 Feb (9), Sat 14 Feb (10), 24–27 Feb (14), Sat 28 Feb (15),
@@ -92,8 +92,12 @@ def test_no_deadline_of_the_next_two_years_is_left_uncomputed():
 def test_a_loaded_arrangement_wins_over_the_provisional_rules():
     year = working_days.LAST_YEAR + 1
     arrangement = working_days.Arrangement(
-        year=year, holidays=frozenset({date(year, 1, 1), date(year, 1, 4)}), workdays=frozenset(),
-        document_no="测试〔1〕号", published_on=date(year - 1, 11, 20))
+        year=year,
+        holidays=frozenset({date(year, 1, 1), date(year, 1, 4)}),
+        workdays=frozenset(),
+        document_no="测试〔1〕号",
+        published_on=date(year - 1, 11, 20),
+    )
     calendar = working_days.WorkingCalendar([arrangement])
     assert calendar.basis(year) == working_days.LOADED
     assert calendar.day_kind(date(year, 1, 4)) == "holiday"
