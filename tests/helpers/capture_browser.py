@@ -70,7 +70,7 @@ def wait_for_service_worker(page) -> None:
     wait_js(page, "!!(navigator.serviceWorker && navigator.serviceWorker.controller)")
 
 
-def sync(page, until: str | None = None, timeout: float = 90.0) -> None:
+def sync(page, until: str | None = None, timeout: float = 240.0) -> None:
     """Press 同步 until the JavaScript condition ``until`` holds (or one round finishes)."""
     deadline = time.monotonic() + timeout
     while True:
