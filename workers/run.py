@@ -8,6 +8,7 @@ was down at intake time, and runs of a killed worker are resumed.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
 import redis
@@ -21,6 +22,9 @@ from workers.context import get_app
 log = logging.getLogger("dangan.worker")
 # a worker that missed this many heartbeats is reported down by /api/v1/health
 HEARTBEAT_MISSES = 5
+# how long the worker waits before it tries a lost Redis again (doubling up to the maximum)
+REDIS_RETRY_FIRST_S = 0.5
+REDIS_RETRY_MAX_S = 5.0
 
 
 def dispatcher_loop(app, stop: threading.Event) -> None:
@@ -47,20 +51,60 @@ def dispatcher_loop(app, stop: threading.Event) -> None:
         stop.wait(interval)
 
 
+class _Worker(SimpleWorker):
+    """RQ's in-process worker that also records a stop signal, so a shutdown is told apart from a lost Redis."""
+
+    def __init__(self, *args, stopping: threading.Event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stopping = stopping
+
+    def request_stop(self, signum, frame):
+        """Remember the stop request, then let RQ finish the current job and stop."""
+        self.stopping.set()
+        super().request_stop(signum, frame)
+
+
+def _stop_on_signals(stopping: threading.Event) -> None:
+    # between two RQ work loops RQ's own handlers would talk to the Redis that is gone
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+
 def main(burst: bool = False) -> None:
-    """Work the queues in priority order until stopped (SIGINT/SIGTERM end it after the current job)."""
+    """Work the queues in priority order until stopped (SIGINT/SIGTERM end it after the current job).
+
+    A Redis that is down at start or goes away mid-run does not end the process: RQ's work loop
+    gives up on such errors, so the loop is started again once Redis answers (the outbox keeps the
+    work meanwhile).
+    """
     app = get_app()
     stop = threading.Event()
+    stopping = threading.Event()
     dispatcher = threading.Thread(target=dispatcher_loop, args=(app, stop), name="dispatcher", daemon=True)
     dispatcher.start()
+    delay = REDIS_RETRY_FIRST_S
     try:
         with app.app_context():
             connection = app.extensions["dangan.redis"].client(app)
-            # SimpleWorker runs jobs in this process: one database pool, no fork-shared connections;
-            # job timeouts still apply (SIGALRM death penalty).
-            worker = SimpleWorker([queue(name, connection) for name in QUEUE_NAMES], connection=connection)
-            log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
-            worker.work(burst=burst, with_scheduler=False)
+            while not stopping.is_set():
+                _stop_on_signals(stopping)
+                try:
+                    connection.ping()
+                    # SimpleWorker runs jobs in this process: one database pool, no fork-shared
+                    # connections; job timeouts still apply (SIGALRM death penalty).
+                    worker = _Worker(
+                        [queue(name, connection) for name in QUEUE_NAMES], connection=connection, stopping=stopping
+                    )
+                    log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
+                    worker.work(burst=burst, with_scheduler=False)
+                    delay = REDIS_RETRY_FIRST_S
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    log.warning("Redis unavailable (%s); working again once it answers", exc)
+                if burst:
+                    break
+                _stop_on_signals(stopping)
+                stopping.wait(delay)
+                delay = min(delay * 2, REDIS_RETRY_MAX_S)
     finally:
         stop.set()
         dispatcher.join(timeout=10)

@@ -7,7 +7,9 @@ Uses its own embedded redis-server (``ports.embedded_redis``), never a shared on
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,50 @@ def test_captures_arriving_while_redis_is_down_are_all_stamped_after_it_returns(
         audit = audit_photos(engine, data_dir / "blobs")
         assert audit["mismatched"] == [] and audit["states"] == {"ready": 10}
         assert stack.server_errors() == []
+    finally:
+        stack.stop()
+        engine.dispose()
+        if redis_proc.poll() is None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+        database_factory.drop(database_url)
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it_then_stamps_and_still_stops_on_sigterm(
+    database_factory, redis_dir, tmp_path
+):
+    url = embedded_redis.url_for(redis_dir)
+    database_url = database_factory.create()
+    data_dir = tmp_path / "live"
+    data_dir.mkdir()
+    redis_proc = embedded_redis.start(redis_dir)
+    tablets = seed(database_url, url, data_dir, tablets=1)
+    redis_proc.terminate()
+    redis_proc.wait(timeout=10)
+    stack = LiveStack(database_url, url, data_dir)
+    engine = engine_for(database_url)
+    try:
+        stack.start_web()
+        worker = stack.start_worker()  # no Redis to register with: RQ's own loop would end here
+        tablet = DeviceClient(
+            str(tmp_path / "tablet.sqlite3"),
+            HttpTransport(stack.url, tablets[0]["token"]),
+            uploader=TusPhotoUploader(stack.url, tablets[0]["token"]),
+        )
+        _sync_captures(tablet, tablets[0]["account_nos"][0], tmp_path, 0, 2)
+        time.sleep(5)  # several of the worker's retries
+        assert worker.poll() is None, "the worker ended because Redis was down"
+        assert _states(engine).get("ready") is None
+
+        redis_proc = embedded_redis.start(redis_dir)
+        wait_until(
+            lambda: _states(engine).get("ready") == 2,
+            120,
+            "the photos to be stamped once Redis is up",
+            check=lambda: worker.poll() is None or pytest.fail("the worker died"),
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # a stop request still ends the process, cleanly
     finally:
         stack.stop()
         engine.dispose()
