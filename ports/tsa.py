@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ports.shared_keys import SharedKeyMissing, tsa_dir
 from verifier.timestamps import (
     TokenInvalid,
     anchor_of,
@@ -131,7 +132,7 @@ _OPENSSL_CONFIG = """\
 default_tsa = tsa_config1
 
 [ tsa_config1 ]
-serial = {dir}/serial
+serial = {serial}
 crypto_device = builtin
 signer_cert = {dir}/tsa.pem
 signer_key = {dir}/tsa.key
@@ -216,7 +217,9 @@ def create_local_authority(
     (directory / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
     (directory / "tsa.pem").write_bytes(tsa_cert.public_bytes(pem))
     (directory / "serial").write_text("01\n")
-    (directory / "openssl.cnf").write_text(_OPENSSL_CONFIG.format(dir=directory, policy=LOCAL_POLICY_OID))
+    (directory / "openssl.cnf").write_text(
+        _OPENSSL_CONFIG.format(dir=directory, serial=directory / "serial", policy=LOCAL_POLICY_OID)
+    )
 
 
 class LocalTsa(TimestampAuthority):
@@ -225,13 +228,16 @@ class LocalTsa(TimestampAuthority):
     kind = "local"
     name = LOCAL_TSA_NAME
 
-    def __init__(self, directory: str | os.PathLike, openssl: str | None = None):
+    def __init__(self, directory: str | os.PathLike, openssl: str | None = None, create: bool = True):
         self.directory = Path(directory)
         self.openssl = openssl or shutil.which("openssl")
+        self.create = create  # a cluster node signs with the shared authority, never one of its own
 
     def _ready(self) -> None:
         if (self.directory / "openssl.cnf").exists():
             return
+        if not self.create:
+            raise SharedKeyMissing("local TSA (openssl.cnf, ca.pem, tsa.pem, tsa.key)", self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once create one authority
@@ -240,8 +246,11 @@ class LocalTsa(TimestampAuthority):
                 create_local_authority(building)
                 for name in ("ca.key", "tsa.key", "ca.pem", "tsa.pem", "serial"):
                     os.replace(building / name, self.directory / name)
+                # kept as a marker and for running openssl by hand; stamping writes its own per token
                 (self.directory / "openssl.cnf").write_text(
-                    _OPENSSL_CONFIG.format(dir=self.directory, policy=LOCAL_POLICY_OID)
+                    _OPENSSL_CONFIG.format(
+                        dir=self.directory, serial=self.directory / "serial", policy=LOCAL_POLICY_OID
+                    )
                 )
                 shutil.rmtree(building, ignore_errors=True)
 
@@ -261,17 +270,21 @@ class LocalTsa(TimestampAuthority):
             raise TsaUnavailable("openssl is not installed; the local TSA cannot sign")
         self._ready()
         request, nonce = build_request(digest)
-        with tempfile.TemporaryDirectory(prefix="tsq-") as work, open(self.directory / ".lock", "w") as lock:
-            query, reply = Path(work) / "q.tsq", Path(work) / "r.tsr"
+        with tempfile.TemporaryDirectory(prefix="tsq-") as work:
+            query, reply, serial = Path(work) / "q.tsq", Path(work) / "r.tsr", Path(work) / "serial"
             query.write_bytes(request)
-            fcntl.flock(lock, fcntl.LOCK_EX)  # the serial file is read-modify-write
+            # A random 127-bit serial per token instead of a counter file: nodes sharing this
+            # authority never issue the same serial, and the key directory may be read-only.
+            serial.write_text(f"{secrets.randbits(127) | 1 << 126:032X}\n")
+            config = Path(work) / "openssl.cnf"
+            config.write_text(_OPENSSL_CONFIG.format(dir=self.directory, serial=serial, policy=LOCAL_POLICY_OID))
             done = subprocess.run(
                 [
                     self.openssl,
                     "ts",
                     "-reply",
                     "-config",
-                    str(self.directory / "openssl.cnf"),
+                    str(config),
                     "-queryfile",
                     str(query),
                     "-out",
@@ -371,12 +384,14 @@ class FakeTsa(TimestampAuthority):
         return Token(response, datetime.now(timezone.utc), "0", self.kind, self.name, False)
 
 
-def from_config(data_dir: str, tsa_url: str | None, ca_file: str | None = None) -> TimestampAuthority:
-    """The TSA the configuration asks for: ``TSA_URL`` if set, else the built-in local TSA."""
+def from_config(
+    keys_dir: str, tsa_url: str | None, ca_file: str | None = None, create: bool = True
+) -> TimestampAuthority:
+    """The TSA the configuration asks for: ``TSA_URL`` if set, else the built-in local TSA under the keys dir."""
     if tsa_url:
         roots = Path(ca_file).read_bytes() if ca_file else None
         return HttpTsa(tsa_url, roots)
-    return LocalTsa(Path(data_dir) / "tsa")
+    return LocalTsa(tsa_dir(keys_dir), create=create)
 
 
 def digest_of(data: bytes) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from ports import Ports
+from ports import Ports, shared_keys
 from ports import tsa as tsa_port
 from ports.blobstore import LocalBlobStore
 from ports.clock import SystemClock
@@ -24,6 +24,7 @@ from server.api.schemas import ErrorSchema
 from server.auth import load_principal
 from server.extensions import csrf, db, login_manager, migrate
 from services import dispatch
+from services.stamping_env import keys_dir
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -75,8 +76,23 @@ def _ports(app: Flask, given: Ports | None) -> Ports:
             given.exports = exports
         return given
     blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
-    tsa = tsa_port.from_config(app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"), app.config.get("TSA_CA_FILE"))
+    tsa = tsa_port.from_config(
+        keys_dir(app.config),
+        app.config.get("TSA_URL"),
+        app.config.get("TSA_CA_FILE"),
+        create=not app.config.get("DANGAN_CLUSTER"),
+    )
     return Ports(clock=SystemClock(), blobs=blobs, tsa=tsa, exports=exports)
+
+
+def _check_shared_keys(app: Flask) -> None:
+    """A cluster node starts only with the shared log key and (without ``TSA_URL``) the shared local TSA."""
+    if not app.config.get("DANGAN_CLUSTER"):
+        return
+    directory = keys_dir(app.config)
+    shared_keys.ensure_log_key(shared_keys.log_key_path(directory), create=False)
+    if not app.config.get("TSA_URL") and not (shared_keys.tsa_dir(directory) / "openssl.cnf").exists():
+        raise shared_keys.SharedKeyMissing("local TSA", shared_keys.tsa_dir(directory))
 
 
 def build_app(config=None) -> Flask:
@@ -86,6 +102,7 @@ def build_app(config=None) -> Flask:
     config = dict(config) if isinstance(config, dict) else config
     ports = config.pop("PORTS", None) if isinstance(config, dict) else None
     _load_config(app, config)
+    _check_shared_keys(app)
     logging_setup.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
     db.init_app(app)

@@ -1,33 +1,19 @@
 """Configuration classes, read from the environment.
 
-The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY, TSA_URL
-and TSA_CA_FILE; everything else has a sane default and may be overridden by a mapping passed to
+The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY, TSA_URL,
+TSA_CA_FILE, DANGAN_KEYS_DIR and DANGAN_CLUSTER; everything else has a sane default and may be overridden by a mapping passed to
 ``create_app(config=...)``.
 """
 
 import os
-import secrets
 from pathlib import Path
+
+from ports import shared_keys
 
 
 def data_dir_from_env() -> Path:
     """Return the data directory (``DANGAN_DATA_DIR``, default ``./var``) as an absolute path."""
     return Path(os.environ.get("DANGAN_DATA_DIR", "var")).resolve()
-
-
-def _secret_key(data_dir: Path) -> str:
-    """Return SECRET_KEY, or a random key persisted under the data dir so sessions survive restarts."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -43,7 +29,13 @@ class Config:
     def __init__(self):
         data_dir = data_dir_from_env()
         self.DANGAN_DATA_DIR = str(data_dir)
-        self.SECRET_KEY = _secret_key(data_dir)
+        # one of several nodes: the shared secrets come from DANGAN_KEYS_DIR, none is made here
+        self.DANGAN_CLUSTER = shared_keys.cluster_from_env()
+        # None: the data dir (even one a caller's mapping sets) holds them
+        self.DANGAN_KEYS_DIR = os.environ.get("DANGAN_KEYS_DIR", "").strip() or None
+        self.SECRET_KEY = shared_keys.secret_key(
+            shared_keys.keys_dir_from_env(data_dir), create=not self.DANGAN_CLUSTER
+        )
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or sqlite_url(data_dir)
         # Unset means: start (or reuse) the embedded Redis under the data dir.
         self.REDIS_URL = os.environ.get("REDIS_URL") or None

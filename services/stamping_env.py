@@ -37,6 +37,11 @@ def export_bundle_days(config) -> int:
     return days
 
 
+def keys_dir(config) -> str:
+    """The directory of the shared secrets: ``DANGAN_KEYS_DIR`` as configured, else the data dir."""
+    return config.get("DANGAN_KEYS_DIR") or config["DANGAN_DATA_DIR"]
+
+
 def env_for(app) -> Env:
     """Stamping environment of an app: its ports, the configured TSA, settings and the log key."""
     cached = app.extensions.get("dangan.stamping_env")
@@ -44,15 +49,16 @@ def env_for(app) -> Env:
         return cached
     ports = app.extensions["dangan.ports"]
     settings = settings_module.from_config(app.config)
+    create = not app.config.get("DANGAN_CLUSTER")
     tsa = ports.tsa or tsa_port.from_config(
-        app.config["DANGAN_DATA_DIR"], app.config.get("TSA_URL"), app.config.get("TSA_CA_FILE")
+        keys_dir(app.config), app.config.get("TSA_URL"), app.config.get("TSA_CA_FILE"), create=create
     )
     env = Env(
         blobs=ports.blobs,
         clock=ports.clock,
         tsa=tsa,
         settings=settings,
-        signer=LogSigner(app.config["DANGAN_DATA_DIR"], settings.log_name),
+        signer=LogSigner(keys_dir(app.config), settings.log_name, create=create),
         data_dir=app.config["DANGAN_DATA_DIR"],
         exports=ports.exports,
         export_bundle_days=export_bundle_days(app.config),

@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import merkle
 from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
+from ports import shared_keys
 from ports.tsa import TsaUnavailable
 from services.unit_of_work import transaction
 from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
@@ -144,30 +144,23 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
 
 
 class LogSigner:
-    """The log's Ed25519 key, created once under the data dir (``keys/evidence-log.ed25519.pem``)."""
+    """The log's Ed25519 key: ``keys/evidence-log.ed25519.pem`` under the keys dir (the data dir by default).
 
-    def __init__(self, data_dir: str | os.PathLike, name: str = DEFAULT_NAME):
-        self.path = Path(data_dir) / "keys" / "evidence-log.ed25519.pem"
+    Made on first use on a single machine; a cluster node (``create=False``) only reads the shared one.
+    """
+
+    def __init__(self, keys_dir: str | os.PathLike, name: str = DEFAULT_NAME, create: bool = True):
+        self.path = shared_keys.log_key_path(keys_dir)
         self.name = name
+        self.create = create
         self._key = None
 
     def private_key(self):
-        """Load the key, creating it on first use (O_EXCL: two processes never make two keys)."""
+        """Load the key, creating it on first use when this node may."""
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         if self._key is None:
-            if not self.path.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                pem = Ed25519PrivateKey.generate().private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                )
-                try:
-                    fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(pem)
-                except FileExistsError:
-                    pass
+            shared_keys.ensure_log_key(self.path, self.create)
             self._key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
         return self._key
 

@@ -71,9 +71,13 @@ def test_local_tokens_verify_with_openssl_ts_verify_as_a_separate_process(local_
     assert tampered.returncode != 0
 
 
-def test_local_authority_is_created_once_and_serials_increase(local_tsa):
-    first, second = local_tsa.stamp(DIGEST), local_tsa.stamp(DIGEST)
-    assert int(second.serial, 16) == int(first.serial, 16) + 1
+def test_local_authority_is_created_once_and_gives_every_token_its_own_random_serial(local_tsa):
+    # random serials, not a counter file: nodes sharing one authority never repeat a serial
+    tokens = [local_tsa.stamp(DIGEST) for _ in range(8)]
+    first = tokens[0]
+    assert len({t.serial for t in tokens}) == 8
+    assert all(1 << 126 <= int(t.serial, 16) < 1 << 127 for t in tokens)
+    assert sorted(p.name for p in local_tsa.directory.iterdir() if p.name.startswith(".new-")) == []
     assert local_tsa.verify(first.response, DIGEST).serial == first.serial
     with pytest.raises(TokenInvalid):
         local_tsa.verify(first.response, hashlib.sha256(b"other").digest())
