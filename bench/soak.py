@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server import embedded_redis  # noqa: E402
+from ports import embedded_redis  # noqa: E402
 from tests.helpers import soak  # noqa: E402
 from tests.helpers.databases import databases  # noqa: E402
 from tests.helpers.stack import LiveStack, seed  # noqa: E402

@@ -70,6 +70,10 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# pg_advisory_lock key of schema migrations (any constant no other code uses)
+MIGRATION_LOCK = 0x64616E67616E
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,6 +100,11 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        if connection.dialect.name == "postgresql":
+            # Every web node runs `db upgrade` when it starts: the first takes this lock and
+            # migrates, the others wait and then find the schema at head (released with the connection).
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            connection.commit()
         if sqlite:
             # SQLite changes a constraint by copying the table; with foreign keys on, dropping the old
             # copy would delete (or refuse for) every row that others reference. Off for the migration

@@ -31,18 +31,20 @@ def require_nginx() -> str:
     pytest.skip(reason)
 
 
-def site_config(upstream_port: int, listen_port: int) -> str:
-    """``deploy/nginx.conf`` as shipped, with only the two ports changed."""
+def site_config(upstream_port: int | list[int], listen_port: int) -> str:
+    """``deploy/nginx.conf`` as shipped, with only the ports changed (one ``server`` line per web node)."""
     text = SITE.read_text()
-    text, upstreams = re.subn(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{upstream_port};", text)
+    ports = upstream_port if isinstance(upstream_port, list) else [upstream_port]
+    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in ports)
+    text, upstreams = re.subn(r"server 127\.0\.0\.1:8000;", servers, text)
     text, listens = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen_port};", text)
     assert upstreams == 1 and listens == 1, "deploy/nginx.conf changed shape"
     return text
 
 
 @contextmanager
-def nginx_in_front(upstream_port: int, work: Path):
-    """Run nginx (foreground, its own prefix under ``work``) proxying to ``upstream_port``; yield its URL."""
+def nginx_in_front(upstream_port: int | list[int], work: Path):
+    """Run nginx (foreground, its own prefix under ``work``) proxying to ``upstream_port`` (round robin over several); yield its URL."""
     binary = require_nginx()
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()

@@ -171,7 +171,7 @@ def _check(stack: LiveStack, expected: set[str], figures: SoakFigures, drain_tim
         except AssertionError:
             pass  # reported below as not stamped
         figures.drain_seconds = round(time.monotonic() - drain_started, 1)
-        audit = audit_photos(engine, stack.data_dir / "blobs")
+        audit = audit_photos(engine, stack.read_blob)
         figures.photos, figures.bytes, figures.bad_photos = audit["photos"], audit["bytes"], audit["mismatched"]
         figures.not_stamped = {s: n for s, n in audit["states"].items() if s != "ready"}
         with engine.connect() as conn:

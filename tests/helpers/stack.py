@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -178,6 +179,15 @@ class LiveStack:
         """Requests answered with a 5xx."""
         return [s for s in self.statuses() if s[0] >= 500]
 
+    def read_blob(self, sha256: str) -> bytes:
+        """The stored bytes of a blob (the local blob store under the data dir)."""
+        return local_blob(self.data_dir / "blobs", sha256).read_bytes()
+
+
+def local_blob(blobs_root: Path, sha256: str) -> Path:
+    """Where the local blob store keeps the object of a SHA-256."""
+    return blobs_root / "objects" / sha256[:2] / sha256[2:4] / sha256
+
 
 def engine_for(database_url: str) -> sa.engine.Engine:
     """An engine without a pool, for reading the stack's database from the test."""
@@ -197,8 +207,12 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.25, che
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def audit_photos(engine: sa.engine.Engine, blobs_root: Path) -> dict:
-    """Check every photo: stored bytes match the declared SHA-256; return counts by state and bytes."""
+def audit_photos(engine: sa.engine.Engine, blobs: Path | Callable[[str], bytes]) -> dict:
+    """Check every photo: stored bytes match the declared SHA-256; return counts by state and bytes.
+
+    ``blobs`` is the local blob root, or a function that reads a stored object by its SHA-256 (a bucket).
+    """
+    read = blobs if callable(blobs) else lambda sha: local_blob(blobs, sha).read_bytes()
     states: dict[str, int] = {}
     mismatched, total_bytes = [], 0
     with engine.connect() as conn:
@@ -207,8 +221,7 @@ def audit_photos(engine: sa.engine.Engine, blobs_root: Path) -> dict:
         states[state] = states.get(state, 0) + 1
         if blob is None:
             continue
-        path = blobs_root / "objects" / blob[:2] / blob[2:4] / blob
-        data = path.read_bytes()
+        data = read(blob)
         total_bytes += len(data)
         if blob != declared or hashlib.sha256(data).hexdigest() != declared:
             mismatched.append(photo_id)
