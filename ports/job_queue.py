@@ -7,11 +7,13 @@ import socket
 
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 # Order matters: a worker listens to these in priority order.
 QUEUE_NAMES = ("stamping", "default", "exports")
 WORKER_KEY_PREFIX = "dangan:worker:"
+SCHEDULED_KEY_PREFIX = "dangan:scheduled:"
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:
@@ -48,3 +50,19 @@ def worker_heartbeat(connection: redis.Redis, ttl_s: float) -> None:
 def live_workers(connection: redis.Redis) -> int:
     """Number of worker processes whose heartbeat has not expired."""
     return sum(1 for _ in connection.scan_iter(match=f"{WORKER_KEY_PREFIX}*", count=100))
+
+
+def enqueue_once(connection: redis.Redis, queue_name: str, job_id: str, func: str, keep_s: int) -> bool:
+    """Queue ``func`` under ``job_id`` unless some process already did; True for the one that queued it.
+
+    Every worker of a cluster asks on each tick: one atomic claim (SET NX, kept ``keep_s`` seconds,
+    longer than the job's period) decides, so two askers at the same instant never queue it twice.
+    """
+    if not connection.set(f"{SCHEDULED_KEY_PREFIX}{job_id}", "1", nx=True, ex=keep_s):
+        return False
+    try:
+        Job.fetch(job_id, connection=connection)
+        return False  # queued before claims existed
+    except NoSuchJobError:
+        queue(queue_name, connection).enqueue(func, job_id=job_id, result_ttl=keep_s, failure_ttl=30 * 86400)
+        return True

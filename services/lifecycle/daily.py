@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM, Actor
 from core.beijing_time import BEIJING
 from models.database import db
-from ports.job_queue import queue
+from ports.job_queue import enqueue_once
 from services import evidence_export
 from services.lifecycle import obligations, retention
 from services.lifecycle.common import local_date
@@ -60,10 +58,7 @@ def schedule_daily(connection, now: datetime) -> str:
     (or at the first tick after a stopped night); the job id of the day makes it happen once.
     """
     job_id = f"lifecycle-daily-{due_day(now).isoformat()}"
-    try:
-        Job.fetch(job_id, connection=connection)
-    except NoSuchJobError:
-        queue("default", connection).enqueue(JOB_FUNCTION, job_id=job_id, result_ttl=7 * 86400, failure_ttl=30 * 86400)
+    enqueue_once(connection, "default", job_id, JOB_FUNCTION, 7 * 86400)
     return job_id
 
 
