@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-16)
 
-.PHONY: run test venv clean
+.PHONY: run test venv clean cluster
 
 venv: $(STAMP)
 
@@ -21,6 +21,10 @@ run: venv
 ## Run the whole test suite (TEST_DATABASE_URL / TEST_REDIS_URL select real services).
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## A cluster on this machine: 2 web nodes behind nginx, 2 workers, PostgreSQL, Redis, SeaweedFS (bench/cluster.py).
+cluster: venv
+	$(PY) bench/cluster.py $(CLUSTER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
