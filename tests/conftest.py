@@ -15,6 +15,7 @@ from server import create_app
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests
+from tests.helpers.seaweedfs import seaweedfs_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,13 @@ def redis_url(_session_root):
     with redis_for_tests(root) as url:
         yield url
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(_session_root):
+    """A real SeaweedFS with an S3 gateway for the session, started by the first test that needs it."""
+    with seaweedfs_for_tests(_session_root / "seaweedfs") as server:
+        yield server
 
 
 @pytest.fixture
