@@ -12,6 +12,7 @@ from ports import Ports
 from ports.blobstore import LocalBlobStore
 from ports.clock import FakeClock
 from server import create_app
+from server.app import stores_from_config
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests
@@ -64,9 +65,17 @@ def clock():
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path, clock):
-    """A Dangan app on a fresh database, a flushed Redis and a temporary data dir."""
+def app(request, database_url, redis_url, tmp_path, clock):
+    """A Dangan app on a fresh database, a flushed Redis and a temporary data dir.
+
+    With ``TEST_BLOB_STORE=s3`` its blobs and bundles live in the session's SeaweedFS bucket
+    (under a prefix of this test's own), built by the factory from the S3 settings.
+    """
     redis_lib.Redis.from_url(redis_url).flushdb()
+    ports = Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))
+    if os.environ.get("TEST_BLOB_STORE") == "s3":
+        settings = {**request.getfixturevalue("seaweedfs").config(), "DANGAN_DATA_DIR": str(tmp_path)}
+        ports.blobs, ports.exports = stores_from_config(settings)
     application = create_app(
         {
             "TESTING": True,
@@ -74,7 +83,7 @@ def app(database_url, redis_url, tmp_path, clock):
             "REDIS_URL": redis_url,
             "DANGAN_DATA_DIR": str(tmp_path),
             "SECRET_KEY": "test-secret",
-            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
+            "PORTS": ports,
         }
     )
     application.test_client_class = FreshRequestClient

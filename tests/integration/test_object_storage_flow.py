@@ -25,8 +25,10 @@ from services.ports_access import ports
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.destroyed import files_holding
 from tests.helpers.factories import PASSWORD
-from tests.helpers.legal_world import ACCOUNT, export_bundle, pins_of
+from tests.helpers.images import make_jpeg
+from tests.helpers.legal_world import ACCOUNT, export_bundle, pins_of, run_jobs
 from tests.helpers.lifecycle_data import close, destroy, login
+from tests.helpers.received_photos import make_capture, received_photo
 from tests.helpers.seaweedfs import BUCKET, VERSIONED_BUCKET, bucket_objects
 from verifier.check import verify_bundle
 
@@ -129,6 +131,17 @@ def test_photos_and_bundles_live_in_the_bucket_and_destruction_leaves_nothing(ap
     s3.put_object(Bucket=bucket, Key=exports.object_key(99), Body=io.BytesIO(bundle_bytes))
     again = archivist.get(f"/api/v1/lifecycle/destruction-records/{report['records'][0]}").get_json()
     assert again["verification"]["ok"] is False and again["verification"]["bundles_still_stored"] == [99]
+
+
+def test_bytes_changed_in_the_bucket_behind_the_products_back_halt_the_pipeline(app):
+    photo = received_photo(make_jpeg(), make_capture())
+    blobs = ports().blobs
+    # an unconditional overwrite around the adapter (a bucket tool, a compromised key)
+    blobs.client.put_object(Bucket=blobs.bucket, Key=blobs.object_key(photo.blob_sha256), Body=b"tampered")
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(PhotoEvidence, photo.id).hash_ok is False
+    assert db.session.get(Photo, photo.id).state == "integrity_failed"
 
 
 def test_the_factory_reads_blob_store_from_the_environment(monkeypatch, tmp_path, database_url, redis_url, seaweedfs):
