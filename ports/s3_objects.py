@@ -326,6 +326,14 @@ class ObjectReader(io.RawIOBase):
         self._pos += len(data)
         return len(data)
 
+    def readall(self) -> bytes:
+        """The rest of the object, read in chunks of ``CHUNK`` (callers that want it whole: small blobs)."""
+        out = bytearray()
+        buffer = bytearray(CHUNK)
+        while n := self.readinto(memoryview(buffer)):
+            out += buffer[:n]
+        return bytes(out)
+
     def _drop(self) -> None:
         if self._body is not None:
             self._body.close()
