@@ -167,3 +167,22 @@ def test_destroy_in_a_versioned_bucket_removes_every_version(seaweedfs, tmp_path
     left = seaweedfs.client().list_object_versions(Bucket=VERSIONED_BUCKET, Prefix=name)
     assert left.get("Versions", []) == [] and left.get("DeleteMarkers", []) == []
     assert not store.exists(KEY)
+    assert store.put_bytes(KEY, DATA) is True  # nothing, not even a delete marker, was left
+
+
+def test_two_nodes_storing_the_same_blob_at_once_never_overwrite_each_other(seaweedfs, tmp_path):
+    store = _s3(seaweedfs, tmp_path)
+    assert store.put_bytes(KEY, DATA) is True
+    # the second node passed its HEAD check before the first one's PUT landed: the PUT is conditional
+    name = store.object_key(KEY)
+    assert s3_objects.put_bytes(store.client, store.bucket, name, DATA, KEY, write_once=True) is False
+    path = _staged(store, DATA)
+    assert s3_objects.put_file(store.client, store.bucket, name, path, KEY, write_once=True) is False
+    mib = 1024 * 1024
+    big = os.urandom(6 * mib)
+    big_key = hashlib.sha256(big).hexdigest()
+    big_name = store.object_key(big_key)
+    store.put_bytes(big_key, big)
+    parts = dict(threshold=5 * mib, part_size=5 * mib)
+    path = _staged(store, big, "big")
+    assert s3_objects.put_file(store.client, store.bucket, big_name, path, big_key, True, **parts) is False
