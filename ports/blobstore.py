@@ -2,8 +2,7 @@
 
 Keys are lowercase hex SHA-256 digests. ``put`` only ever adds: storing a key that exists is a
 no-op (same key, same bytes), and nothing but ``destroy`` (supervised destruction) removes one.
-An S3-compatible adapter fits behind the same interface (put from a finished local file,
-streamed reads, delete).
+The S3-compatible adapter is ``ports.s3_blobstore`` (chosen by ``BLOB_STORE=s3://…``).
 """
 
 from __future__ import annotations
@@ -41,6 +40,12 @@ class BlobStore:
         """Open the blob for streamed reading."""
         raise NotImplementedError
 
+    def open_range(self, key: str, start: int, length: int | None = None) -> BinaryIO:
+        """Open ``length`` bytes of the blob from ``start`` (to its end when None) for streamed reading."""
+        stream = self.open(key)
+        stream.seek(start)
+        return stream if length is None else _Window(stream, length)  # type: ignore[return-value]
+
     def exists(self, key: str) -> bool:  # pragma: no cover
         raise NotImplementedError
 
@@ -54,6 +59,30 @@ class BlobStore:
     def staging_dir(self) -> Path:  # pragma: no cover
         """A local directory on the same filesystem for partial files (uploads in progress)."""
         raise NotImplementedError
+
+
+class _Window(io.RawIOBase):
+    """At most ``length`` bytes of an open stream, from where it stands."""
+
+    def __init__(self, stream: BinaryIO, length: int):
+        super().__init__()
+        self._stream, self._left = stream, max(0, length)
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Read up to ``len(buffer)`` bytes, never past the window."""
+        data = self._stream.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        """Close the underlying stream."""
+        self._stream.close()
+        super().close()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -143,17 +172,25 @@ class InMemoryBlobStore(BlobStore):
         return True
 
     def put_bytes(self, key: str, data: bytes) -> bool:
-        check_key(key)
-        return self.blobs.setdefault(key, data) is data
+        if check_key(key) in self.blobs:
+            return False
+        self.blobs[key] = bytes(data)
+        return True
 
     def open(self, key: str) -> BinaryIO:
-        return io.BytesIO(self.blobs[check_key(key)])
+        return io.BytesIO(self._get(key))
+
+    def _get(self, key: str) -> bytes:
+        try:
+            return self.blobs[check_key(key)]
+        except KeyError:
+            raise FileNotFoundError(f"blob {key} is not stored") from None
 
     def exists(self, key: str) -> bool:
         return check_key(key) in self.blobs
 
     def size(self, key: str) -> int:
-        return len(self.blobs[check_key(key)])
+        return len(self._get(key))
 
     def destroy(self, key: str) -> bool:
         return self.blobs.pop(check_key(key), None) is not None

@@ -11,12 +11,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from ports import Ports, shared_keys
+from ports import Ports, s3_objects, shared_keys
 from ports import tsa as tsa_port
-from ports.blobstore import LocalBlobStore
+from ports.blobstore import BlobStore, LocalBlobStore
 from ports.clock import SystemClock
-from ports.exportstore import LocalExportStore
+from ports.exportstore import ExportStore, LocalExportStore
 from ports.redis_connection import RedisConnection
+from ports.s3_blobstore import S3BlobStore
+from ports.s3_exportstore import S3ExportStore
 from server import api as api_package
 from server import cli, http_errors, logging_setup, masking, security, web
 from server import config as config_module
@@ -69,13 +71,32 @@ def _load_config(app: Flask, config) -> None:
     Path(app.config["DANGAN_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
+def stores_from_config(config) -> tuple[BlobStore, ExportStore]:
+    """The blob and export stores ``BLOB_STORE`` names: unset, the local disk under the data dir; ``s3://…``, a bucket."""
+    data_dir = config["DANGAN_DATA_DIR"]
+    url = config.get("BLOB_STORE")
+    if not url:
+        return LocalBlobStore(os.path.join(data_dir, "blobs")), LocalExportStore(os.path.join(data_dir, "exports"))
+    bucket, prefix = s3_objects.parse_url(url)
+    client = s3_objects.make_client(
+        config.get("AWS_ENDPOINT_URL"),
+        config.get("AWS_REGION"),
+        config.get("AWS_ACCESS_KEY_ID"),
+        config.get("AWS_SECRET_ACCESS_KEY"),
+    )
+    # partial files only: uploads in progress and bundles being written, gone once stored; a cluster
+    # puts the uploads' on a filesystem every web node mounts, so any node continues any upload
+    staging = config.get("UPLOAD_STAGING_DIR") or os.path.join(data_dir, "blobs", "staging")
+    blobs = S3BlobStore(client, bucket, prefix, staging)
+    return blobs, S3ExportStore(client, bucket, prefix, os.path.join(data_dir, "exports-staging"))
+
+
 def _ports(app: Flask, given: Ports | None) -> Ports:
-    exports = LocalExportStore(os.path.join(app.config["DANGAN_DATA_DIR"], "exports"))
     if given is not None:
         if given.exports is None:
-            given.exports = exports
+            given.exports = stores_from_config(app.config)[1]
         return given
-    blobs = LocalBlobStore(os.path.join(app.config["DANGAN_DATA_DIR"], "blobs"))
+    blobs, exports = stores_from_config(app.config)
     tsa = tsa_port.from_config(
         keys_dir(app.config),
         app.config.get("TSA_URL"),

@@ -1,7 +1,9 @@
 """Configuration classes, read from the environment.
 
 The documented variables are DATABASE_URL, REDIS_URL, DANGAN_DATA_DIR, SECRET_KEY, TSA_URL,
-TSA_CA_FILE, DANGAN_KEYS_DIR and DANGAN_CLUSTER; everything else has a sane default and may be overridden by a mapping passed to
+TSA_CA_FILE, DANGAN_KEYS_DIR, DANGAN_CLUSTER, UPLOAD_STAGING_DIR, BLOB_STORE and the standard AWS_ENDPOINT_URL,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION; everything else has a sane default and may be
+overridden by a mapping passed to
 ``create_app(config=...)``.
 """
 
@@ -43,6 +45,12 @@ class Config:
         # PEM root certificate(s) every token of the external TSA must chain to
         self.TSA_CA_FILE = os.environ.get("TSA_CA_FILE") or None
         self.SESSION_COOKIE_SECURE = os.environ.get("DANGAN_INSECURE_COOKIES") != "1"
+        # Unset means: blobs and evidence bundles on the local disk under the data dir.
+        self.BLOB_STORE = os.environ.get("BLOB_STORE") or None
+        for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+            setattr(self, name, os.environ.get(name) or None)
+        # With BLOB_STORE: where partial uploads wait (a filesystem all web nodes mount, in a cluster).
+        self.UPLOAD_STAGING_DIR = os.environ.get("UPLOAD_STAGING_DIR") or None
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True

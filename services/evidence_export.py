@@ -316,8 +316,23 @@ def export_dict(export: EvidenceExport) -> dict:
     }
 
 
-def open_bundle(session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool, now: datetime):
-    """Open a finished bundle for download; the download is registered."""
+def bundle_present(export: EvidenceExport, store) -> bool:
+    """True if the export's finished bundle is still kept (in the export store, or at its ``--out`` path)."""
+    if not export.bundle_path:
+        return False
+    if _kept_by(store, export):
+        return bool(store.exists(export.id))
+    return os.path.exists(export.bundle_path)
+
+
+def _kept_by(store, export: EvidenceExport) -> bool:
+    return store is not None and export.bundle_path == store.location(export.id)
+
+
+def open_bundle(
+    session: Session, actor: Actor, user: User | None, export_id: int, see_all: bool, now: datetime, store=None
+):
+    """Open a finished bundle (from the export store ``store``) for streamed download; the download is registered."""
     export = get_export(session, export_id, user, see_all)
     if export.state == "destroyed":
         raise errors.DomainError(
@@ -338,7 +353,7 @@ def open_bundle(session: Session, actor: Actor, user: User | None, export_id: in
         )
     if export.state == "failed":
         raise errors.DomainError(errors.EXPORT_FAILED, details={"export_id": export.id, "error": export.error})
-    if export.state != "done" or not export.bundle_path or not os.path.exists(export.bundle_path):
+    if export.state != "done" or not bundle_present(export, store):
         raise errors.DomainError(errors.EXPORT_NOT_FINISHED, details={"state": export.state})
     use_register.register(
         session,
@@ -351,7 +366,9 @@ def open_bundle(session: Session, actor: Actor, user: User | None, export_id: in
         details={"bundle_sha256": export.bundle_sha256},
     )
     session.commit()
-    return open(export.bundle_path, "rb"), f"evidence-export-{export.id}.zip"
+    assert export.bundle_path is not None  # bundle_present said so
+    stream = store.open(export.id) if _kept_by(store, export) else open(export.bundle_path, "rb")
+    return stream, f"evidence-export-{export.id}.zip"
 
 
 # --- bundles kept on the server: expiry and removal ------------------------------------------------
@@ -524,11 +541,11 @@ def _checkpoint(session: Session, export: EvidenceExport, env, now: datetime) ->
     return found
 
 
-def _start(session: Session, export_id: int, now: datetime) -> EvidenceExport | None:
+def _start(session: Session, export_id: int, now: datetime, store) -> EvidenceExport | None:
     export = session.get(EvidenceExport, export_id)
     if export is None:
         raise errors.DomainError(errors.UNKNOWN_EXPORT)
-    if export.state == "done" and export.bundle_path and os.path.exists(export.bundle_path):
+    if export.state == "done" and bundle_present(export, store):
         return None
     if export.state not in ("queued", "running", "failed", "done"):
         raise errors.DomainError(errors.EXPORT_BAD_STATE, details={"state": export.state})
@@ -547,17 +564,14 @@ def build_bundle(
 ) -> EvidenceExport:
     """Build (or rebuild after a crash) the bundle of an approved or queued export; idempotent."""
     now = env.clock.now()
-    export = _start(session, export_id, now)
+    store = getattr(env, "exports", None)
+    export = _start(session, export_id, now, store)
     if export is None:
         built = session.get(EvidenceExport, export_id)
         assert built is not None
         return built
-    store = getattr(env, "exports", None)
-    target = (
-        Path(target)
-        if target
-        else (store.path_for(export.id) if store is not None else default_bundle_path(env.data_dir, export.id))
-    )
+    # a bundle goes into the export store, unless the CLI asked for a file (--out)
+    out = Path(target) if target else (None if store is not None else default_bundle_path(env.data_dir, export.id))
     try:
         photos = [session.get(Photo, pid) for pid in export.photo_ids]
         destroyed = [pid for pid, p in zip(export.photo_ids, photos) if p is None or p.state == "destroyed"]
@@ -575,7 +589,7 @@ def build_bundle(
         if not export.events_logged:
             _log_exported(session, export, sources, now)
         checkpoint = _checkpoint(session, export, env, now)
-        _write(session, env, export, sources, checkpoint, target, on_progress)
+        _write(session, env, export, sources, checkpoint, out, store, on_progress)
     except Exception as exc:
         session.rollback()
         export = session.get(EvidenceExport, export_id)
@@ -627,16 +641,26 @@ def _register_delivery(session: Session, export: EvidenceExport, sources: list, 
 
 
 def _write(
-    session: Session, env, export: EvidenceExport, sources: list, checkpoint: LogCheckpoint, target: Path, on_progress
+    session: Session,
+    env,
+    export: EvidenceExport,
+    sources: list,
+    checkpoint: LogCheckpoint,
+    out: Path | None,
+    store,
+    on_progress,
 ) -> None:
+    """Write the bundle to a local partial file, check it, then hand it to the export store (or to ``out``)."""
     assert export.manifest is not None
     manifest = json.loads(export.manifest)
     items = {item.get("photo_id") or item.get("scan_id"): item for item in manifest["items"]}
     size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
     levels = evidence_bundle.tree_levels(translog.leaf_hashes(session, size))
     stamp = export.created_at.astimezone(BEIJING)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    directory = out.parent if out is not None else store.staging_dir()
+    name = out.name if out is not None else f"evidence-export-{export.id}.zip"
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
     os.close(fd)
     writer = BundleWriter(partial, stamp)
     checks: dict[str, dict] = {}
@@ -657,7 +681,7 @@ def _write(
         writer.add_bytes(layout.MANIFEST, export.manifest)
         _progress(session, export, "report")
         previews = {source.key: source.evidence.preview_key for source in sources}
-        _write_report(writer, env, export, manifest, checks, checkpoint, previews, target.parent, statement)
+        _write_report(writer, env, export, manifest, checks, checkpoint, previews, directory, statement)
         writer.add_bytes(layout.VERIFY_GUIDE, bundle_guide.verify_guide(manifest["items"], binding).encode())
         for relative in VERIFIER_SOURCES:
             writer.add_file(layout.TOOLS + relative, ROOT / relative)
@@ -669,21 +693,23 @@ def _write(
         if export.state != "running":  # destroyed (or taken over) while it was being built: keep no copy
             problem = errors.EXPORT_DESTROYED if export.state == "destroyed" else errors.EXPORT_BAD_STATE
             raise errors.DomainError(problem, details={"export_id": export.id, "state": export.state})
-        os.replace(partial, target)
+        digest, size = _file_digest(partial)
+        if out is not None:
+            os.replace(partial, out)
+            location = str(out)
+        else:
+            store.put_file(export.id, partial)
+            location = store.location(export.id)
+            session.refresh(export, ["state"])
+            if export.state != "running":  # destroyed while it was being uploaded: keep no copy
+                store.remove(export.id)
+                raise errors.DomainError(errors.EXPORT_DESTROYED, details={"export_id": export.id})
     except BaseException:
         writer.abort()
         if os.path.exists(partial):
             os.unlink(partial)
         raise
-    digest = hashlib.sha256()
-    with open(target, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    export.bundle_path, export.bundle_sha256, export.bundle_size = (
-        str(target),
-        digest.hexdigest(),
-        target.stat().st_size,
-    )
+    export.bundle_path, export.bundle_sha256, export.bundle_size = location, digest, size
     export.state, export.phase, export.finished_at = "done", "done", env.clock.now()
     export.expires_at = export.finished_at + timedelta(days=getattr(env, "export_bundle_days", DEFAULT_BUNDLE_DAYS))
     audit.record(
@@ -702,6 +728,16 @@ def _write(
     session.commit()
     if on_progress:
         on_progress(export)
+
+
+def _file_digest(path: str) -> tuple[str, int]:
+    """Hex SHA-256 and size of a local file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _write_item(

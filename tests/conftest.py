@@ -12,9 +12,11 @@ from ports import Ports
 from ports.blobstore import LocalBlobStore
 from ports.clock import FakeClock
 from server import create_app
+from server.app import stores_from_config
 from tests.helpers.api_client import ApiClient, FreshRequestClient
 from tests.helpers.databases import databases
 from tests.helpers.redis_server import redis_for_tests
+from tests.helpers.seaweedfs import seaweedfs_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +43,13 @@ def redis_url(_session_root):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def seaweedfs(_session_root):
+    """A real SeaweedFS with an S3 gateway for the session, started by the first test that needs it."""
+    with seaweedfs_for_tests(_session_root / "seaweedfs") as server:
+        yield server
+
+
 @pytest.fixture
 def database_url(database_factory):
     """A fresh database for this test, dropped afterwards."""
@@ -56,9 +65,17 @@ def clock():
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path, clock):
-    """A Dangan app on a fresh database, a flushed Redis and a temporary data dir."""
+def app(request, database_url, redis_url, tmp_path, clock):
+    """A Dangan app on a fresh database, a flushed Redis and a temporary data dir.
+
+    With ``TEST_BLOB_STORE=s3`` its blobs and bundles live in the session's SeaweedFS bucket
+    (under a prefix of this test's own), built by the factory from the S3 settings.
+    """
     redis_lib.Redis.from_url(redis_url).flushdb()
+    ports = Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs"))
+    if os.environ.get("TEST_BLOB_STORE") == "s3":
+        settings = {**request.getfixturevalue("seaweedfs").config(), "DANGAN_DATA_DIR": str(tmp_path)}
+        ports.blobs, ports.exports = stores_from_config(settings)
     application = create_app(
         {
             "TESTING": True,
@@ -66,7 +83,7 @@ def app(database_url, redis_url, tmp_path, clock):
             "REDIS_URL": redis_url,
             "DANGAN_DATA_DIR": str(tmp_path),
             "SECRET_KEY": "test-secret",
-            "PORTS": Ports(clock=clock, blobs=LocalBlobStore(tmp_path / "blobs")),
+            "PORTS": ports,
         }
     )
     application.test_client_class = FreshRequestClient

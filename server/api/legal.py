@@ -284,7 +284,7 @@ class ExportBundle(MethodView):
     def get(self, export_id):
         """Download a finished bundle (registered)."""
         stream, name = evidence_export.open_bundle(
-            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now()
+            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now(), ports().exports
         )
         response = Response(stream_with_context(_chunks(stream)), mimetype="application/zip")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

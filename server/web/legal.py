@@ -345,7 +345,7 @@ def bundle(export_id):
     """Download the finished bundle (registered)."""
     try:
         stream, name = evidence_export.open_bundle(
-            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now()
+            db.session, current_actor(), g.user, export_id, _see_all(), ports().clock.now(), ports().exports
         )
     except errors.DomainError as exc:
         return _refused(exc, "legal.export", export_id=export_id)
