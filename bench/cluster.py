@@ -142,12 +142,12 @@ def soak_run(stack: ClusterStack, tablets: list[dict], work: Path, seconds: floa
             "stamping_lag": stamping_lag(stack.database_url),
             "uploads": len(spans),
             "uploads_served_by_several_nodes": sum(1 for nodes in spans.values() if len(nodes) > 1),
-            "photo_files_on_node_disks": [str(p) for p in stack.local_photo_files()][:20],
+            "files_left_on_disks": [str(p) for p in stack.files_left_on_disks()][:20],
             "log_verify": log_verify(stack),
             "wall_seconds": round(elapsed, 1),
         }
     )
-    problems = report["errors"] + len(report["photo_files_on_node_disks"]) + (report["log_verify"]["exit"] != 0)
+    problems = report["errors"] + len(report["files_left_on_disks"]) + (report["log_verify"]["exit"] != 0)
     report["errors"] = problems
     return report
 
@@ -165,6 +165,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--think", type=float, default=1.0, help="mean pause of a tablet between captures (s)")
     parser.add_argument("--out", default=str(ROOT / "var" / "cluster-soak-last.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs of every node) at the end")
     args = parser.parse_args()
 
     os.environ["TEST_DATABASE_URL"] = args.database_url  # the database factory makes a fresh database there
@@ -214,7 +215,10 @@ def main() -> int:
         if redis_proc is not None:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work dir kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return status
 
 

@@ -25,6 +25,10 @@ def check_key(key: str) -> str:
     return key
 
 
+class StoreUnavailable(OSError):
+    """The store cannot be reached right now (an outage, not a missing object): the caller retries later."""
+
+
 class BlobStore:
     """Interface of the blob store."""
 

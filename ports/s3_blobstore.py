@@ -38,6 +38,7 @@ class S3BlobStore(BlobStore):
         """The object key a blob is stored under."""
         return s3_objects.join(self.prefix, "blobs", check_key(key))
 
+    @s3_objects.unavailable_on_outage
     def put_file(self, key: str, path: str | os.PathLike) -> bool:
         """Upload a finished local file (the store checks its SHA-256), then delete the local file."""
         name = self.object_key(key)
@@ -50,6 +51,7 @@ class S3BlobStore(BlobStore):
         os.unlink(path)
         return stored
 
+    @s3_objects.unavailable_on_outage
     def put_bytes(self, key: str, data: bytes) -> bool:
         """Store small bytes (derivatives) write-once, checked by the store."""
         name = self.object_key(key)
@@ -57,18 +59,22 @@ class S3BlobStore(BlobStore):
             return False
         return s3_objects.put_bytes(self.client, self.bucket, name, data, key, True)
 
+    @s3_objects.unavailable_on_outage
     def open(self, key: str) -> BinaryIO:
         """A streamed, seekable reader of the blob; FileNotFoundError if it is not stored."""
         return s3_objects.open_object(self.client, self.bucket, self.object_key(key))  # type: ignore[return-value]
 
+    @s3_objects.unavailable_on_outage
     def open_range(self, key: str, start: int, length: int | None = None) -> BinaryIO:
         """A streamed reader of ``length`` bytes of the blob from ``start`` (one ranged GET)."""
         return s3_objects.open_object(self.client, self.bucket, self.object_key(key), start, length)  # type: ignore[return-value]
 
+    @s3_objects.unavailable_on_outage
     def exists(self, key: str) -> bool:
         """True if the blob is stored."""
         return s3_objects.head(self.client, self.bucket, self.object_key(key)) is not None
 
+    @s3_objects.unavailable_on_outage
     def size(self, key: str) -> int:
         """Size in bytes of a stored blob; FileNotFoundError if it is not stored."""
         found = s3_objects.head(self.client, self.bucket, self.object_key(key))
@@ -76,6 +82,7 @@ class S3BlobStore(BlobStore):
             raise FileNotFoundError(f"blob {key} is not stored")
         return int(found["ContentLength"])
 
+    @s3_objects.unavailable_on_outage
     def destroy(self, key: str) -> bool:
         """Delete the blob, and every older version of it in a versioned bucket."""
         return s3_objects.delete_everywhere(self.client, self.bucket, self.object_key(key))

@@ -32,24 +32,29 @@ class S3ExportStore(ExportStore):
         self._staging.mkdir(parents=True, exist_ok=True)
         return self._staging
 
+    @s3_objects.unavailable_on_outage
     def put_file(self, export_id: int, path: str | os.PathLike) -> None:
         """Upload the finished bundle (checked by the store against its SHA-256), then delete the local file."""
         digest = s3_objects.file_sha256(path)
         s3_objects.put_file(self.client, self.bucket, self.object_key(export_id), path, digest, write_once=False)
         os.unlink(path)
 
+    @s3_objects.unavailable_on_outage
     def location(self, export_id: int) -> str:
         """The bundle's ``s3://`` URL."""
         return f"s3://{self.bucket}/{self.object_key(export_id)}"
 
+    @s3_objects.unavailable_on_outage
     def exists(self, export_id: int) -> bool:
         """True if the bundle is in the bucket."""
         return s3_objects.head(self.client, self.bucket, self.object_key(export_id)) is not None
 
+    @s3_objects.unavailable_on_outage
     def open(self, export_id: int) -> BinaryIO:
         """A streamed, seekable reader of the bundle; FileNotFoundError if it is not stored."""
         return s3_objects.open_object(self.client, self.bucket, self.object_key(export_id))  # type: ignore[return-value]
 
+    @s3_objects.unavailable_on_outage
     def remove(self, export_id: int) -> list[str]:
         """Delete the bundle (every version of it) and any local partial file; the names removed."""
         removed = []
@@ -63,6 +68,7 @@ class S3ExportStore(ExportStore):
             removed.append(path.name)
         return removed
 
+    @s3_objects.unavailable_on_outage
     def stored(self) -> list[int]:
         """Ids of the bundles in the bucket."""
         folder = s3_objects.join(self.prefix, "exports") + "/"

@@ -9,6 +9,7 @@ way, and reads stream the body in chunks, re-opening with a ``Range`` GET after 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from ports.blobstore import StoreUnavailable
 
 CHUNK = 1024 * 1024
 # a single PUT up to this size; larger files go up in parts (S3 allows 5 GiB in one PUT)
@@ -28,6 +31,33 @@ _READ_RETRIES = 3
 
 class IntegrityRefused(OSError):
     """The object store refused an upload whose bytes did not match their checksum."""
+
+
+# answers of a store that is there but failing, as opposed to a refusal of the request itself
+_OUTAGE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"}
+
+
+def is_outage(exc: Exception) -> bool:
+    """True when an S3 error means the store is unreachable or failing (retry later), not a bad request."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or error_code(exc) in _OUTAGE_CODES
+    return isinstance(exc, BotoCoreError)  # connection refused, reset, timeouts
+
+
+def unavailable_on_outage(method):
+    """Decorate a store method: an outage of the object store surfaces as :class:`StoreUnavailable`."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if is_outage(exc):
+                raise StoreUnavailable(f"object store unavailable: {exc}") from exc
+            raise
+
+    return wrapper
 
 
 def parse_url(url: str) -> tuple[str, str]:

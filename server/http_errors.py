@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from core import errors
 from models.database import db
+from ports.blobstore import StoreUnavailable
 from server.security import limiter
 
 log = logging.getLogger("dangan.http")
@@ -86,6 +87,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     def on_database_unavailable(exc):
         log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        db.session.rollback()
+        return render(errors.DomainError(errors.UNAVAILABLE, headers={"Retry-After": "5"}))
+
+    @app.errorhandler(StoreUnavailable)
+    def on_store_unavailable(exc):
+        # the object store is down or restarting: nothing was lost (an upload keeps its staged
+        # bytes and finishes on the next HEAD or PATCH), so the client is told to retry
+        log.error("object store unavailable on %s %s: %s", request.method, request.path, exc)
         db.session.rollback()
         return render(errors.DomainError(errors.UNAVAILABLE, headers={"Retry-After": "5"}))
 

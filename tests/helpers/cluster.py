@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ports import s3_objects
 from tests.helpers import seaweedfs
 from tests.helpers.live import ROOT, free_port, wait_for
 from tests.helpers.nginx import nginx_in_front
@@ -109,6 +110,7 @@ class ClusterStack:
     def start_web(self, node: Node) -> None:
         """Start (or restart) one web node: gunicorn with the product's serving model."""
         node.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(node.data_dir / "app.log", "ab")  # the product's own log (stdout) of this node
         node.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -131,9 +133,10 @@ class ClusterStack:
             cwd=ROOT,
             env=self.env(node),
             start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
+        log.close()
         wait_for(f"http://127.0.0.1:{node.port}/api/v1/health", proc=node.proc, timeout=60)
 
     def start_worker(self, node: Node) -> None:
@@ -189,15 +192,15 @@ class ClusterStack:
     def read_blob(self, sha256: str) -> bytes:
         """A stored photo's bytes, read from the bucket."""
         client = self.object_store.client()
-        return client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/objects/{sha256}")["Body"].read()
+        return client.get_object(Bucket=self.bucket, Key=s3_objects.join(self.prefix, "blobs", sha256))["Body"].read()
 
-    def local_photo_files(self) -> list[Path]:
-        """Files left on the nodes' own disks that look like stored objects (there must be none)."""
-        found = []
+    def files_left_on_disks(self) -> list[Path]:
+        """Blob or upload files left on the nodes' disks and in the shared staging dir (there must be none)."""
+        found = [p for p in self.staging_dir.rglob("*") if p.is_file()]
         for node in [*self.nodes, *self.worker_nodes]:
-            objects = node.data_dir / "blobs" / "objects"
-            if objects.exists():
-                found.extend(p for p in objects.rglob("*") if p.is_file())
+            for part in ("blobs", "exports"):
+                if (node.data_dir / part).exists():
+                    found.extend(p for p in (node.data_dir / part).rglob("*") if p.is_file())
         return found
 
     def stop(self) -> None:

