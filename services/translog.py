@@ -1,8 +1,10 @@
 """The transparency log: evidence events as RFC 6962 leaves in the database, signed checkpoints.
 
 Leaves are appended in the caller's transaction, so an event and its log entry commit together
-or not at all. The hashing, proof and signature code is :mod:`verifier.merkle` (pure, through
-:mod:`core.merkle`), the same code the offline verifier runs.
+or not at all; so do the complete subtrees (``log_nodes``) the leaf completes, which is what lets
+roots and proofs read O(log n) rows. The hashing, proof and signature code is
+:mod:`verifier.merkle` (pure, through :mod:`core.merkle`) and the node arithmetic
+:mod:`verifier.tree_nodes`, the same code the offline verifier ships.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import merkle
-from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
+from models import Counter, LogCheckpoint, LogLeaf, LogNode, PhotoEvidence
 from ports.tsa import TsaUnavailable
 from services.unit_of_work import transaction
+from verifier import tree_nodes
 from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 
 COUNTER = "translog.size"
@@ -76,15 +79,24 @@ def append_event(session: Session, event_type: str, subject_id: str, payload: di
     if not event_type or len(event_type) > 32:
         raise ValueError("event_type must be 1–32 characters")
     entry = entry_bytes(event_type, subject_id, payload, now)
+    # the counter's lock (taken by _next_index until commit) also orders the node writes: the left
+    # siblings read below were committed by the appends before this one
+    index = _next_index(session)
+    hashed = merkle.leaf_hash(entry)
+    reads = tree_nodes.append_reads(index)
+    stored = read_nodes(session, reads)
+    completed = tree_nodes.append_nodes(index, hashed, [stored[node] for node in reads])
     leaf = LogLeaf(
-        index=_next_index(session),
+        index=index,
         event_type=event_type,
         subject_id=str(subject_id),
         entry=entry,
-        leaf_hash=merkle.leaf_hash(entry).hex(),
+        leaf_hash=hashed.hex(),
         appended_at=now,
     )
     session.add(leaf)
+    if completed:
+        session.execute(insert(LogNode), [{"level": lv, "index": i, "hash": h} for (lv, i), h in completed])
     session.flush()
     return leaf
 
@@ -100,43 +112,78 @@ def find_event(session: Session, event_type: str, subject_id: str) -> LogLeaf | 
 
 
 def tree_size(session: Session) -> int:
-    """Number of leaves committed so far."""
-    return session.scalar(select(func.count()).select_from(LogLeaf)) or 0
+    """Number of leaves committed so far (one index look-up: leaves are numbered without gaps)."""
+    last = session.scalar(select(func.max(LogLeaf.index)))
+    return 0 if last is None else last + 1
 
 
 def leaf_hashes(session: Session, size: int) -> list[bytes]:
-    """Leaf hashes of the first ``size`` leaves, in order."""
+    """Leaf hashes of the first ``size`` leaves, in order (O(n): for exports that need every leaf)."""
     rows = session.scalars(select(LogLeaf.leaf_hash).where(LogLeaf.index < size).order_by(LogLeaf.index)).all()
     if len(rows) != size:
         raise ValueError(f"the log has {len(rows)} leaves below index {size}")
     return [bytes.fromhex(h) for h in rows]
 
 
+def read_nodes(session: Session, nodes: list[tree_nodes.NodeId]) -> dict[tree_nodes.NodeId, bytes]:
+    """The stored hashes of these nodes, in two statements (leaves, then the nodes above them)."""
+    wanted = set(nodes)
+    found: dict[tree_nodes.NodeId, bytes] = {}
+    leaves = sorted(index for level, index in wanted if level == 0)
+    if leaves:
+        rows = session.execute(select(LogLeaf.index, LogLeaf.leaf_hash).where(LogLeaf.index.in_(leaves)))
+        found.update(((0, index), bytes.fromhex(h)) for index, h in rows)
+    by_level: dict[int, list[int]] = {}
+    for level, index in sorted(wanted):
+        if level:
+            by_level.setdefault(level, []).append(index)
+    if by_level:
+        # one IN list per level: each term is a primary-key look-up on PostgreSQL and SQLite
+        where = or_(*(and_(LogNode.level == lv, LogNode.index.in_(ix)) for lv, ix in by_level.items()))
+        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(where))
+        found.update(((level, index), bytes(h)) for level, index, h in rows)
+    missing = wanted - found.keys()
+    if missing:
+        raise ValueError(f"the log has no stored node {min(missing)} (level, index)")
+    return found
+
+
+def _tree_hashes(session: Session, ranges: list[tree_nodes.LeafRange]) -> list[bytes]:
+    """The tree hash of each leaf range, from the O(log n) stored nodes that cover them."""
+    return tree_nodes.range_hashes(ranges, read_nodes(session, tree_nodes.nodes_for(ranges)))
+
+
+def root_hash(session: Session, size: int) -> bytes:
+    """The tree head of the first ``size`` leaves, from at most log2(size) stored nodes."""
+    return _tree_hashes(session, [(0, size)])[0]
+
+
 def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
     """Inclusion proof of one leaf in the tree of the first ``tree_size`` leaves (hex hashes)."""
-    hashes = leaf_hashes(session, tree_size)
-    path = merkle.inclusion_path(hashes, leaf_index)
+    ranges = tree_nodes.inclusion_ranges(leaf_index, tree_size)
+    hashes = _tree_hashes(session, [(leaf_index, leaf_index + 1), (0, tree_size)] + ranges)
     leaf = session.get(LogLeaf, leaf_index)
-    assert leaf is not None  # within the tree whose leaf hashes were just read
+    assert leaf is not None  # its hash was just read
     return {
         "leaf_index": leaf_index,
         "tree_size": tree_size,
-        "leaf_hash": hashes[leaf_index].hex(),
+        "leaf_hash": hashes[0].hex(),
         "entry": leaf.entry.decode("utf-8"),
-        "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
-        "path": [h.hex() for h in path],
+        "root_hash": hashes[1].hex(),
+        "path": [h.hex() for h in hashes[2:]],
     }
 
 
 def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
     """Consistency proof between two tree sizes (hex hashes)."""
-    hashes = leaf_hashes(session, new_size)
+    ranges = tree_nodes.consistency_ranges(old_size, new_size)
+    hashes = _tree_hashes(session, [(0, old_size), (0, new_size)] + ranges)
     return {
         "old_size": old_size,
         "new_size": new_size,
-        "old_root": merkle.root_from_leaf_hashes(hashes[:old_size]).hex(),
-        "new_root": merkle.root_from_leaf_hashes(hashes).hex(),
-        "path": [h.hex() for h in merkle.consistency_path(hashes, old_size)],
+        "old_root": hashes[0].hex(),
+        "new_root": hashes[1].hex(),
+        "path": [h.hex() for h in hashes[2:]],
     }
 
 
@@ -195,7 +242,7 @@ def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None
     last = latest_checkpoint(session)
     if size == 0 or (last is not None and last.tree_size >= size):
         return None
-    root = merkle.root_from_leaf_hashes(leaf_hashes(session, size))
+    root = root_hash(session, size)
     note = merkle.sign_checkpoint(merkle.Checkpoint(signer.name, size, root), signer.name, signer.private_key())
     checkpoint = LogCheckpoint(
         tree_size=size, root_hash=root.hex(), note=note, key_name=signer.name, created_at=now, tsa_status="pending"
