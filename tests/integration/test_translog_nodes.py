@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from core import merkle
+import models
 from models import LogNode
 from models.database import db
 from services import stamping_env, translog
@@ -132,7 +133,7 @@ class Reads:
 
 def test_append_proofs_and_checkpoint_read_a_number_of_rows_bounded_by_log2_n(app):
     size = 2**17 - 1  # the next append completes 17 subtrees: the most an append at this size can
-    with db.engine.begin() as conn:
+    with db.engine.connect() as conn:
         builder = bulk_log(conn, size)
     bound = math.log2(size)
     checks = {
@@ -189,3 +190,17 @@ def test_concurrent_appends_number_leaves_without_gaps_and_store_consistent_node
         == db.session.scalar(select(func.count(LogNode.level))) + bin(total).count("1")
     )
     assert _stored_nodes() == _expected_nodes(translog.leaf_hashes(db.session, total))
+
+
+def test_bulk_leaves_are_the_entries_appends_would_write_and_verify(app):
+    from tests.helpers.log_tree import AT, entry, subject
+
+    assert entry(7) == translog.entry_bytes("received", subject(7), {"sha256": f"{7:064x}", "size": 7}, AT)
+    with db.engine.connect() as conn:
+        builder = bulk_log(conn, 37, batch=10)
+    env = stamping_env.env_for(app)
+    translog.make_checkpoint(db.session, env.signer, NOW)
+    db.session.commit()
+    report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name)
+    assert report["ok"] and report["root_hash"] == builder.root().hex()
+    assert db.session.get(models.LogLeaf, 5).appended_at == AT
