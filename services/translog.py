@@ -373,26 +373,102 @@ def public_key_info(signer: LogSigner) -> dict:
     }
 
 
-def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict:
-    """Recompute every leaf hash and the root at each checkpoint; check each signature and token."""
+VERIFIED = "translog.verified"
+VERIFY_BATCH = 10_000
+
+
+def _check_stored_nodes(session: Session, completed: dict[tree_nodes.NodeId, bytes], problems: list[str]) -> None:
+    """Compare the nodes a batch of leaves completes with the stored ones (one range query per level)."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in completed:
+        by_level.setdefault(level, []).append(index)
+    stored: dict[tree_nodes.NodeId, bytes] = {}
+    for level, indexes in by_level.items():
+        rows = session.execute(
+            select(LogNode.index, LogNode.hash).where(
+                LogNode.level == level, LogNode.index.between(min(indexes), max(indexes))
+            )
+        )
+        stored.update(((level, index), bytes(h)) for index, h in rows)
+    for node, expected in sorted(completed.items()):
+        if node not in stored:
+            problems.append(f"node {node}: missing from the stored subtrees")
+        elif stored[node] != expected:
+            problems.append(f"node {node}: stored hash differs from the leaves under it")
+
+
+def _check_no_node_beyond(session: Session, size: int, problems: list[str]) -> None:
+    """No stored subtree reaches past the last leaf (a planted node would shape later proofs)."""
+    top = session.scalar(select(func.max(LogNode.level))) or 0
+    for level in range(1, top + 1):
+        last = session.scalar(select(func.max(LogNode.index)).where(LogNode.level == level))
+        if last is not None and (last + 1) << level > size:
+            problems.append(f"node {(level, last)}: beyond the {size} leaves of the log")
+
+
+def _leaves_from(session: Session, start: int):
+    """Every leaf from index ``start`` on, in order, read a batch at a time."""
+    cursor = start
+    while True:
+        # plain rows, not entities: nothing accumulates in the session over a log of any size
+        batch = session.execute(
+            select(LogLeaf.index, LogLeaf.entry, LogLeaf.leaf_hash)
+            .where(LogLeaf.index >= cursor)
+            .order_by(LogLeaf.index)
+            .limit(VERIFY_BATCH)
+        ).all()
+        if not batch:
+            return
+        yield batch
+        cursor = batch[-1].index + 1
+
+
+def verify_log(session: Session, public_key: bytes, name: str, tsa=None, start: int = 0) -> dict:
+    """Recompute leaf hashes, stored subtrees and checkpoint roots from leaf ``start`` on; check every checkpoint.
+
+    From 0 every leaf is re-hashed. From ``start`` > 0 the leaves before it are represented by
+    the stored subtrees covering them (O(log n)), so only the new part is re-hashed: each later
+    checkpoint's signed root still binds those subtrees, and every checkpoint's signature, token
+    and consistency with the previous one (a proof from the stored subtrees) is checked as in full.
+    """
     problems: list[str] = []
-    leaves = session.scalars(select(LogLeaf).order_by(LogLeaf.index)).all()
-    hashes: list[bytes] = []
-    for expected_index, leaf in enumerate(leaves):
-        if leaf.index != expected_index:
-            problems.append(f"leaf index gap: expected {expected_index}, found {leaf.index}")
-        computed = merkle.leaf_hash(leaf.entry)
-        if computed.hex() != leaf.leaf_hash:
-            problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
-        hashes.append(computed)
+    size = tree_size(session)
+    if not 0 <= start <= size:
+        raise ValueError(f"the log has {size} leaves; cannot start at {start}")
+    checkpoints = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all()
+    wanted = {c.tree_size for c in checkpoints}
+    builder = tree_nodes.CompactRange()
+    if start:
+        try:
+            builder = tree_nodes.CompactRange.from_stored(start, read_nodes(session, tree_nodes.range_nodes(0, start)))
+        except ValueError as exc:
+            problems.append(f"the subtrees before leaf {start}: {exc}")
+            start, builder = 0, tree_nodes.CompactRange()
+    roots = {start: builder.root()}
+    expected_index, count = start, start
+    for batch in _leaves_from(session, start):
+        completed: dict[tree_nodes.NodeId, bytes] = {}
+        for leaf in batch:
+            if leaf.index != expected_index:
+                problems.append(f"leaf index gap: expected {expected_index}, found {leaf.index}")
+            expected_index, count = leaf.index + 1, count + 1
+            computed = merkle.leaf_hash(leaf.entry)
+            if computed.hex() != leaf.leaf_hash:
+                problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
+            completed.update(builder.append(computed))
+            if builder.size in wanted:
+                roots[builder.size] = builder.root()
+        _check_stored_nodes(session, completed, problems)
+    _check_no_node_beyond(session, size, problems)
     bindings = {}
-    for leaf in leaves:
-        if leaf.event_type == "timestamped" and leaf.subject_id.startswith("checkpoint-"):
-            payload = json.loads(leaf.entry)["payload"]
-            bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
+    for leaf in session.scalars(
+        select(LogLeaf).where(LogLeaf.event_type == "timestamped", LogLeaf.subject_id.like("checkpoint-%"))
+    ):
+        payload = json.loads(leaf.entry)["payload"]
+        bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
     checked = []
     previous = None
-    for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
+    for checkpoint in checkpoints:
         result = {
             "tree_size": checkpoint.tree_size,
             "signature": "ok",
@@ -405,19 +481,25 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
                 result["signature"] = "note does not match the stored row"
         except ValueError as exc:
             result["signature"] = str(exc)
-        if checkpoint.tree_size > len(hashes):
+        if checkpoint.tree_size > count:
             result["root"] = "checkpoint is larger than the log"
-        elif merkle.root_from_leaf_hashes(hashes[: checkpoint.tree_size]).hex() != checkpoint.root_hash:
+        elif checkpoint.tree_size in roots and roots[checkpoint.tree_size].hex() != checkpoint.root_hash:
             result["root"] = "recomputed root differs"
+        elif checkpoint.tree_size not in roots and _stored_root(session, checkpoint.tree_size) != checkpoint.root_hash:
+            result["root"] = "the stored subtrees give another root"
         if previous is not None and result["root"] == "ok":
-            path = merkle.consistency_path(hashes[: checkpoint.tree_size], previous.tree_size)
-            if not merkle.verify_consistency(
-                previous.tree_size,
-                checkpoint.tree_size,
-                bytes.fromhex(previous.root_hash),
-                bytes.fromhex(checkpoint.root_hash),
-                path,
-            ):
+            try:
+                proof = consistency_proof(session, previous.tree_size, checkpoint.tree_size)
+                consistent = merkle.verify_consistency(
+                    previous.tree_size,
+                    checkpoint.tree_size,
+                    bytes.fromhex(previous.root_hash),
+                    bytes.fromhex(checkpoint.root_hash),
+                    [bytes.fromhex(h) for h in proof["path"]],
+                )
+            except ValueError:
+                consistent = False
+            if not consistent:
                 result["root"] = "not consistent with the previous checkpoint"
         if checkpoint.tsa_token and (tsa is not None or checkpoint.tsa_anchor_pem):
             try:
@@ -443,8 +525,34 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
             )
         checked.append(result)
         previous = checkpoint
-    root = merkle.root_from_leaf_hashes(hashes).hex()
-    return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked, "problems": problems}
+    return {
+        "ok": not problems,
+        "leaves": count,
+        "from": start,
+        "root_hash": builder.root().hex(),
+        "checkpoints": checked,
+        "problems": problems,
+    }
+
+
+def _stored_root(session: Session, size: int) -> str | None:
+    """The root the stored subtrees give for ``size`` leaves (hex), None when some are missing."""
+    try:
+        return root_hash(session, size).hex()
+    except ValueError:
+        return None
+
+
+def last_verified(session: Session) -> int:
+    """The log size the last clean ``log verify`` reached (0 before any)."""
+    return session.scalar(select(Counter.value).where(Counter.name == VERIFIED)) or 0
+
+
+@transaction
+def record_verified(session: Session, size: int) -> None:
+    """Remember the size a clean verification reached, where the next incremental one starts."""
+    if not session.execute(update(Counter).where(Counter.name == VERIFIED).values(value=size)).rowcount:
+        session.add(Counter(name=VERIFIED, value=size))
 
 
 @transaction

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from core import merkle
-import models
-from models import LogNode
+from models import LogLeaf, LogNode
 from models.database import db
 from services import stamping_env, translog
 from tests.helpers.log_tree import bulk_log
@@ -203,4 +202,4 @@ def test_bulk_leaves_are_the_entries_appends_would_write_and_verify(app):
     db.session.commit()
     report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name)
     assert report["ok"] and report["root_hash"] == builder.root().hex()
-    assert db.session.get(models.LogLeaf, 5).appended_at == AT
+    assert db.session.get(LogLeaf, 5).appended_at == AT
