@@ -420,7 +420,7 @@ def _leaves_from(session: Session, start: int):
         if not batch:
             return
         yield batch
-        cursor = batch[-1].index + 1
+        cursor = batch[-1][0] + 1
 
 
 def verify_log(session: Session, public_key: bytes, name: str, tsa=None, start: int = 0) -> dict:
@@ -448,13 +448,13 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None, start: 
     expected_index, count = start, start
     for batch in _leaves_from(session, start):
         completed: dict[tree_nodes.NodeId, bytes] = {}
-        for leaf in batch:
-            if leaf.index != expected_index:
-                problems.append(f"leaf index gap: expected {expected_index}, found {leaf.index}")
-            expected_index, count = leaf.index + 1, count + 1
-            computed = merkle.leaf_hash(leaf.entry)
-            if computed.hex() != leaf.leaf_hash:
-                problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
+        for index, entry, stored_hash in batch:
+            if index != expected_index:
+                problems.append(f"leaf index gap: expected {expected_index}, found {index}")
+            expected_index, count = index + 1, count + 1
+            computed = merkle.leaf_hash(entry)
+            if computed.hex() != stored_hash:
+                problems.append(f"leaf {index}: stored hash does not match its entry")
             completed.update(builder.append(computed))
             if builder.size in wanted:
                 roots[builder.size] = builder.root()
@@ -551,8 +551,11 @@ def last_verified(session: Session) -> int:
 @transaction
 def record_verified(session: Session, size: int) -> None:
     """Remember the size a clean verification reached, where the next incremental one starts."""
-    if not session.execute(update(Counter).where(Counter.name == VERIFIED).values(value=size)).rowcount:
+    counter = session.get(Counter, VERIFIED)
+    if counter is None:
         session.add(Counter(name=VERIFIED, value=size))
+    else:
+        counter.value = size
 
 
 @transaction
