@@ -1,0 +1,23 @@
+"""bench/log_bench.py runs end to end at a tiny size and prints its figures (the 10M run is by hand)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_log_bench_builds_a_tiny_log_and_prints_medians_and_ratios(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("log_bench", ROOT / "bench" / "log_bench.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    report = bench.main(
+        ["--size", "300", "--naive-sizes", "100,200,5000", "--repeat", "3", "--naive-repeat", "2", "--quiet"]
+        + ["--workdir", str(tmp_path)]
+    )
+    assert json.loads(capsys.readouterr().out) == report
+    assert set(report["at_size"]) == {"append", "inclusion_proof", "consistency_proof", "checkpoint"}
+    assert set(report["against_previous"]) == {"100", "200"}  # sizes above the log are skipped
+    for figures in report["against_previous"]["200"].values():
+        assert figures["stored_nodes_ms"] > 0 and figures["naive_ms"] > 0 and figures["ratio"] > 0
