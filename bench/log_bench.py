@@ -33,6 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flask_migrate import upgrade  # noqa: E402
+
+from core import merkle  # noqa: E402
+from models.database import db  # noqa: E402
+from server import create_app  # noqa: E402
+from services import stamping_env, translog  # noqa: E402
+from tests.helpers.log_tree import bulk_log  # noqa: E402
+
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
 
@@ -50,8 +58,6 @@ def median(values: list[float]) -> float:
 
 def naive_inclusion(session, index: int, size: int) -> dict:
     """Today's O(n) inclusion proof: every leaf hash read, root and path recomputed from them."""
-    from core import merkle
-    from services import translog
 
     hashes = translog.leaf_hashes(session, size)
     return {"root": merkle.root_from_leaf_hashes(hashes), "path": merkle.inclusion_path(hashes, index)}
@@ -59,8 +65,6 @@ def naive_inclusion(session, index: int, size: int) -> dict:
 
 def naive_consistency(session, old: int, size: int) -> dict:
     """Today's O(n) consistency proof."""
-    from core import merkle
-    from services import translog
 
     hashes = translog.leaf_hashes(session, size)
     return {
@@ -72,16 +76,12 @@ def naive_consistency(session, old: int, size: int) -> dict:
 
 def naive_root(session, size: int) -> bytes:
     """Today's O(n) checkpoint root."""
-    from core import merkle
-    from services import translog
 
     return merkle.root_from_leaf_hashes(translog.leaf_hashes(session, size))
 
 
 def at_full_size(app, size: int, repeat: int, rng: random.Random) -> dict:
     """Medians of append, proofs and checkpoint on the whole log (it grows by the appends)."""
-    from models.database import db
-    from services import stamping_env, translog
 
     env = stamping_env.env_for(app)
     env.signer.private_key()  # the key is made once, outside the timings
@@ -109,8 +109,6 @@ def at_full_size(app, size: int, repeat: int, rng: random.Random) -> dict:
 
 def against_naive(size: int, repeat: int, rng: random.Random) -> dict:
     """Stored-node and previous computations at one size, interleaved; medians and ratios."""
-    from models.database import db
-    from services import translog
 
     pairs = {
         "inclusion_proof": (
@@ -148,16 +146,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--naive-repeat", type=int, default=5)
     parser.add_argument("--database-url", help="PostgreSQL URL of an empty database (default: a SQLite file)")
-    parser.add_argument("--workdir", help="where the SQLite file and keys go (default: a temporary directory)")
+    parser.add_argument(
+        "--workdir",
+        help="where the SQLite file and keys go (default: a temporary directory); a log already there is reused",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-
-    from flask_migrate import upgrade
-
-    from models.database import db
-    from server import create_app
-    from tests.helpers.log_tree import bulk_log
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="log-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -174,9 +169,15 @@ def main(argv: list[str] | None = None) -> dict:
                 if not args.quiet and done % 500_000 < 20_000:
                     print(f"built {done} leaves in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
-            with db.engine.connect() as conn:
-                bulk_log(conn, args.size, progress=progress)
-            report["build_s"] = round(time.perf_counter() - started, 1)
+            existing = translog.tree_size(db.session)
+            if existing and existing < args.size:
+                raise SystemExit(f"the log in {url} has {existing} leaves, fewer than --size")
+            if existing:  # a kept work directory: time the log it holds
+                report["reused_leaves"] = existing
+            else:
+                with db.engine.connect() as conn:
+                    bulk_log(conn, args.size, progress=progress)
+                report["build_s"] = round(time.perf_counter() - started, 1)
             report["at_size"] = at_full_size(app, args.size, args.repeat, rng)
             sizes = [int(s) for s in args.naive_sizes.split(",") if s and int(s) <= args.size]
             report["against_previous"] = {str(s): against_naive(s, args.naive_repeat, rng) for s in sizes}

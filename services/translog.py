@@ -16,7 +16,7 @@ import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import merkle
@@ -138,9 +138,16 @@ def read_nodes(session: Session, nodes: list[tree_nodes.NodeId]) -> dict[tree_no
         if level:
             by_level.setdefault(level, []).append(index)
     if by_level:
-        # one IN list per level: each term is a primary-key look-up on PostgreSQL and SQLite
-        where = or_(*(and_(LogNode.level == lv, LogNode.index.in_(ix)) for lv, ix in by_level.items()))
-        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(where))
+        # one IN list per level: each term is a primary-key look-up on PostgreSQL and SQLite (a row-value
+        # IN is a full scan on SQLite); spelled as text, as building it as an expression costs more than running it
+        terms, params = [], {}
+        for lv, indexes in by_level.items():
+            names = [f"i{lv}_{n}" for n in range(len(indexes))]
+            terms.append(f"(level = :l{lv} AND node_index IN ({', '.join(':' + n for n in names)}))")
+            params.update(zip(names, indexes), **{f"l{lv}": lv})
+        rows = session.execute(
+            text("SELECT level, node_index, hash FROM log_nodes WHERE " + " OR ".join(terms)), params
+        )
         found.update(((level, index), bytes(h)) for level, index, h in rows)
     missing = wanted - found.keys()
     if missing:

@@ -123,7 +123,7 @@ class Reads:
         self.statements += 1
 
     def _orm(self, state):
-        if not state.is_select:
+        if state.is_insert or state.is_update or state.is_delete:
             return None
         frozen = state.invoke_statement().freeze()
         self.rows += len(frozen.data)
