@@ -140,7 +140,8 @@ def read_nodes(session: Session, nodes: list[tree_nodes.NodeId]) -> dict[tree_no
     if by_level:
         # one IN list per level: each term is a primary-key look-up on PostgreSQL and SQLite (a row-value
         # IN is a full scan on SQLite); spelled as text, as building it as an expression costs more than running it
-        terms, params = [], {}
+        terms: list[str] = []
+        params: dict[str, int] = {}
         for lv, indexes in by_level.items():
             names = [f"i{lv}_{n}" for n in range(len(indexes))]
             terms.append(f"(level = :l{lv} AND node_index IN ({', '.join(':' + n for n in names)}))")
