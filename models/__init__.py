@@ -6,7 +6,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.captures import Blob, Capture, CaptureRevision, Photo
 from models.customers import BusinessEvent, Counter, Customer, Dossier, DossierItem
 from models.enrolment import EnrolmentCode
-from models.evidence import LogCheckpoint, LogLeaf, PhotoEvidence, PipelineRun
+from models.evidence import LogCheckpoint, LogLeaf, LogNode, PhotoEvidence, PipelineRun
 from models.legal import EvidenceExport, EvidenceUse
 from models.lifecycle import (
     BoxSlot,
@@ -71,6 +71,7 @@ __all__ = [
     # evidence stamping and the transparency log
     "LogCheckpoint",
     "LogLeaf",
+    "LogNode",
     "PhotoEvidence",
     "PipelineRun",
     # legal retrieval

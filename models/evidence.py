@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -109,6 +110,24 @@ class LogLeaf(Base):
     entry: Mapped[bytes] = mapped_column(LargeBinary)  # the canonical JSON exactly as hashed
     leaf_hash: Mapped[str] = mapped_column(String(64))
     appended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LogNode(Base):
+    """A complete subtree of the log above the leaves: level ``level``, ``index``-th from the left.
+
+    It covers leaves ``[index * 2**level, (index + 1) * 2**level)``; level 0 is ``LogLeaf.leaf_hash``.
+    Written with the leaf that completes it, so roots and proofs read O(log n) rows.
+    """
+
+    __tablename__ = "log_nodes"
+    # a clustered key on SQLite: the node rows are the index, not a copy of it
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(
+        "node_index", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LogCheckpoint(Base):

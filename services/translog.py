@@ -1,8 +1,10 @@
 """The transparency log: evidence events as RFC 6962 leaves in the database, signed checkpoints.
 
 Leaves are appended in the caller's transaction, so an event and its log entry commit together
-or not at all. The hashing, proof and signature code is :mod:`verifier.merkle` (pure, through
-:mod:`core.merkle`), the same code the offline verifier runs.
+or not at all; so do the complete subtrees (``log_nodes``) the leaf completes, which is what lets
+roots and proofs read O(log n) rows. The hashing, proof and signature code is
+:mod:`verifier.merkle` (pure, through :mod:`core.merkle`) and the node arithmetic
+:mod:`verifier.tree_nodes`, the same code the offline verifier ships.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import json
 import os
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import merkle
-from models import Counter, LogCheckpoint, LogLeaf, PhotoEvidence
+from models import Counter, LogCheckpoint, LogLeaf, LogNode, PhotoEvidence
 from ports import shared_keys
 from ports.tsa import TsaUnavailable
 from services.unit_of_work import transaction
+from verifier import tree_nodes
 from verifier.timestamps import certificate_fingerprint, load_certificates, verify_response
 
 COUNTER = "translog.size"
@@ -76,15 +79,24 @@ def append_event(session: Session, event_type: str, subject_id: str, payload: di
     if not event_type or len(event_type) > 32:
         raise ValueError("event_type must be 1–32 characters")
     entry = entry_bytes(event_type, subject_id, payload, now)
+    # the counter's lock (taken by _next_index until commit) also orders the node writes: the left
+    # siblings read below were committed by the appends before this one
+    index = _next_index(session)
+    hashed = merkle.leaf_hash(entry)
+    reads = tree_nodes.append_reads(index)
+    stored = read_nodes(session, reads)
+    completed = tree_nodes.append_nodes(index, hashed, [stored[node] for node in reads])
     leaf = LogLeaf(
-        index=_next_index(session),
+        index=index,
         event_type=event_type,
         subject_id=str(subject_id),
         entry=entry,
-        leaf_hash=merkle.leaf_hash(entry).hex(),
+        leaf_hash=hashed.hex(),
         appended_at=now,
     )
     session.add(leaf)
+    if completed:
+        session.execute(insert(LogNode), [{"level": lv, "index": i, "hash": h} for (lv, i), h in completed])
     session.flush()
     return leaf
 
@@ -100,43 +112,86 @@ def find_event(session: Session, event_type: str, subject_id: str) -> LogLeaf | 
 
 
 def tree_size(session: Session) -> int:
-    """Number of leaves committed so far."""
-    return session.scalar(select(func.count()).select_from(LogLeaf)) or 0
+    """Number of leaves committed so far (one index look-up: leaves are numbered without gaps)."""
+    last = session.scalar(select(func.max(LogLeaf.index)))
+    return 0 if last is None else last + 1
 
 
 def leaf_hashes(session: Session, size: int) -> list[bytes]:
-    """Leaf hashes of the first ``size`` leaves, in order."""
+    """Leaf hashes of the first ``size`` leaves, in order (O(n): for exports that need every leaf)."""
     rows = session.scalars(select(LogLeaf.leaf_hash).where(LogLeaf.index < size).order_by(LogLeaf.index)).all()
     if len(rows) != size:
         raise ValueError(f"the log has {len(rows)} leaves below index {size}")
     return [bytes.fromhex(h) for h in rows]
 
 
+def read_nodes(session: Session, nodes: list[tree_nodes.NodeId]) -> dict[tree_nodes.NodeId, bytes]:
+    """The stored hashes of these nodes, in two statements (leaves, then the nodes above them)."""
+    wanted = set(nodes)
+    found: dict[tree_nodes.NodeId, bytes] = {}
+    leaves = sorted(index for level, index in wanted if level == 0)
+    if leaves:
+        rows = session.execute(select(LogLeaf.index, LogLeaf.leaf_hash).where(LogLeaf.index.in_(leaves)))
+        found.update(((0, index), bytes.fromhex(h)) for index, h in rows)
+    by_level: dict[int, list[int]] = {}
+    for level, index in sorted(wanted):
+        if level:
+            by_level.setdefault(level, []).append(index)
+    if by_level:
+        # one IN list per level: each term is a primary-key look-up on PostgreSQL and SQLite (a row-value
+        # IN is a full scan on SQLite); spelled as text, as building it as an expression costs more than running it
+        terms: list[str] = []
+        params: dict[str, int] = {}
+        for lv, indexes in by_level.items():
+            names = [f"i{lv}_{n}" for n in range(len(indexes))]
+            terms.append(f"(level = :l{lv} AND node_index IN ({', '.join(':' + n for n in names)}))")
+            params.update(zip(names, indexes), **{f"l{lv}": lv})
+        rows = session.execute(
+            text("SELECT level, node_index, hash FROM log_nodes WHERE " + " OR ".join(terms)), params
+        )
+        found.update(((level, index), bytes(h)) for level, index, h in rows)
+    missing = wanted - found.keys()
+    if missing:
+        raise ValueError(f"the log has no stored node {min(missing)} (level, index)")
+    return found
+
+
+def _tree_hashes(session: Session, ranges: list[tree_nodes.LeafRange]) -> list[bytes]:
+    """The tree hash of each leaf range, from the O(log n) stored nodes that cover them."""
+    return tree_nodes.range_hashes(ranges, read_nodes(session, tree_nodes.nodes_for(ranges)))
+
+
+def root_hash(session: Session, size: int) -> bytes:
+    """The tree head of the first ``size`` leaves, from at most log2(size) stored nodes."""
+    return _tree_hashes(session, [(0, size)])[0]
+
+
 def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
     """Inclusion proof of one leaf in the tree of the first ``tree_size`` leaves (hex hashes)."""
-    hashes = leaf_hashes(session, tree_size)
-    path = merkle.inclusion_path(hashes, leaf_index)
+    ranges = tree_nodes.inclusion_ranges(leaf_index, tree_size)
+    hashes = _tree_hashes(session, [(leaf_index, leaf_index + 1), (0, tree_size)] + ranges)
     leaf = session.get(LogLeaf, leaf_index)
-    assert leaf is not None  # within the tree whose leaf hashes were just read
+    assert leaf is not None  # its hash was just read
     return {
         "leaf_index": leaf_index,
         "tree_size": tree_size,
-        "leaf_hash": hashes[leaf_index].hex(),
+        "leaf_hash": hashes[0].hex(),
         "entry": leaf.entry.decode("utf-8"),
-        "root_hash": merkle.root_from_leaf_hashes(hashes).hex(),
-        "path": [h.hex() for h in path],
+        "root_hash": hashes[1].hex(),
+        "path": [h.hex() for h in hashes[2:]],
     }
 
 
 def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
     """Consistency proof between two tree sizes (hex hashes)."""
-    hashes = leaf_hashes(session, new_size)
+    ranges = tree_nodes.consistency_ranges(old_size, new_size)
+    hashes = _tree_hashes(session, [(0, old_size), (0, new_size)] + ranges)
     return {
         "old_size": old_size,
         "new_size": new_size,
-        "old_root": merkle.root_from_leaf_hashes(hashes[:old_size]).hex(),
-        "new_root": merkle.root_from_leaf_hashes(hashes).hex(),
-        "path": [h.hex() for h in merkle.consistency_path(hashes, old_size)],
+        "old_root": hashes[0].hex(),
+        "new_root": hashes[1].hex(),
+        "path": [h.hex() for h in hashes[2:]],
     }
 
 
@@ -188,7 +243,7 @@ def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None
     last = latest_checkpoint(session)
     if size == 0 or (last is not None and last.tree_size >= size):
         return None
-    root = merkle.root_from_leaf_hashes(leaf_hashes(session, size))
+    root = root_hash(session, size)
     note = merkle.sign_checkpoint(merkle.Checkpoint(signer.name, size, root), signer.name, signer.private_key())
     checkpoint = LogCheckpoint(
         tree_size=size, root_hash=root.hex(), note=note, key_name=signer.name, created_at=now, tsa_status="pending"
@@ -319,26 +374,102 @@ def public_key_info(signer: LogSigner) -> dict:
     }
 
 
-def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict:
-    """Recompute every leaf hash and the root at each checkpoint; check each signature and token."""
+VERIFIED = "translog.verified"
+VERIFY_BATCH = 10_000
+
+
+def _check_stored_nodes(session: Session, completed: dict[tree_nodes.NodeId, bytes], problems: list[str]) -> None:
+    """Compare the nodes a batch of leaves completes with the stored ones (one range query per level)."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in completed:
+        by_level.setdefault(level, []).append(index)
+    stored: dict[tree_nodes.NodeId, bytes] = {}
+    for level, indexes in by_level.items():
+        rows = session.execute(
+            select(LogNode.index, LogNode.hash).where(
+                LogNode.level == level, LogNode.index.between(min(indexes), max(indexes))
+            )
+        )
+        stored.update(((level, index), bytes(h)) for index, h in rows)
+    for node, expected in sorted(completed.items()):
+        if node not in stored:
+            problems.append(f"node {node}: missing from the stored subtrees")
+        elif stored[node] != expected:
+            problems.append(f"node {node}: stored hash differs from the leaves under it")
+
+
+def _check_no_node_beyond(session: Session, size: int, problems: list[str]) -> None:
+    """No stored subtree reaches past the last leaf (a planted node would shape later proofs)."""
+    top = session.scalar(select(func.max(LogNode.level))) or 0
+    for level in range(1, top + 1):
+        last = session.scalar(select(func.max(LogNode.index)).where(LogNode.level == level))
+        if last is not None and (last + 1) << level > size:
+            problems.append(f"node {(level, last)}: beyond the {size} leaves of the log")
+
+
+def _leaves_from(session: Session, start: int):
+    """Every leaf from index ``start`` on, in order, read a batch at a time."""
+    cursor = start
+    while True:
+        # plain rows, not entities: nothing accumulates in the session over a log of any size
+        batch = session.execute(
+            select(LogLeaf.index, LogLeaf.entry, LogLeaf.leaf_hash)
+            .where(LogLeaf.index >= cursor)
+            .order_by(LogLeaf.index)
+            .limit(VERIFY_BATCH)
+        ).all()
+        if not batch:
+            return
+        yield batch
+        cursor = batch[-1][0] + 1
+
+
+def verify_log(session: Session, public_key: bytes, name: str, tsa=None, start: int = 0) -> dict:
+    """Recompute leaf hashes, stored subtrees and checkpoint roots from leaf ``start`` on; check every checkpoint.
+
+    From 0 every leaf is re-hashed. From ``start`` > 0 the leaves before it are represented by
+    the stored subtrees covering them (O(log n)), so only the new part is re-hashed: each later
+    checkpoint's signed root still binds those subtrees, and every checkpoint's signature, token
+    and consistency with the previous one (a proof from the stored subtrees) is checked as in full.
+    """
     problems: list[str] = []
-    leaves = session.scalars(select(LogLeaf).order_by(LogLeaf.index)).all()
-    hashes: list[bytes] = []
-    for expected_index, leaf in enumerate(leaves):
-        if leaf.index != expected_index:
-            problems.append(f"leaf index gap: expected {expected_index}, found {leaf.index}")
-        computed = merkle.leaf_hash(leaf.entry)
-        if computed.hex() != leaf.leaf_hash:
-            problems.append(f"leaf {leaf.index}: stored hash does not match its entry")
-        hashes.append(computed)
+    size = tree_size(session)
+    if not 0 <= start <= size:
+        raise ValueError(f"the log has {size} leaves; cannot start at {start}")
+    checkpoints = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all()
+    wanted = {c.tree_size for c in checkpoints}
+    builder = tree_nodes.CompactRange()
+    if start:
+        try:
+            builder = tree_nodes.CompactRange.from_stored(start, read_nodes(session, tree_nodes.range_nodes(0, start)))
+        except ValueError as exc:
+            problems.append(f"the subtrees before leaf {start}: {exc}")
+            start, builder = 0, tree_nodes.CompactRange()
+    roots = {start: builder.root()}
+    expected_index, count = start, start
+    for batch in _leaves_from(session, start):
+        completed: dict[tree_nodes.NodeId, bytes] = {}
+        for index, entry, stored_hash in batch:
+            if index != expected_index:
+                problems.append(f"leaf index gap: expected {expected_index}, found {index}")
+            expected_index, count = index + 1, count + 1
+            computed = merkle.leaf_hash(entry)
+            if computed.hex() != stored_hash:
+                problems.append(f"leaf {index}: stored hash does not match its entry")
+            completed.update(builder.append(computed))
+            if builder.size in wanted:
+                roots[builder.size] = builder.root()
+        _check_stored_nodes(session, completed, problems)
+    _check_no_node_beyond(session, size, problems)
     bindings = {}
-    for leaf in leaves:
-        if leaf.event_type == "timestamped" and leaf.subject_id.startswith("checkpoint-"):
-            payload = json.loads(leaf.entry)["payload"]
-            bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
+    for leaf in session.scalars(
+        select(LogLeaf).where(LogLeaf.event_type == "timestamped", LogLeaf.subject_id.like("checkpoint-%"))
+    ):
+        payload = json.loads(leaf.entry)["payload"]
+        bindings[leaf.subject_id] = (payload.get("tsa_token_sha256"), payload.get("note_sha256"))
     checked = []
     previous = None
-    for checkpoint in session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size)).all():
+    for checkpoint in checkpoints:
         result = {
             "tree_size": checkpoint.tree_size,
             "signature": "ok",
@@ -351,19 +482,25 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
                 result["signature"] = "note does not match the stored row"
         except ValueError as exc:
             result["signature"] = str(exc)
-        if checkpoint.tree_size > len(hashes):
+        if checkpoint.tree_size > count:
             result["root"] = "checkpoint is larger than the log"
-        elif merkle.root_from_leaf_hashes(hashes[: checkpoint.tree_size]).hex() != checkpoint.root_hash:
+        elif checkpoint.tree_size in roots and roots[checkpoint.tree_size].hex() != checkpoint.root_hash:
             result["root"] = "recomputed root differs"
+        elif checkpoint.tree_size not in roots and _stored_root(session, checkpoint.tree_size) != checkpoint.root_hash:
+            result["root"] = "the stored subtrees give another root"
         if previous is not None and result["root"] == "ok":
-            path = merkle.consistency_path(hashes[: checkpoint.tree_size], previous.tree_size)
-            if not merkle.verify_consistency(
-                previous.tree_size,
-                checkpoint.tree_size,
-                bytes.fromhex(previous.root_hash),
-                bytes.fromhex(checkpoint.root_hash),
-                path,
-            ):
+            try:
+                proof = consistency_proof(session, previous.tree_size, checkpoint.tree_size)
+                consistent = merkle.verify_consistency(
+                    previous.tree_size,
+                    checkpoint.tree_size,
+                    bytes.fromhex(previous.root_hash),
+                    bytes.fromhex(checkpoint.root_hash),
+                    [bytes.fromhex(h) for h in proof["path"]],
+                )
+            except ValueError:
+                consistent = False
+            if not consistent:
                 result["root"] = "not consistent with the previous checkpoint"
         if checkpoint.tsa_token and (tsa is not None or checkpoint.tsa_anchor_pem):
             try:
@@ -389,8 +526,37 @@ def verify_log(session: Session, public_key: bytes, name: str, tsa=None) -> dict
             )
         checked.append(result)
         previous = checkpoint
-    root = merkle.root_from_leaf_hashes(hashes).hex()
-    return {"ok": not problems, "leaves": len(leaves), "root_hash": root, "checkpoints": checked, "problems": problems}
+    return {
+        "ok": not problems,
+        "leaves": count,
+        "from": start,
+        "root_hash": builder.root().hex(),
+        "checkpoints": checked,
+        "problems": problems,
+    }
+
+
+def _stored_root(session: Session, size: int) -> str | None:
+    """The root the stored subtrees give for ``size`` leaves (hex), None when some are missing."""
+    try:
+        return root_hash(session, size).hex()
+    except ValueError:
+        return None
+
+
+def last_verified(session: Session) -> int:
+    """The log size the last clean ``log verify`` reached (0 before any)."""
+    return session.scalar(select(Counter.value).where(Counter.name == VERIFIED)) or 0
+
+
+@transaction
+def record_verified(session: Session, size: int) -> None:
+    """Remember the size a clean verification reached, where the next incremental one starts."""
+    counter = session.get(Counter, VERIFIED)
+    if counter is None:
+        session.add(Counter(name=VERIFIED, value=size))
+    else:
+        counter.value = size
 
 
 @transaction

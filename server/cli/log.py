@@ -13,15 +13,25 @@ log_group = AppGroup("log", help="The tamper-evident evidence log.")
 
 
 @log_group.command("verify")
-def verify_command():
-    """Recompute every leaf and tree head, check every checkpoint signature and timestamp; exit 1 on a problem."""
+@click.option("--from", "start", type=click.IntRange(min=0), help="Re-hash only the leaves from this index on.")
+@click.option("--since-last", is_flag=True, help="Start where the last clean verification stopped.")
+def verify_command(start, since_last):
+    """Recompute leaves, stored subtrees and tree heads, check every checkpoint; exit 1 on a problem, 2 on bad usage."""
+    if start is not None and since_last:
+        raise click.UsageError("give --from or --since-last, not both")
     env = env_for(current_app._get_current_object())
-    report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name, env.tsa)
+    if since_last:
+        start = translog.last_verified(db.session)
+    size = translog.tree_size(db.session)
+    if start is not None and start > size:
+        raise click.BadParameter(f"the log has {size} leaves", param_hint="--from")
+    report = translog.verify_log(db.session, env.signer.public_key_raw(), env.signer.name, env.tsa, start or 0)
     emit(report)
     for problem in report["problems"]:
         click.echo(f"problem: {problem}", err=True)
     if not report["ok"]:
         raise SystemExit(1)
+    translog.record_verified(db.session, report["leaves"])
 
 
 @log_group.command("checkpoint")
