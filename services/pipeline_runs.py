@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
@@ -109,7 +109,7 @@ def record_failure(
     session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env, final: bool = False
 ) -> None:
     """Note a failed attempt: wait and retry, or (after the last attempt, or ``final``) stay failed."""
-    run = session.get(PipelineRun, run_id)
+    run = session.get(PipelineRun, run_id, populate_existing=True)  # as the database has it now
     if run is None or run.attempt != attempt:
         return
     run.last_error, run.lease_owner, run.lease_expires_at, run.updated_at = error[:2000], None, None, now
@@ -131,6 +131,18 @@ def record_failure(
 
 def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     """Run every step not yet done; returns done, halted, skipped or lease_lost."""
+    # The run holds the lease on its rows: what it loaded stays valid across its per-step commits,
+    # so they do not expire every object (one SELECT per row per step). The subject's state and the
+    # run row are read again where another process may change them.
+    plain = session() if isinstance(session, scoped_session) else session
+    expiring, plain.expire_on_commit = plain.expire_on_commit, False
+    try:
+        return _process(session, env, event, subject_id, attempt)
+    finally:
+        plain.expire_on_commit = expiring
+
+
+def _process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     steps = pipeline.steps_for(event)
     owner = f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
     lease = env.settings.lease_s
