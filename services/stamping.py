@@ -125,7 +125,10 @@ def open_context(session: Session, env, photo_id: str) -> StampContext | None:
         time_settings=env.settings.time,
         tsa_max_attempts=env.settings.tsa_max_attempts,
     )
-    ctx.start_ahead()
+    try:
+        ctx.start_ahead()
+    except OSError:  # unreadable bytes: the step that reads them fails, and is retried, as a step
+        pass
     return ctx
 
 

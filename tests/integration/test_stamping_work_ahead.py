@@ -113,3 +113,13 @@ def test_a_recorded_sm3_that_does_not_match_the_stored_bytes_halts_the_pipeline(
     assert db.session.get(PhotoEvidence, photo.id).hash_ok is False
     run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == photo.id))
     assert run.status == "failed" and "do not match" in run.last_error
+
+
+def test_stored_bytes_that_cannot_be_read_fail_the_hashing_step_which_waits_for_a_retry(app):
+    photo = received_photo(make_jpeg(), make_capture())
+    app.extensions["dangan.ports"].blobs.path_for(photo.blob_sha256).unlink()
+    with pytest.raises(OSError):
+        run_event("photo.received", photo.id, 1)
+    db.session.expire_all()
+    run = db.session.scalar(select(PipelineRun).where(PipelineRun.subject_id == photo.id))
+    assert run.status == "retry_wait" and run.last_error.startswith("verify_hashes: FileNotFoundError")
