@@ -208,12 +208,13 @@ def _process(session: Session, env: Env, event: str, subject_id: str, attempt: i
             log.exception("stamping step %s failed for %s %s", step.name, event, subject_id)
             record_failure(session, run_id, attempt, f"{step.name}: {type(exc).__name__}: {exc}", now, env)
             raise
+        # recorded before the lease check so that one UPDATE carries the step's results and its name
+        evidence.steps_done = [*evidence.steps_done, step.name]
+        subject.state = step.state_after
         if not _renew(session, run, owner, now, lease):
             session.rollback()
             log.warning("lease lost for %s %s at %s", event, subject_id, step.name)
             return "lease_lost"
-        evidence.steps_done = [*evidence.steps_done, step.name]
-        subject.state = step.state_after
         audit.record(
             session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence), at=now
         )
