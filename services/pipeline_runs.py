@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
@@ -38,8 +38,13 @@ def owner_is_dead(owner: str | None) -> bool:
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
     """Run the pipeline of ``event`` for ``subject_id`` inside ``app`` (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
+        session = db.session()
+        # The run holds the lease on its rows: what it loaded stays valid across its per-step commits,
+        # so they are not all expired and read again after each one. The subject's state and the run
+        # row are read again where another process may change them. The session ends with the job.
+        session.expire_on_commit = False
         try:
-            return process(db.session(), env_for(app), event, subject_id, attempt)
+            return process(session, env_for(app), event, subject_id, attempt)
         finally:
             db.session.remove()
 
@@ -131,18 +136,6 @@ def record_failure(
 
 def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     """Run every step not yet done; returns done, halted, skipped or lease_lost."""
-    # The run holds the lease on its rows: what it loaded stays valid across its per-step commits,
-    # so they do not expire every object (one SELECT per row per step). The subject's state and the
-    # run row are read again where another process may change them.
-    plain = session() if isinstance(session, scoped_session) else session
-    expiring, plain.expire_on_commit = plain.expire_on_commit, False
-    try:
-        return _process(session, env, event, subject_id, attempt)
-    finally:
-        plain.expire_on_commit = expiring
-
-
-def _process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     steps = pipeline.steps_for(event)
     owner = f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
     lease = env.settings.lease_s
