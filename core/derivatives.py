@@ -10,7 +10,6 @@ input and Pillow version, so content-addressed keys stay stable when a step is r
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +21,10 @@ from core.exif import MAX_PIXELS
 THUMBNAIL_EDGE = 320
 PREVIEW_EDGE = 1600
 STAMPED_EDGE = 2000  # half of a 4000×3000 (12 MP) frame: JPEG draft decodes it at scale 1/2
+# Downscaling by at most 1.25× after the DCT reduction: Pillow's bilinear filter is antialiased
+# (its support widens with the factor) and costs half of Lanczos on a 2000-pixel frame.
+RESAMPLE = Image.Resampling.BILINEAR
+REDUCING_GAP = 2.0  # larger factors first shrink by whole box steps (Image.reduce), then filter
 _SYSTEM_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -55,24 +58,26 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def decode(data: bytes, longest: int = STAMPED_EDGE, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode at reduced size (JPEG draft mode), orientation applied, RGB, long edge ≤ ``longest``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image: Image.Image = Image.open(io.BytesIO(data))
-            if image.width * image.height > max_pixels:
-                raise DerivativeError(f"decompression bomb: {image.width}×{image.height} pixels")
-            if image.format == "JPEG":
-                # ask for the long edge only, so draft may pick the largest DCT reduction that keeps it
-                scale = longest / max(image.width, image.height)
-                image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-            image = ImageOps.exif_transpose(image)
-            image = image.convert("RGB")
-        except DerivativeError:
-            raise
-        except Exception as exc:  # truncated or garbage data raise many Pillow error types
-            raise DerivativeError(f"cannot decode the picture: {type(exc).__name__}: {exc}"[:300]) from exc
-    image.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    """Decode at reduced size (JPEG draft mode), orientation applied, RGB, long edge ≤ ``longest``.
+
+    Safe to call off the main thread: the pixel limit is checked here, before any pixel is decoded,
+    rather than by turning Pillow's warning into an error (``warnings.catch_warnings`` is process-wide).
+    """
+    try:
+        image: Image.Image = Image.open(io.BytesIO(data))
+        if image.width * image.height > max_pixels:
+            raise DerivativeError(f"decompression bomb: {image.width}×{image.height} pixels")
+        if image.format == "JPEG":
+            # ask for the long edge only, so draft may pick the largest DCT reduction that keeps it
+            scale = longest / max(image.width, image.height)
+            image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        image = ImageOps.exif_transpose(image)
+        image = image.convert("RGB")
+    except DerivativeError:
+        raise
+    except Exception as exc:  # truncated or garbage data raise many Pillow error types
+        raise DerivativeError(f"cannot decode the picture: {type(exc).__name__}: {exc}"[:300]) from exc
+    image.thumbnail((longest, longest), RESAMPLE, reducing_gap=REDUCING_GAP)
     return image
 
 
@@ -82,18 +87,26 @@ def _jpeg(image: Image.Image, quality: int, **extra) -> bytes:
     return buffer.getvalue()
 
 
+def _shrunk(image: Image.Image, edge: int) -> Image.Image:
+    copy = image.copy()
+    copy.thumbnail((edge, edge), RESAMPLE, reducing_gap=REDUCING_GAP)
+    return copy
+
+
 def thumbnail(image: Image.Image) -> bytes:
     """A small JPEG for lists (no metadata at all)."""
-    copy = image.copy()
-    copy.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
-    return _jpeg(copy, 80)
+    return _jpeg(_shrunk(image, THUMBNAIL_EDGE), 80)
 
 
 def preview(image: Image.Image) -> bytes:
     """A review-size JPEG for the archivist's screen (no metadata at all)."""
-    copy = image.copy()
-    copy.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE), Image.Resampling.LANCZOS)
-    return _jpeg(copy, 85)
+    return _jpeg(_shrunk(image, PREVIEW_EDGE), 85)
+
+
+def small_copies(image: Image.Image) -> dict[str, bytes]:
+    """Thumbnail and preview JPEGs of one decoded picture; the thumbnail is shrunk from the preview."""
+    shown = _shrunk(image, PREVIEW_EDGE)
+    return {"thumbnail_key": _jpeg(_shrunk(shown, THUMBNAIL_EDGE), 80), "preview_key": _jpeg(shown, 85)}
 
 
 @dataclass
@@ -134,6 +147,18 @@ def _xmp(evidence_no: str, sha256: str) -> bytes:
     ).encode("utf-8")
 
 
+def _longest_fitting(line: str, fits) -> int:
+    """The longest prefix length (at least 10) whose text fits: a binary search, text width grows with length."""
+    low, high = 10, len(line)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(line[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def stamped_copy(image: Image.Image, band: Band) -> bytes:
     """The picture with the evidence band below it; evidence number in EXIF and XMP."""
     width = image.width
@@ -141,12 +166,12 @@ def stamped_copy(image: Image.Image, band: Band) -> bytes:
     font = _font(size)
     lines = band.lines()
     wrapped: list[str] = []
-    draw_probe = ImageDraw.Draw(image)
+    # text is measured on a scratch image: the picture itself may be read by another thread meanwhile
+    draw_probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    room = width - 2 * size
     for line in lines:
-        while draw_probe.textlength(line, font=font) > width - 2 * size and len(line) > 10:
-            cut = len(line)
-            while cut > 10 and draw_probe.textlength(line[:cut], font=font) > width - 2 * size:
-                cut -= 1
+        while draw_probe.textlength(line, font=font) > room and len(line) > 10:
+            cut = _longest_fitting(line, lambda text: draw_probe.textlength(text, font=font) <= room)
             wrapped.append(line[:cut])
             line = "  " + line[cut:]
         wrapped.append(line)

@@ -38,8 +38,13 @@ def owner_is_dead(owner: str | None) -> bool:
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
     """Run the pipeline of ``event`` for ``subject_id`` inside ``app`` (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
+        session = db.session()
+        # The run holds the lease on its rows: what it loaded stays valid across its per-step commits,
+        # so they are not all expired and read again after each one. The subject's state and the run
+        # row are read again where another process may change them. The session ends with the job.
+        session.expire_on_commit = False
         try:
-            return process(db.session(), env_for(app), event, subject_id, attempt)
+            return process(session, env_for(app), event, subject_id, attempt)
         finally:
             db.session.remove()
 
@@ -109,7 +114,7 @@ def record_failure(
     session: Session, run_id: int, attempt: int, error: str, now: datetime, env: Env, final: bool = False
 ) -> None:
     """Note a failed attempt: wait and retry, or (after the last attempt, or ``final``) stay failed."""
-    run = session.get(PipelineRun, run_id)
+    run = session.get(PipelineRun, run_id, populate_existing=True)  # as the database has it now
     if run is None or run.attempt != attempt:
         return
     run.last_error, run.lease_owner, run.lease_expires_at, run.updated_at = error[:2000], None, None, now
@@ -196,12 +201,13 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             log.exception("stamping step %s failed for %s %s", step.name, event, subject_id)
             record_failure(session, run_id, attempt, f"{step.name}: {type(exc).__name__}: {exc}", now, env)
             raise
+        # recorded before the lease check so that one UPDATE carries the step's results and its name
+        evidence.steps_done = [*evidence.steps_done, step.name]
+        subject.state = step.state_after
         if not _renew(session, run, owner, now, lease):
             session.rollback()
             log.warning("lease lost for %s %s at %s", event, subject_id, step.name)
             return "lease_lost"
-        evidence.steps_done = [*evidence.steps_done, step.name]
-        subject.state = step.state_after
         audit.record(
             session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence), at=now
         )

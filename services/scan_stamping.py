@@ -8,6 +8,7 @@ for photos; quality (pages, dpi, colour mode) was read at intake, before the arc
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from core import derivatives, hashing, scans
 from core.beijing_time import BEIJING
-from models import Blob, Scan, ScanEvidence
+from models import Scan, ScanEvidence
 from ports.blobstore import BlobStore
 from ports.clock import Clock
-from services import stamping, translog
+from services import stamp_work, stamping, translog
 from services.stamping import Halt
 
 RECEIVED_EVENT = "scan.received"
@@ -40,6 +41,7 @@ class ScanContext:
     evidence: ScanEvidence
     tsa_max_attempts: int = 50
     _data: bytes | None = None
+    token: Future | None = None  # the timestamp request sent once the bytes were hashed
     kind = "scan"
 
     @property
@@ -55,6 +57,19 @@ class ScanContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def start_ahead(self) -> None:
+        """Send the timestamp request once the bytes are hashed, while the first page is drawn."""
+        # the page itself is drawn in its step: PDFium may not run on two threads at once
+        done = self.evidence.steps_done or []
+        if (
+            self.token is None
+            and "timestamp" not in done
+            and self.evidence.hash_ok
+            and self.evidence.sha256 is not None
+            and self.evidence.tsa_status != "granted"
+        ):
+            self.token = stamp_work.timestamp_ahead(self.tsa, self.evidence.sha256)
 
 
 def evidence_number(scan: Scan) -> str:
@@ -80,7 +95,7 @@ def open_context(session: Session, env, scan_id: str) -> ScanContext | None:
         )
         session.add(evidence)
         session.flush()
-    return ScanContext(
+    ctx = ScanContext(
         session=session,
         blobs=env.blobs,
         clock=env.clock,
@@ -89,21 +104,16 @@ def open_context(session: Session, env, scan_id: str) -> ScanContext | None:
         evidence=evidence,
         tsa_max_attempts=env.settings.tsa_max_attempts,
     )
+    ctx.start_ahead()
+    return ctx
 
 
 def verify_hashes(ctx: ScanContext) -> None:
     """Re-hash the stored bytes and compare with the intake digests and the blob row."""
     scan, evidence = ctx.scan, ctx.evidence
-    digests = hashing.digest_bytes(ctx.data())
-    blob = ctx.session.get(Blob, scan.sha256)
+    digests, evidence.hash_ok = stamp_work.verify_stored(ctx.session, ctx.data(), scan.sha256, scan.size)
     evidence.sha256, evidence.sm3, evidence.size = digests.sha256, digests.sm3, digests.size
     evidence.hashed_at = ctx.now()
-    evidence.hash_ok = (
-        digests.sha256 == scan.sha256
-        and blob is not None
-        and blob.sm3 == digests.sm3
-        and blob.size == digests.size == scan.size
-    )
     if translog.find_event(ctx.session, LOG_RECEIVED, scan.id) is None:
         translog.append_event(
             ctx.session,
@@ -122,22 +132,18 @@ def verify_hashes(ctx: ScanContext) -> None:
         )
     if not evidence.hash_ok:
         raise Halt(f"stored bytes do not match: expected {scan.sha256}, stored {digests.sha256}")
+    ctx.start_ahead()  # the timestamp request leaves now, while the first page is drawn
 
 
 def make_derivatives(ctx: ScanContext) -> None:
     """Thumbnail and preview of the first page into the blob store (content-addressed)."""
     evidence = ctx.evidence
     try:
-        page = scans.first_page(ctx.data(), ctx.scan.file_format, derivatives.PREVIEW_EDGE)
-        made = {"thumbnail_key": derivatives.thumbnail(page), "preview_key": derivatives.preview(page)}
+        made = derivatives.small_copies(scans.first_page(ctx.data(), ctx.scan.file_format, derivatives.PREVIEW_EDGE))
     except scans.ScanError as exc:
         evidence.derivatives_error = str(exc)
         return
-    for column, data in made.items():
-        key = hashing.digest_bytes(data).sha256
-        ctx.blobs.put_bytes(key, data)
-        setattr(evidence, column, key)
-    evidence.derivatives_error = None
+    stamp_work.store_copies(ctx.blobs, evidence, made)
 
 
 def timestamped_payload(scan_id: str, evidence: ScanEvidence) -> dict:
@@ -153,7 +159,7 @@ def timestamped_payload(scan_id: str, evidence: ScanEvidence) -> dict:
         "tsa_gen_time": evidence.tsa_gen_time,
         "tsa_serial": evidence.tsa_serial,
         "tsa_anchor_sha256": stamping.anchor_sha256(evidence.tsa_anchor_pem),
-        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256,
+        "tsa_token_sha256": hashing.sha256_hex(evidence.tsa_token),
     }
 
 
@@ -165,7 +171,7 @@ def log_timestamped(session, scan_id: str, evidence: ScanEvidence, now) -> None:
 
 def timestamp(ctx: ScanContext) -> None:
     """Ask the TSA for a token over the scan's SHA-256; unreachable, it stays pending (filing is never blocked)."""
-    if stamping.request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts):
+    if stamping.request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts, ctx.token):
         log_timestamped(ctx.session, ctx.scan.id, ctx.evidence, ctx.now())
 
 
@@ -187,7 +193,7 @@ def stamped_payload(scan: Scan, evidence: ScanEvidence) -> dict:
         "tsa_status": evidence.tsa_status,
         "tsa_kind": evidence.tsa_kind,
         "tsa_gen_time": evidence.tsa_gen_time,
-        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None,
+        "tsa_token_sha256": hashing.sha256_hex(evidence.tsa_token) if evidence.tsa_token else None,
     }
 
 

@@ -7,6 +7,7 @@ name, the photo state and an audit entry, so a crash repeats at most the step in
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,12 +17,12 @@ from sqlalchemy.orm import Session
 from core import derivatives, exif, hashing, time_analysis
 from core.beijing_time import BEIJING
 from core.labels import BASIS_LABELS, flag_label
-from models import Blob, Capture, Customer, Photo, PhotoEvidence, ScanEvidence
+from models import Capture, Customer, Photo, PhotoEvidence, ScanEvidence
 from models.sync import SyncSession
 from ports.blobstore import BlobStore
 from ports.clock import Clock
 from ports.tsa import TsaUnavailable
-from services import translog
+from services import stamp_work, translog
 from verifier.timestamps import certificate_fingerprint, load_certificates
 
 TSA_BACKOFF_S = (30, 120, 600, 1800, 3600)
@@ -44,6 +45,8 @@ class StampContext:
     time_settings: time_analysis.Settings = field(default_factory=time_analysis.Settings)
     tsa_max_attempts: int = 50
     _data: bytes | None = None
+    pictures: stamp_work.Pictures | None = None  # decoding started when the run opened
+    token: Future | None = None  # the timestamp request sent once the bytes were hashed
     kind = "photo"
 
     @property
@@ -62,6 +65,21 @@ class StampContext:
     def now(self) -> datetime:
         """The clock port's time."""
         return self.clock.now()
+
+    def start_ahead(self) -> None:
+        """Start what does not need the database: decoding (if copies are still to be made) and the timestamp."""
+        done = self.evidence.steps_done or []
+        if self.pictures is None and "make_derivatives" not in done:
+            data = self.data()
+            self.pictures = stamp_work.Pictures(lambda: derivatives.decode(data))
+        if (
+            self.token is None
+            and "timestamp" not in done
+            and self.evidence.hash_ok
+            and self.evidence.sha256 is not None
+            and self.evidence.tsa_status != "granted"
+        ):
+            self.token = stamp_work.timestamp_ahead(self.tsa, self.evidence.sha256)
 
 
 def evidence_number(photo: Photo) -> str:
@@ -97,7 +115,7 @@ def open_context(session: Session, env, photo_id: str) -> StampContext | None:
     if photo is None or photo.blob_sha256 is None:
         return None
     evidence = get_or_create_evidence(session, photo, env.clock.now())
-    return StampContext(
+    ctx = StampContext(
         session=session,
         blobs=env.blobs,
         clock=env.clock,
@@ -107,6 +125,11 @@ def open_context(session: Session, env, photo_id: str) -> StampContext | None:
         time_settings=env.settings.time,
         tsa_max_attempts=env.settings.tsa_max_attempts,
     )
+    try:
+        ctx.start_ahead()
+    except OSError:  # unreadable bytes: the step that reads them fails, and is retried, as a step
+        pass
+    return ctx
 
 
 # --- step 1 -----------------------------------------------------------------------------------
@@ -115,16 +138,11 @@ def open_context(session: Session, env, photo_id: str) -> StampContext | None:
 def verify_hashes(ctx: StampContext) -> None:
     """Re-hash the stored bytes (SHA-256 and SM3) and compare with the declaration and the blob row."""
     photo, evidence = ctx.photo, ctx.evidence
-    digests = hashing.digest_bytes(ctx.data())
-    blob = ctx.session.get(Blob, photo.blob_sha256)
+    assert photo.blob_sha256 is not None  # a received photo has its stored bytes
+    digests, stored_ok = stamp_work.verify_stored(ctx.session, ctx.data(), photo.blob_sha256)
     evidence.sha256, evidence.sm3, evidence.size = digests.sha256, digests.sm3, digests.size
     evidence.hashed_at = ctx.now()
-    evidence.hash_ok = (
-        digests.sha256 == photo.declared_sha256 == photo.blob_sha256
-        and blob is not None
-        and blob.sm3 == digests.sm3
-        and blob.size == digests.size
-    )
+    evidence.hash_ok = stored_ok and digests.sha256 == photo.declared_sha256
     if translog.find_event(ctx.session, "received", photo.id) is None:
         translog.append_event(
             ctx.session,
@@ -144,6 +162,7 @@ def verify_hashes(ctx: StampContext) -> None:
         )
     if not evidence.hash_ok:
         raise Halt(f"stored bytes do not match: declared {photo.declared_sha256}, stored {digests.sha256}")
+    ctx.start_ahead()  # the timestamp request leaves now, while EXIF is read and copies are drawn
 
 
 # --- step 2 -----------------------------------------------------------------------------------
@@ -252,21 +271,16 @@ def make_derivatives(ctx: StampContext) -> None:
     if evidence.metadata_status == "unreadable" and (evidence.metadata_reason or "").startswith("decompression bomb"):
         evidence.derivatives_error = f"not decoded: {evidence.metadata_reason}"
         return
+    ctx.start_ahead()
+    assert ctx.pictures is not None  # started when the run opened
     try:
-        image = derivatives.decode(ctx.data())
-        made = {
-            "thumbnail_key": derivatives.thumbnail(image),
-            "preview_key": derivatives.preview(image),
-            "stamped_key": derivatives.stamped_copy(image, band_for(ctx)),
-        }
+        band = band_for(ctx)
+        stamped = derivatives.stamped_copy(ctx.pictures.image(), band)
+        made = {**ctx.pictures.small_copies(), "stamped_key": stamped}
     except derivatives.DerivativeError as exc:
         evidence.derivatives_error = str(exc)
         return
-    for column, data in made.items():
-        key = hashing.digest_bytes(data).sha256
-        ctx.blobs.put_bytes(key, data)
-        setattr(evidence, column, key)
-    evidence.derivatives_error = None
+    stamp_work.store_copies(ctx.blobs, evidence, made)
 
 
 # --- step 5 -----------------------------------------------------------------------------------
@@ -274,7 +288,7 @@ def make_derivatives(ctx: StampContext) -> None:
 
 def timestamp(ctx: StampContext) -> None:
     """Ask the TSA for a token over the SHA-256; if it is unreachable, leave it pending (never blocks review)."""
-    if request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts):
+    if request_timestamp(ctx.evidence, ctx.tsa, ctx.now(), ctx.tsa_max_attempts, ctx.token):
         log_timestamped(ctx.session, ctx.evidence, ctx.now())
 
 
@@ -303,20 +317,25 @@ def log_timestamped(session: Session, evidence: PhotoEvidence, now: datetime) ->
             "tsa_gen_time": evidence.tsa_gen_time,
             "tsa_serial": evidence.tsa_serial,
             "tsa_anchor_sha256": anchor_sha256(evidence.tsa_anchor_pem),
-            "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256,
+            "tsa_token_sha256": hashing.sha256_hex(evidence.tsa_token),
         },
         now,
     )
 
 
-def request_timestamp(evidence: PhotoEvidence | ScanEvidence, tsa, now: datetime, max_attempts: int) -> bool:
-    """One attempt at a token; updates status, attempts, next retry time and error. True if granted."""
+def request_timestamp(
+    evidence: PhotoEvidence | ScanEvidence, tsa, now: datetime, max_attempts: int, sent: Future | None = None
+) -> bool:
+    """One attempt at a token (``sent``: a request already on its way); records status, attempts, retry time, error.
+
+    True if granted.
+    """
     if evidence.tsa_status == "granted":
         return True
     evidence.tsa_attempts = (evidence.tsa_attempts or 0) + 1
     assert evidence.sha256 is not None  # hashed before any timestamp
     try:
-        token = tsa.stamp(bytes.fromhex(evidence.sha256))
+        token = sent.result() if sent is not None else tsa.stamp(bytes.fromhex(evidence.sha256))
     except TsaUnavailable as exc:
         evidence.tsa_error = str(exc)[:500]
         if evidence.tsa_attempts >= max_attempts:
@@ -357,7 +376,7 @@ def stamped_payload(photo: Photo, evidence: PhotoEvidence) -> dict:
         "tsa_status": evidence.tsa_status,
         "tsa_kind": evidence.tsa_kind,
         "tsa_gen_time": evidence.tsa_gen_time,
-        "tsa_token_sha256": hashing.digest_bytes(evidence.tsa_token).sha256 if evidence.tsa_token else None,
+        "tsa_token_sha256": hashing.sha256_hex(evidence.tsa_token) if evidence.tsa_token else None,
     }
 
 

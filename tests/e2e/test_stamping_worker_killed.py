@@ -157,6 +157,8 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
         if not _SlowTsa.hit.wait(90):
             first.terminate()
             raise AssertionError(f"the worker never asked the TSA: {first.communicate(timeout=15)[1][-3000:]}")
+        # the request leaves right after hashing; the run goes on until its timestamp step waits for it
+        _wait(lambda: db.session.get(Photo, photo.id).state == "derived", 60, "steps 1–4 committed", first)
         before = _wait(lambda: db.session.get(PhotoEvidence, photo.id), 10, "evidence row")
         snapshot = (
             before.sha256,
@@ -166,7 +168,7 @@ def test_killing_the_worker_mid_job_loses_nothing_and_repeats_nothing(app, datab
             before.stamped_key,
             before.estimated_capture_at,
         )
-        assert db.session.get(Photo, photo.id).state == "derived"  # steps 1–4 committed, timestamp in flight
+        assert db.session.get(Photo, photo.id).state == "derived"  # the timestamp in flight
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         assert _workers_for(tmp_path) == []  # nothing of the killed worker lives on

@@ -70,3 +70,19 @@ def test_the_project_ships_its_own_cjk_font():
 def test_undecodable_pictures_raise_a_recorded_reason(make):
     with pytest.raises(derivatives.DerivativeError):
         derivatives.decode(make())
+
+
+def test_small_copies_are_the_thumbnail_and_preview_of_one_decode():
+    image = derivatives.decode(make_jpeg(width=2400, height=1800))
+    made = derivatives.small_copies(image)
+    assert set(made) == {"thumbnail_key", "preview_key"}
+    sizes = {key: Image.open(io.BytesIO(data)).size for key, data in made.items()}
+    assert max(sizes["thumbnail_key"]) == derivatives.THUMBNAIL_EDGE
+    assert max(sizes["preview_key"]) == derivatives.PREVIEW_EDGE
+
+
+def test_long_band_lines_are_wrapped_where_the_longest_fitting_prefix_ends():
+    widths = {n: n * 7 for n in range(200)}
+    for room in (70, 71, 300, 1000):
+        expected = max([10] + [n for n in range(10, 120) if widths[n] <= room])
+        assert derivatives._longest_fitting("x" * 119, lambda text: widths[len(text)] <= room) == expected

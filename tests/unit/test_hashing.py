@@ -15,3 +15,16 @@ def test_streamed_digests_equal_whole_digests_across_chunk_boundaries():
     streamed = digest_stream(io.BytesIO(data))
     assert streamed == digest_bytes(data)
     assert streamed.sha256 == hashlib.sha256(data).hexdigest() and streamed.size == len(data)
+
+
+def test_an_sm3_not_yet_computed_is_not_compared_but_a_recorded_one_must_match():
+    from core.hashing import matches, sha256_hex
+
+    data = b"photo bytes"
+    digests = digest_bytes(data)
+    assert sha256_hex(data) == digests.sha256
+    assert matches(digests, digests.sha256, None, len(data))
+    assert matches(digests, digests.sha256, digests.sm3, len(data))
+    assert not matches(digests, digests.sha256, "0" * 64, len(data))
+    assert not matches(digests, "0" * 64, None, len(data))
+    assert not matches(digests, digests.sha256, None, len(data) + 1)
