@@ -147,8 +147,24 @@ def soak_run(stack: ClusterStack, tablets: list[dict], work: Path, seconds: floa
             "wall_seconds": round(elapsed, 1),
         }
     )
-    problems = report["errors"] + len(report["files_left_on_disks"]) + (report["log_verify"]["exit"] != 0)
-    report["errors"] = problems
+    # Under injected faults a request may fail and be retried: a 503 (server.unavailable, the
+    # object store restarting) or a sync attempt cut by a killed node is expected, and counted,
+    # but only what was lost, duplicated, unstamped, wrong or a 500 is an error.
+    answered_5xx = stack.server_errors()
+    report["retry_later_answers"] = sum(1 for status, _, _ in answered_5xx if status == 503)
+    report["server_errors"] = [f"{status} {method} {path}" for status, method, path in answered_5xx if status != 503]
+    report["retried_client_errors"] = report.pop("client_errors")
+    report["errors"] = (
+        len(report["server_errors"])
+        + len(report["missing_captures"])
+        + len(report["unexpected_captures"])
+        + report["not_sent"]
+        + len(report["bad_photos"])
+        + sum(report["not_stamped"].values())
+        + len(report["stamped_twice"])
+        + len(report["files_left_on_disks"])
+        + (report["log_verify"]["exit"] != 0)
+    )
     return report
 
 
