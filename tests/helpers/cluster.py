@@ -11,14 +11,20 @@ from __future__ import annotations
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from models import Photo, PipelineRun
 from ports import s3_objects
-from tests.helpers import seaweedfs
+from tests.helpers import seaweedfs, soak
 from tests.helpers.live import ROOT, free_port, wait_for
 from tests.helpers.nginx import nginx_in_front
 
@@ -218,3 +224,126 @@ class ClusterStack:
                 except subprocess.TimeoutExpired:
                     os.killpg(node.proc.pid, signal.SIGKILL)
                     node.proc.wait(timeout=10)
+
+
+def faults(stack: ClusterStack, seconds: float, log: list) -> threading.Thread:
+    """Break the cluster on a schedule while the tablets work: a web node, a worker, the object store."""
+
+    def run() -> None:
+        started = time.monotonic()
+
+        def at(fraction: float) -> None:
+            time.sleep(max(0.0, started + fraction * seconds - time.monotonic()))
+
+        def note(what: str) -> None:
+            log.append({"at_s": round(time.monotonic() - started, 1), "fault": what})
+
+        at(0.25)
+        stack.kill(stack.nodes[0])
+        note(f"kill -9 {stack.nodes[0].name}")
+        time.sleep(3)
+        stack.start_web(stack.nodes[0])
+        note(f"{stack.nodes[0].name} restarted")
+        at(0.45)
+        stack.kill(stack.worker_nodes[0])
+        note(f"kill -9 {stack.worker_nodes[0].name}")
+        time.sleep(3)
+        stack.start_worker(stack.worker_nodes[0])
+        note(f"{stack.worker_nodes[0].name} restarted")
+        at(0.65)
+        stack.restart_object_store()
+        note("object store restarted")
+
+    thread = threading.Thread(target=run, name="faults", daemon=True)
+    thread.start()
+    return thread
+
+
+def stamping_lag(database_url: str) -> dict:
+    """Seconds from a photo's arrival to the end of its stamping run: median, p95, max."""
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            # through the models' column types: SQLite hands back text for a bare SELECT of a datetime
+            rows = conn.execute(
+                sa.select(Photo.received_at, PipelineRun.finished_at).join(
+                    PipelineRun, (PipelineRun.subject_id == Photo.id) & (PipelineRun.event == "photo.received")
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    lags = sorted((finished - received).total_seconds() for received, finished in rows if received and finished)
+    if not lags:
+        return {"median_s": None, "p95_s": None, "max_s": None}
+    return {
+        "median_s": round(statistics.median(lags), 2),
+        "p95_s": round(lags[min(len(lags) - 1, int(0.95 * len(lags)))], 2),
+        "max_s": round(lags[-1], 2),
+    }
+
+
+def log_verify(stack: ClusterStack) -> dict:
+    """``flask --app wsgi log verify`` run as a cluster node would; its exit status and verdict."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "log", "verify"],
+        cwd=ROOT,
+        env=stack.env(stack.worker_nodes[0]),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return {"exit": done.returncode, "problems": [line for line in done.stderr.splitlines() if "problem" in line][:5]}
+
+
+def soak_with_faults(stack: ClusterStack, tablets: list[dict], work: Path, seconds: float, think: float) -> dict:
+    """Run the soak with the fault schedule; return the figures and every check."""
+    fault_log: list = []
+    breaker = faults(stack, seconds, fault_log)
+    started = time.monotonic()
+    figures = soak.run(
+        stack,
+        tablets,
+        work / "tablets",
+        seconds,
+        think=think,
+        extra_bytes=(300_000, 1_200_000),  # 2–6 PATCHes of 256 KiB each: uploads cross nodes
+        drain_timeout=max(300, seconds),
+    )
+    breaker.join(timeout=60)
+    elapsed = time.monotonic() - started
+    spans = stack.upload_nodes()
+    report = figures.as_dict()
+    report.update(
+        {
+            "web_nodes": len(stack.nodes),
+            "workers": len(stack.worker_nodes),
+            "faults": fault_log,
+            "captures_per_s": round(figures.captures / max(figures.seconds, 0.001), 2),
+            "mb_per_s": round(figures.bytes / 1e6 / max(figures.seconds, 0.001), 2),
+            "stamping_lag": stamping_lag(stack.database_url),
+            "uploads": len(spans),
+            "uploads_served_by_several_nodes": sum(1 for nodes in spans.values() if len(nodes) > 1),
+            "files_left_on_disks": [str(p) for p in stack.files_left_on_disks()][:20],
+            "log_verify": log_verify(stack),
+            "wall_seconds": round(elapsed, 1),
+        }
+    )
+    # Under injected faults a request may fail and be retried: a 503 (server.unavailable, the
+    # object store restarting) or a sync attempt cut by a killed node is expected, and counted,
+    # but only what was lost, duplicated, unstamped, wrong or a 500 is an error.
+    answered_5xx = stack.server_errors()
+    report["retry_later_answers"] = sum(1 for status, _, _ in answered_5xx if status == 503)
+    report["server_errors"] = [f"{status} {method} {path}" for status, method, path in answered_5xx if status != 503]
+    report["retried_client_errors"] = report.pop("client_errors")
+    report["errors"] = (
+        len(report["server_errors"])
+        + len(report["missing_captures"])
+        + len(report["unexpected_captures"])
+        + report["not_sent"]
+        + len(report["bad_photos"])
+        + sum(report["not_stamped"].values())
+        + len(report["stamped_twice"])
+        + len(report["files_left_on_disks"])
+        + (report["log_verify"]["exit"] != 0)
+    )
+    return report
