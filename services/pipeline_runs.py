@@ -1,9 +1,10 @@
 """Running a pipeline for one outbox event: lease, steps with a commit each, bounded retries.
 
 The database row of the run (``pipeline_runs``) is the truth; Redis only delivers the job. A job
-first claims the run's lease; each committed step renews it. A worker killed mid-step leaves an
-expiring lease, and the dispatcher hands the run to a new attempt, which resumes after the last
-committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
+first claims the run's lease; each committed step renews it, and so does a keeper thread while
+a step runs (every third of the lease), so a long step is never taken over. A worker killed
+mid-step stops renewing: once its lease has expired, whatever host it ran on, the dispatcher hands
+the run to a new attempt, which resumes after the last committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
 until someone presses retry on the admin jobs page.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -21,7 +23,6 @@ from sqlalchemy.orm import Session
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
 from models.database import db
-from ports import process_liveness
 from services import pipeline, scan_stamping, stamping
 from services.stamping_env import Env, env_for
 
@@ -30,9 +31,47 @@ ACTIVE = ("queued", "running", "retry_wait")
 HOST = socket.gethostname()[:32]  # lease owners are <job id>@<host>:<pid> (100 characters at most)
 
 
-def owner_is_dead(owner: str | None) -> bool:
-    """True when a lease owner ran on this host and its process is gone (killed worker)."""
-    return process_liveness.owner_is_gone(owner)
+class LeaseKeeper:
+    """Renews a run's lease from a thread while the job works, in its own short transactions.
+
+    A step may take longer than the lease (a slow TSA, a huge photo); the keeper renews every
+    ``lease_s / 3`` seconds, so only a worker that stopped (killed, frozen host) lets it expire.
+    """
+
+    def __init__(self, session: Session, run_id: int, owner: str, clock, lease_s: float):
+        self.bind, self.run_id, self.owner, self.clock, self.lease_s = session.get_bind(), run_id, owner, clock, lease_s
+        self.stopped = threading.Event()
+        self.renewals = 0
+        self.thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=30)
+
+    def renew_now(self) -> bool:
+        """Extend the lease once in a separate transaction; False when the run is no longer ours."""
+        with Session(bind=self.bind) as own:
+            result = own.execute(
+                update(PipelineRun)
+                .where(PipelineRun.id == self.run_id, PipelineRun.lease_owner == self.owner)
+                .values(lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_s))
+            )
+            own.commit()
+        assert isinstance(result, CursorResult)
+        self.renewals += 1
+        return result.rowcount == 1
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(self.lease_s / 3):
+            try:
+                if not self.renew_now():
+                    return
+            except Exception:  # a busy database: the next round tries again, the lease has room
+                log.warning("could not renew the lease of run %s", self.run_id, exc_info=True)
 
 
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
@@ -162,8 +201,37 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             final=True,
         )
         return "halted"
-    subject, evidence = ctx.subject, ctx.evidence
     session.commit()
+    with LeaseKeeper(session, run_id, owner, env.clock, lease):
+        outcome = _run_steps(session, env, ctx, steps, run, owner, lease, event, subject_id, attempt)
+    if outcome is not None:
+        return outcome
+    now = env.clock.now()
+    session.execute(
+        update(PipelineRun)
+        .where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
+        .values(
+            status="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None, updated_at=now
+        )
+    )
+    session.commit()
+    return "done"
+
+
+def _run_steps(
+    session: Session,
+    env: Env,
+    ctx,
+    steps,
+    run: PipelineRun,
+    owner: str,
+    lease: float,
+    event: str,
+    subject_id: str,
+    attempt: int,
+) -> str | None:
+    """Run the steps not yet done, a commit each; returns halted or lease_lost, or None when all ran."""
+    run_id, subject, evidence = run.id, ctx.subject, ctx.evidence
     for step in steps:
         if step.name in (evidence.steps_done or []):
             continue
@@ -206,16 +274,7 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence), at=now
         )
         session.commit()
-    now = env.clock.now()
-    session.execute(
-        update(PipelineRun)
-        .where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
-        .values(
-            status="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None, updated_at=now
-        )
-    )
-    session.commit()
-    return "done"
+    return None
 
 
 def _summary(step: str, evidence) -> dict:

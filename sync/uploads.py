@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from capture_schema.base import is_safe_filename
 from core import errors
 from models import Blob, Device, Photo, Upload
-from ports import process_liveness
 from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
@@ -95,15 +94,23 @@ class UploadSettings:
 
 
 def settings_from(config: Mapping) -> UploadSettings:
-    """Build settings from an app config mapping; missing keys keep the defaults."""
+    """Build settings from an app config mapping; missing keys keep the defaults.
+
+    The lock lease may also come from ``DANGAN_UPLOAD_LOCK_TTL_SECONDS`` (every web node the same).
+    """
     base = UploadSettings()
+    lock_ttl = float(
+        os.environ.get("DANGAN_UPLOAD_LOCK_TTL_SECONDS")
+        or config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds())
+    )
     return UploadSettings(
         max_size=int(config.get("UPLOAD_MAX_BYTES", base.max_size)),
         expiry=timedelta(seconds=int(config.get("UPLOAD_EXPIRY_SECONDS", base.expiry.total_seconds()))),
         unclaimed_grace=timedelta(
             seconds=int(config.get("UPLOAD_UNCLAIMED_GRACE_SECONDS", base.unclaimed_grace.total_seconds()))
         ),
-        lock_ttl=timedelta(seconds=int(config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds()))),
+        lock_ttl=timedelta(seconds=lock_ttl),
+        lock_renew_seconds=min(base.lock_renew_seconds, lock_ttl / 3),  # renewed well before it runs out
         read_chunk=int(config.get("UPLOAD_READ_CHUNK_BYTES", base.read_chunk)),
         progress_seconds=float(config.get("UPLOAD_PROGRESS_SECONDS", base.progress_seconds)),
         max_parallel_per_device=int(config.get("UPLOAD_MAX_PARALLEL_PER_DEVICE", base.max_parallel_per_device)),
@@ -391,7 +398,7 @@ def room_left(upload: Upload, settings: UploadSettings) -> int:
     return end - upload.offset
 
 
-# --- the write lock (one PATCH at a time, across processes and hosts) -----------------------------
+# --- the write lock: a lease in the database (one PATCH at a time, across processes and hosts) ----
 
 
 def lock_owner() -> str:
@@ -400,16 +407,17 @@ def lock_owner() -> str:
 
 
 def writing_uploads(session: Session, device_id: str, now: datetime, other_than: str | None = None) -> int:
-    """How many of a device's uploads a live request is writing to (a live lock of a live process)."""
-    owners = session.scalars(
-        select(Upload.lock_owner).where(
-            Upload.device_id == device_id,
-            Upload.id != (other_than or ""),
-            Upload.lock_token.is_not(None),
-            Upload.lock_expires_at >= now,
-        )
-    ).all()
-    return sum(1 for owner in owners if not process_liveness.owner_is_gone(owner))
+    """How many of a device's uploads a request is writing to (a lock whose lease has not run out)."""
+    return len(
+        session.scalars(
+            select(Upload.id).where(
+                Upload.device_id == device_id,
+                Upload.id != (other_than or ""),
+                Upload.lock_token.is_not(None),
+                Upload.lock_expires_at >= now,
+            )
+        ).all()
+    )
 
 
 def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime, settings: UploadSettings) -> None:
@@ -424,11 +432,13 @@ def check_parallel(session: Session, device_id: str, upload_id: str, now: dateti
 
 
 def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) -> str | None:
-    """Claim the write lock with one conditional UPDATE; return its token, or None if held."""
+    """Claim the write lock with one conditional UPDATE; return its token, or None if held.
+
+    The lock is a lease: free when nobody holds it or when its holder stopped renewing it (its
+    expiry passed), whichever host or process that was. The holder's name is only a label.
+    """
     token = secrets.token_hex(16)
     free = [Upload.lock_token.is_(None), Upload.lock_expires_at < now]
-    if upload.lock_token is not None and process_liveness.owner_is_gone(upload.lock_owner):
-        free.append(Upload.lock_token == upload.lock_token)
     result = session.execute(
         update(Upload)
         .where(Upload.id == upload.id, or_(*free))
