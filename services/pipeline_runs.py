@@ -2,10 +2,11 @@
 
 The database row of the run (``pipeline_runs``) is the truth; Redis only delivers the job. A job
 first claims the run's lease; each committed step renews it, and so does a keeper thread while
-a step runs (every third of the lease), so a long step is never taken over. A worker killed
+the job runs (every third of the lease), so a long step is never taken over. A worker killed
 mid-step stops renewing: once its lease has expired, whatever host it ran on, the dispatcher hands
-the run to a new attempt, which resumes after the last committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
-until someone presses retry on the admin jobs page.
+the run to a new attempt, which resumes after the last committed step. Failures wait (backoff)
+and retry up to ``max_attempts``, then stay ``failed`` until someone presses retry on the admin
+jobs page.
 """
 
 from __future__ import annotations
@@ -31,18 +32,24 @@ ACTIVE = ("queued", "running", "retry_wait")
 HOST = socket.gethostname()[:32]  # lease owners are <job id>@<host>:<pid> (100 characters at most)
 
 
+def lease_owner(event: str, subject_id: str, attempt: int) -> str:
+    """The owner this process records with a run's lease (a label for people; only expiry decides)."""
+    return f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
+
+
 class LeaseKeeper:
-    """Renews a run's lease from a thread while the job works, in its own short transactions.
+    """Renews a run's lease from a thread while its job runs, in short transactions of its own.
 
     A step may take longer than the lease (a slow TSA, a huge photo); the keeper renews every
-    ``lease_s / 3`` seconds, so only a worker that stopped (killed, frozen host) lets it expire.
+    ``lease_s / 3`` seconds whatever lease this owner holds on the run (none before the job's
+    claim, none after it ends), so only a worker that stopped (killed, frozen host) lets it expire.
     """
 
-    def __init__(self, session: Session, run_id: int, owner: str, clock, lease_s: float):
-        self.bind, self.run_id, self.owner, self.clock, self.lease_s = session.get_bind(), run_id, owner, clock, lease_s
+    def __init__(self, bind, event: str, subject_id: str, owner: str, clock, lease_s: float):
+        self.bind, self.event, self.subject_id, self.owner = bind, event, subject_id, owner
+        self.clock, self.lease_s = clock, lease_s
         self.stopped = threading.Event()
-        self.renewals = 0
-        self.thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
+        self.thread = threading.Thread(target=self._loop, name=f"lease-{subject_id}", daemon=True)
 
     def __enter__(self) -> "LeaseKeeper":
         self.thread.start()
@@ -53,32 +60,39 @@ class LeaseKeeper:
         self.thread.join(timeout=30)
 
     def renew_now(self) -> bool:
-        """Extend the lease once in a separate transaction; False when the run is no longer ours."""
+        """Extend this owner's lease on the run once; False when it holds none."""
         with Session(bind=self.bind) as own:
             result = own.execute(
                 update(PipelineRun)
-                .where(PipelineRun.id == self.run_id, PipelineRun.lease_owner == self.owner)
+                .where(
+                    PipelineRun.event == self.event,
+                    PipelineRun.subject_id == self.subject_id,
+                    PipelineRun.lease_owner == self.owner,
+                )
                 .values(lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_s))
             )
             own.commit()
         assert isinstance(result, CursorResult)
-        self.renewals += 1
         return result.rowcount == 1
 
     def _loop(self) -> None:
         while not self.stopped.wait(self.lease_s / 3):
             try:
-                if not self.renew_now():
-                    return
+                self.renew_now()
             except Exception:  # a busy database: the next round tries again, the lease has room
-                log.warning("could not renew the lease of run %s", self.run_id, exc_info=True)
+                log.warning("could not renew the lease of %s %s", self.event, self.subject_id, exc_info=True)
 
 
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
     """Run the pipeline of ``event`` for ``subject_id`` inside ``app`` (the job body of :mod:`workers.jobs`)."""
     with app.app_context():
+        env = env_for(app)
+        keeper = LeaseKeeper(
+            db.engine, event, subject_id, lease_owner(event, subject_id, attempt), env.clock, env.settings.lease_s
+        )
         try:
-            return process(db.session(), env_for(app), event, subject_id, attempt)
+            with keeper:
+                return process(db.session(), env, event, subject_id, attempt)
         finally:
             db.session.remove()
 
@@ -171,7 +185,7 @@ def record_failure(
 def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     """Run every step not yet done; returns done, halted, skipped or lease_lost."""
     steps = pipeline.steps_for(event)
-    owner = f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
+    owner = lease_owner(event, subject_id, attempt)
     lease = env.settings.lease_s
     run = claim(session, event, subject_id, attempt, owner, env.clock.now(), lease)
     if run is None:
@@ -201,37 +215,8 @@ def process(session: Session, env: Env, event: str, subject_id: str, attempt: in
             final=True,
         )
         return "halted"
+    subject, evidence = ctx.subject, ctx.evidence
     session.commit()
-    with LeaseKeeper(session, run_id, owner, env.clock, lease):
-        outcome = _run_steps(session, env, ctx, steps, run, owner, lease, event, subject_id, attempt)
-    if outcome is not None:
-        return outcome
-    now = env.clock.now()
-    session.execute(
-        update(PipelineRun)
-        .where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
-        .values(
-            status="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None, updated_at=now
-        )
-    )
-    session.commit()
-    return "done"
-
-
-def _run_steps(
-    session: Session,
-    env: Env,
-    ctx,
-    steps,
-    run: PipelineRun,
-    owner: str,
-    lease: float,
-    event: str,
-    subject_id: str,
-    attempt: int,
-) -> str | None:
-    """Run the steps not yet done, a commit each; returns halted or lease_lost, or None when all ran."""
-    run_id, subject, evidence = run.id, ctx.subject, ctx.evidence
     for step in steps:
         if step.name in (evidence.steps_done or []):
             continue
@@ -274,7 +259,16 @@ def _run_steps(
             session, SYSTEM, f"evidence.{step.name}", ctx.kind, subject.id, _summary(step.name, evidence), at=now
         )
         session.commit()
-    return None
+    now = env.clock.now()
+    session.execute(
+        update(PipelineRun)
+        .where(PipelineRun.id == run_id, PipelineRun.lease_owner == owner)
+        .values(
+            status="done", finished_at=now, lease_owner=None, lease_expires_at=None, last_error=None, updated_at=now
+        )
+    )
+    session.commit()
+    return "done"
 
 
 def _summary(step: str, evidence) -> dict:

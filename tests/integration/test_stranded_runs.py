@@ -187,7 +187,7 @@ def test_a_step_longer_than_the_lease_keeps_its_run(app, clock, monkeypatch):
 
     steps = (dataclasses.replace(first, run=slow_step), *pipeline.steps_for(EVENT)[1:])
     monkeypatch.setattr(pipeline, "steps_for", lambda event: steps)
-    assert runner.process(db.session, stamping_env.env_for(app), EVENT, photo.id, 1) == "done"
+    assert runner.run_in_app(app, EVENT, photo.id, 1) == "done"  # the job body, as a worker runs it
     assert swept["requeued"] == 0 and swept["failed"] == 0
     _assert_stamped_once(photo.id)
     assert _run(photo.id).attempt == 1
