@@ -6,9 +6,10 @@ over the request body as a file-like object; the service layer decides when to c
 Where the truth lives: the ``uploads`` row (offset, length, lock, state) and the staging file
 ``<blob staging>/uploads/<id>.part``. The staging file may hold more bytes than the offset (a
 PATCH that died before committing); those are cut off before the next write. The only thing
-kept in process memory is a cache of running SHA-256/SM3 states keyed by (upload, offset): when
-it misses (another process took the previous chunk, or the server restarted) the complete staged
-file is hashed once at the end, by streaming it.
+kept in process memory is a cache of running SHA-256 states keyed by (upload, offset): when it
+misses (another process took the previous chunk, or the server restarted) the complete staged
+file is hashed once at the end, by streaming it (see docs/performance.md for why that beats
+persisting the hash state). SM3 is not computed here: stamping computes it from the stored bytes.
 """
 
 from __future__ import annotations
@@ -494,16 +495,14 @@ def discard_staging(blobs: BlobStore, upload_id: str) -> None:
 
 @dataclass
 class Digests:
-    """Running whole-file SHA-256 and SM3 of the first ``at`` bytes."""
+    """Running whole-file SHA-256 of the first ``at`` bytes (SM3 is stamping's, from the stored bytes)."""
 
     at: int = 0
     sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
-    sm3: "hashlib._Hash" = field(default_factory=lambda: hashlib.new("sm3"))
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         """Feed the next bytes."""
         self.sha256.update(data)
-        self.sm3.update(data)
         self.at += len(data)
 
 
@@ -666,7 +665,7 @@ def _out_of_space(exc: OSError, fd: int, offset: int) -> None:
 
 
 def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
-    """SHA-256 and SM3 of the first ``length`` bytes of a file, streamed."""
+    """SHA-256 of the first ``length`` bytes of a file, streamed."""
     digests = Digests()
     with open(path, "rb") as fh:
         while digests.at < length:
@@ -681,9 +680,11 @@ def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
 
 
 def verify(upload: Upload, digests: Digests, now: datetime) -> bool:
-    """Record the whole-file digests; True if SHA-256 matches the declaration (state finishing)."""
+    """Record the whole-file SHA-256; True if it matches the declaration (state finishing).
+
+    ``upload.sm3`` stays NULL: SM3 is computed once, at stamping, from the stored bytes.
+    """
     upload.sha256 = digests.sha256.hexdigest()
-    upload.sm3 = digests.sm3.hexdigest()
     upload.updated_at = now
     if upload.sha256 != upload.declared_sha256:
         upload.state = "rejected"
@@ -716,7 +717,7 @@ def store(session: Session, upload: Upload, blobs: BlobStore, now: datetime) -> 
         raise ValueError(f"upload {upload.id} is {upload.state}, not finishing")
     blob = _lock_blob_row(session, upload.sha256)
     if blob is None:
-        blob = Blob(sha256=upload.sha256, sm3=upload.sm3, size=upload.length, stored_at=now)
+        blob = Blob(sha256=upload.sha256, sm3=None, size=upload.length, stored_at=now)  # SM3: at stamping
         session.add(blob)
         session.flush()
     staged = staging_path(blobs, upload.id)
