@@ -137,7 +137,9 @@ def test_the_web_server_killed_mid_upload_resumes_and_stores_the_exact_bytes(sta
     stack.start_web()
     if held_until is not None:
         held_until = held_until if isinstance(held_until, datetime) else datetime.fromisoformat(str(held_until))
-        wait = (held_until.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)).total_seconds()
+        if held_until.tzinfo is None:  # SQLite keeps UTC without an offset
+            held_until = held_until.replace(tzinfo=timezone.utc)
+        wait = (held_until - datetime.now(timezone.utc)).total_seconds()
         time.sleep(max(0.0, wait) + 0.5)
     result = tablet.sync(attempts=2, base_delay=0.2)
     assert result["uploaded"] == 1
