@@ -20,6 +20,7 @@ What it compares, interleaved and repeated (D = Dangan, N = Node, in that order 
 Prints one JSON document: raw figures, medians and ratios.
 
     .venv/bin/python bench/upload_bench.py [--rounds 3] [--big] [--quick]
+        [--database-url postgresql+psycopg://…/empty_db]   # PostgreSQL instead of SQLite
 """
 
 from __future__ import annotations
@@ -147,8 +148,8 @@ def _cmdline(pid: int) -> str:
 class Dangan:
     """``python -m server.runner`` in a scratch data dir (no demo data), with ``tablets`` device tokens."""
 
-    def __init__(self, data_dir: Path, tablets: int):
-        self.data_dir = data_dir
+    def __init__(self, data_dir: Path, tablets: int, database_url: str | None = None):
+        self.data_dir, self.database_url = data_dir, database_url
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TSA_URL", "SECRET_KEY")}
         env.update(
@@ -161,6 +162,8 @@ class Dangan:
                 "WEB_ACCESS_LOG": "/dev/null",
             }
         )
+        if database_url:  # an empty PostgreSQL database instead of the default SQLite
+            env["DATABASE_URL"] = database_url
         self.log = open(data_dir.parent / "dangan.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.runner"],
@@ -185,6 +188,8 @@ class Dangan:
         os.environ["DANGAN_DATA_DIR"] = str(self.data_dir)
         os.environ["REDIS_URL"] = embedded_redis.url_for(self.data_dir)
         os.environ.pop("DATABASE_URL", None)
+        if self.database_url:
+            os.environ["DATABASE_URL"] = self.database_url
         app = create_app()
         tokens = []
         with app.app_context():
@@ -351,6 +356,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--big-mb", type=int, default=1000, help="size of the --big upload")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--no-node", action="store_true", help="skip the Node reference")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database for Dangan (default: SQLite)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.mb, args.chunk_mib, args.big_mb = min(args.rounds, 2), 8, 1, 16
@@ -363,6 +369,7 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": {"cores": os.cpu_count(), "loadavg_at_start": list(os.getloadavg())},
         "sizes": {"one_mb": args.mb, "eight_mb_each": args.mb / clients, "chunk_mib": args.chunk_mib},
         "rounds": args.rounds,
+        "database": "postgresql" if args.database_url else "sqlite",
     }
     dangan = node = None
     try:
@@ -372,7 +379,7 @@ def main(argv: list[str] | None = None) -> dict:
         eight = [make_file(inputs, args.mb * MB // clients) for _ in range(clients)]
         one_s = [(p, sha256_of(p)) for p in one]
         eight_s = [(p, sha256_of(p)) for p in eight]
-        dangan = Dangan(scratch / "dangan", tablets=clients)
+        dangan = Dangan(scratch / "dangan", tablets=clients, database_url=args.database_url)
         with_node = node_available() and not args.no_node
         node = Node(scratch / "node-files") if with_node else None
         runs: dict[str, list[float]] = {
