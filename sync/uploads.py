@@ -19,6 +19,7 @@ import binascii
 import errno
 import hashlib
 import os
+import queue
 import re
 import secrets
 import socket
@@ -539,6 +540,52 @@ class DigestCache:
 DIGESTS = DigestCache()
 
 
+class _Hasher:
+    """Feeds running hashes from a helper thread, so hashing overlaps receiving and writing.
+
+    hashlib lets go of the GIL while it hashes a large buffer; at most ``depth`` pieces wait for
+    the helper (memory stays flat). ``wait`` hashes what was fed and stops the helper; a PATCH
+    calls it before it reads or hands over a digest, and on every way out.
+    """
+
+    def __init__(self, hashes: list, depth: int = 2):
+        self.hashes = [h for h in hashes if h is not None]
+        self.pending: queue.Queue = queue.Queue(maxsize=depth)
+        self.failure: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while (data := self.pending.get()) is not None:
+            if self.failure is None:
+                try:
+                    for running in self.hashes:
+                        running.update(data)
+                except BaseException as exc:  # handed to the request thread by wait()
+                    self.failure = exc
+
+    def feed(self, data: bytes) -> None:
+        """Queue the next bytes (in order) for every hash; the helper starts with the first bytes."""
+        if not self.hashes:
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
+            self.thread.start()
+        self.pending.put(data)
+
+    def stop(self) -> None:
+        """Hash everything fed so far and stop the helper."""
+        if self.thread is not None:
+            self.pending.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def wait(self) -> None:
+        """:meth:`stop`, then raise what hashing raised."""
+        self.stop()
+        if self.failure is not None:
+            raise self.failure
+
+
 @dataclass
 class ChunkResult:
     """What one PATCH body did to the staging file."""
@@ -578,6 +625,8 @@ def write_chunk(
     killed or timed out keeps what it had synced. Bytes past ``room`` leave the recorded offset
     where it was.
     """
+    chunk_hash = hashlib.new(checksum[0]) if checksum else None
+    hasher = _Hasher([chunk_hash, digests])
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         size = os.fstat(fd).st_size
@@ -585,7 +634,6 @@ def write_chunk(
             raise StagingLost(f"{path.name}: {size} bytes staged, offset {offset}")
         os.ftruncate(fd, offset)  # bytes of a PATCH that died before committing
         os.lseek(fd, offset, os.SEEK_SET)
-        chunk_hash = hashlib.new(checksum[0]) if checksum else None
         written, interrupted = 0, False
         kept = offset  # bytes up to here are synced and recorded
         while True:
@@ -611,10 +659,7 @@ def write_chunk(
             except OSError as exc:
                 _out_of_space(exc, fd, kept)
                 raise
-            if chunk_hash is not None:
-                chunk_hash.update(data)
-            if digests is not None:
-                digests.update(data)
+            hasher.feed(data)
             written += len(data)
             if progress is not None and chunk_hash is None and progress.due():
                 _fsync(fd, kept)
@@ -623,6 +668,7 @@ def write_chunk(
                         errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.", headers={"Retry-After": "1"}
                     )
                 kept = offset + written
+        hasher.wait()
         if chunk_hash is not None and (interrupted or chunk_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
             if interrupted:
@@ -631,6 +677,7 @@ def write_chunk(
         _fsync(fd, kept)
         return ChunkResult(written, interrupted)
     finally:
+        hasher.stop()  # no digest changes once the PATCH is over, whatever ended it
         os.close(fd)
 
 
