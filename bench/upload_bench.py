@@ -156,10 +156,7 @@ class Dangan:
             {
                 "DANGAN_DATA_DIR": str(data_dir),
                 "PORT": str(self.port),
-                "DANGAN_DEMO": "0",
-                "DANGAN_LOG_FORMAT": "text",
-                "DANGAN_LOG_LEVEL": "WARNING",
-                "WEB_ACCESS_LOG": "/dev/null",
+                "DANGAN_DEMO": "0",  # logs and access log as make run has them (into dangan.log)
             }
         )
         if database_url:  # an empty PostgreSQL database instead of the default SQLite
@@ -414,7 +411,7 @@ def main(argv: list[str] | None = None) -> dict:
             "streaming_sha256_mb_per_s": streaming_hash_rates(one[0]),
         }
         if node is None:
-            result["node"] = "skipped (needs node and `npm ci` in tests/js)"
+            result["node"] = "skipped" if args.no_node else "skipped (needs node and `npm ci` in tests/js)"
         if args.big:
             for path in one + eight:
                 path.unlink()
