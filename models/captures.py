@@ -77,7 +77,7 @@ class Blob(Base):
     __tablename__ = "blobs"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sm3: Mapped[str] = mapped_column(String(64))
+    sm3: Mapped[str | None] = mapped_column(String(64))  # NULL until stamping hashes the stored bytes
     size: Mapped[int] = mapped_column(BigInteger)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -24,7 +24,7 @@ from models import LogCheckpoint, OutboxEvent, PhotoEvidence, PipelineRun, ScanE
 from models.database import db
 from ports.job_queue import job_state, queue
 from services import export_queue, pipeline, translog
-from services.pipeline_runs import ensure_run, owner_is_dead, retry_scan_timestamp, retry_timestamp
+from services.pipeline_runs import ensure_run, retry_scan_timestamp, retry_timestamp
 from services.schedules import schedule_periodic
 from services.stamping_env import current_app_or_none, env_for
 
@@ -147,7 +147,7 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
     Covers each moment a worker can die: before the job reached Redis (missing), after a worker
     took it off the queue (lost from its queue), in the job before its claim (started, never
     claimed), and in the job after the claim or between its last step and its commit (an expired
-    lease, or a lease whose owner process on this host is gone).
+    lease: a running job renews it, so only a dead worker's lease runs out, whatever host it ran on).
     """
     counts = {"requeued": 0, "failed": 0, "reenqueued": 0}
     due = list(
@@ -164,17 +164,6 @@ def recover_runs(session: Session, connection: redis.Redis, now: datetime, setti
             )
         ).all()
     )
-    held = session.execute(
-        select(PipelineRun.id, PipelineRun.lease_owner)
-        .where(PipelineRun.status == "running", PipelineRun.lease_expires_at >= now)
-        .order_by(PipelineRun.id)
-        .limit(limit)
-    ).all()
-    orphaned = [run_id for run_id, owner in held if owner_is_dead(owner)]
-    if orphaned:  # lock only those: live workers renew the others meanwhile
-        due += session.scalars(
-            _locked(select(PipelineRun).where(PipelineRun.id.in_(orphaned), PipelineRun.status == "running"), session)
-        ).all()
     for run in due:
         reason = "worker stopped mid-job (lease expired)" if run.status == "running" else run.last_error or ""
         counts[_next_attempt(session, connection, run, now, settings, reason)] += 1

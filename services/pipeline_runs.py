@@ -1,10 +1,12 @@
 """Running a pipeline for one outbox event: lease, steps with a commit each, bounded retries.
 
 The database row of the run (``pipeline_runs``) is the truth; Redis only delivers the job. A job
-first claims the run's lease; each committed step renews it. A worker killed mid-step leaves an
-expiring lease, and the dispatcher hands the run to a new attempt, which resumes after the last
-committed step. Failures wait (backoff) and retry up to ``max_attempts``, then stay ``failed``
-until someone presses retry on the admin jobs page.
+first claims the run's lease; each committed step renews it, and so does a keeper thread while
+the job runs (every third of the lease), so a long step is never taken over. A worker killed
+mid-step stops renewing: once its lease has expired, whatever host it ran on, the dispatcher hands
+the run to a new attempt, which resumes after the last committed step. Failures wait (backoff)
+and retry up to ``max_attempts``, then stay ``failed`` until someone presses retry on the admin
+jobs page.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -21,7 +24,6 @@ from sqlalchemy.orm import Session
 from core.actor import SYSTEM
 from models import PhotoEvidence, PipelineRun, ScanEvidence, audit
 from models.database import db
-from ports import process_liveness
 from services import pipeline, scan_stamping, stamping
 from services.stamping_env import Env, env_for
 
@@ -30,9 +32,55 @@ ACTIVE = ("queued", "running", "retry_wait")
 HOST = socket.gethostname()[:32]  # lease owners are <job id>@<host>:<pid> (100 characters at most)
 
 
-def owner_is_dead(owner: str | None) -> bool:
-    """True when a lease owner ran on this host and its process is gone (killed worker)."""
-    return process_liveness.owner_is_gone(owner)
+def lease_owner(event: str, subject_id: str, attempt: int) -> str:
+    """The owner this process records with a run's lease (a label for people; only expiry decides)."""
+    return f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
+
+
+class LeaseKeeper:
+    """Renews a run's lease from a thread while its job runs, in short transactions of its own.
+
+    A step may take longer than the lease (a slow TSA, a huge photo); the keeper renews every
+    ``lease_s / 3`` seconds whatever lease this owner holds on the run (none before the job's
+    claim, none after it ends), so only a worker that stopped (killed, frozen host) lets it expire.
+    """
+
+    def __init__(self, bind, event: str, subject_id: str, owner: str, clock, lease_s: float):
+        self.bind, self.event, self.subject_id, self.owner = bind, event, subject_id, owner
+        self.clock, self.lease_s = clock, lease_s
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"lease-{subject_id}", daemon=True)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=30)
+
+    def renew_now(self) -> bool:
+        """Extend this owner's lease on the run once; False when it holds none."""
+        with Session(bind=self.bind) as own:
+            result = own.execute(
+                update(PipelineRun)
+                .where(
+                    PipelineRun.event == self.event,
+                    PipelineRun.subject_id == self.subject_id,
+                    PipelineRun.lease_owner == self.owner,
+                )
+                .values(lease_expires_at=self.clock.now() + timedelta(seconds=self.lease_s))
+            )
+            own.commit()
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(self.lease_s / 3):
+            try:
+                self.renew_now()
+            except Exception:  # a busy database: the next round tries again, the lease has room
+                log.warning("could not renew the lease of %s %s", self.event, self.subject_id, exc_info=True)
 
 
 def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
@@ -43,8 +91,13 @@ def run_in_app(app, event: str, subject_id: str, attempt: int) -> str:
         # so they are not all expired and read again after each one. The subject's state and the run
         # row are read again where another process may change them. The session ends with the job.
         session.expire_on_commit = False
+        env = env_for(app)
+        keeper = LeaseKeeper(
+            db.engine, event, subject_id, lease_owner(event, subject_id, attempt), env.clock, env.settings.lease_s
+        )
         try:
-            return process(session, env_for(app), event, subject_id, attempt)
+            with keeper:
+                return process(session, env, event, subject_id, attempt)
         finally:
             db.session.remove()
 
@@ -137,7 +190,7 @@ def record_failure(
 def process(session: Session, env: Env, event: str, subject_id: str, attempt: int) -> str:
     """Run every step not yet done; returns done, halted, skipped or lease_lost."""
     steps = pipeline.steps_for(event)
-    owner = f"{pipeline.job_id(event, subject_id, attempt)}@{HOST}:{os.getpid()}"
+    owner = lease_owner(event, subject_id, attempt)
     lease = env.settings.lease_s
     run = claim(session, event, subject_id, attempt, owner, env.clock.now(), lease)
     if run is None:

@@ -310,7 +310,6 @@ def _complete(session: Session, actor: Actor, upload: Upload, token: str, clock:
         {
             "photo_id": upload.photo_id,
             "sha256": upload.sha256,
-            "sm3": upload.sm3,
             "size": upload.length,
             "photos_received": [photo.id for photo in photos],
         },

@@ -6,18 +6,21 @@ over the request body as a file-like object; the service layer decides when to c
 Where the truth lives: the ``uploads`` row (offset, length, lock, state) and the staging file
 ``<blob staging>/uploads/<id>.part``. The staging file may hold more bytes than the offset (a
 PATCH that died before committing); those are cut off before the next write. The only thing
-kept in process memory is a cache of running SHA-256/SM3 states keyed by (upload, offset): when
-it misses (another process took the previous chunk, or the server restarted) the complete staged
-file is hashed once at the end, by streaming it.
+kept in process memory is a cache of running SHA-256 states keyed by (upload, offset): when it
+misses (another process took the previous chunk, or the server restarted) the complete staged
+file is hashed once at the end, by streaming it (see docs/performance.md for why that beats
+persisting the hash state). SM3 is not computed here: stamping computes it from the stored bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
 import errno
 import hashlib
 import os
+import queue
 import re
 import secrets
 import socket
@@ -35,7 +38,6 @@ from sqlalchemy.orm import Session
 from capture_schema.base import is_safe_filename
 from core import errors
 from models import Blob, Device, Photo, Upload
-from ports import process_liveness
 from ports.blobstore import BlobStore
 from sync.photos import blob_arrived
 
@@ -95,15 +97,23 @@ class UploadSettings:
 
 
 def settings_from(config: Mapping) -> UploadSettings:
-    """Build settings from an app config mapping; missing keys keep the defaults."""
+    """Build settings from an app config mapping; missing keys keep the defaults.
+
+    The lock lease may also come from ``DANGAN_UPLOAD_LOCK_TTL_SECONDS`` (every web node the same).
+    """
     base = UploadSettings()
+    lock_ttl = float(
+        os.environ.get("DANGAN_UPLOAD_LOCK_TTL_SECONDS")
+        or config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds())
+    )
     return UploadSettings(
         max_size=int(config.get("UPLOAD_MAX_BYTES", base.max_size)),
         expiry=timedelta(seconds=int(config.get("UPLOAD_EXPIRY_SECONDS", base.expiry.total_seconds()))),
         unclaimed_grace=timedelta(
             seconds=int(config.get("UPLOAD_UNCLAIMED_GRACE_SECONDS", base.unclaimed_grace.total_seconds()))
         ),
-        lock_ttl=timedelta(seconds=int(config.get("UPLOAD_LOCK_TTL_SECONDS", base.lock_ttl.total_seconds()))),
+        lock_ttl=timedelta(seconds=lock_ttl),
+        lock_renew_seconds=min(base.lock_renew_seconds, lock_ttl / 3),  # renewed well before it runs out
         read_chunk=int(config.get("UPLOAD_READ_CHUNK_BYTES", base.read_chunk)),
         progress_seconds=float(config.get("UPLOAD_PROGRESS_SECONDS", base.progress_seconds)),
         max_parallel_per_device=int(config.get("UPLOAD_MAX_PARALLEL_PER_DEVICE", base.max_parallel_per_device)),
@@ -391,7 +401,7 @@ def room_left(upload: Upload, settings: UploadSettings) -> int:
     return end - upload.offset
 
 
-# --- the write lock (one PATCH at a time, across processes and hosts) -----------------------------
+# --- the write lock: a lease in the database (one PATCH at a time, across processes and hosts) ----
 
 
 def lock_owner() -> str:
@@ -400,16 +410,17 @@ def lock_owner() -> str:
 
 
 def writing_uploads(session: Session, device_id: str, now: datetime, other_than: str | None = None) -> int:
-    """How many of a device's uploads a live request is writing to (a live lock of a live process)."""
-    owners = session.scalars(
-        select(Upload.lock_owner).where(
-            Upload.device_id == device_id,
-            Upload.id != (other_than or ""),
-            Upload.lock_token.is_not(None),
-            Upload.lock_expires_at >= now,
-        )
-    ).all()
-    return sum(1 for owner in owners if not process_liveness.owner_is_gone(owner))
+    """How many of a device's uploads a request is writing to (a lock whose lease has not run out)."""
+    return len(
+        session.scalars(
+            select(Upload.id).where(
+                Upload.device_id == device_id,
+                Upload.id != (other_than or ""),
+                Upload.lock_token.is_not(None),
+                Upload.lock_expires_at >= now,
+            )
+        ).all()
+    )
 
 
 def check_parallel(session: Session, device_id: str, upload_id: str, now: datetime, settings: UploadSettings) -> None:
@@ -424,11 +435,13 @@ def check_parallel(session: Session, device_id: str, upload_id: str, now: dateti
 
 
 def claim_lock(session: Session, upload: Upload, now: datetime, ttl: timedelta) -> str | None:
-    """Claim the write lock with one conditional UPDATE; return its token, or None if held."""
+    """Claim the write lock with one conditional UPDATE; return its token, or None if held.
+
+    The lock is a lease: free when nobody holds it or when its holder stopped renewing it (its
+    expiry passed), whichever host or process that was. The holder's name is only a label.
+    """
     token = secrets.token_hex(16)
     free = [Upload.lock_token.is_(None), Upload.lock_expires_at < now]
-    if upload.lock_token is not None and process_liveness.owner_is_gone(upload.lock_owner):
-        free.append(Upload.lock_token == upload.lock_token)
     result = session.execute(
         update(Upload)
         .where(Upload.id == upload.id, or_(*free))
@@ -484,16 +497,14 @@ def discard_staging(blobs: BlobStore, upload_id: str) -> None:
 
 @dataclass
 class Digests:
-    """Running whole-file SHA-256 and SM3 of the first ``at`` bytes."""
+    """Running whole-file SHA-256 of the first ``at`` bytes (SM3 is stamping's, from the stored bytes)."""
 
     at: int = 0
     sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
-    sm3: "hashlib._Hash" = field(default_factory=lambda: hashlib.new("sm3"))
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         """Feed the next bytes."""
         self.sha256.update(data)
-        self.sm3.update(data)
         self.at += len(data)
 
 
@@ -528,6 +539,52 @@ class DigestCache:
 
 
 DIGESTS = DigestCache()
+
+
+class _Hasher:
+    """Feeds running hashes from a helper thread, so hashing overlaps receiving and writing.
+
+    hashlib lets go of the GIL while it hashes a large buffer; at most ``depth`` pieces wait for
+    the helper (memory stays flat). ``wait`` hashes what was fed and stops the helper; a PATCH
+    calls it before it reads or hands over a digest, and on every way out.
+    """
+
+    def __init__(self, hashes: list, depth: int = 2):
+        self.hashes = [h for h in hashes if h is not None]
+        self.pending: queue.Queue = queue.Queue(maxsize=depth)
+        self.failure: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while (data := self.pending.get()) is not None:
+            if self.failure is None:
+                try:
+                    for running in self.hashes:
+                        running.update(data)
+                except BaseException as exc:  # handed to the request thread by wait()
+                    self.failure = exc
+
+    def feed(self, data: bytes) -> None:
+        """Queue the next bytes (in order) for every hash; the helper starts with the first bytes."""
+        if not self.hashes:
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
+            self.thread.start()
+        self.pending.put(data)
+
+    def stop(self) -> None:
+        """Hash everything fed so far and stop the helper."""
+        if self.thread is not None:
+            self.pending.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def wait(self) -> None:
+        """:meth:`stop`, then raise what hashing raised."""
+        self.stop()
+        if self.failure is not None:
+            raise self.failure
 
 
 @dataclass
@@ -569,6 +626,8 @@ def write_chunk(
     killed or timed out keeps what it had synced. Bytes past ``room`` leave the recorded offset
     where it was.
     """
+    chunk_hash = hashlib.new(checksum[0]) if checksum else None
+    hasher = _Hasher([chunk_hash, digests])
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         size = os.fstat(fd).st_size
@@ -576,7 +635,6 @@ def write_chunk(
             raise StagingLost(f"{path.name}: {size} bytes staged, offset {offset}")
         os.ftruncate(fd, offset)  # bytes of a PATCH that died before committing
         os.lseek(fd, offset, os.SEEK_SET)
-        chunk_hash = hashlib.new(checksum[0]) if checksum else None
         written, interrupted = 0, False
         kept = offset  # bytes up to here are synced and recorded
         while True:
@@ -602,10 +660,8 @@ def write_chunk(
             except OSError as exc:
                 _out_of_space(exc, fd, kept)
                 raise
-            if chunk_hash is not None:
-                chunk_hash.update(data)
-            if digests is not None:
-                digests.update(data)
+            hasher.feed(data)
+            _start_writeback(fd, offset + written, len(data))
             written += len(data)
             if progress is not None and chunk_hash is None and progress.due():
                 _fsync(fd, kept)
@@ -614,6 +670,7 @@ def write_chunk(
                         errors.UPLOAD_LOCKED, "The write lock was lost; resume with HEAD.", headers={"Retry-After": "1"}
                     )
                 kept = offset + written
+        hasher.wait()
         if chunk_hash is not None and (interrupted or chunk_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
             if interrupted:
@@ -622,7 +679,32 @@ def write_chunk(
         _fsync(fd, kept)
         return ChunkResult(written, interrupted)
     finally:
+        hasher.stop()  # no digest changes once the PATCH is over, whatever ended it
         os.close(fd)
+
+
+def _libc_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's ``sync_file_range`` (not in ``os``), or None elsewhere."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    return function
+
+
+_SYNC_FILE_RANGE = _libc_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _start_writeback(fd: int, start: int, length: int) -> None:
+    """Let the disk start on bytes just written, so the fsync that acknowledges them waits less.
+
+    Only a hint (asynchronous, no durability promised): the fsync before the offset is recorded
+    stays the guarantee.
+    """
+    if _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, start, length, _SYNC_FILE_RANGE_WRITE)
 
 
 def _fsync(fd: int, offset: int) -> None:
@@ -656,7 +738,7 @@ def _out_of_space(exc: OSError, fd: int, offset: int) -> None:
 
 
 def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
-    """SHA-256 and SM3 of the first ``length`` bytes of a file, streamed."""
+    """SHA-256 of the first ``length`` bytes of a file, streamed."""
     digests = Digests()
     with open(path, "rb") as fh:
         while digests.at < length:
@@ -671,9 +753,11 @@ def hash_file(path: Path, length: int, read_chunk: int = 1 << 20) -> Digests:
 
 
 def verify(upload: Upload, digests: Digests, now: datetime) -> bool:
-    """Record the whole-file digests; True if SHA-256 matches the declaration (state finishing)."""
+    """Record the whole-file SHA-256; True if it matches the declaration (state finishing).
+
+    ``upload.sm3`` stays NULL: SM3 is computed once, at stamping, from the stored bytes.
+    """
     upload.sha256 = digests.sha256.hexdigest()
-    upload.sm3 = digests.sm3.hexdigest()
     upload.updated_at = now
     if upload.sha256 != upload.declared_sha256:
         upload.state = "rejected"
@@ -706,7 +790,7 @@ def store(session: Session, upload: Upload, blobs: BlobStore, now: datetime) -> 
         raise ValueError(f"upload {upload.id} is {upload.state}, not finishing")
     blob = _lock_blob_row(session, upload.sha256)
     if blob is None:
-        blob = Blob(sha256=upload.sha256, sm3=upload.sm3, size=upload.length, stored_at=now)
+        blob = Blob(sha256=upload.sha256, sm3=None, size=upload.length, stored_at=now)  # SM3: at stamping
         session.add(blob)
         session.flush()
     staged = staging_path(blobs, upload.id)

@@ -39,7 +39,7 @@ class RequestBody:
     ``UPLOAD_PROGRESS_SECONDS``, and a cut loses at most the piece being read.
     """
 
-    PIECE = 64 * 1024
+    PIECE = 1024 * 1024  # one ``readinto`` straight from the socket (server.web_serving)
 
     def __init__(self, stream, patience: float = 1.0):
         self.stream = stream

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from datetime import datetime, timezone
 
 import pytest
 import redis as redis_lib
@@ -29,7 +31,8 @@ def stack(database_factory, redis_url, tmp_path):
     data_dir = tmp_path / "live"
     data_dir.mkdir()
     tablets = seed(database_url, redis_url, data_dir, tablets=1)
-    live = LiveStack(database_url, redis_url, data_dir)
+    # the killed process's upload lock is a lease: a short one keeps the test short
+    live = LiveStack(database_url, redis_url, data_dir, extra_env={"DANGAN_UPLOAD_LOCK_TTL_SECONDS": "3"})
     live.tablet = tablets[0]
     live.engine = engine_for(database_url)
     live.start_web()
@@ -127,7 +130,17 @@ def test_the_web_server_killed_mid_upload_resumes_and_stores_the_exact_bytes(sta
     stored = _count(stack.engine, 'SELECT max("offset") FROM uploads')
     assert 0 < stored < os.path.getsize(photo.path)
 
+    # the killed PATCH's lock stays until its lease runs out (no look at processes: it may have
+    # been another host); a resumed PATCH meanwhile would get 423
+    with stack.engine.connect() as conn:
+        held_until = conn.execute(sa.text("SELECT lock_expires_at FROM uploads")).scalar()
     stack.start_web()
+    if held_until is not None:
+        held_until = held_until if isinstance(held_until, datetime) else datetime.fromisoformat(str(held_until))
+        if held_until.tzinfo is None:  # SQLite keeps UTC without an offset
+            held_until = held_until.replace(tzinfo=timezone.utc)
+        wait = (held_until - datetime.now(timezone.utc)).total_seconds()
+        time.sleep(max(0.0, wait) + 0.5)
     result = tablet.sync(attempts=2, base_delay=0.2)
     assert result["uploaded"] == 1
     assert _count(stack.engine, "SELECT count(*) FROM uploads") == 1  # resumed, not started again

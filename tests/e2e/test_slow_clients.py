@@ -40,7 +40,11 @@ def stack(database_factory, redis_url, tmp_path):
         redis_url,
         data_dir,
         web_workers=2,
-        extra_env={"WEB_TIMEOUT": str(WEB_TIMEOUT), "WEB_READ_TIMEOUT": str(READ_TIMEOUT)},
+        extra_env={
+            "WEB_TIMEOUT": str(WEB_TIMEOUT),
+            "WEB_READ_TIMEOUT": str(READ_TIMEOUT),
+            "DANGAN_UPLOAD_LOCK_TTL_SECONDS": "3",  # a killed PATCH's lock is a lease: keep it short
+        },
     )
     live.tablets = tablets
     live.start_web()
@@ -103,10 +107,16 @@ def test_a_patch_whose_web_worker_is_killed_midway_keeps_what_it_had_synced(stac
     patch.join(timeout=30)
     offset = wait_until(lambda: _offset_or_none(stack.url, token, path), 30, "a restarted web worker")
     assert 0 < offset <= patch.sent
-    resumed = SlowPatch(stack.url, token, path, data, piece=len(data), interval=0, offset=offset)
-    resumed.start()
-    resumed.join(timeout=60)
-    assert resumed.status == 204 and head_offset(stack.url, token, path) == len(data)
+
+    def resume() -> int | None:
+        # the killed PATCH's lock holds until its lease runs out (423 until then)
+        resumed = SlowPatch(stack.url, token, path, data, piece=len(data), interval=0, offset=offset)
+        resumed.start()
+        resumed.join(timeout=60)
+        return resumed.status if resumed.status != 423 else None
+
+    assert wait_until(resume, 30, "the killed PATCH's lease to run out", interval=0.5) == 204
+    assert head_offset(stack.url, token, path) == len(data)
 
 
 def _offset_or_none(url: str, token: str, path: str) -> int | None:

@@ -8,6 +8,7 @@ stamped once.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -16,6 +17,7 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from models import LogLeaf, OutboxEvent, Photo, PipelineRun
 from models.database import db
@@ -141,15 +143,54 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_a_run_whose_worker_was_killed_mid_job_is_resumed_without_waiting_for_the_lease(app, clock):
+@pytest.mark.parametrize("where", ["another host", "this host, process gone"])
+def test_a_killed_workers_lease_is_taken_over_after_it_expires_and_not_before(app, clock, where):
     photo = _queued_photo(app)
     _take_off_the_queue(pipeline.job_id(EVENT, photo.id, 1))
-    owner = f"{pipeline.job_id(EVENT, photo.id, 1)}@{runner.HOST}:{_dead_pid()}"
-    run = runner.claim(db.session, EVENT, photo.id, 1, owner, clock.now(), 3600)
-    assert run is not None and run.lease_expires_at > clock.now()
-    _work(app)  # no clock advance: the lease is still valid, but its owner is gone
+    host_pid = f"worker-node-7:{4242}" if where == "another host" else f"{runner.HOST}:{_dead_pid()}"
+    owner = f"{pipeline.job_id(EVENT, photo.id, 1)}@{host_pid}"
+    lease_s = stamping_env.env_for(app).settings.lease_s
+    run = runner.claim(db.session, EVENT, photo.id, 1, owner, clock.now(), lease_s)
+    assert run is not None
+    clock.advance(seconds=lease_s - 1)
+    _work(app)  # the lease still runs: nobody else works on the run, whoever held it
+    assert (_run(photo.id).attempt, _run(photo.id).lease_owner) == (1, owner)
+    assert db.session.get(Photo, photo.id).state == "received"
+    clock.advance(seconds=2)
+    _work(app)
     _assert_stamped_once(photo.id)
     assert _run(photo.id).attempt == 2
+
+
+def test_a_step_longer_than_the_lease_keeps_its_run(app, clock, monkeypatch):
+    app.config["STAMPING_LEASE_SECONDS"] = 0.3  # the keeper renews every 0.1 s of real time
+    photo = _queued_photo(app)
+    _take_off_the_queue(pipeline.job_id(EVENT, photo.id, 1))
+    first = pipeline.steps_for(EVENT)[0]
+    real_run = first.run
+    swept = {}
+
+    def slow_step(ctx):
+        clock.advance(seconds=60)  # far past the lease as the last commit set it
+        deadline = datetime.now(timezone.utc) + timedelta(seconds=30)
+        with db.engine.connect() as conn:  # the keeper renews from its own connection
+            while datetime.now(timezone.utc) < deadline:
+                expires = conn.execute(
+                    select(PipelineRun.lease_expires_at).where(PipelineRun.subject_id == photo.id)
+                ).scalar()
+                conn.rollback()
+                if expires is not None and expires.replace(tzinfo=None) > clock.now().replace(tzinfo=None):
+                    break
+        with Session(bind=db.engine) as other:  # the dispatcher, in another process
+            swept.update(dispatch.recover_runs(other, get_redis(), clock.now(), stamping_env.env_for(app).settings))
+        return real_run(ctx)
+
+    steps = (dataclasses.replace(first, run=slow_step), *pipeline.steps_for(EVENT)[1:])
+    monkeypatch.setattr(pipeline, "steps_for", lambda event: steps)
+    assert runner.run_in_app(app, EVENT, photo.id, 1) == "done"  # the job body, as a worker runs it
+    assert swept["requeued"] == 0 and swept["failed"] == 0
+    _assert_stamped_once(photo.id)
+    assert _run(photo.id).attempt == 1
 
 
 def test_a_run_killed_between_its_last_step_and_its_commit_is_finished_after_its_lease(app, clock, monkeypatch):

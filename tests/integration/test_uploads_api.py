@@ -170,12 +170,12 @@ def test_chunked_upload_of_a_declared_photo_stores_verified_bytes_and_marks_the_
     with ports().blobs.open(sha) as fh:
         assert fh.read() == data
     blob = db.session.get(Blob, sha)
-    assert blob.size == len(data) and blob.sm3 == hashlib.new("sm3", data).hexdigest()
+    assert blob.size == len(data) and blob.sm3 is None  # SM3 is computed at stamping, from the stored bytes
     photo = db.session.get(Photo, photo.id, populate_existing=True)
     assert photo.state == "received" and photo.blob_sha256 == sha
     assert db.session.scalar(select(OutboxEvent).where(OutboxEvent.subject_id == photo.id)).event == "photo.received"
     upload = upload_row(location)
-    assert upload.state == "finished" and upload.offset == len(data) and upload.sm3 == blob.sm3
+    assert upload.state == "finished" and upload.offset == len(data) and upload.sm3 is None
     assert audit_actions(upload.id) == ["upload.created", "upload.finished"]
     head = tus_client.head(location)
     assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
@@ -222,7 +222,6 @@ def test_digests_are_rebuilt_from_the_staged_file_when_no_running_state_is_cache
     assert tus_client.patch(location, 100_000, data[100_000:]).status_code == 204
     upload = upload_row(location)
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert upload.sm3 == hashlib.new("sm3", data).hexdigest()
 
 
 def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(
@@ -326,7 +325,7 @@ def test_an_interrupted_finish_is_completed_by_the_next_head(tus_client, device,
     path = tus.staging_path(ports().blobs, upload.id)
     path.write_bytes(data)
     upload.offset, upload.state = len(data), "finishing"
-    upload.sha256, upload.sm3 = hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
+    upload.sha256 = hashlib.sha256(data).hexdigest()
     upload.lock_token, upload.lock_owner, upload.lock_expires_at = "f" * 32, "elsewhere:1", clock.now()
     db.session.commit()
     clock.advance(seconds=1)
@@ -482,20 +481,44 @@ def test_a_patch_while_another_holds_the_lock_is_423_and_changes_nothing(tus_cli
     assert tus_client.patch(location, 0, data).status_code == 204
 
 
-def test_the_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(tus_client, clock):
+def _dead_local_owner() -> str:
     import socket
     import subprocess
     import sys
 
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(finished.stdout)
+    return f"{socket.gethostname()}:{int(finished.stdout)}"
+
+
+@pytest.mark.parametrize("where", ["another host", "this host, process gone"])
+def test_a_lock_left_by_a_killed_request_is_taken_over_after_its_lease_and_not_before(tus_client, clock, where):
     data = photo_bytes(1_000)
     location = tus_client.create(data).headers["Location"]
     upload = upload_row(location)
-    upload.lock_token, upload.lock_owner = "d" * 32, f"{socket.gethostname()}:{dead_pid}"
-    upload.lock_expires_at = clock.now() + timedelta(minutes=5)
+    upload.lock_token = "d" * 32
+    upload.lock_owner = "web-node-2.example:4242" if where == "another host" else _dead_local_owner()
+    upload.lock_expires_at = clock.now() + timedelta(seconds=30)
     db.session.commit()
+    clock.advance(seconds=29)
+    refused = tus_client.patch(location, 0, data)
+    assert refused.status_code == 423 and refused.get_json()["code"] == "upload.locked"
+    assert tus_client.head(location).headers["Upload-Offset"] == "0"
+    clock.advance(seconds=2)  # nobody renewed it: the lease has run out
     assert tus_client.patch(location, 0, data).status_code == 204
+    assert upload_row(location).state == "finished"
+
+
+def test_a_lock_of_another_host_counts_as_writing_until_its_lease_runs_out(app, tus_client, clock):
+    app.config["UPLOAD_MAX_PARALLEL_PER_DEVICE"] = 1
+    data = photo_bytes(1_000)
+    held, waiting = (tus_client.create(data).headers["Location"] for _ in range(2))
+    upload = upload_row(held)
+    upload.lock_token, upload.lock_owner = "e" * 32, "web-node-2.example:4242"
+    upload.lock_expires_at = clock.now() + timedelta(seconds=30)
+    db.session.commit()
+    assert tus_client.patch(waiting, 0, data).status_code == 429
+    clock.advance(seconds=31)
+    assert tus_client.patch(waiting, 0, data).status_code == 204
 
 
 def test_only_one_of_two_lock_claims_wins(tus_client, clock):

@@ -187,7 +187,7 @@ def test_running_digests_equal_hashing_the_staged_file(tmp_path):
     _write(path, 5000, io.BytesIO(data[5000:]), room=len(data) - 5000, digests=digests, read_chunk=333)
     again = tus.hash_file(path, len(data), read_chunk=1000)
     assert digests.sha256.hexdigest() == again.sha256.hexdigest() == hashlib.sha256(data).hexdigest()
-    assert digests.sm3.hexdigest() == again.sm3.hexdigest() == hashlib.new("sm3", data).hexdigest()
+    assert not hasattr(digests, "sm3")  # SM3 is stamping's, computed once from the stored bytes
 
 
 def test_digest_cache_only_answers_for_the_exact_offset():
@@ -200,3 +200,26 @@ def test_digest_cache_only_answers_for_the_exact_offset():
     assert cache.take("u1", 3) is running
     assert cache.take("u1", 3) is None  # taken means owned by one request
     assert cache.take("u2", 0).at == 0
+
+
+def test_a_patch_ended_by_an_error_leaves_no_hashing_behind_and_digests_of_what_it_wrote(tmp_path):
+    import threading
+
+    path = tmp_path / "u.part"
+    data = bytes(range(256)) * 40
+    digests = tus.Digests()
+    calls = iter([True, True, False])  # the lock is lost before the third piece
+    with pytest.raises(errors.DomainError):
+        tus.write_chunk(path, 0, io.BytesIO(data), len(data), 1024, None, digests, lambda: next(calls))
+    assert not [t for t in threading.enumerate() if t.name == "upload-hash"]
+    assert digests.at == 2048 and digests.sha256.hexdigest() == hashlib.sha256(data[:2048]).hexdigest()
+
+
+def test_digests_are_complete_when_a_large_body_has_been_written(tmp_path):
+    path = tmp_path / "u.part"
+    data = bytes(range(256)) * 40_000  # ten pieces of 1 MiB and a rest, hashed beside the writes
+    digests = tus.Digests()
+    checksum = ("sha256", hashlib.sha256(data).digest())
+    result = tus.write_chunk(path, 0, io.BytesIO(data), len(data), 1 << 20, checksum, digests, lambda: True)
+    assert result.written == len(data) and digests.at == len(data)
+    assert digests.sha256.hexdigest() == hashlib.sha256(data).hexdigest()
