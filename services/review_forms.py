@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,6 +49,7 @@ def kind_labels() -> dict[str, str]:
     return {kind: kind_label(kind) for kind in _registry.kinds()}
 
 
+@functools.lru_cache(maxsize=256)  # a schema instance per call cost more than the queue page's query
 def _fields(kind: str, version: int | None) -> dict:
     spec = _spec(kind, version)
     if spec is None:
