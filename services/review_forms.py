@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 import capture_schema as _registry
@@ -153,8 +153,9 @@ def current_payloads(session: Session, captures: list[Capture]) -> dict[str, dic
     """The payload of each capture's current revision, in one query."""
     if not captures:
         return {}
-    wanted = or_(
-        *[and_(CaptureRevision.capture_id == c.id, CaptureRevision.number == c.current_revision) for c in captures]
+    # one expanding (capture, number) IN list: compiled once whatever the page size
+    wanted = tuple_(CaptureRevision.capture_id, CaptureRevision.number).in_(
+        [(c.id, c.current_revision) for c in captures]
     )
     rows = session.execute(
         select(CaptureRevision.capture_id, CaptureRevision.schema_version, CaptureRevision.payload).where(wanted)
