@@ -143,6 +143,7 @@ def _batch(
     session: Session, device: Device, actor: Actor, items: list, now: datetime, offset_ms: int | None
 ) -> list[push_logic.Outcome] | None:
     """Apply every item in the open transaction and flush once; None (rolled back) when that fails."""
+    device_id = device.id
     lookups = push_logic.BatchLookups(session, items)
     destroyed = set(
         session.scalars(
@@ -175,14 +176,15 @@ def _batch(
     except OperationalError:
         session.rollback()
         raise
-    except Exception:  # a concurrent push's rows (IntegrityError) or one item's surprise
+    except Exception as exc:  # a concurrent push's rows (IntegrityError) or one item's surprise
         session.rollback()
+        log.info("push batch of device %s applied item by item (%s)", device_id, type(exc).__name__)
         return None
     return outcomes
 
 
 def push(session: Session, device: Device, actor: Actor, body: bytes, now: datetime, limits: PushLimits) -> dict:
-    """Apply a push batch (one transaction, item by item on a race); return per-item results, uploads wanted and the clock offset."""
+    """Apply a push batch; return per-item results, uploads wanted and the clock offset."""
     envelope = parse_request(body, limits)
     offset_ms = push_logic.clock_offset_ms(envelope["device_time"], now)
     device_id = device.id
