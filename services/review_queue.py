@@ -5,8 +5,8 @@ on the capture's own columns), so page 2000 costs what page 1 costs at any backl
 found on the captures table alone (ids in queue order), then its rows are read by id. Filters
 that look at photos or their evidence (flags, photo category) walk the queue in order and probe
 each capture, so their cost follows how rare the filter is, never the size of the backlog.
-Counts stop at a cap: ``COUNT_CAP`` when the indexes answer, ``PROBE_COUNT_CAP`` when each
-capture must be probed; the page then says "1,000+" (or "100+").
+Counts stop at a cap: ``COUNT_CAP`` when the indexes answer, one page when each capture must be
+probed (the first page's own walk is its count); the page then says "1,000+" (or "50+").
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from services.review_cursor import SORTS, decode_cursor, encode_cursor
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 COUNT_CAP = 1000
-PROBE_COUNT_CAP = 100
 INDEX_FLAGS = ("incomplete", "conflict")  # flags kept on the capture row (ix_captures_queue_complete/_conflict)
 
 
@@ -202,9 +201,8 @@ def queue_page(
         keys = keys.order_by(Capture.received_at.desc(), Capture.id.desc())
     else:
         keys = keys.order_by(Capture.received_at, Capture.id)
-    # The first page of a probing filter reads as far as its count would: one walk for both.
-    fetch = PROBE_COUNT_CAP + 1 if with_total and not cursor and probes(filters) else filters.limit + 1
-    found = session.execute(keys.limit(max(fetch, filters.limit + 1))).all()
+    fetch = filters.limit + 1
+    found = session.execute(keys.limit(fetch)).all()
     more = len(found) > filters.limit
     page_keys = found[: filters.limit]
     rows = _rows(session, [k.id for k in page_keys])
@@ -216,8 +214,8 @@ def queue_page(
         total, more_than = -1, False
     elif not cursor and len(found) < fetch:  # the whole queue was read: its size is known
         total, more_than = len(found), False
-    elif not cursor and fetch == PROBE_COUNT_CAP + 1:
-        total, more_than = PROBE_COUNT_CAP, True
+    elif not cursor and probes(filters):  # a probing filter counts one page: this one
+        total, more_than = filters.limit, True
     else:
         total, more_than = count(session, filters)
     return QueuePage(items, next_cursor, total, filters, more_than)
@@ -244,10 +242,10 @@ def count(session: Session, filters: QueueFilters, cap: int | None = None) -> tu
     """Number of captures matching the filters, counted up to ``cap`` (True when there are more).
 
     Counting stops at the cap so that it reads at most cap + 1 index entries, or, when each
-    capture is probed, about cap + 1 matches' worth of the queue (``PROBE_COUNT_CAP`` by default).
+    capture is probed, about one page's worth of the queue (the default cap is then the page size).
     """
     if cap is None:
-        cap = PROBE_COUNT_CAP if probes(filters) else COUNT_CAP
+        cap = filters.limit if probes(filters) else COUNT_CAP
     counted = select(Capture.id).where(and_(*_conditions(filters))).limit(cap + 1).subquery()
     found = session.scalar(select(func.count()).select_from(counted)) or 0
     return min(found, cap), found > cap

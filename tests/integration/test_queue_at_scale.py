@@ -62,19 +62,29 @@ def test_every_filter_on_the_capture_walks_a_queue_index_in_order_without_sortin
     assert "TEMP B-TREE" not in plan, plan  # rows come in queue order: the page stops after `limit`
 
 
-def test_a_filter_that_probes_photos_counts_up_to_its_cap_and_lists_everything(client, monkeypatch):
+def test_a_filter_that_probes_photos_counts_one_page_and_the_pages_list_everything(client, monkeypatch):
     device, _ = review_world()
     made = [make_capture(device, HIGH if i % 2 else LOW, category="transformer") for i in range(5)]
     make_capture(device, HIGH, category="meter")
-    monkeypatch.setattr(review_queue, "PROBE_COUNT_CAP", 3)
+    monkeypatch.setattr(review_queue, "PAGE_SIZES", (2, 20, 50, 100))
     api = _login(client)
-    answer = api.get("/api/v1/review/queue?category=transformer&limit=20").json
-    assert (answer["total"], answer["total_capped"]) == (3, True)
-    assert sorted(item["id"] for item in answer["items"]) == sorted(c.id for c in made)
-    page = client.get("/review/queue?category=transformer&limit=20").get_data(as_text=True)
-    assert '共 <strong id="queue-total">3+</strong> 条' in page
-    second = api.get("/api/v1/review/queue?category=transformer&limit=20&flag=edited").json
-    assert (second["total"], second["total_capped"], second["items"]) == (0, False, [])
+    whole = api.get("/api/v1/review/queue?category=transformer&limit=20").json
+    assert (whole["total"], whole["total_capped"]) == (5, False)  # the page held it all: counted exactly
+    seen, cursor = [], None
+    while True:
+        page = api.get(
+            "/api/v1/review/queue?category=transformer&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        ).json
+        assert (page["total"], page["total_capped"]) == (2, True)  # a probe counts one page: "2+"
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(c.id for c in made)
+    html = client.get("/review/queue?category=transformer&limit=2").get_data(as_text=True)
+    assert '共 <strong id="queue-total">2+</strong> 条' in html
+    none = api.get("/api/v1/review/queue?category=transformer&limit=20&flag=edited").json
+    assert (none["total"], none["total_capped"], none["items"]) == (0, False, [])
 
 
 def test_a_first_page_holding_the_whole_filtered_queue_is_counted_without_a_count_query(app):
