@@ -61,5 +61,13 @@ class CaptureLink(Base):
 Index("ix_captures_queue", Capture.review_state, Capture.received_at, Capture.id)
 Index("ix_captures_queue_inspector", Capture.review_state, Capture.inspector_id, Capture.received_at, Capture.id)
 Index("ix_captures_link_queue", Capture.link_state, Capture.received_at, Capture.id)
+# One index per queue filter on the capture's own columns, in the queue's order, so a filtered
+# page and its capped count read index entries only (migration 0015).
+Index("ix_captures_queue_kind", Capture.review_state, Capture.kind, Capture.received_at, Capture.id)
+Index("ix_captures_queue_account", Capture.review_state, Capture.account_no, Capture.received_at, Capture.id)
+Index("ix_captures_queue_complete", Capture.review_state, Capture.complete, Capture.received_at, Capture.id)
+Index("ix_captures_queue_conflict", Capture.review_state, Capture.has_conflict, Capture.received_at, Capture.id)
+# district and voltage class: the customers of the filter, then their captures in queue order
+Index("ix_captures_queue_customer", Capture.review_state, Capture.customer_id, Capture.received_at, Capture.id)
 # The photo-category filter probes a capture's photos by category without reading them.
 Index("ix_photos_capture_category", Photo.capture_id, Photo.category)

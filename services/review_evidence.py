@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, cast, exists, or_, select
+from sqlalchemy import String, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from capture_schema import PHOTO_CATEGORIES
@@ -218,6 +218,15 @@ def capture_flags(capture: Capture, evidence: list[PhotoEvidence]) -> list[str]:
     return [flag for flag in FLAGS if flag in found]
 
 
+def probe(*conditions):
+    """EXISTS over these conditions, evaluated per capture (the queue walks in order and stops early).
+
+    ``OFFSET 0`` keeps PostgreSQL from turning it into a join or a hashed set of every matching
+    photo of the archive, which would cost in proportion to the archive, not to the page.
+    """
+    return select(literal(1)).where(*conditions).offset(0).exists()
+
+
 def flag_clause(flag: str):
     """A SQL condition on ``Capture`` selecting captures that carry ``flag``."""
     if flag == "incomplete":
@@ -226,10 +235,10 @@ def flag_clause(flag: str):
         return Capture.has_conflict.is_(True)
     if flag == "timestamp_pending":
         granted = exists().where(EvidenceRow.photo_id == Photo.id, EvidenceRow.tsa_status == "granted")
-        return exists().where(Photo.capture_id == Capture.id, ~granted)
+        return probe(Photo.capture_id == Capture.id, ~granted)
     # flags are a JSON list; matching the quoted code in its text works on SQLite and PostgreSQL
     text = cast(EvidenceRow.flags, String)
-    return exists().where(
+    return probe(
         Photo.capture_id == Capture.id,
         EvidenceRow.photo_id == Photo.id,
         or_(

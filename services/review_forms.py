@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 import capture_schema as _registry
@@ -48,6 +49,7 @@ def kind_labels() -> dict[str, str]:
     return {kind: kind_label(kind) for kind in _registry.kinds()}
 
 
+@functools.lru_cache(maxsize=256)  # a schema instance per call cost more than the queue page's query
 def _fields(kind: str, version: int | None) -> dict:
     spec = _spec(kind, version)
     if spec is None:
@@ -151,8 +153,9 @@ def current_payloads(session: Session, captures: list[Capture]) -> dict[str, dic
     """The payload of each capture's current revision, in one query."""
     if not captures:
         return {}
-    wanted = or_(
-        *[and_(CaptureRevision.capture_id == c.id, CaptureRevision.number == c.current_revision) for c in captures]
+    # one expanding (capture, number) IN list: compiled once whatever the page size
+    wanted = tuple_(CaptureRevision.capture_id, CaptureRevision.number).in_(
+        [(c.id, c.current_revision) for c in captures]
     )
     rows = session.execute(
         select(CaptureRevision.capture_id, CaptureRevision.schema_version, CaptureRevision.payload).where(wanted)

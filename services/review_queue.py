@@ -1,7 +1,12 @@
 """The archivist queue: filters, sort and keyset pagination over captures waiting for review.
 
-Pages are cut by (received_at, id) keysets on the ``ix_captures_queue*`` indexes, so page 2000
-costs what page 1 costs even with 100,000 pending captures.
+Pages are cut by (received_at, id) keysets on the ``ix_captures_queue*`` indexes (one per filter
+on the capture's own columns), so page 2000 costs what page 1 costs at any backlog. A page is
+found on the captures table alone (ids in queue order), then its rows are read by id. Filters
+that look at photos or their evidence (flags, photo category) walk the queue in order and probe
+each capture, so their cost follows how rare the filter is, never the size of the backlog.
+Counts stop at a cap: ``COUNT_CAP`` when the indexes answer, one page when each capture must be
+probed (the first page's own walk is its count); the page then says "1,000+" (or "50+").
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select, tuple_
+from sqlalchemy import and_, func, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -26,6 +31,7 @@ from services.review_cursor import SORTS, decode_cursor, encode_cursor
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 COUNT_CAP = 1000
+INDEX_FLAGS = ("incomplete", "conflict")  # flags kept on the capture row (ix_captures_queue_complete/_conflict)
 
 
 @dataclass(frozen=True)
@@ -125,16 +131,32 @@ def local_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, BEIJING).astimezone(ZoneInfo("UTC"))
 
 
-def _conditions(filters: QueueFilters) -> tuple[list, bool]:
-    """SQL conditions for the filters, and whether they need the customers table."""
+def _probe(condition):
+    """A per-capture probe of its photos, kept as one (``IS true``: no planner turns it into a join).
+
+    Turned into a join, the database would read every flagged photo of the archive first (its
+    estimate for a JSON text match is far too low); probed, the queue is walked in order and
+    stops when the page is full.
+    """
+    return condition.is_(true())
+
+
+def probes(filters: QueueFilters) -> bool:
+    """Whether the filters look at each capture's photos (the count is then capped lower)."""
+    return bool(filters.category or (filters.flag and filters.flag not in INDEX_FLAGS))
+
+
+def _conditions(filters: QueueFilters) -> list:
+    """SQL conditions on ``Capture`` for the filters (customer filters name the matching customers)."""
     where = [Capture.review_state == filters.state]
-    needs_customer = False
+    customer = []
     if filters.flag:
-        where.append(review_evidence.flag_clause(filters.flag))
+        clause = review_evidence.flag_clause(filters.flag)
+        where.append(clause if filters.flag in INDEX_FLAGS else _probe(clause))
     if filters.kind:
         where.append(Capture.kind == filters.kind)
     if filters.category:
-        where.append(exists().where(Photo.capture_id == Capture.id, Photo.category == filters.category))
+        where.append(_probe(review_evidence.probe(Photo.capture_id == Capture.id, Photo.category == filters.category)))
     if filters.inspector_id is not None:
         where.append(Capture.inspector_id == filters.inspector_id)
     if filters.account_no:
@@ -144,12 +166,13 @@ def _conditions(filters: QueueFilters) -> tuple[list, bool]:
     if filters.date_to:
         where.append(Capture.received_at < local_day_start(filters.date_to + timedelta(days=1)))
     if filters.district:
-        where.append(Customer.district == filters.district)
-        needs_customer = True
+        customer.append(Customer.district == filters.district)
     if filters.voltage_class:
-        where.append(Customer.voltage_class == filters.voltage_class)
-        needs_customer = True
-    return where, needs_customer
+        customer.append(Customer.voltage_class == filters.voltage_class)
+    if customer:
+        # walks ix_captures_queue_customer per customer, or the queue order probing the set
+        where.append(Capture.customer_id.in_(select(Customer.id).where(*customer)))
+    return where
 
 
 @dataclass
@@ -167,45 +190,63 @@ def queue_page(
     session: Session, filters: QueueFilters, cursor: str | None = None, with_total: bool = True
 ) -> QueuePage:
     """Return one page of captures matching ``filters``, after ``cursor``, in the chosen order."""
-    where, needs_customer = _conditions(filters)
+    where = _conditions(filters)
     descending = filters.sort == "received_desc"
     key = tuple_(Capture.received_at, Capture.id)
     if cursor:
         after_time, after_id = decode_cursor(cursor, filters.sort)
         where.append(key < (after_time, after_id) if descending else key > (after_time, after_id))
-    query = (
-        select(Capture, Customer, User, Device)
-        .join(Customer, Capture.customer_id == Customer.id, isouter=not needs_customer)
-        .join(User, Capture.inspector_id == User.id)
-        .join(Device, Capture.device_id == Device.id)
-        .where(and_(*where))
-    )
+    keys = select(Capture.id, Capture.received_at).where(and_(*where))
     if descending:
-        query = query.order_by(Capture.received_at.desc(), Capture.id.desc())
+        keys = keys.order_by(Capture.received_at.desc(), Capture.id.desc())
     else:
-        query = query.order_by(Capture.received_at, Capture.id)
-    rows = session.execute(query.limit(filters.limit + 1)).all()
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
+        keys = keys.order_by(Capture.received_at, Capture.id)
+    fetch = filters.limit + 1
+    found = session.execute(keys.limit(fetch)).all()
+    more = len(found) > filters.limit
+    page_keys = found[: filters.limit]
+    rows = _rows(session, [k.id for k in page_keys])
     items = summarize(session, rows)
     next_cursor = None
-    if more and rows:
-        last = rows[-1][0]
-        next_cursor = encode_cursor(filters.sort, last.received_at, last.id)
-    total, more_than = count(session, filters) if with_total else (-1, False)
+    if more and page_keys:
+        next_cursor = encode_cursor(filters.sort, page_keys[-1].received_at, page_keys[-1].id)
+    if not with_total:
+        total, more_than = -1, False
+    elif not cursor and len(found) < fetch:  # the whole queue was read: its size is known
+        total, more_than = len(found), False
+    elif not cursor and probes(filters):  # a probing filter counts one page: this one
+        total, more_than = filters.limit, True
+    else:
+        total, more_than = count(session, filters)
     return QueuePage(items, next_cursor, total, filters, more_than)
 
 
-def count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def _rows(session: Session, ids: list[str]) -> list:
+    """(capture, customer, inspector, device) rows of these captures, in the given order."""
+    if not ids:
+        return []
+    by_id = {
+        row[0].id: row
+        for row in session.execute(
+            select(Capture, Customer, User, Device)
+            .join(Customer, Capture.customer_id == Customer.id, isouter=True)
+            .join(User, Capture.inspector_id == User.id)
+            .join(Device, Capture.device_id == Device.id)
+            .where(Capture.id.in_(ids))
+        )
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def count(session: Session, filters: QueueFilters, cap: int | None = None) -> tuple[int, bool]:
     """Number of captures matching the filters, counted up to ``cap`` (True when there are more).
 
-    Counting stops at the cap so that a rare flag over a huge backlog costs a bounded scan.
+    Counting stops at the cap so that it reads at most cap + 1 index entries, or, when each
+    capture is probed, about one page's worth of the queue (the default cap is then the page size).
     """
-    where, needs_customer = _conditions(filters)
-    inner = select(Capture.id)
-    if needs_customer:
-        inner = inner.join(Customer, Capture.customer_id == Customer.id)
-    counted = inner.where(and_(*where)).limit(cap + 1).subquery()
+    if cap is None:
+        cap = filters.limit if probes(filters) else COUNT_CAP
+    counted = select(Capture.id).where(and_(*_conditions(filters))).limit(cap + 1).subquery()
     found = session.scalar(select(func.count()).select_from(counted)) or 0
     return min(found, cap), found > cap
 

@@ -1,10 +1,14 @@
 """Use case: a tablet pushes a batch of capture revisions.
 
-Each item is its own transaction (effect + dedup record + audit entry commit together), so a
-crash in the middle of a batch leaves every earlier item recorded and the retry replays them;
-one failing item rolls back only itself. An identical push racing this one (another connection,
-process or node) is settled by the database's unique keys: whichever commits second finds the
-first one's stored answer and returns it.
+A batch is applied in one transaction: the tablet's row is locked first (pushes of one tablet
+run one after the other), the rows the items need are read with one query per table, and every
+item's effect, dedup record and audit entry are written together by one flush (set-based
+inserts) and one commit. Each item keeps its own result: an invalid item never touches the
+database. When that flush fails (an identical push from another tablet or node committed the
+same ids meanwhile) or an item fails unexpectedly, the batch is rolled back and applied again
+item by item, each item its own transaction, so one failing item costs only itself and the
+database's unique keys settle the race: whichever commits second finds the first one's stored
+answer and returns it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core import errors
 from core.actor import Actor
 from models import Device, SyncSession
+from models.lifecycle import DestructionRecord
 from services.lifecycle import destruction
 from sync import push as push_logic
 from sync.messages import PROTOCOL_VERSIONS, PushRequestSchema
@@ -128,18 +134,74 @@ def _one(
     return push_logic.Outcome(result, result["status"])
 
 
+def _rejected(raw, exc: push_logic.ItemRejected) -> push_logic.Outcome:
+    result = push_logic.error_result(raw, exc.problem, exc.message, exc.details)
+    return push_logic.Outcome(result, result["status"])
+
+
+def _batch(
+    session: Session, device: Device, actor: Actor, items: list, now: datetime, offset_ms: int | None
+) -> list[push_logic.Outcome] | None:
+    """Apply every item in the open transaction and flush once; None (rolled back) when that fails."""
+    device_id = device.id
+    lookups = push_logic.BatchLookups(session, items)
+    destroyed = set(
+        session.scalars(
+            select(DestructionRecord.customer_id).where(DestructionRecord.customer_id.in_(lookups.customer_ids()))
+        )
+    )
+    # closing a capture audits too: keep every entry in the session then, so they stay in order
+    lookups.defer_audit = not destroyed
+
+    def close_if_destroyed(session: Session, actor: Actor, capture, now: datetime) -> object:
+        # only a capture naming a destroyed dossier's customer needs the archive rule's look-up
+        if capture.customer_id in destroyed:
+            return destruction.close_if_destroyed(session, actor, capture, now)
+        return False
+
+    outcomes = []
+    try:
+        for raw in items:
+            try:
+                outcomes.append(
+                    push_logic.apply_item(
+                        session, device, actor, raw, now, offset_ms, on_revision=close_if_destroyed, lookups=lookups
+                    )
+                )
+            except push_logic.ItemRejected as exc:
+                replay = _stored_answer(session, device, raw) if exc.problem is errors.SYNC_ID_REUSED else None
+                outcomes.append(replay or _rejected(raw, exc))
+        session.flush()
+        lookups.write_audit()
+    except OperationalError:
+        session.rollback()
+        raise
+    except Exception as exc:  # a concurrent push's rows (IntegrityError) or one item's surprise
+        session.rollback()
+        log.info("push batch of device %s applied item by item (%s)", device_id, type(exc).__name__)
+        return None
+    return outcomes
+
+
 def push(session: Session, device: Device, actor: Actor, body: bytes, now: datetime, limits: PushLimits) -> dict:
-    """Apply a push batch item by item; return per-item results, uploads wanted and the clock offset."""
+    """Apply a push batch; return per-item results, uploads wanted and the clock offset."""
     envelope = parse_request(body, limits)
     offset_ms = push_logic.clock_offset_ms(envelope["device_time"], now)
     device_id = device.id
-    results, counts = [], {push_logic.APPLIED: 0, push_logic.REPLAYED: 0, push_logic.REJECTED: 0, push_logic.RETRY: 0}
-    for raw in envelope["items"]:
-        stored = session.get(Device, device_id)
-        assert stored is not None  # the pushing device
-        device = stored
-        outcome = _one(session, device, actor, raw, now, offset_ms)
-        results.append(outcome.result)
+    counts = {push_logic.APPLIED: 0, push_logic.REPLAYED: 0, push_logic.REJECTED: 0, push_logic.RETRY: 0}
+    # Writing the tablet's row first takes its lock (SQLite: the database's write lock) before
+    # anything is read, so a resent batch of the same tablet waits and then reads the answers.
+    device.last_seen_at = now
+    session.flush()
+    outcomes = _batch(session, device, actor, envelope["items"], now, offset_ms)
+    if outcomes is None:
+        outcomes = []
+        for raw in envelope["items"]:
+            stored = session.get(Device, device_id)
+            assert stored is not None  # the pushing device
+            outcomes.append(_one(session, stored, actor, raw, now, offset_ms))
+    results = [outcome.result for outcome in outcomes]
+    for outcome in outcomes:
         counts[outcome.kind] += 1
     stored = session.get(Device, device_id)
     assert stored is not None  # the pushing device
