@@ -237,8 +237,15 @@ class LogSigner:
         )
 
 
+def _hold_log_lock(session: Session) -> None:
+    # the lock appends take (counter row / SQLite write lock): checkpoints of several workers and
+    # the appends they sign come one after the other, so two never sign the same tree size
+    session.execute(update(Counter).where(Counter.name == COUNTER).values(value=Counter.value))
+
+
 def make_checkpoint(session: Session, signer: LogSigner, now: datetime, tsa=None) -> LogCheckpoint | None:
     """Sign a checkpoint of the current tree (None if nothing new since the last one); timestamp it."""
+    _hold_log_lock(session)
     size = tree_size(session)
     last = latest_checkpoint(session)
     if size == 0 or (last is not None and last.tree_size >= size):
