@@ -13,7 +13,7 @@ from core import time_analysis
 class StampingSettings:
     """How the pipeline runs, retries and signs."""
 
-    lease_s: float = 120  # a run not renewed for this long belongs to a dead worker
+    lease_s: float = 30  # a run not renewed for this long belongs to a dead worker (renewed every lease_s / 3)
     max_attempts: int = 5
     retry_backoff_s: tuple = (10, 60, 300, 900)
     dispatch_interval_s: float = 2
