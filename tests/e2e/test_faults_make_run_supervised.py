@@ -90,6 +90,9 @@ def runner_stack(tmp_path):
             "DANGAN_DISPATCH_INTERVAL_SECONDS": "0.5",
             "WEB_ACCESS_LOG": str(data_dir / "access.log"),
             "WEB_ACCESS_LOG_FORMAT": ACCESS_FORMAT,
+            # a killed web process's upload lock is a lease (30 s by default): a short one lets the
+            # tablets' tuspy retries (3 × 1 s) find it free, as they would at their next sync
+            "DANGAN_UPLOAD_LOCK_TTL_SECONDS": "3",
         },
         log=tmp_path / "make-run.log",
     )
