@@ -35,6 +35,11 @@ class RedisConnection:
         return self._client
 
 
+def blocking_client(url: str, block_s: float) -> redis.Redis:
+    """A client for commands that block up to ``block_s`` seconds (RQ's BLPOP): its read timeout is longer."""
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_s + 10, health_check_interval=30)
+
+
 def get_redis() -> redis.Redis:
     """Return the current app's Redis client."""
     return current_app.extensions["dangan.redis"].client(current_app)

@@ -15,6 +15,7 @@ import redis
 from rq import SimpleWorker
 
 from ports.job_queue import QUEUE_NAMES, queue, worker_heartbeat
+from ports.redis_connection import blocking_client
 from services.dispatch import tick
 from services.stamping_env import env_for
 from workers.context import get_app
@@ -22,6 +23,8 @@ from workers.context import get_app
 log = logging.getLogger("dangan.worker")
 # a worker that missed this many heartbeats is reported down by /api/v1/health
 HEARTBEAT_MISSES = 5
+# RQ's registration lifetime; its BLPOP then blocks WORKER_TTL_S - 15 s, on a connection that waits longer
+WORKER_TTL_S = 60
 # how long the worker waits before it tries a lost Redis again (doubling up to the maximum)
 REDIS_RETRY_FIRST_S = 0.5
 REDIS_RETRY_MAX_S = 5.0
@@ -85,7 +88,8 @@ def main(burst: bool = False) -> None:
     delay = REDIS_RETRY_FIRST_S
     try:
         with app.app_context():
-            connection = app.extensions["dangan.redis"].client(app)
+            # not the app's client: its 5 s read timeout would end every idle BLPOP as a Redis timeout
+            connection = blocking_client(app.extensions["dangan.redis"].url(app), WORKER_TTL_S)
             while not stopping.is_set():
                 _stop_on_signals(stopping)
                 try:
@@ -93,7 +97,10 @@ def main(burst: bool = False) -> None:
                     # SimpleWorker runs jobs in this process: one database pool, no fork-shared
                     # connections; job timeouts still apply (SIGALRM death penalty).
                     worker = _Worker(
-                        [queue(name, connection) for name in QUEUE_NAMES], connection=connection, stopping=stopping
+                        [queue(name, connection) for name in QUEUE_NAMES],
+                        connection=connection,
+                        stopping=stopping,
+                        worker_ttl=WORKER_TTL_S,
                     )
                     log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
                     worker.work(burst=burst, with_scheduler=False)

@@ -152,3 +152,36 @@ def test_a_worker_started_while_redis_is_down_waits_for_it_then_stamps_and_still
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
         database_factory.drop(database_url)
+
+
+def test_an_idle_worker_keeps_listening_without_redis_timeouts_and_stamps_what_comes(
+    database_factory, redis_dir, tmp_path
+):
+    redis_proc = embedded_redis.start(redis_dir)
+    url = embedded_redis.url_for(redis_dir)
+    database_url = database_factory.create()
+    data_dir = tmp_path / "live"
+    data_dir.mkdir()
+    tablets = seed(database_url, url, data_dir, tablets=1)
+    stack = LiveStack(database_url, url, data_dir, extra_env={"DANGAN_LOG_LEVEL": "INFO"})
+    engine = engine_for(database_url)
+    try:
+        stack.start_web()
+        worker = stack.start_worker()
+        time.sleep(15)  # idle: longer than the app client's 5 s read timeout, shorter than RQ's BLPOP
+        log = (data_dir / "worker-0.log").read_text()
+        assert worker.poll() is None
+        assert "Redis connection timeout" not in log and log.count("Listening on") == 1
+        tablet = DeviceClient(
+            str(tmp_path / "tablet.sqlite3"),
+            HttpTransport(stack.url, tablets[0]["token"]),
+            uploader=TusPhotoUploader(stack.url, tablets[0]["token"]),
+        )
+        _sync_captures(tablet, tablets[0]["account_nos"][0], tmp_path, 0, 1)
+        wait_until(lambda: _states(engine).get("ready") == 1, 90, "the photo to be stamped by the idle worker")
+    finally:
+        stack.stop()
+        engine.dispose()
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        database_factory.drop(database_url)
