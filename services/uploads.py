@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 from datetime import datetime
 from typing import BinaryIO
@@ -138,8 +139,7 @@ def status(
     upload = tus.load_upload(session, device_id, upload_id)
     tus.check_alive(upload, clock.now())
     if upload.state == "finishing":
-        resume_finishing(session, actor, upload, clock, blobs, settings)
-        upload = tus.load_upload(session, device_id, upload_id)
+        return _finished_or_locked(session, actor, upload, clock, blobs, settings)
     return upload
 
 
@@ -161,8 +161,26 @@ def _already_complete(
             headers={"Upload-Offset": str(upload.length)},
         )
     if upload.state == "finishing":
-        resume_finishing(session, actor, upload, clock, blobs, settings)
+        return _finished_or_locked(session, actor, upload, clock, blobs, settings)
     return upload
+
+
+def _finished_or_locked(
+    session: Session, actor: Actor, upload: Upload, clock: Clock, blobs: BlobStore, settings: UploadSettings
+) -> Upload:
+    """Finish an interrupted finish now, or say 423 while another holder's lease runs.
+
+    Never report a finishing upload as complete: the client would stop, and the photo would wait
+    for bytes it will never send again. A finisher that died holds its lease until it expires.
+    """
+    resume_finishing(session, actor, upload, clock, blobs, settings)
+    upload = tus.load_upload(session, upload.device_id, upload.id)
+    if upload.state != "finishing":
+        return upload
+    wait = 1
+    if upload.lock_expires_at is not None:
+        wait = max(1, math.ceil((upload.lock_expires_at - clock.now()).total_seconds()))
+    raise errors.DomainError(errors.UPLOAD_LOCKED, details={"upload_id": upload.id}, headers={"Retry-After": str(wait)})
 
 
 def write(
