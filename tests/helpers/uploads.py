@@ -6,6 +6,9 @@ import base64
 import hashlib
 import uuid
 
+from models import Photo
+from models.database import db
+
 OCTETS = "application/offset+octet-stream"
 
 
@@ -48,3 +51,17 @@ def tus_patch(client, token: str, location: str, offset: int, chunk: bytes):
 def tus_head(client, token: str, location: str):
     """HEAD the upload (its offset)."""
     return client.head(location, headers=_headers(token))
+
+
+def declare_photo(device, data: bytes, photo_id: str | None = None) -> Photo:
+    """A photo as a push declares it (awaiting its bytes), committed."""
+    photo = Photo(
+        id=photo_id or str(uuid.uuid4()),
+        device_id=device.id,
+        category="site",
+        declared_sha256=hashlib.sha256(data).hexdigest(),
+        declared_size=len(data),
+    )
+    db.session.add(photo)
+    db.session.commit()
+    return photo

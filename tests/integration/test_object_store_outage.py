@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 
 import pytest
 import redis as redis_lib
@@ -17,7 +16,7 @@ from services.ports_access import ports
 from tests.helpers.api_client import FreshRequestClient
 from tests.helpers.factories import make_device
 from tests.helpers.seaweedfs import SeaweedServer
-from tests.helpers.uploads import tus_create, tus_head, tus_patch
+from tests.helpers.uploads import declare_photo, tus_create, tus_head, tus_patch
 
 
 @pytest.fixture
@@ -52,15 +51,7 @@ def app(database_url, redis_url, tmp_path, object_store):
 def test_an_upload_completing_during_an_object_store_outage_is_503_and_finishes_after_it(app, client, object_store):
     device, token = make_device()
     data = os.urandom(400_000)
-    photo = Photo(
-        id=str(uuid.uuid4()),
-        device_id=device.id,
-        category="site",
-        declared_sha256=hashlib.sha256(data).hexdigest(),
-        declared_size=len(data),
-    )
-    db.session.add(photo)
-    db.session.commit()
+    photo = declare_photo(device, data)
     location = tus_create(client, token, data, photo.id)
     assert tus_patch(client, token, location, 0, data[:200_000]).status_code == 204
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -15,20 +14,7 @@ from models.database import db
 from ports.blobstore import StoreUnavailable
 from services.ports_access import ports
 from tests.helpers.factories import make_device
-from tests.helpers.uploads import tus_create, tus_head, tus_patch
-
-
-def _declared_photo(device, data: bytes) -> Photo:
-    photo = Photo(
-        id=str(uuid.uuid4()),
-        device_id=device.id,
-        category="site",
-        declared_sha256=hashlib.sha256(data).hexdigest(),
-        declared_size=len(data),
-    )
-    db.session.add(photo)
-    db.session.commit()
-    return photo
+from tests.helpers.uploads import declare_photo, tus_create, tus_head, tus_patch
 
 
 def test_a_finishing_upload_held_by_a_dead_finisher_is_never_reported_complete_and_finishes_after_its_lease(
@@ -36,7 +22,7 @@ def test_a_finishing_upload_held_by_a_dead_finisher_is_never_reported_complete_a
 ):
     device, token = make_device()
     data = os.urandom(100_000)
-    photo = _declared_photo(device, data)
+    photo = declare_photo(device, data)
     location = tus_create(client, token, data, photo.id)
     upload_id = location.rsplit("/", 1)[1]
 
