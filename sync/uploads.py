@@ -516,13 +516,18 @@ class DigestCache:
         self._entries: OrderedDict[str, Digests] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, upload_id: str, offset: int) -> Digests | None:
-        """Remove and return the digests of exactly ``offset`` bytes (fresh ones at offset 0)."""
+    def take(self, upload_id: str, offset: int, trailing: bool = False) -> Digests | None:
+        """Remove and return the running digests of the first ``offset`` bytes (fresh ones at offset 0).
+
+        With ``trailing``, digests of fewer bytes qualify too (fresh ones when none are cached):
+        another process wrote the bytes in between, and :func:`write_chunk` catches up from the
+        staged file. None when there is nothing to continue.
+        """
         with self._lock:
             entry = self._entries.pop(upload_id, None)
-        if entry is not None and entry.at == offset:
-            return entry
-        return Digests() if offset == 0 else None
+        if entry is None or entry.at > offset:
+            entry = Digests()
+        return entry if entry.at == offset or trailing else None
 
     def keep(self, upload_id: str, digests: Digests) -> None:
         """Remember digests after their bytes were committed."""
@@ -559,19 +564,47 @@ class _Hasher:
         while (data := self.pending.get()) is not None:
             if self.failure is None:
                 try:
+                    if callable(data):
+                        data()
+                        continue
                     for running in self.hashes:
                         running.update(data)
                 except BaseException as exc:  # handed to the request thread by wait()
                     self.failure = exc
 
+    def _start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
+            self.thread.start()
+
     def feed(self, data: bytes) -> None:
         """Queue the next bytes (in order) for every hash; the helper starts with the first bytes."""
         if not self.hashes:
             return
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
-            self.thread.start()
+        self._start()
         self.pending.put(data)
+
+    def catch_up(self, digests: Digests, fd: int, end: int, piece: int) -> None:
+        """Feed ``digests`` the staged bytes it has not seen, up to ``end``, before anything fed later.
+
+        Those bytes were written, synced and committed by an earlier PATCH in another process; the
+        helper reads them back (from the page cache, as a rule) while this PATCH's body arrives.
+        """
+
+        def read_back() -> None:
+            try:
+                while digests.at < end:
+                    data = os.pread(fd, min(piece, end - digests.at), digests.at)
+                    if not data:
+                        raise OSError(f"staged file ends at {digests.at}, expected {end}")
+                    digests.update(data)
+            except OSError:
+                # digests stay those of their first ``at`` bytes: feed them nothing more, and the
+                # finish re-hashes the staged file as it does without cached digests
+                self.hashes.remove(digests)
+
+        self._start()
+        self.pending.put(read_back)
 
     def stop(self) -> None:
         """Hash everything fed so far and stop the helper."""
@@ -635,6 +668,8 @@ def write_chunk(
             raise StagingLost(f"{path.name}: {size} bytes staged, offset {offset}")
         os.ftruncate(fd, offset)  # bytes of a PATCH that died before committing
         os.lseek(fd, offset, os.SEEK_SET)
+        if digests is not None and digests.at < offset:
+            hasher.catch_up(digests, fd, offset, read_chunk)
         written, interrupted = 0, False
         kept = offset  # bytes up to here are synced and recorded
         while True:

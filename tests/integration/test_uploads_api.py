@@ -224,6 +224,23 @@ def test_digests_are_rebuilt_from_the_staged_file_when_no_running_state_is_cache
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_the_last_patch_does_not_rehash_the_file_when_another_process_wrote_the_middle(tus_client, monkeypatch):
+    data = photo_bytes(300_000)
+    location = tus_client.create(data).headers["Location"]
+    assert tus_client.patch(location, 0, data[:100_000]).status_code == 204
+    kept = tus.DIGESTS.take(location.rsplit("/", 1)[1], 100_000)  # the next PATCH lands on another process
+    assert tus_client.patch(location, 100_000, data[100_000:200_000]).status_code == 204
+    tus.DIGESTS.keep(location.rsplit("/", 1)[1], kept)  # and the last one back on this one
+
+    def rehash(*args, **kwargs):
+        raise AssertionError("the whole staged file was hashed again")
+
+    monkeypatch.setattr(tus, "hash_file", rehash)
+    assert tus_client.patch(location, 200_000, data[200_000:]).status_code == 204
+    upload = upload_row(location)
+    assert upload.state == "finished" and upload.sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_an_upload_survives_a_new_app_on_the_same_database_and_data_dir(
     tus_client, app, database_url, redis_url, tmp_path, clock, device
 ):

@@ -202,6 +202,46 @@ def test_digest_cache_only_answers_for_the_exact_offset():
     assert cache.take("u2", 0).at == 0
 
 
+def test_trailing_digests_are_taken_only_when_asked_for_and_never_ahead_of_the_offset():
+    cache = tus.DigestCache()
+    running = tus.Digests()
+    running.update(b"abc")
+    cache.keep("u1", running)
+    assert cache.take("u1", 10, trailing=True) is running  # another process wrote bytes 3..9
+    cache.keep("u1", running)
+    assert cache.take("u1", 2, trailing=True).at == 0  # ahead of the offset: start again from byte 0
+    assert cache.take("u2", 10, trailing=True).at == 0  # none cached: fresh ones, caught up from byte 0
+    assert cache.take("u3", 10) is None
+
+
+def test_digests_that_trail_the_offset_catch_up_from_the_staged_file_before_the_new_bytes(tmp_path):
+    # PATCH 1 in one process, PATCH 2 in another, PATCH 3 back in the first: it reads back PATCH 2's bytes
+    path = tmp_path / "u.part"
+    data = bytes(range(256)) * 400
+    mine = tus.Digests()
+    _write(path, 0, io.BytesIO(data[:30_000]), room=len(data), digests=mine, read_chunk=4096)
+    _write(path, 30_000, io.BytesIO(data[30_000:70_000]), room=len(data), digests=None, read_chunk=4096)
+    assert mine.at == 30_000
+    _write(path, 70_000, io.BytesIO(data[70_000:]), room=len(data), digests=mine, read_chunk=4096)
+    assert mine.at == len(data) and mine.sha256.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_catch_up_that_cannot_read_the_staged_bytes_leaves_digests_of_what_they_had(tmp_path, monkeypatch):
+    path = tmp_path / "u.part"
+    data = b"x" * 5000 + b"y" * 5000
+    path.write_bytes(data[:6000])
+    digests = tus.Digests()
+    digests.update(data[:1000])
+
+    def unreadable(*args):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(tus.os, "pread", unreadable)
+    result = _write(path, 6000, io.BytesIO(data[6000:]), room=4000, digests=digests, read_chunk=512)
+    assert result.written == 4000 and path.read_bytes() == data  # the PATCH itself is unaffected
+    assert digests.at == 1000 and digests.sha256.hexdigest() == hashlib.sha256(data[:1000]).hexdigest()
+
+
 def test_a_patch_ended_by_an_error_leaves_no_hashing_behind_and_digests_of_what_it_wrote(tmp_path):
     import threading
 
