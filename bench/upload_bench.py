@@ -372,10 +372,6 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         inputs = scratch / "in"
         inputs.mkdir()
-        one = [make_file(inputs, args.mb * MB)]
-        eight = [make_file(inputs, args.mb * MB // clients) for _ in range(clients)]
-        one_s = [(p, sha256_of(p)) for p in one]
-        eight_s = [(p, sha256_of(p)) for p in eight]
         dangan = Dangan(scratch / "dangan", tablets=clients, database_url=args.database_url)
         with_node = node_available() and not args.no_node
         node = Node(scratch / "node-files") if with_node else None
@@ -383,6 +379,14 @@ def main(argv: list[str] | None = None) -> dict:
             k: [] for k in ("dangan_1", "node_1", "dangan_8", "node_8", "limit", "rehash_ms", "loadavg")
         }
         for _ in range(args.rounds):
+            # new photos every round, as tablets send them: a file Dangan already holds would be
+            # answered from its write-once store (the staged copy dropped) instead of being stored
+            for path in inputs.iterdir():
+                path.unlink()
+            one = [make_file(inputs, args.mb * MB)]
+            eight = [make_file(inputs, args.mb * MB // clients) for _ in range(clients)]
+            one_s = [(p, sha256_of(p)) for p in one]
+            eight_s = [(p, sha256_of(p)) for p in eight]
             runs["limit"].append(round(machine_limit(one[0], scratch), 1))
             runs["dangan_1"].append(round(throughput(dangan, one_s, chunk), 1))
             if node is not None:
@@ -413,7 +417,7 @@ def main(argv: list[str] | None = None) -> dict:
         if node is None:
             result["node"] = "skipped" if args.no_node else "skipped (needs node and `npm ci` in tests/js)"
         if args.big:
-            for path in one + eight:
+            for path in list(inputs.iterdir()):
                 path.unlink()
             big = make_file(inputs, args.big_mb * MB)
             result["big"] = big_upload_rss(dangan, big, sha256_of(big))
