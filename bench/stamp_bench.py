@@ -169,7 +169,7 @@ def latency(name: str, files: list[bytes], rounds: int, database_url: str, redis
         "dangan_p90_ms": round(sorted(ours)[int(0.9 * (len(ours) - 1))], 1),
         "baseline_ms": round(bare_ms, 1),
         "ratio": round(ours_ms / bare_ms, 2),
-        # CPU of this process's threads and of the children it waited for (the local TSA's openssl):
+        # CPU of this process's threads and of any children it waited for:
         # steadier than wall time on a shared machine
         "dangan_cpu_ms": round(statistics.median(ours_cpu), 1),
         "baseline_cpu_ms": round(statistics.median(bare_cpu), 1),

@@ -201,3 +201,138 @@ def test_tsa_ca_file_is_read_from_the_environment_and_anchors_the_external_tsa(l
     (tmp_path / "not-pem.txt").write_text("not a certificate")
     with pytest.raises(TokenInvalid):
         from_config(config.DANGAN_DATA_DIR, config.TSA_URL, str(tmp_path / "not-pem.txt"))
+
+
+def _verify_with_openssl(tsa, token_path, *data_or_digest):
+    return subprocess.run(
+        [
+            _openssl(),
+            "ts",
+            "-verify",
+            *data_or_digest,
+            "-in",
+            str(token_path),
+            "-CAfile",
+            str(tsa.directory / "ca.pem"),
+            "-untrusted",
+            str(tsa.directory / "tsa.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_local_stamping_starts_no_process(local_tsa, monkeypatch):
+    import os
+
+    local_tsa.roots_pem()  # the authority exists, as it does after the first start
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("the local TSA started a process")
+
+    for module, name in (
+        (subprocess, "run"),
+        (subprocess, "Popen"),
+        (os, "posix_spawn"),
+        (os, "posix_spawnp"),
+        (os, "fork"),
+        (os, "system"),
+    ):
+        monkeypatch.setattr(module, name, no_process, raising=False)
+    token = local_tsa.stamp(DIGEST)
+    assert token.chain_checked and local_tsa.verify(token.response, DIGEST).serial == token.serial
+
+
+def test_local_token_fields_as_openssl_and_rfc3161_client_read_them(local_tsa, tmp_path, monkeypatch):
+    import re
+
+    from asn1crypto import cms
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from rfc3161_client import VerifierBuilder, decode_timestamp_response
+
+    import ports.tsa
+    from ports.tsa import LOCAL_POLICY_OID
+
+    nonces = []
+
+    def remembering(digest):
+        body, nonce = build_request(digest)
+        nonces.append(nonce)
+        return body, nonce
+
+    monkeypatch.setattr(ports.tsa, "build_request", remembering)
+    token = local_tsa.stamp(DIGEST)
+    (tmp_path / "token.tsr").write_bytes(token.response)
+    shown = subprocess.run(
+        [_openssl(), "ts", "-reply", "-in", str(tmp_path / "token.tsr"), "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Status: Granted." in shown
+    assert f"Policy OID: {LOCAL_POLICY_OID}" in shown
+    assert "Hash Algorithm: sha256" in shown
+    assert int(re.search(r"Nonce: 0x([0-9A-F]+)", shown).group(1), 16) == nonces[0]
+    assert int(re.search(r"Serial number: 0x([0-9A-F]+)", shown).group(1), 16) == int(token.serial, 16)
+    assert "TSA: DirName:/O=Dangan/CN=Dangan LOCAL TSA" in shown
+    assert "Accuracy: 0x01 seconds" in shown and "Ordering: no" in shown
+
+    certificate = x509.load_pem_x509_certificate(local_tsa.certificate_pem())
+    root = x509.load_pem_x509_certificate(local_tsa.roots_pem())
+    decoded = decode_timestamp_response(token.response)
+    # the signer is named by issuer and serial, and that is the TSA certificate, which is included
+    (signer,) = decoded.signed_data.signer_infos
+    assert (signer.issuer, signer.serial_number) == (certificate.issuer, certificate.serial_number)
+    assert decoded.signed_data.certificates == {certificate.public_bytes(Encoding.DER)}
+    verifier = (
+        VerifierBuilder()
+        .add_root_certificate(root)
+        .tsa_certificate(certificate)
+        .nonce(nonces[0])
+        .policy_id(x509.ObjectIdentifier(LOCAL_POLICY_OID))
+        .common_name(certificate.subject.rfc4514_string())
+        .build()
+    )
+    assert verifier.verify(decoded, DIGEST)
+    assert verify_response(token.response, DIGEST, local_tsa.roots_pem(), nonces[0])[2]
+    with pytest.raises(TokenInvalid, match="nonce"):
+        verify_response(token.response, DIGEST, local_tsa.roots_pem(), nonces[0] + 1)
+
+    # the signed attributes bind the certificate (ESS signing-certificate-v2, SHA-256) and the content
+    signed = cms.ContentInfo.load(decoded.time_stamp_token())["content"]
+    attributes = {a["type"].native: a["values"][0] for a in signed["signer_infos"][0]["signed_attrs"]}
+    assert attributes["content_type"].native == "tst_info"
+    content = signed["encap_content_info"]["content"].contents
+    assert attributes["message_digest"].native == hashlib.sha256(content).digest()
+    (ess,) = attributes["signing_certificate_v2"]["certs"]
+    assert ess["hash_algorithm"]["algorithm"].native == "sha256"
+    assert ess["cert_hash"].native == hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()
+    assert signed["version"].native == "v3"
+    assert signed["signer_infos"][0]["signature_algorithm"]["algorithm"].native == "sha256_ecdsa"
+
+
+def test_local_tokens_verify_with_openssl_over_the_data_and_over_the_digest(local_tsa, tmp_path):
+    token = local_tsa.stamp(DIGEST)
+    (tmp_path / "photo.jpg").write_bytes(DATA)
+    (tmp_path / "token.tsr").write_bytes(token.response)
+    by_data = _verify_with_openssl(local_tsa, tmp_path / "token.tsr", "-data", str(tmp_path / "photo.jpg"))
+    assert by_data.returncode == 0 and "Verification: OK" in by_data.stdout, by_data.stderr
+    by_digest = _verify_with_openssl(local_tsa, tmp_path / "token.tsr", "-digest", DIGEST.hex())
+    assert by_digest.returncode == 0 and "Verification: OK" in by_digest.stdout, by_digest.stderr
+    other = _verify_with_openssl(local_tsa, tmp_path / "token.tsr", "-digest", hashlib.sha256(b"other").hexdigest())
+    assert other.returncode != 0
+
+
+def test_the_certificate_is_left_out_only_when_a_request_does_not_ask_for_it(local_tsa, tmp_path):
+    from asn1crypto import tsp
+
+    body, _ = build_request(DIGEST)
+    request = tsp.TimeStampReq.load(body)
+    request["cert_req"] = False
+    response = local_tsa._reply(request.dump())
+    (tmp_path / "bare.tsr").write_bytes(response)
+    assert tsp.TimeStampResp.load(response)["time_stamp_token"]["content"]["certificates"].native is None
+    # a verifier given the TSA certificate still accepts it
+    done = _verify_with_openssl(local_tsa, tmp_path / "bare.tsr", "-digest", DIGEST.hex())
+    assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr
