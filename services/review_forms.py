@@ -153,12 +153,15 @@ def current_payloads(session: Session, captures: list[Capture]) -> dict[str, dic
     """The payload of each capture's current revision, in one query."""
     if not captures:
         return {}
-    # one expanding (capture, number) IN list: compiled once whatever the page size
+    # expanding IN lists, compiled once whatever the page size; the capture ids let SQLite use
+    # the capture_id index (a (capture, number) row-value list alone reads the whole table there)
     wanted = tuple_(CaptureRevision.capture_id, CaptureRevision.number).in_(
         [(c.id, c.current_revision) for c in captures]
     )
     rows = session.execute(
-        select(CaptureRevision.capture_id, CaptureRevision.schema_version, CaptureRevision.payload).where(wanted)
+        select(CaptureRevision.capture_id, CaptureRevision.schema_version, CaptureRevision.payload).where(
+            CaptureRevision.capture_id.in_([c.id for c in captures]), wanted
+        )
     ).all()
     return {r.capture_id: _with_version(r.payload, r.schema_version) for r in rows}
 
