@@ -57,6 +57,7 @@ def _fields(kind: str, version: int | None) -> dict:
     return dict(spec.schema().fields)
 
 
+@functools.lru_cache(maxsize=1024)  # fields come from the cached schemas above: one instance each
 def _nested_fields(field_obj) -> dict:
     nested = getattr(field_obj, "nested", None)
     if nested is None:
