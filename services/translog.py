@@ -117,14 +117,6 @@ def tree_size(session: Session) -> int:
     return 0 if last is None else last + 1
 
 
-def leaf_hashes(session: Session, size: int) -> list[bytes]:
-    """Leaf hashes of the first ``size`` leaves, in order (O(n): for exports that need every leaf)."""
-    rows = session.scalars(select(LogLeaf.leaf_hash).where(LogLeaf.index < size).order_by(LogLeaf.index)).all()
-    if len(rows) != size:
-        raise ValueError(f"the log has {len(rows)} leaves below index {size}")
-    return [bytes.fromhex(h) for h in rows]
-
-
 def read_nodes(session: Session, nodes: list[tree_nodes.NodeId]) -> dict[tree_nodes.NodeId, bytes]:
     """The stored hashes of these nodes, in two statements (leaves, then the nodes above them)."""
     wanted = set(nodes)
