@@ -364,6 +364,10 @@ def proof_document(
     session: Session, leaves: list[LogLeaf], size: int, root: bytes, photo_id: str, id_key: str = "photo_id"
 ) -> dict:
     """Inclusion proofs of a photo's (or scan's, ``id_key="scan_id"``) log events against one checkpoint."""
+    # RFC 9162 audit paths, leaf to root, from the O(log n) stored subtrees (never every leaf), all of
+    # the item's events in one read; a path that does not reach the checkpoint's root fails the
+    # bundle's own check
+    paths = translog.inclusion_paths(session, [leaf.index for leaf in leaves], size)
     return {
         id_key: photo_id,
         "algorithm": "RFC 6962 / RFC 9162 SHA-256 Merkle tree",
@@ -374,11 +378,9 @@ def proof_document(
                 "event_type": leaf.event_type,
                 "entry": leaf.entry.decode("utf-8"),
                 "leaf_hash": leaf.leaf_hash,
-                # RFC 9162 audit path, leaf to root, from the O(log n) stored subtrees (never every leaf);
-                # a path that does not reach the checkpoint's root fails the bundle's own check
-                "path": translog.inclusion_proof(session, leaf.index, size)["path"],
+                "path": path,
             }
-            for leaf in leaves
+            for leaf, path in zip(leaves, paths)
         ],
     }
 

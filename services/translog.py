@@ -174,6 +174,13 @@ def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> dict:
     }
 
 
+def inclusion_paths(session: Session, leaf_indexes: list[int], tree_size: int) -> list[list[str]]:
+    """The audit paths (hex, leaf to root) of several leaves in one tree, from one read of stored nodes."""
+    per_leaf = [tree_nodes.inclusion_ranges(index, tree_size) for index in leaf_indexes]
+    hashes = iter(_tree_hashes(session, [r for ranges in per_leaf for r in ranges]))
+    return [[next(hashes).hex() for _ in ranges] for ranges in per_leaf]
+
+
 def consistency_proof(session: Session, old_size: int, new_size: int) -> dict:
     """Consistency proof between two tree sizes (hex hashes)."""
     ranges = tree_nodes.consistency_ranges(old_size, new_size)

@@ -57,6 +57,10 @@ def test_stored_subtree_paths_equal_the_paths_read_off_every_level_for_every_siz
             assert expected == merkle.inclusion_path(hashes[:size], index)
             assert proof["path"] == [h.hex() for h in expected], (size, index)
             assert proof["root_hash"] == levels[-1][0].hex()
+        # every leaf's path of one tree from one read: the same paths
+        assert translog.inclusion_paths(db.session, list(range(size)), size) == [
+            [h.hex() for h in path_off_levels(levels, index)] for index in range(size)
+        ]
 
 
 class LogRowsRead:
