@@ -2,9 +2,14 @@
 
     .venv/bin/python bench/legal_bench.py                       # 1,000,000 rows, 1 GB bundle
     .venv/bin/python bench/legal_bench.py --rows 50000 --bundle-mb 64   # a quick run
+    .venv/bin/python bench/legal_bench.py --part export --bundle-mb 12 --log-leaves 1000000
+                                        # a few photos exported from a log of a million leaves
 
 Each part runs in its own process so the export's peak memory is its own. The database is a
 temporary SQLite file unless ``DATABASE_URL`` names another (it must be empty: migrations run).
+``--log-leaves N`` puts N evidence log leaves and their stored subtrees in the log before the
+export's photos (bulk-inserted as ``bench/log_bench.py`` does), so the bundle's proofs are
+made in a log of that size.
 """
 
 from __future__ import annotations
@@ -247,21 +252,28 @@ def search_part(rows: int, queries: int) -> dict:
     return {"rows": rows, "fill_s": round(fill_s, 1), "search": figures}
 
 
-def export_part(bundle_mb: int, photo_mb: int) -> dict:
-    """Store photos worth ``bundle_mb`` with real tokens and log events, then build one bundle."""
+def export_part(bundle_mb: int, photo_mb: int, log_leaves: int = 0) -> dict:
+    """Store photos worth ``bundle_mb`` with real tokens and log events after ``log_leaves`` others, then build one bundle."""
     from core.actor import SYSTEM
     from models import Blob, Capture, Customer, Device, Photo, PhotoEvidence, User
     from models.database import db
     from services import evidence_export, export_approval, translog
     from services.stamping_env import env_for
+    from tests.helpers.log_tree import bulk_log
     from verifier.check import verify_bundle
 
     count = max(1, bundle_mb // photo_mb)
+    log_build_s = 0.0
     with tempfile.TemporaryDirectory(prefix="legal-bench-export-") as data_dir:
         app = make_app(data_dir)
         with app.app_context():
             env = env_for(app)
             session = db.session
+            if log_leaves:  # the archive's earlier events, in the log before this export's photos
+                began = time.perf_counter()
+                with db.engine.connect() as conn:
+                    bulk_log(conn, log_leaves)
+                log_build_s = time.perf_counter() - began
             now = datetime.now(UTC)
             session.add(
                 User(id=1, username="insp", display_name="检查员", role="inspector", active=True, failed_logins=0)
@@ -366,8 +378,11 @@ def export_part(bundle_mb: int, photo_mb: int) -> dict:
             began = time.perf_counter()
             report = verify_bundle(target)
             verify_s = time.perf_counter() - began
+            tree_size = translog.tree_size(session)
     return {
         "photos": count,
+        "log_leaves": tree_size,
+        "log_build_s": round(log_build_s, 1),
         "bundle_mb": round(size / 2**20, 1),
         "export_s": round(elapsed, 2),
         "export_mb_s": round(size / 2**20 / elapsed, 1),
@@ -384,13 +399,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="searches timed per kind")
     parser.add_argument("--bundle-mb", type=int, default=1024, help="size of the exported bundle")
     parser.add_argument("--photo-mb", type=int, default=4, help="size of each photo in the bundle")
+    parser.add_argument("--log-leaves", type=int, default=0, help="evidence log leaves already there before the export")
     parser.add_argument("--part", choices=("all", "search", "export"), default="all")
     args = parser.parse_args()
     if args.part == "search":
         print(json.dumps(search_part(args.rows, args.queries), ensure_ascii=False))
         return
     if args.part == "export":
-        print(json.dumps(export_part(args.bundle_mb, args.photo_mb), ensure_ascii=False))
+        print(json.dumps(export_part(args.bundle_mb, args.photo_mb, args.log_leaves), ensure_ascii=False))
         return
     for part in ("search", "export"):
         done = subprocess.run(
@@ -407,6 +423,8 @@ def main() -> None:
                 str(args.bundle_mb),
                 "--photo-mb",
                 str(args.photo_mb),
+                "--log-leaves",
+                str(args.log_leaves),
             ],
             capture_output=True,
             text=True,
@@ -421,7 +439,8 @@ def main() -> None:
                 print(f"  {label:<26} median {f['median_ms']:8.2f} ms   p95 {f['p95_ms']:8.2f} ms")
         else:
             print(
-                f"export of {figures['photos']} photos → {figures['bundle_mb']} MB bundle in {figures['export_s']} s: "
+                f"export of {figures['photos']} photos (log of {figures['log_leaves']:,} leaves) → "
+                f"{figures['bundle_mb']} MB bundle in {figures['export_s']} s: "
                 f"{figures['export_mb_s']} MB/s, peak RSS {figures['peak_rss_mb']} MB; offline verification "
                 f"{figures['verify_s']} s ({'OK' if figures['verified'] else 'FAILED'})"
             )

@@ -40,7 +40,7 @@ from core import merkle  # noqa: E402
 from models.database import db  # noqa: E402
 from server import create_app  # noqa: E402
 from services import stamping_env, translog  # noqa: E402
-from tests.helpers.log_tree import bulk_log  # noqa: E402
+from tests.helpers.log_tree import bulk_log, leaf_hashes  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
@@ -61,14 +61,14 @@ def median(values: list[float]) -> float:
 def naive_inclusion(session, index: int, size: int) -> dict:
     """Today's O(n) inclusion proof: every leaf hash read, root and path recomputed from them."""
 
-    hashes = translog.leaf_hashes(session, size)
+    hashes = leaf_hashes(session, size)
     return {"root": merkle.root_from_leaf_hashes(hashes), "path": merkle.inclusion_path(hashes, index)}
 
 
 def naive_consistency(session, old: int, size: int) -> dict:
     """Today's O(n) consistency proof."""
 
-    hashes = translog.leaf_hashes(session, size)
+    hashes = leaf_hashes(session, size)
     return {
         "old": merkle.root_from_leaf_hashes(hashes[:old]),
         "new": merkle.root_from_leaf_hashes(hashes),
@@ -79,7 +79,7 @@ def naive_consistency(session, old: int, size: int) -> dict:
 def naive_root(session, size: int) -> bytes:
     """Today's O(n) checkpoint root."""
 
-    return merkle.root_from_leaf_hashes(translog.leaf_hashes(session, size))
+    return merkle.root_from_leaf_hashes(leaf_hashes(session, size))
 
 
 def at_full_size(app, size: int, repeat: int, rng: random.Random) -> dict:

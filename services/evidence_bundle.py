@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from core import merkle
 from models import (
     AuditEntry,
     Capture,
@@ -28,6 +27,7 @@ from models import (
     ScanEvidence,
     User,
 )
+from services import translog
 from services.translog import jsonable
 from verifier import layout
 from verifier.timestamps import certificate_fingerprint, load_certificates
@@ -348,30 +348,7 @@ def manifest_item(session: Session, source: ItemSource) -> dict:
     }
 
 
-# --- Merkle proofs for many leaves at once ------------------------------------------------------
-
-
-def tree_levels(hashes: list[bytes]) -> list[list[bytes]]:
-    """Every level of the RFC 6962 tree, leaves first (a lone last node is promoted unchanged)."""
-    levels = [list(hashes)]
-    while len(levels[-1]) > 1:
-        level = levels[-1]
-        upper = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            upper.append(level[-1])
-        levels.append(upper)
-    return levels
-
-
-def path_from_levels(levels: list[list[bytes]], index: int) -> list[bytes]:
-    """Audit path of leaf ``index`` read off prepared levels (same as ``merkle.inclusion_path``)."""
-    path = []
-    for level in levels[:-1]:
-        sibling = index ^ 1
-        if sibling < len(level):
-            path.append(level[sibling])
-        index >>= 1
-    return path
+# --- Merkle proofs of an item's events ---------------------------------------------------------
 
 
 def subject_leaves(session: Session, subjects: list[str], size: int) -> list[LogLeaf]:
@@ -384,9 +361,13 @@ def subject_leaves(session: Session, subjects: list[str], size: int) -> list[Log
 
 
 def proof_document(
-    leaves: list[LogLeaf], levels: list[list[bytes]], size: int, root: bytes, photo_id: str, id_key: str = "photo_id"
+    session: Session, leaves: list[LogLeaf], size: int, root: bytes, photo_id: str, id_key: str = "photo_id"
 ) -> dict:
     """Inclusion proofs of a photo's (or scan's, ``id_key="scan_id"``) log events against one checkpoint."""
+    # RFC 9162 audit paths, leaf to root, from the O(log n) stored subtrees (never every leaf), all of
+    # the item's events in one read; a path that does not reach the checkpoint's root fails the
+    # bundle's own check
+    paths = translog.inclusion_paths(session, [leaf.index for leaf in leaves], size)
     return {
         id_key: photo_id,
         "algorithm": "RFC 6962 / RFC 9162 SHA-256 Merkle tree",
@@ -397,9 +378,9 @@ def proof_document(
                 "event_type": leaf.event_type,
                 "entry": leaf.entry.decode("utf-8"),
                 "leaf_hash": leaf.leaf_hash,
-                "path": [h.hex() for h in path_from_levels(levels, leaf.index)],
+                "path": path,
             }
-            for leaf in leaves
+            for leaf, path in zip(leaves, paths)
         ],
     }
 

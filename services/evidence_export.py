@@ -655,7 +655,6 @@ def _write(
     manifest = json.loads(export.manifest)
     items = {item.get("photo_id") or item.get("scan_id"): item for item in manifest["items"]}
     size, root = checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
-    levels = evidence_bundle.tree_levels(translog.leaf_hashes(session, size))
     stamp = export.created_at.astimezone(BEIJING)
     directory = out.parent if out is not None else store.staging_dir()
     name = out.name if out is not None else f"evidence-export-{export.id}.zip"
@@ -668,14 +667,14 @@ def _write(
         done_bytes = 0
         for number, source in enumerate(sources, start=1):
             item = items[source.key]
-            checks[source.key] = _write_item(session, env, writer, source, item, levels, size, root)
+            checks[source.key] = _write_item(session, env, writer, source, item, size, root)
             done_bytes += item["size"] or 0
             _progress(session, export, "originals", number, done_bytes)
             if on_progress:
                 on_progress(export)
         _progress(session, export, "log")
         bound = timestamped_checkpoint(session, checkpoint)
-        binding = _write_log_files(writer, env, checkpoint, sources, bound, levels)
+        binding = _write_log_files(session, writer, env, checkpoint, sources, bound)
         statement = bundle_guide.tsa_statement(manifest["tsa"]["issuers"], binding["tsa"] if binding else None)
         writer.add_bytes(layout.TSA_STATEMENT, statement.encode("utf-8"))
         writer.add_bytes(layout.MANIFEST, export.manifest)
@@ -740,9 +739,7 @@ def _file_digest(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _write_item(
-    session: Session, env, writer: BundleWriter, source, item: dict, levels, size: int, root: bytes
-) -> dict:
+def _write_item(session: Session, env, writer: BundleWriter, source, item: dict, size: int, root: bytes) -> dict:
     evidence = source.evidence
     with env.blobs.open(source.blob_key) as stream:
         sha256, sm3, written = writer.add_stream(item["files"]["original"], stream, evidence.size or 0, with_sm3=True)
@@ -764,8 +761,8 @@ def _write_item(
         check["时间戳"] = f"无（状态 {evidence.tsa_status}）"
     leaves = evidence_bundle.subject_leaves(session, source.subjects, size)
     proof = evidence_bundle.proof_document(
+        session,
         leaves,
-        levels,
         size,
         root,
         source.key,
@@ -801,8 +798,11 @@ def timestamped_checkpoint(session: Session, checkpoint: LogCheckpoint) -> tuple
     return stamped, leaf
 
 
-def checkpoint_binding(stamped: LogCheckpoint, leaf, levels: list[list[bytes]], size: int) -> dict:
+def checkpoint_binding(session: Session, stamped: LogCheckpoint, leaf, size: int) -> dict:
     """``log/checkpoint-timestamp.json``: the stamped checkpoint, its token's issuer, and the proofs binding them."""
+    # both proofs from the O(log n) stored subtrees, as the items' are
+    consistency = translog.consistency_proof(session, stamped.tree_size, size)
+    inclusion = translog.inclusion_proof(session, leaf.index, size)
     return {
         "note": layout.CHECKPOINT_TIMESTAMPED,
         "token": layout.CHECKPOINT_TOKEN,
@@ -817,30 +817,30 @@ def checkpoint_binding(stamped: LogCheckpoint, leaf, levels: list[list[bytes]], 
         "consistency": {
             "old_size": stamped.tree_size,
             "new_size": size,
-            "path": [h.hex() for h in merkle.consistency_path(levels[0][:size], stamped.tree_size)],
+            "path": consistency["path"],
         },
         "event": {
             "leaf_index": leaf.index,
             "entry": leaf.entry.decode("utf-8"),
             "leaf_hash": leaf.leaf_hash,
-            "path": [h.hex() for h in evidence_bundle.path_from_levels(levels, leaf.index)],
+            "path": inclusion["path"],
         },
     }
 
 
 def _write_log_files(
+    session: Session,
     writer: BundleWriter,
     env,
     checkpoint: LogCheckpoint,
     sources: list,
     bound: tuple[LogCheckpoint, object] | None,
-    levels: list[list[bytes]],
 ) -> dict | None:
     stamped = bound[0] if bound else None
     rows = [source.evidence for source in sources if source.evidence.tsa_token] + ([stamped] if stamped else [])
     for path, pem in sorted(evidence_bundle.issuer_files(rows).items()):
         writer.add_bytes(path, pem)
-    binding = checkpoint_binding(bound[0], bound[1], levels, checkpoint.tree_size) if bound else None
+    binding = checkpoint_binding(session, bound[0], bound[1], checkpoint.tree_size) if bound else None
     writer.add_bytes(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
     if binding:
         assert stamped is not None and stamped.tsa_token is not None

@@ -2,7 +2,9 @@
 
 The nodes come from the same arithmetic appends use (:class:`verifier.tree_nodes.CompactRange`),
 so the result is the log ``translog.append_event`` would have built, minus the per-event cost.
-Used by the statement-count tests and by ``bench/log_bench.py``.
+Used by the statement-count tests and by ``bench/log_bench.py``; :func:`leaf_hashes` is the O(n)
+read the tests and the bench compare the stored-subtree proofs with (the product reads every leaf
+only in ``log verify``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from models import Counter, LogLeaf
 from services import translog
@@ -30,6 +34,14 @@ def subject(index: int) -> str:
 def entry(index: int) -> bytes:
     """The canonical entry of bulk leaf ``index`` (a ``received`` event like the pipeline's)."""
     return (ENTRY % (index, index, subject(index))).encode()
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """Leaf hashes of the first ``size`` leaves, in order: every leaf read, for the naive RFC 6962 functions."""
+    rows = session.scalars(select(LogLeaf.leaf_hash).where(LogLeaf.index < size).order_by(LogLeaf.index)).all()
+    if len(rows) != size:
+        raise ValueError(f"the log has {len(rows)} leaves below index {size}")
+    return [bytes.fromhex(h) for h in rows]
 
 
 def _placeholders(conn: sa.Connection, count: int) -> str:

@@ -17,7 +17,7 @@ from core import merkle
 from models import LogLeaf, LogNode
 from models.database import db
 from services import stamping_env, translog
-from tests.helpers.log_tree import bulk_log
+from tests.helpers.log_tree import bulk_log, leaf_hashes
 from verifier import tree_nodes
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
@@ -47,7 +47,7 @@ def grown(app):
     """A log of SIZE leaves appended one event at a time, and its leaf hashes."""
     _append(SIZE)
     db.session.commit()
-    return translog.leaf_hashes(db.session, SIZE)
+    return leaf_hashes(db.session, SIZE)
 
 
 def test_appends_store_exactly_the_complete_subtrees_of_the_tree(grown):
@@ -63,7 +63,7 @@ def test_a_rolled_back_append_leaves_no_node_and_the_next_one_completes_the_same
     assert set(_stored_nodes()) == {(1, 0)}
     _append(1, start=4)
     db.session.commit()
-    assert _stored_nodes() == _expected_nodes(translog.leaf_hashes(db.session, 4))
+    assert _stored_nodes() == _expected_nodes(leaf_hashes(db.session, 4))
 
 
 def test_the_root_of_every_size_from_stored_nodes_is_the_naive_root(grown):
@@ -188,7 +188,7 @@ def test_concurrent_appends_number_leaves_without_gaps_and_store_consistent_node
         == total
         == db.session.scalar(select(func.count(LogNode.level))) + bin(total).count("1")
     )
-    assert _stored_nodes() == _expected_nodes(translog.leaf_hashes(db.session, total))
+    assert _stored_nodes() == _expected_nodes(leaf_hashes(db.session, total))
 
 
 def test_bulk_leaves_are_the_entries_appends_would_write_and_verify(app):

@@ -1,24 +1,12 @@
-"""Pure pieces of legal retrieval: proofs from tree levels, cursors, places, filters, SHA256SUMS."""
+"""Pure pieces of legal retrieval: cursors, places, filters, SHA256SUMS."""
 
 from datetime import datetime, timezone
 
 import pytest
 
-from core import errors, merkle
-from services import evidence_bundle, legal_search
+from core import errors
+from services import legal_search
 from verifier.sums import format_sums, parse_sums
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 8, 13, 16, 31, 64, 100])
-def test_proofs_read_off_tree_levels_equal_the_rfc_6962_proofs(size):
-    hashes = [merkle.leaf_hash(f"entry {i}".encode()) for i in range(size)]
-    levels = evidence_bundle.tree_levels(hashes)
-    root = merkle.root_from_leaf_hashes(hashes)
-    assert levels[-1] == [root]
-    for index in range(size):
-        path = evidence_bundle.path_from_levels(levels, index)
-        assert path == merkle.inclusion_path(hashes, index)
-        assert merkle.verify_inclusion(hashes[index], index, size, path, root)
 
 
 def test_a_cursor_round_trips_and_refuses_another_sort_or_garbage():
