@@ -1,5 +1,7 @@
 """The review queue answers at any size: index order for every filter, capped counts, pages found by id."""
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import event, select
 
@@ -29,19 +31,26 @@ def _login(client):
     return api
 
 
-def _page_statements(filters: review_queue.QueueFilters) -> list[tuple[str, object]]:
-    """The SQL of the statement that finds a page's captures (the one ordered by the queue key)."""
-    seen = []
+@contextmanager
+def _statements(prefix: str):
+    """The statements (SQL and parameters) starting with ``prefix`` that run inside the block."""
+    seen: list[tuple[str, object]] = []
 
     def keep(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().startswith("SELECT captures.id, captures.received_at"):
+        if statement.lstrip().startswith(prefix):
             seen.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", keep)
     try:
-        review_queue.queue_page(db.session, filters)
+        yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", keep)
+
+
+def _page_statements(filters: review_queue.QueueFilters) -> list[tuple[str, object]]:
+    """The SQL of the statement that finds a page's captures (the one ordered by the queue key)."""
+    with _statements("SELECT captures.id, captures.received_at") as seen:
+        review_queue.queue_page(db.session, filters)
     return seen
 
 
@@ -127,17 +136,8 @@ def test_no_statement_of_a_queue_page_reads_a_growing_table_without_an_index(cli
     for n in range(4):
         make_capture(device, HIGH if n % 2 else LOW, category="meter")
     api = _login(client)
-    statements = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with _statements("SELECT") as statements:
         assert api.client.get("/review/queue" + query).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
     if not query:  # a page with rows reads their form summaries
         assert any("capture_revisions" in statement for statement, _ in statements)
     with db.engine.connect() as conn:

@@ -31,43 +31,11 @@ def test_local_tokens_verify_with_openssl_ts_verify_as_a_separate_process(local_
     assert token.kind == "local" and "LOCAL" in token.tsa_name and token.chain_checked
     (tmp_path / "photo.jpg").write_bytes(DATA)
     (tmp_path / "token.tsr").write_bytes(token.response)
-    done = subprocess.run(
-        [
-            _openssl(),
-            "ts",
-            "-verify",
-            "-data",
-            str(tmp_path / "photo.jpg"),
-            "-in",
-            str(tmp_path / "token.tsr"),
-            "-CAfile",
-            str(local_tsa.directory / "ca.pem"),
-            "-untrusted",
-            str(local_tsa.directory / "tsa.pem"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = _verify_with_openssl(local_tsa, tmp_path / "token.tsr", "-data", str(tmp_path / "photo.jpg"))
     assert done.returncode == 0, done.stderr
     assert "Verification: OK" in done.stdout
     (tmp_path / "other.jpg").write_bytes(DATA + b"x")
-    tampered = subprocess.run(
-        [
-            _openssl(),
-            "ts",
-            "-verify",
-            "-data",
-            str(tmp_path / "other.jpg"),
-            "-in",
-            str(tmp_path / "token.tsr"),
-            "-CAfile",
-            str(local_tsa.directory / "ca.pem"),
-            "-untrusted",
-            str(local_tsa.directory / "tsa.pem"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    tampered = _verify_with_openssl(local_tsa, tmp_path / "token.tsr", "-data", str(tmp_path / "other.jpg"))
     assert tampered.returncode != 0
 
 
