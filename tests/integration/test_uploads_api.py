@@ -19,6 +19,7 @@ from services.ports_access import ports
 from services.upload_sweep import sweep_uploads
 from sync import uploads as tus
 from tests.helpers.factories import make_device
+from tests.helpers.uploads import declare_photo
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"
@@ -93,20 +94,6 @@ def tus_client(client, device):
 
 def photo_bytes(size: int = 300_000) -> bytes:
     return os.urandom(size)
-
-
-def declare_photo(device, data: bytes, photo_id: str | None = None) -> Photo:
-    """A photo as a push declares it (awaiting its bytes)."""
-    photo = Photo(
-        id=photo_id or str(uuid.uuid4()),
-        device_id=device.id,
-        category="site",
-        declared_sha256=hashlib.sha256(data).hexdigest(),
-        declared_size=len(data),
-    )
-    db.session.add(photo)
-    db.session.commit()
-    return photo
 
 
 def upload_row(location: str) -> Upload:
